@@ -1,0 +1,60 @@
+// assay: the command-line client. `assay --help` lists the commands.
+//
+// Exit codes: 0 success; 1 the operation failed (one line "assay: error: ..." on stderr);
+// 2 bad command-line arguments.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "client/client.h"
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  absl::FPrintF(stderr, "assay: error: %s\n", status.message());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"assay: client for the assay evaluation service"};
+  app.require_subcommand(1);
+  assay::client::ClientOptions options;
+  double timeout_seconds = 10;
+  app.add_option("--server", options.server, "assayd address host:port")->capture_default_str();
+  app.add_option("--timeout", timeout_seconds, "deadline of each call, seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  CLI::App* health = app.add_subcommand("health", "Check that the server answers (exit 0 if SERVING)");
+  std::string service;
+  health->add_option("--service", service, "a single service's status instead of the server's");
+  CLI::App* info = app.add_subcommand("info", "Print the server's version and schema");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // CLI11 reports by exception; --help is a "success" one
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  options.timeout = absl::Seconds(timeout_seconds);
+  assay::client::AssayClient client(options);
+
+  if (*health) {
+    auto status = client.Health(service);
+    if (!status.ok()) return Fail(status.status());
+    absl::PrintF("%s\n", *status);
+    return *status == "SERVING" ? 0 : 1;
+  }
+  if (*info) {
+    auto response = client.ServerInfo();
+    if (!response.ok()) return Fail(response.status());
+    absl::PrintF("version %s\nschema %d\nuptime %ds\n", response->version(),
+                 response->schema_version(), response->uptime_seconds());
+    return 0;
+  }
+  return 2;
+}

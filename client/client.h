@@ -1,0 +1,47 @@
+// AssayClient: the C++ client library. One channel per client; every call carries a deadline.
+// Thread safety: methods may be called concurrently (gRPC channels and stubs are thread safe).
+#ifndef ASSAY_CLIENT_CLIENT_H_
+#define ASSAY_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "assay/v1/system.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace assay::client {
+
+struct ClientOptions {
+  std::string server = "127.0.0.1:50051";  // host:port
+  absl::Duration timeout = absl::Seconds(10);  // deadline of each call
+};
+
+// The gRPC status as an absl::Status with the same code, message prefixed by what was called.
+absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view call);
+
+class AssayClient {
+ public:
+  explicit AssayClient(const ClientOptions& options);
+
+  // grpc.health.v1 status of `service` ("" = the whole server): "SERVING", "NOT_SERVING", ...
+  // Unavailable / DeadlineExceeded if the server cannot be reached in time.
+  absl::StatusOr<std::string> Health(const std::string& service = "");
+
+  absl::StatusOr<assay::v1::GetServerInfoResponse> ServerInfo();
+
+ private:
+  void SetDeadline(grpc::ClientContext& context) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<assay::v1::SystemService::Stub> system_;
+};
+
+}  // namespace assay::client
+
+#endif  // ASSAY_CLIENT_CLIENT_H_

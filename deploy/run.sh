@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The run command (README): installs what is missing, builds, starts assayd on a local SQLite file
+# and checks it answers. With --once it stops the server afterwards (used by the test command);
+# otherwise the server keeps running until Ctrl-C.
+#
+# Environment: ASSAY_DATA (default ./assay-data) holds the database; ASSAY_LISTEN (default
+# 127.0.0.1:50051) is where the server listens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+once=0
+[ "${1:-}" = "--once" ] && once=1
+data=${ASSAY_DATA:-assay-data}
+listen=${ASSAY_LISTEN:-127.0.0.1:50051}
+
+bash deploy/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build build -j "${ASSAY_JOBS:-2}" --target assayd assay
+
+mkdir -p "$data"
+if [ "$once" -eq 1 ]; then listen=127.0.0.1:0; fi
+log="$data/assayd.log"
+build/server/assayd --listen "$listen" --db "$data/assay.db" 2> >(tee "$log" >&2) &
+server=$!
+trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+
+# Wait (bounded) for the server to report its port, then check it answers.
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log" | head -n 1)
+  [ -n "$port" ] && break
+  kill -0 $server 2>/dev/null || { echo "run: assayd exited; see $log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "run: assayd did not start; see $log" >&2; exit 1; }
+address="127.0.0.1:$port"
+
+echo "== assay health --server $address"
+build/client/assay --server "$address" health
+echo "== assay info --server $address"
+build/client/assay --server "$address" info
+
+if [ "$once" -eq 1 ]; then
+  kill -TERM $server
+  wait $server
+  trap - EXIT
+  echo "run: assayd stopped cleanly"
+  exit 0
+fi
+echo
+echo "assayd is serving on $address with database $data/assay.db (log: $log). Ctrl-C stops it."
+wait $server

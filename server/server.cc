@@ -1,0 +1,90 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/base/status_macros.h"
+#include "server/executor.h"
+#include "server/log.h"
+#include "server/services/system_service.h"
+#include "server/storage/storage.h"
+
+namespace assay::server {
+
+absl::Status ServerOptions::Validate() const {
+  if (listen_address.empty()) return absl::InvalidArgumentError("listen: address is empty");
+  if (db_path.empty()) return absl::InvalidArgumentError("db: path is empty");
+  if (worker_threads < 1 || worker_threads > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("workers: must be in [1, 256], got ", worker_threads));
+  }
+  if (queue_capacity < 1) return absl::InvalidArgumentError("queue: capacity must be >= 1");
+  if (shutdown_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("shutdown grace: must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+// Declaration order is destruction order in reverse: the gRPC server goes first, storage last.
+struct AssayServer::Parts {
+  ServerOptions options;
+  std::unique_ptr<storage::Storage> storage;
+  std::unique_ptr<BoundedExecutor> executor;
+  std::unique_ptr<SystemServiceImpl> system_service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  auto parts = std::make_unique<Parts>();
+  parts->options = options;
+  ASSIGN_OR_RETURN(parts->storage, storage::Storage::Open(options.db_path));
+  parts->executor = std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
+  parts->system_service = std::make_unique<SystemServiceImpl>(parts->storage.get(),
+                                                              parts->executor.get(), absl::Now());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second assayd on the same port would silently share
+  // traffic with the first. Fail instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int port = 0;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(parts->system_service.get());
+  parts->server = builder.BuildAndStart();
+  if (parts->server == nullptr || port == 0) {
+    parts->executor->Shutdown();
+    return absl::UnavailableError(absl::StrCat("cannot listen on '", options.listen_address,
+                                               "' (address in use or not local?)"));
+  }
+  parts->server->GetHealthCheckService()->SetServingStatus(true);
+  Log(LogLevel::kInfo, "assayd listening on port %d (%s), database %s", port,
+      options.listen_address, options.db_path);
+  return std::unique_ptr<AssayServer>(new AssayServer(std::move(parts), port));
+}
+
+AssayServer::AssayServer(std::unique_ptr<Parts> parts, int port)
+    : parts_(std::move(parts)), port_(port) {}
+
+AssayServer::~AssayServer() { Shutdown(); }
+
+void AssayServer::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  Log(LogLevel::kInfo, "shutting down (grace %s)", absl::FormatDuration(parts_->options.shutdown_grace));
+  parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  // In-flight calls may finish within the grace period; the executor keeps running meanwhile so
+  // that queued work can complete its calls.
+  parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->options.shutdown_grace));
+  parts_->server->Wait();
+  parts_->executor->Shutdown();
+  parts_->server.reset();
+  parts_->storage.reset();
+  Log(LogLevel::kInfo, "shutdown complete");
+}
+
+}  // namespace assay::server

@@ -1,0 +1,62 @@
+// AssayServer: the assayd process's whole lifetime in one object: opens storage, starts the
+// executor and the gRPC server (assay services + grpc.health.v1 + reflection), and shuts them down
+// in order: health NOT_SERVING -> gRPC shutdown with a grace period -> drain executor -> close
+// storage.
+#ifndef ASSAY_SERVER_SERVER_H_
+#define ASSAY_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace assay::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see AssayServer::port()).
+  std::string listen_address = "127.0.0.1:50051";
+  // SQLite database file (created if missing); ":memory:" for tests.
+  std::string db_path = "assay.db";
+  // Executor threads for storage and estimator work, and how many calls may wait for them.
+  int worker_threads = 2;
+  size_t queue_capacity = 1024;
+  // How long in-flight calls may run after shutdown starts before they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+
+  // InvalidArgument naming the field at fault.
+  absl::Status Validate() const;
+};
+
+class AssayServer {
+ public:
+  // Opens storage and starts serving. Errors: InvalidArgument (options), storage errors from
+  // Storage::Open, Unavailable if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<AssayServer>> Start(const ServerOptions& options);
+  ~AssayServer();  // Shutdown() if not done yet
+  AssayServer(const AssayServer&) = delete;
+  AssayServer& operator=(const AssayServer&) = delete;
+
+  // The bound port (the real one when listen_address asked for port 0).
+  int port() const { return port_; }
+
+  // Graceful stop; idempotent and thread safe. Returns once everything is closed.
+  void Shutdown();
+
+ private:
+  struct Parts;
+  explicit AssayServer(std::unique_ptr<Parts> parts, int port);
+
+  std::unique_ptr<Parts> parts_;
+  int port_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_SERVER_H_

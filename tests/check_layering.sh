@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Layering rules (ARCHITECTURE.md), checked in CI:
+#  - core/ is pure: no gRPC, protobuf, SQLite or stream I/O includes, and its CMake target links
+#    only Eigen and Abseil;
+#  - only server/storage/ includes sqlite3.h;
+#  - client/ never includes server/ (it talks to the server only through proto).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+report() { echo "layering: $*" >&2; fail=1; }
+
+if hits=$(grep -rnE '#include *[<"](grpcpp|grpc/|sqlite3\.h|google/protobuf|assay/v1/|server/|client/|fstream|iostream)' core); then
+  report "core/ must stay pure; offending includes:"; echo "$hits" >&2
+fi
+links=$(sed -n '/target_link_libraries(assay_core/,/)/p' core/CMakeLists.txt | tr -d '()' | tr ' ' '\n' |
+        grep -vE '^(target_link_librariesassay_core|PUBLIC|PRIVATE|INTERFACE|Eigen3::Eigen|absl::[a-z_]+|)$' || true)
+if [ -n "$links" ]; then report "assay_core links more than Eigen and Abseil: $links"; fi
+if hits=$(grep -rln 'sqlite3\.h' --include='*.h' --include='*.cc' . | grep -v '^./server/storage/' | grep -vE '^./build'); then
+  report "only server/storage/ may include sqlite3.h:"; echo "$hits" >&2
+fi
+if hits=$(grep -rnE '#include *"server/' client); then
+  report "client/ must not include server/:"; echo "$hits" >&2
+fi
+[ "$fail" -eq 0 ] && echo "layering: ok"
+exit "$fail"

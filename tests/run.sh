@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command (README, and exactly what .ci/run runs): installs what is missing, builds,
+# runs the whole suite, then builds again with AddressSanitizer + UndefinedBehaviorSanitizer and
+# runs the whole suite under them. Build trees: build/ and build-asan/ (reused between runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+jobs=${ASSAY_JOBS:-2}
+
+bash deploy/install-deps.sh
+bash tests/check_layering.sh
+
+step() { echo; echo "== $* ($((SECONDS - start))s)"; }
+
+step "release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build build -j "$jobs"
+step "release tests"
+ctest --test-dir build -j "$jobs" --output-on-failure
+
+step "run command smoke test"
+bash deploy/run.sh --once
+
+step "ASan+UBSan build"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASSAY_SANITIZE=ON \
+  -DASSAY_BUILD_BENCHMARKS=OFF > /dev/null
+cmake --build build-asan -j "$jobs"
+step "ASan+UBSan tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure -E '_bench$'
+
+step "all green"
