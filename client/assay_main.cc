@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "client/client.h"
+#include "client/fit_command.h"
 
 namespace {
 
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
   std::string service;
   health->add_option("--service", service, "a single service's status instead of the server's");
   CLI::App* info = app.add_subcommand("info", "Print the server's version and schema");
+  assay::client::FitArgs fit_args;
+  CLI::App* fit = assay::client::AddFitCommand(app, fit_args);
 
   try {
     app.parse(argc, argv);
@@ -41,6 +44,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   options.timeout = absl::Seconds(timeout_seconds);
+  if (*fit) {
+    absl::Status status = assay::client::RunFit(fit_args);
+    return status.ok() ? 0 : Fail(status);
+  }
   assay::client::AssayClient client(options);
 
   if (*health) {

@@ -1,0 +1,183 @@
+#include "client/fit_command.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "client/import/csv.h"
+#include "core/base/status_macros.h"
+#include "core/base/version.h"
+#include "core/irt/report.h"
+
+namespace assay::client {
+namespace {
+
+// A CSV field, quoted when it contains a separator, quote or line break.
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string Num(double v) {
+  if (std::isnan(v)) return "";
+  return absl::StrFormat("%.9g", v);
+}
+
+// Writes `text` to `path` through a temporary file in the same directory and a rename.
+absl::Status WriteAtomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write '", tmp.string(), "'"));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot write '", path.string(), "': ", ec.message()));
+  return absl::OkStatus();
+}
+
+std::string DimColumns(const std::string& name, Eigen::Index k) {
+  if (k == 1) return name;
+  std::vector<std::string> cols;
+  for (Eigen::Index d = 1; d <= k; ++d) cols.push_back(absl::StrCat(name, "_", d));
+  return absl::StrJoin(cols, ",");
+}
+
+std::string AbilitiesCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit, const irt::FitReport& r) {
+  const Eigen::Index k = fit.params.dims();
+  std::string out = absl::StrCat("model,", DimColumns("theta", k), ",", DimColumns("se", k),
+                                 ",accuracy,n_items,predicted_accuracy,flags\n");
+  for (Eigen::Index i = 0; i < data.num_models(); ++i) {
+    out += CsvField(data.model_ids()[i]);
+    for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(fit.params.theta(i, d)));
+    for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(r.theta_se(i, d)));
+    absl::StrAppend(&out, ",", Num(r.model_accuracy[i]), ",", data.model_cells()[i], ",",
+                    Num(r.predicted_accuracy[i]), ",", irt::ModelFlagNames(r.model_flags[i]), "\n");
+  }
+  return out;
+}
+
+std::string ItemsCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit, const irt::FitReport& r) {
+  const Eigen::Index k = fit.params.dims();
+  std::string out = absl::StrCat("item,", DimColumns("a", k), ",b,difficulty,", DimColumns("se_a", k),
+                                 ",se_b,p_correct,n_models,flags,infit,outfit\n");
+  for (Eigen::Index j = 0; j < data.num_items(); ++j) {
+    out += CsvField(data.item_ids()[j]);
+    for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(fit.params.a(j, d)));
+    absl::StrAppend(&out, ",", Num(fit.params.b[j]), ",", Num(-fit.params.b[j]));
+    for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(r.a_se(j, d)));
+    absl::StrAppend(&out, ",", Num(r.b_se[j]), ",", Num(r.item_p_correct[j]), ",", data.item_cells()[j], ",",
+                    irt::ItemFlagNames(r.item_flags[j]), ",", Num(r.infit[j]), ",", Num(r.outfit[j]), "\n");
+  }
+  return out;
+}
+
+std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const irt::FitResult& fit,
+                    double seconds) {
+  const irt::FitDiagnostics& d = fit.diagnostics;
+  const irt::FitOptions& o = args.options;
+  nlohmann::json j;
+  j["assay_version"] = Version();
+  j["input"] = {{"path", args.responses},
+                {"models", data.num_models()},
+                {"items", data.num_items()},
+                {"observed_cells", data.num_observed()},
+                {"weighted", data.weighted()}};
+  j["iterations"] = d.iterations;
+  j["sweeps"] = d.sweeps;
+  j["final_loss"] = d.loss;
+  j["converged"] = d.converged;
+  j["stop_reason"] = d.stop_reason;
+  j["rel_loss_change"] = d.rel_loss_change;
+  j["kkt_residual"] = d.kkt_residual;
+  j["max_param_change"] = d.max_param_change;
+  j["seconds"] = seconds;
+  std::vector<double> shift(fit.normalization.shift.data(), fit.normalization.shift.data() + fit.normalization.shift.size());
+  std::vector<double> scale(fit.normalization.scale.data(), fit.normalization.scale.data() + fit.normalization.scale.size());
+  j["normalization"] = {{"convention", irt::Normalization::kConvention}, {"shift", shift}, {"scale", scale}};
+  j["options"] = {{"dims", o.dims},          {"sigma", o.sigma},         {"ridge", o.paper_mode ? 0.0 : o.ridge},
+                  {"tol", o.tol},            {"grad_tol", o.grad_tol},   {"param_tol", o.param_tol},
+                  {"max_iter", o.max_iter},  {"threads", o.threads},     {"paper_mode", o.paper_mode},
+                  {"accelerate", !o.paper_mode && o.accelerate},         {"seed", o.seed}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace
+
+CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
+  CLI::App* fit = app.add_subcommand("fit", "Calibrate a 2PL IRT model on a response file (offline)");
+  fit->footer(
+      "RESPONSES is a CSV file, wide (header: label, item ids...; one row per model: name, then 1/0, "
+      "+1/-1, a fraction in [0,1], or empty for missing) or long (model,item,correct[,n] or "
+      "model,item,score). Writes OUT/abilities.csv, OUT/items.csv and OUT/fit.json.");
+  fit->add_option("responses", args.responses, "response matrix CSV")->required();
+  fit->add_option("--out", args.out_dir, "directory for the result tables")->required();
+  irt::FitOptions& o = args.options;
+  fit->add_option("--dims", o.dims, "ability dimensions K")->capture_default_str();
+  fit->add_option("--sigma", o.sigma, "temperature")->capture_default_str();
+  fit->add_option("--ridge", o.ridge, "ridge / MAP penalty on all parameters")->capture_default_str();
+  fit->add_option("--tol", o.tol, "relative loss change to stop at")->capture_default_str();
+  fit->add_option("--max-iter", o.max_iter, "iteration limit")->capture_default_str();
+  fit->add_option("--threads", o.threads, "threads for the sweeps")->capture_default_str();
+  fit->add_option("--seed", o.seed, "seed for random initial values")->capture_default_str();
+  fit->add_flag("--paper-mode", args.paper_mode,
+                "the released method: random init, no ridge, no acceleration, tol 1e-4 and 1000 "
+                "iterations unless --tol/--max-iter are given");
+  return fit;
+}
+
+absl::Status RunFit(const FitArgs& args_in) {
+  FitArgs args = args_in;
+  if (args.paper_mode) {
+    irt::FitOptions paper = irt::FitOptions::Paper();
+    const irt::FitOptions defaults;
+    if (args.options.tol != defaults.tol) paper.tol = args.options.tol;
+    if (args.options.max_iter != defaults.max_iter) paper.max_iter = args.options.max_iter;
+    paper.dims = args.options.dims;
+    paper.sigma = args.options.sigma;
+    paper.threads = args.options.threads;
+    paper.seed = args.options.seed;
+    args.options = paper;
+  }
+  RETURN_IF_ERROR(args.options.Validate());
+  ASSIGN_OR_RETURN(irt::ResponseMatrix data, import::ReadResponsesCsv(args.responses));
+  const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(irt::FitResult fit, irt::Fit(data, args.options));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const irt::FitReport report = irt::MakeReport(data, fit.params, args.options.sigma,
+                                                args.options.paper_mode ? 0.0 : args.options.ridge);
+
+  std::error_code ec;
+  std::filesystem::create_directories(args.out_dir, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create '", args.out_dir, "': ", ec.message()));
+  const std::filesystem::path dir(args.out_dir);
+  RETURN_IF_ERROR(WriteAtomically(dir / "abilities.csv", AbilitiesCsv(data, fit, report)));
+  RETURN_IF_ERROR(WriteAtomically(dir / "items.csv", ItemsCsv(data, fit, report)));
+  RETURN_IF_ERROR(WriteAtomically(dir / "fit.json", FitJson(args, data, fit, seconds)));
+
+  const irt::FitDiagnostics& d = fit.diagnostics;
+  absl::PrintF("fit: %d models x %d items, %d observed cells\n", data.num_models(), data.num_items(),
+               data.num_observed());
+  absl::PrintF("%s after %d iterations (%s), loss %.6f, %.3f s\n", d.converged ? "converged" : "NOT converged",
+               d.iterations, d.stop_reason, d.loss, seconds);
+  absl::PrintF("wrote %s, %s, %s\n", (dir / "abilities.csv").string(), (dir / "items.csv").string(),
+               (dir / "fit.json").string());
+  return absl::OkStatus();
+}
+
+}  // namespace assay::client

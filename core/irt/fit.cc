@@ -1,0 +1,556 @@
+#include "core/irt/fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <thread>
+
+#include "Eigen/Cholesky"
+#include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
+
+namespace assay::irt {
+namespace {
+
+using Eigen::ArrayXd;
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+// Minimizes ½ aᵀQa − hᵀa subject to a ≥ 0 (Q symmetric positive semi-definite, K small) by exact
+// cyclic coordinate descent started from `a`. Each coordinate step is an exact minimization, so
+// the objective never increases; for K = 1 one step is the exact solution.
+void NonNegativeQuadratic(const MatrixXd& q, const VectorXd& h, VectorXd& a) {
+  const Index k = a.size();
+  for (int pass = 0; pass < (k == 1 ? 1 : 200); ++pass) {
+    double moved = 0;
+    for (Index c = 0; c < k; ++c) {
+      if (q(c, c) <= 0) continue;
+      const double rest = q.row(c).dot(a) - q(c, c) * a[c];
+      const double next = std::max(0.0, (h[c] - rest) / q(c, c));
+      moved = std::max(moved, std::abs(next - a[c]));
+      a[c] = next;
+    }
+    if (moved <= 1e-14 * (1 + a.cwiseAbs().maxCoeff())) break;
+  }
+}
+
+// One MM sweep: from x computes F(x) (one exact block pass on the surrogate at x), the penalized
+// loss at x and the scaled KKT residual at x. Reuses its buffers across calls; not thread safe.
+class Sweeper {
+ public:
+  Sweeper(const ResponseMatrix& data, int dims, double sigma, double ridge, int threads)
+      : data_(data), k_(dims), sigma_(sigma), ridge_(ridge), gamma_(4 * sigma * sigma * ridge) {
+    const Index n = data.num_models();
+    // Split items into contiguous ranges of about equal observed-cell counts.
+    const int t = std::max(1, std::min<int>(threads, static_cast<int>(data.num_items())));
+    const double per = static_cast<double>(data.num_observed()) / t;
+    bounds_.push_back(0);
+    double acc = 0;
+    for (Index j = 0; j < data.num_items() && static_cast<int>(bounds_.size()) < t; ++j) {
+      acc += data.item_cells()[j];
+      if (acc >= per * static_cast<double>(bounds_.size())) bounds_.push_back(j + 1);
+    }
+    bounds_.push_back(data.num_items());
+    workers_.resize(bounds_.size() - 1);
+    for (Worker& w : workers_) {
+      w.num = MatrixXd::Zero(n, k_);
+      w.gram = MatrixXd::Zero(n, k_ * k_);
+      w.grad = MatrixXd::Zero(n, k_);
+    }
+  }
+
+  struct Output {
+    IrtParams next;
+    double loss = 0;
+    double kkt = 0;
+  };
+
+  void Run(const IrtParams& x, Output& out) {
+    out.next.a.resize(x.a.rows(), k_);
+    out.next.b.resize(x.b.size());
+    if (workers_.size() == 1) {
+      Items(x, out.next, 0);
+    } else {
+      std::vector<std::thread> threads;
+      for (size_t w = 1; w < workers_.size(); ++w) {
+        threads.emplace_back([this, &x, &out, w] { Items(x, out.next, w); });
+      }
+      Items(x, out.next, 0);
+      for (std::thread& t : threads) t.join();
+    }
+    // Reduce the per-thread row accumulators into worker 0's.
+    Worker& total = workers_[0];
+    double loss = total.loss, kkt = total.kkt;
+    for (size_t w = 1; w < workers_.size(); ++w) {
+      total.num += workers_[w].num;
+      total.gram += workers_[w].gram;
+      total.grad += workers_[w].grad;
+      total.gram_all += workers_[w].gram_all;
+      loss += workers_[w].loss;
+      kkt = std::max(kkt, workers_[w].kkt);
+    }
+    // Θ block: per-model K×K normal equations (H_i + γI) θ_i = num_i.
+    const Index n = data_.num_models();
+    out.next.theta.resize(n, k_);
+    const double inv4s2 = 1.0 / (4 * sigma_ * sigma_);
+    MatrixXd h(k_, k_);
+    if (total.gram_all != 0) total.gram.array() += total.gram_all;
+    for (Index i = 0; i < n; ++i) {
+      for (Index c = 0; c < k_ * k_; ++c) h(c / k_, c % k_) = total.gram(i, c);
+      h.diagonal().array() += gamma_;
+      if (h.diagonal().maxCoeff() <= 0) {
+        out.next.theta.row(i) = x.theta.row(i);  // no observations and no ridge: nothing to learn
+      } else if (k_ == 1) {
+        out.next.theta(i, 0) = total.num(i, 0) / h(0, 0);
+      } else {
+        out.next.theta.row(i) = h.ldlt().solve(total.num.row(i).transpose()).transpose();
+      }
+      const double scale = std::max(1.0, data_.model_trials()[i]);
+      for (Index c = 0; c < k_; ++c) {
+        const double g = -total.grad(i, c) * inv4s2 + ridge_ * x.theta(i, c);
+        kkt = std::max(kkt, std::abs(g) / scale);
+      }
+    }
+    loss += 0.5 * ridge_ * (x.theta.squaredNorm() + x.a.squaredNorm() + x.b.squaredNorm());
+    out.loss = loss;
+    out.kkt = kkt;
+  }
+
+ private:
+  struct Worker {
+    MatrixXd num, gram, grad;  // N×K, N×K², N×K row accumulators
+    MatrixXd theta_g;          // gathered abilities of one item's rows
+    ArrayXd x, r, y, w, v;
+    double loss = 0, kkt = 0;
+    double gram_all = 0;  // K = 1, dense, unit weights: Σ_j a_j² is every row's Gram entry
+  };
+
+  // Per-cell work for K = 1 on a block of at most kBlock cells, in fixed-size arrays (no heap).
+  static constexpr Index kBlock = 256;
+  using Block = Eigen::Array<double, Eigen::Dynamic, 1, 0, kBlock, 1>;
+
+  // K = 1 fast path of Items(): the same updates, written per cell block so that exp/log run
+  // vectorized over stack arrays and the row scatter needs only the column's x and R.
+  void ItemsUnidimensional(const IrtParams& x, IrtParams& next, Worker& wk, Index first, Index last) {
+    const double inv_sigma = 1.0 / sigma_, four_sigma = 4 * sigma_;
+    const double inv4s2 = 1.0 / (4 * sigma_ * sigma_);
+    const double* theta = x.theta.data();
+    double* num = wk.num.data();
+    double* gram = wk.gram.data();
+    double* grad = wk.grad.data();
+    for (Index j = first; j < last; ++j) {
+      const ResponseMatrix::Column col = data_.column(j);
+      const Index m = col.size;
+      const double a_old = x.a(j, 0), b_old = x.b[j];
+      if (m == 0) {
+        next.a(j, 0) = gamma_ > 0 ? 0.0 : a_old;
+        next.b[j] = gamma_ > 0 ? 0.0 : b_old;
+        continue;
+      }
+      if (wk.x.size() < m) {
+        wk.x.resize(m);
+        wk.r.resize(m);
+      }
+      double loss = 0, s_tt = 0, s_tr = 0, s_r = 0, s_t = 0, total_w = 0;
+      Block th, y, w, xb, e, inv, r;
+      for (Index s0 = 0; s0 < m; s0 += kBlock) {
+        const Index len = std::min(kBlock, m - s0);
+        th.resize(len);
+        if (col.rows == nullptr) {
+          th = Eigen::Map<const ArrayXd>(theta + s0, len);
+        } else {
+          for (Index c = 0; c < len; ++c) th[c] = theta[col.rows[s0 + c]];
+        }
+        y = Eigen::Map<const Eigen::ArrayXf>(col.y + s0, len).cast<double>();
+        xb = th * a_old + b_old;
+        const Block t = xb * inv_sigma;
+        e = (-t.abs()).exp();
+        inv = (1.0 + e).inverse();
+        r = four_sigma * (y - (t >= 0).select(inv, e * inv));
+        const Block cell_loss = t.max(0.0) - (inv.log()) - y * t;  // softplus(t) − y t
+        if (col.w != nullptr) {
+          w = Eigen::Map<const Eigen::ArrayXf>(col.w + s0, len).cast<double>();
+          loss += (w * cell_loss).sum();
+          const Block wr = w * r, wt = w * th;
+          s_tt += (wt * th).sum();
+          s_tr += (wt * r).sum();
+          s_r += wr.sum();
+          s_t += wt.sum();
+          total_w += w.sum();
+        } else {
+          loss += cell_loss.sum();
+          s_tt += th.square().sum();
+          s_tr += (th * r).sum();
+          s_r += r.sum();
+          s_t += th.sum();
+          total_w += static_cast<double>(len);
+        }
+        wk.x.segment(s0, len) = xb;
+        wk.r.segment(s0, len) = r;
+      }
+      wk.loss += loss;
+      // KKT residual at x (projected for a ≥ 0), scaled by the item's total weight.
+      const double scale = std::max(1.0, total_w);
+      const double ga = -s_tr * inv4s2 + ridge_ * a_old;
+      wk.kkt = std::max({wk.kkt, ((a_old <= 0 && ga > 0) ? 0.0 : std::abs(ga)) / scale,
+                         std::abs(-s_r * inv4s2 + ridge_ * b_old) / scale});
+      // A and b blocks (closed form for K = 1).
+      const double a_new = std::max(0.0, (s_tt * a_old + s_tr) / (s_tt + gamma_));
+      const double b_new = (b_old * total_w + s_r + (a_old - a_new) * s_t) / (total_w + gamma_);
+      next.a(j, 0) = a_new;
+      next.b[j] = b_new;
+      // Row accumulators: num_i += w (x + R − b_new) a_new, gram_i += w a_new², grad_i += w R a_old.
+      const auto xc = wk.x.head(m), rc = wk.r.head(m);
+      if (col.rows == nullptr && col.w == nullptr) {
+        Eigen::Map<ArrayXd>(num, m) += (xc + rc - b_new) * a_new;
+        Eigen::Map<ArrayXd>(grad, m) += rc * a_old;
+        wk.gram_all += a_new * a_new;
+      } else {
+        for (Index c = 0; c < m; ++c) {
+          const Index i = col.rows ? col.rows[c] : c;
+          const double wc = col.w ? col.w[c] : 1.0;
+          num[i] += wc * (xc[c] + rc[c] - b_new) * a_new;
+          grad[i] += wc * rc[c] * a_old;
+          gram[i] += wc * a_new * a_new;
+        }
+      }
+    }
+  }
+
+  // A and b blocks for items [bounds_[w], bounds_[w+1]), with row accumulators for the Θ block.
+  void Items(const IrtParams& x, IrtParams& next, size_t w_index) {
+    Worker& wk = workers_[w_index];
+    wk.num.setZero();
+    wk.gram.setZero();
+    wk.grad.setZero();
+    wk.loss = 0;
+    wk.kkt = 0;
+    wk.gram_all = 0;
+    if (k_ == 1) {
+      ItemsUnidimensional(x, next, wk, bounds_[w_index], bounds_[w_index + 1]);
+      return;
+    }
+    const double inv4s2 = 1.0 / (4 * sigma_ * sigma_);
+    MatrixXd g(k_, k_);
+    VectorXd s_theta_r(k_), s_theta(k_), a_old(k_), a_new(k_), h(k_);
+    for (Index j = bounds_[w_index]; j < bounds_[w_index + 1]; ++j) {
+      const ResponseMatrix::Column col = data_.column(j);
+      const Index m = col.size;
+      a_old = x.a.row(j).transpose();
+      const double b_old = x.b[j];
+      if (m == 0) {  // no data: the ridge pulls to 0; without it nothing moves
+        if (gamma_ > 0) a_old.setZero();
+        next.a.row(j) = a_old.transpose();
+        next.b[j] = gamma_ > 0 ? 0.0 : b_old;
+        continue;
+      }
+      // Gather Θ rows of this item's observed cells (dense: all rows, in order).
+      const bool dense = col.rows == nullptr;
+      if (!dense) {
+        wk.theta_g.resize(m, k_);
+        for (Index c = 0; c < m; ++c) wk.theta_g.row(c) = x.theta.row(col.rows[c]);
+      }
+      const MatrixXd& tg = dense ? x.theta : wk.theta_g;
+
+      wk.x = (tg * a_old).array() + b_old;
+      wk.y = Eigen::Map<const Eigen::ArrayXf>(col.y, m).cast<double>();
+      const ArrayXd t = wk.x / sigma_;
+      const ArrayXd e = (-t.abs()).exp();
+      const ArrayXd inv = (1.0 + e).inverse();
+      const ArrayXd p = (t >= 0).select(inv, e * inv);
+      const ArrayXd cell_loss = t.max(0.0) + (1.0 + e).log() - wk.y * t;
+      wk.r = 4 * sigma_ * (wk.y - p);
+      double total_w;
+      if (col.w != nullptr) {
+        wk.w = Eigen::Map<const Eigen::ArrayXf>(col.w, m).cast<double>();
+        wk.loss += (wk.w * cell_loss).sum();
+        total_w = wk.w.sum();
+        wk.v = wk.w * wk.r;  // w·R
+        g.noalias() = tg.transpose() * (tg.array().colwise() * wk.w).matrix();
+        s_theta.noalias() = tg.transpose() * wk.w.matrix();
+      } else {
+        wk.loss += cell_loss.sum();
+        total_w = static_cast<double>(m);
+        wk.v = wk.r;
+        g.noalias() = tg.transpose() * tg;
+        s_theta = tg.colwise().sum().transpose();
+      }
+      s_theta_r.noalias() = tg.transpose() * wk.v.matrix();
+      const double s_r = wk.v.sum();
+
+      // KKT residual at x for a_j (projected: a_jc = 0 with a positive gradient is optimal) and b_j.
+      const double scale = std::max(1.0, total_w);
+      for (Index c = 0; c < k_; ++c) {
+        const double ga = -s_theta_r[c] * inv4s2 + ridge_ * a_old[c];
+        const double projected = (a_old[c] <= 0 && ga > 0) ? 0.0 : std::abs(ga);
+        wk.kkt = std::max(wk.kkt, projected / scale);
+      }
+      wk.kkt = std::max(wk.kkt, std::abs(-s_r * inv4s2 + ridge_ * b_old) / scale);
+
+      // A block: min_{a ≥ 0} Σ w (Z − b − θᵀa)² + γ‖a‖²  ⇔  ½aᵀ(G+γI)a − (G a_old + Σ wθR)ᵀa.
+      h.noalias() = g * a_old + s_theta_r;
+      g.diagonal().array() += gamma_;
+      a_new = a_old;
+      NonNegativeQuadratic(g, h, a_new);
+      // b block: weighted mean of Z − θᵀa_new, with ridge.
+      const double b_new = (b_old * total_w + s_r + (a_old - a_new).dot(s_theta)) / (total_w + gamma_);
+      next.a.row(j) = a_new.transpose();
+      next.b[j] = b_new;
+
+      // Row accumulators for the Θ block: num_i += w (Z − b_new) a_new, gram_i += w a_new a_newᵀ,
+      // and grad_i += w R a_old (for the KKT residual of θ_i at x).
+      // Z − b_new = x + R − b_new.
+      if (col.w != nullptr) {
+        wk.v = wk.w * (wk.x + wk.r - b_new);
+      } else {
+        wk.v = wk.x + wk.r - b_new;
+      }
+      const ArrayXd wr = col.w != nullptr ? ArrayXd(wk.w * wk.r) : wk.r;
+      if (dense && k_ == 1) {
+        wk.num.col(0).array() += wk.v * a_new[0];
+        wk.grad.col(0).array() += wr * a_old[0];
+        if (col.w != nullptr) {
+          wk.gram.col(0).array() += wk.w * (a_new[0] * a_new[0]);
+        } else {
+          wk.gram.col(0).array() += a_new[0] * a_new[0];
+        }
+      } else {
+        for (Index c = 0; c < m; ++c) {
+          const Index i = dense ? c : col.rows[c];
+          const double wc = col.w != nullptr ? wk.w[c] : 1.0;
+          for (Index d = 0; d < k_; ++d) {
+            wk.num(i, d) += wk.v[c] * a_new[d];
+            wk.grad(i, d) += wr[c] * a_old[d];
+            for (Index e2 = 0; e2 < k_; ++e2) wk.gram(i, d * k_ + e2) += wc * a_new[d] * a_new[e2];
+          }
+        }
+      }
+    }
+  }
+
+  const ResponseMatrix& data_;
+  const Index k_;
+  const double sigma_, ridge_, gamma_;
+  std::vector<Index> bounds_;
+  std::vector<Worker> workers_;
+};
+
+double Logit(double p) { return std::log(p / (1 - p)); }
+
+IrtParams PaperInit(const ResponseMatrix& data, int k, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  IrtParams p;
+  p.theta = MatrixXd::NullaryExpr(data.num_models(), k, [&] { return normal(rng); });
+  p.a = MatrixXd::NullaryExpr(data.num_items(), k, [&] { return std::exp(normal(rng)); });
+  p.b = VectorXd::NullaryExpr(data.num_items(), [&] { return normal(rng); });
+  // Scale down so that max |X| over the observed cells is at most 10.
+  double max_abs = 0;
+  for (Index j = 0; j < data.num_items(); ++j) {
+    const ResponseMatrix::Column col = data.column(j);
+    for (Index c = 0; c < col.size; ++c) {
+      const Index i = col.rows ? col.rows[c] : c;
+      max_abs = std::max(max_abs, std::abs(p.theta.row(i).dot(p.a.row(j)) + p.b[j]));
+    }
+  }
+  if (max_abs > 10) {
+    const double c = 10 / max_abs;
+    p.theta *= std::sqrt(c);
+    p.a *= std::sqrt(c);
+    p.b *= c;
+  }
+  return p;
+}
+
+// Logits of smoothed accuracies: θ from each model's accuracy (standardized), b from each item's,
+// a = 1. Extra dimensions start from small seeded noise (a symmetric start would keep them equal).
+IrtParams DataInit(const ResponseMatrix& data, int k, uint64_t seed) {
+  const Index n = data.num_models(), j = data.num_items();
+  IrtParams p;
+  p.theta = MatrixXd::Zero(n, k);
+  for (Index i = 0; i < n; ++i) {
+    p.theta(i, 0) = Logit((data.model_successes()[i] + 0.5) / (data.model_trials()[i] + 1));
+  }
+  const double mean = p.theta.col(0).mean();
+  const double sd = std::sqrt((p.theta.col(0).array() - mean).square().mean());
+  p.theta.col(0) = (p.theta.col(0).array() - mean) / (sd > 1e-12 ? sd : 1.0);
+  p.a = MatrixXd::Constant(j, k, k == 1 ? 1.0 : 0.5);
+  p.b.resize(j);
+  for (Index c = 0; c < j; ++c) {
+    p.b[c] = Logit((data.item_successes()[c] + 0.5) / (data.item_trials()[c] + 1));
+  }
+  if (k > 1) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, 0.5);
+    for (Index i = 0; i < n; ++i) {
+      for (int d = 1; d < k; ++d) p.theta(i, d) = normal(rng);
+    }
+  }
+  return p;
+}
+
+// Largest change between two iterates in the identified parameters: both are normalized first, so
+// drift along the scale/shift directions that normalization removes does not hold up convergence.
+double NormalizedChange(IrtParams x, IrtParams y) {
+  Normalize(x);
+  Normalize(y);
+  return std::max({(x.theta - y.theta).cwiseAbs().maxCoeff(), (x.a - y.a).cwiseAbs().maxCoeff(),
+                   (x.b - y.b).cwiseAbs().maxCoeff()});
+}
+
+double SquaredNorm(const IrtParams& x) {
+  return x.theta.squaredNorm() + x.a.squaredNorm() + x.b.squaredNorm();
+}
+
+}  // namespace
+
+absl::Status FitOptions::Validate() const {
+  if (dims < 1 || dims > 16) return absl::InvalidArgumentError(absl::StrCat("dims: must be in [1, 16], got ", dims));
+  if (!(sigma > 0) || !std::isfinite(sigma)) return absl::InvalidArgumentError(absl::StrCat("sigma: must be > 0, got ", sigma));
+  if (!(ridge >= 0) || !std::isfinite(ridge)) return absl::InvalidArgumentError(absl::StrCat("ridge: must be >= 0, got ", ridge));
+  if (!(tol > 0)) return absl::InvalidArgumentError(absl::StrCat("tol: must be > 0, got ", tol));
+  if (!(grad_tol > 0)) return absl::InvalidArgumentError(absl::StrCat("grad_tol: must be > 0, got ", grad_tol));
+  if (!(param_tol > 0)) return absl::InvalidArgumentError(absl::StrCat("param_tol: must be > 0, got ", param_tol));
+  if (max_iter < 1) return absl::InvalidArgumentError(absl::StrCat("max_iter: must be >= 1, got ", max_iter));
+  if (threads < 1 || threads > 256) return absl::InvalidArgumentError(absl::StrCat("threads: must be in [1, 256], got ", threads));
+  return absl::OkStatus();
+}
+
+FitOptions FitOptions::Paper() {
+  FitOptions options;
+  options.paper_mode = true;
+  options.tol = 1e-4;
+  options.max_iter = 1000;
+  return options;
+}
+
+Normalization Normalize(IrtParams& params) {
+  const Index k = params.dims();
+  Normalization norm;
+  norm.shift.resize(k);
+  norm.scale.resize(k);
+  for (Index d = 0; d < k; ++d) {
+    const double mean = params.theta.col(d).mean();
+    double sd = std::sqrt((params.theta.col(d).array() - mean).square().mean());
+    if (!(sd > 1e-12)) sd = 1.0;
+    params.b += params.a.col(d) * mean;
+    params.theta.col(d) = (params.theta.col(d).array() - mean) / sd;
+    params.a.col(d) *= sd;
+    norm.shift[d] = mean;
+    norm.scale[d] = sd;
+  }
+  return norm;
+}
+
+double ProbabilityCorrect(const IrtParams& params, Index model, Index item, double sigma) {
+  const double x = params.theta.row(model).dot(params.a.row(item)) + params.b[item];
+  return 1.0 / (1.0 + std::exp(-x / sigma));
+}
+
+double Loss(const ResponseMatrix& data, const IrtParams& params, double sigma, double ridge) {
+  Sweeper sweeper(data, static_cast<int>(params.dims()), sigma, ridge, 1);
+  Sweeper::Output out;
+  sweeper.Run(params, out);
+  return out.loss;
+}
+
+absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options_in) {
+  RETURN_IF_ERROR(options_in.Validate());
+  FitOptions options = options_in;
+  if (options.paper_mode) {
+    options.ridge = 0;
+    options.accelerate = false;
+  }
+  if (data.num_observed() == 0) return absl::InvalidArgumentError("responses: no observed cells");
+  const int k = options.dims;
+
+  IrtParams x;
+  if (options.warm_start.has_value() && !options.paper_mode) {
+    x = *options.warm_start;
+    if (x.theta.rows() != data.num_models() || x.theta.cols() != k || x.a.rows() != data.num_items() ||
+        x.a.cols() != k || x.b.size() != data.num_items()) {
+      return absl::InvalidArgumentError("warm_start: shape does not match the data and dims");
+    }
+    if ((x.a.array() < 0).any() || !x.theta.allFinite() || !x.a.allFinite() || !x.b.allFinite()) {
+      return absl::InvalidArgumentError("warm_start: needs finite values and a >= 0");
+    }
+  } else {
+    x = options.paper_mode ? PaperInit(data, k, options.seed) : DataInit(data, k, options.seed);
+  }
+
+  Sweeper sweeper(data, k, options.sigma, options.ridge, options.threads);
+  FitDiagnostics diag;
+  Sweeper::Output fx, f1, f3;
+  sweeper.Run(x, fx);  // F(x), L(x)
+  diag.sweeps = 1;
+  if (options.keep_loss_history) diag.loss_history.push_back(fx.loss);
+  double alpha_max = 1;
+  diag.stop_reason = "max_iter";
+
+  for (int iter = 1; iter <= options.max_iter; ++iter) {
+    IrtParams x_new;
+    const double loss_x = fx.loss;
+    if (options.accelerate) {
+      // SQUAREM (Varadhan & Roland 2008, scheme S3) with a monotone safeguard.
+      sweeper.Run(fx.next, f1);  // F(F(x)), L(F(x))
+      diag.sweeps++;
+      IrtParams r{fx.next.theta - x.theta, fx.next.a - x.a, fx.next.b - x.b};
+      IrtParams v{f1.next.theta - 2 * fx.next.theta + x.theta, f1.next.a - 2 * fx.next.a + x.a,
+                  f1.next.b - 2 * fx.next.b + x.b};
+      const double rn = std::sqrt(SquaredNorm(r)), vn = std::sqrt(SquaredNorm(v));
+      double alpha = vn > 0 ? -rn / vn : -1.0;
+      if (!std::isfinite(alpha) || alpha > -1) alpha = -1;
+      if (alpha < -alpha_max) alpha = -alpha_max;
+      if (alpha == -alpha_max) alpha_max *= 4;
+      IrtParams xp{x.theta - 2 * alpha * r.theta + alpha * alpha * v.theta,
+                   (x.a - 2 * alpha * r.a + alpha * alpha * v.a).cwiseMax(0.0),
+                   x.b - 2 * alpha * r.b + alpha * alpha * v.b};
+      sweeper.Run(xp, f3);  // F(x'), L(x')
+      diag.sweeps++;
+      if (std::isfinite(f3.loss) && f3.loss <= f1.loss) {
+        x_new = std::move(xp);
+        std::swap(fx, f3);
+      } else {
+        // Fall back to the plain MM step x_new = F(x), whose image F(x_new) is already known.
+        alpha_max = std::max(1.0, alpha_max / 4);
+        x_new = std::move(fx.next);
+        std::swap(fx, f1);
+      }
+    } else {
+      x_new = fx.next;
+      sweeper.Run(x_new, fx);
+      diag.sweeps++;
+    }
+    diag.iterations = iter;
+    diag.rel_loss_change = std::abs(loss_x - fx.loss) / std::max(std::abs(fx.loss), 1e-300);
+    diag.max_param_change = NormalizedChange(x_new, x);
+    diag.kkt_residual = fx.kkt;
+    x = std::move(x_new);
+    if (options.keep_loss_history) diag.loss_history.push_back(fx.loss);
+    if (options.on_iteration && !options.on_iteration(iter, fx.loss)) {
+      return absl::CancelledError(absl::StrCat("fit cancelled at iteration ", iter));
+    }
+    if (options.paper_mode) {
+      if (diag.rel_loss_change < options.tol) {
+        diag.stop_reason = "paper_rule";
+        diag.converged = true;
+        break;
+      }
+    } else if (diag.rel_loss_change < options.tol && diag.kkt_residual < options.grad_tol &&
+               diag.max_param_change < options.param_tol) {
+      diag.stop_reason = "converged";
+      diag.converged = true;
+      break;
+    }
+  }
+  diag.loss = fx.loss;
+  FitResult result;
+  result.params = std::move(x);
+  result.normalization = Normalize(result.params);
+  result.diagnostics = std::move(diag);
+  return result;
+}
+
+}  // namespace assay::irt

@@ -1,0 +1,117 @@
+// 2PL item response model fitted by constrained block majorization–minimization (cBMM, Qu et al.
+// 2026), as specified in shared/docs/irt.md.
+//
+// Model: logits X = Θ Aᵀ + 1 bᵀ, Θ (N×K) abilities, A (J×K) ≥ 0 discriminations, b (J) intercepts;
+// P(correct) = logistic(X / σ). Loss over observed cells, each with proportion y and weight w:
+//   L = Σ w · [softplus(x/σ) − y·x/σ]  +  (λ/2)(‖Θ‖² + ‖A‖² + ‖b‖²)
+// (for binary cells the first term is log(1 + exp(−y±·x/σ))). λ = 0 is the paper's objective.
+//
+// One MM step majorizes each cell's loss by a quadratic with curvature w/(4σ²) at the current X̃,
+// i.e. a weighted least-squares problem towards Z = X̃ + 4σ(y − logistic(X̃/σ)), and minimizes it
+// exactly block by block: A (per-item non-negative least squares on the K×K Gram form), then b
+// (per-item weighted mean), then Θ (per-model K×K normal equations), each with the ridge 4σ²λ.
+// The loss therefore never increases. The three blocks are fused into one sweep over the observed
+// cells: O(observed · K²) per step, no N×J temporaries on sparse data, items split across threads.
+//
+// Production mode (default) adds: ridge λ > 0 so all-correct/all-wrong rows and items stay finite;
+// a data-driven initial value (logits of smoothed accuracies) or a warm start; SQUAREM
+// extrapolation with a monotone safeguard (an extrapolated point is kept only if its loss is not
+// above the current one); a convergence test on relative loss change AND scaled KKT residual AND
+// parameter change; and normalization of the ability scale after the fit (see Normalization).
+// Paper mode reproduces the released method: its random initial value, λ = 0, one plain MM step per
+// iteration, and only the relative-loss-change stopping rule (FitOptions::Paper(): < 1e-4 or 1000
+// iterations). Normalization is still applied to the reported tables.
+#ifndef ASSAY_CORE_IRT_FIT_H_
+#define ASSAY_CORE_IRT_FIT_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "Eigen/Core"
+#include "absl/status/statusor.h"
+#include "core/irt/responses.h"
+
+namespace assay::irt {
+
+// Parameters of a fitted (or starting) model.
+struct IrtParams {
+  Eigen::MatrixXd theta;  // N×K abilities
+  Eigen::MatrixXd a;      // J×K discriminations, ≥ 0
+  Eigen::VectorXd b;      // J intercepts
+  Eigen::Index dims() const { return theta.cols(); }
+  bool allFinite() const { return theta.allFinite() && a.allFinite() && b.allFinite(); }
+};
+
+// The convention that fixes the otherwise unidentified location and scale of Θ: after the fit,
+// each dimension k of Θ is centred and scaled to unit (population) sd over the models,
+//   θ'_k = (θ_k − shift_k) / scale_k,  a'_k = a_k · scale_k,  b' = b + Σ_k a_k · shift_k,
+// which leaves every logit X unchanged. Stored with every table so numbers can be compared.
+struct Normalization {
+  Eigen::VectorXd shift;  // K
+  Eigen::VectorXd scale;  // K
+  static constexpr const char* kConvention = "theta_mean0_sd1";
+};
+
+struct FitOptions {
+  int dims = 1;                 // K ≥ 1
+  double sigma = 1.0;           // temperature σ > 0
+  double ridge = 0.01;          // λ ≥ 0 (production); paper mode forces 0
+  double tol = 1e-8;            // relative loss change threshold (paper mode: 1e-4)
+  double grad_tol = 1e-5;       // max |projected gradient| / parameter's total weight
+  double param_tol = 1e-5;      // max |Δ normalized parameter| between iterations
+  int max_iter = 5000;          // iterations (paper mode: 1000)
+  int threads = 1;              // sweep threads ≥ 1
+  bool paper_mode = false;
+  bool accelerate = true;       // SQUAREM (production only)
+  uint64_t seed = 1;            // random initial values (paper mode, and dims > 1 beyond the first)
+  std::optional<IrtParams> warm_start;  // initial value (production); must match the data's shape
+  bool keep_loss_history = true;
+
+  // Called after every iteration with (iteration, loss); return false to cancel the fit.
+  std::function<bool(int iteration, double loss)> on_iteration;
+
+  // InvalidArgument naming the field at fault.
+  absl::Status Validate() const;
+
+  // The released method's settings: paper_mode, tol 1e-4, max_iter 1000.
+  static FitOptions Paper();
+};
+
+struct FitDiagnostics {
+  int iterations = 0;     // accepted iterations
+  int sweeps = 0;         // MM sweeps over the data (the unit of cost)
+  double loss = 0;        // final penalized loss (raw fit)
+  double rel_loss_change = 0;
+  double kkt_residual = 0;
+  double max_param_change = 0;
+  bool converged = false;
+  std::string stop_reason;  // "converged", "max_iter", "paper_rule"
+  std::vector<double> loss_history;  // loss at each accepted iterate, non-increasing
+};
+
+struct FitResult {
+  IrtParams params;             // normalized
+  Normalization normalization;  // how the raw fit was normalized
+  FitDiagnostics diagnostics;
+};
+
+// Fits the model. Errors: InvalidArgument (options, warm start shape, no observed cells),
+// Cancelled (on_iteration returned false). Deterministic for fixed data, options and threads.
+absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options);
+
+// Penalized loss of `params` on `data` (the objective above). O(observed · K).
+double Loss(const ResponseMatrix& data, const IrtParams& params, double sigma, double ridge);
+
+// Applies the normalization convention to `params` in place and returns it.
+Normalization Normalize(IrtParams& params);
+
+// P(correct) for model row theta_i on item j: logistic((θ_i·a_j + b_j)/σ).
+double ProbabilityCorrect(const IrtParams& params, Eigen::Index model, Eigen::Index item,
+                          double sigma);
+
+}  // namespace assay::irt
+
+#endif  // ASSAY_CORE_IRT_FIT_H_

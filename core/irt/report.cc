@@ -1,0 +1,125 @@
+#include "core/irt/report.h"
+
+#include <cmath>
+#include <limits>
+
+#include "Eigen/Cholesky"
+#include "absl/strings/str_join.h"
+
+namespace assay::irt {
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+std::string Names(uint32_t flags, std::initializer_list<std::pair<uint32_t, const char*>> table) {
+  std::vector<std::string> names;
+  for (const auto& [bit, name] : table) {
+    if (flags & bit) names.push_back(name);
+  }
+  return absl::StrJoin(names, "|");
+}
+
+// sqrt(diag(M⁻¹)) for a symmetric positive definite M; NaN where M is singular.
+VectorXd InverseDiagonalSqrt(const MatrixXd& m) {
+  Eigen::LDLT<MatrixXd> ldlt(m);
+  if (ldlt.info() != Eigen::Success || !(ldlt.vectorD().array() > 0).all()) {
+    return VectorXd::Constant(m.rows(), std::numeric_limits<double>::quiet_NaN());
+  }
+  return ldlt.solve(MatrixXd::Identity(m.rows(), m.cols())).diagonal().cwiseSqrt();
+}
+
+}  // namespace
+
+std::string ItemFlagNames(uint32_t flags) {
+  return Names(flags, {{kItemNoData, "no_data"},
+                       {kItemNeverSolved, "never_solved"},
+                       {kItemAlwaysSolved, "always_solved"},
+                       {kItemLowDiscrimination, "low_discrimination"},
+                       {kItemMisfit, "misfit"}});
+}
+
+std::string ModelFlagNames(uint32_t flags) {
+  return Names(flags, {{kModelNoData, "no_data"},
+                       {kModelAllWrong, "all_wrong"},
+                       {kModelAllCorrect, "all_correct"}});
+}
+
+FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
+                     double ridge) {
+  const Index n = data.num_models(), j = data.num_items(), k = params.dims();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  FitReport r;
+  std::vector<MatrixXd> theta_info(n, MatrixXd::Identity(k, k) * ridge);
+  r.a_se.resize(j, k);
+  r.b_se.resize(j);
+  r.infit = VectorXd::Constant(j, nan);
+  r.outfit = VectorXd::Constant(j, nan);
+  r.item_flags.assign(j, 0);
+  r.model_flags.assign(n, 0);
+  MatrixXd item_info(k + 1, k + 1);
+  VectorXd z(k + 1);
+  for (Index c = 0; c < j; ++c) {
+    const ResponseMatrix::Column col = data.column(c);
+    item_info = MatrixXd::Identity(k + 1, k + 1) * ridge;
+    double sq_resid = 0, var_sum = 0, outfit_sum = 0, weight_sum = 0;
+    for (Index m = 0; m < col.size; ++m) {
+      const Index i = col.rows ? col.rows[m] : m;
+      const double w = col.w ? col.w[m] : 1.0;
+      const double x = params.theta.row(i).dot(params.a.row(c)) + params.b[c];
+      const double p = 1.0 / (1.0 + std::exp(-x / sigma));
+      const double pq = std::max(p * (1 - p), 1e-12);
+      const double curvature = w * pq / (sigma * sigma);
+      z.head(k) = params.theta.row(i).transpose();
+      z[k] = 1.0;
+      item_info.noalias() += curvature * z * z.transpose();
+      theta_info[i].noalias() += curvature * params.a.row(c).transpose() * params.a.row(c);
+      const double resid = col.y[m] - p;
+      sq_resid += w * resid * resid;
+      var_sum += w * pq;
+      outfit_sum += w * resid * resid / pq;
+      weight_sum += 1;
+    }
+    const VectorXd se = InverseDiagonalSqrt(item_info);
+    r.a_se.row(c) = se.head(k).transpose();
+    r.b_se[c] = se[k];
+    if (col.size > 0) {
+      r.infit[c] = sq_resid / var_sum;
+      r.outfit[c] = outfit_sum / weight_sum;
+    }
+  }
+  r.theta_se.resize(n, k);
+  for (Index i = 0; i < n; ++i) r.theta_se.row(i) = InverseDiagonalSqrt(theta_info[i]).transpose();
+
+  r.item_p_correct.resize(j);
+  for (Index c = 0; c < j; ++c) {
+    const double t = data.item_trials()[c], s = data.item_successes()[c];
+    r.item_p_correct[c] = t > 0 ? s / t : nan;
+    uint32_t& f = r.item_flags[c];
+    if (t <= 0) f |= kItemNoData;
+    if (t > 0 && s <= 0) f |= kItemNeverSolved;
+    if (t > 0 && s >= t) f |= kItemAlwaysSolved;
+    if (params.a.row(c).norm() < 0.1) f |= kItemLowDiscrimination;
+    if (r.infit[c] > 1.5 || r.outfit[c] > 2.0) f |= kItemMisfit;
+  }
+  r.model_accuracy.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    const double t = data.model_trials()[i], s = data.model_successes()[i];
+    r.model_accuracy[i] = t > 0 ? s / t : nan;
+    uint32_t& f = r.model_flags[i];
+    if (t <= 0) f |= kModelNoData;
+    if (t > 0 && s <= 0) f |= kModelAllWrong;
+    if (t > 0 && s >= t) f |= kModelAllCorrect;
+  }
+  // Predicted full-benchmark accuracy: mean over items of P(correct | θ_i).
+  r.predicted_accuracy.resize(n);
+  const MatrixXd at = params.a.transpose();
+  for (Index i = 0; i < n; ++i) {
+    const Eigen::ArrayXd x = ((params.theta.row(i) * at).transpose() + params.b).array() / sigma;
+    r.predicted_accuracy[i] = (1.0 / (1.0 + (-x).exp())).mean();
+  }
+  return r;
+}
+
+}  // namespace assay::irt

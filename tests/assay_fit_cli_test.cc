@@ -1,0 +1,63 @@
+// Drives `assay fit` as a user would: real MATH-500 file, malformed files, and the output tables.
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "client/import/csv.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace assay {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
+  testing::TempDir dir;
+  const std::string out = dir.File("out");
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out", out,
+                                               "--threads", "2"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("fit: 140 models x 500 items, 70000 observed cells"));
+  EXPECT_THAT(run.output, HasSubstr("converged after"));
+  ASSERT_OK_AND_ASSIGN(std::string abilities, import::ReadFile(out + "/abilities.csv"));
+  ASSERT_OK_AND_ASSIGN(auto ab_rows, import::ParseCsv(abilities, "abilities.csv"));
+  ASSERT_EQ(ab_rows.size(), 141u);
+  EXPECT_THAT(abilities, StartsWith("model,theta,se,accuracy,n_items,"));
+  ASSERT_OK_AND_ASSIGN(std::string items, import::ReadFile(out + "/items.csv"));
+  EXPECT_THAT(items, StartsWith("item,a,b,difficulty,se_a,se_b,p_correct,n_models,flags"));
+  ASSERT_OK_AND_ASSIGN(auto item_rows, import::ParseCsv(items, "items.csv"));
+  ASSERT_EQ(item_rows.size(), 501u);
+  int never = 0;
+  for (const auto& row : item_rows) never += row.fields[8].find("never_solved") != std::string::npos;
+  EXPECT_EQ(never, 11);
+  ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
+  EXPECT_THAT(json, HasSubstr("\"converged\": true"));
+  EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_mean0_sd1\""));
+}
+
+TEST(AssayFitCliTest, MalformedFileFailsWithLocationAndWritesNothing) {
+  testing::TempDir dir;
+  const std::string bad = dir.File("bad.csv");
+  std::ofstream(bad) << ",q1,q2\nm1,1,0\nm2,1,maybe\n";
+  const std::string out = dir.File("out");
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "fit", bad, "--out", out}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.output, "assay: error: " + bad + ":3:3: cell 'maybe' is not a number\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(AssayFitCliTest, BadOptionIsReported) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+                                               dir.File("o"), "--sigma", "-1"}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.output, HasSubstr("assay: error: sigma: must be > 0"));
+}
+
+}  // namespace
+}  // namespace assay

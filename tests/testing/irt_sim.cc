@@ -1,0 +1,85 @@
+#include "tests/testing/irt_sim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+namespace assay::testing {
+
+using Eigen::Index;
+
+Simulated Simulate(const SimOptions& o) {
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::uniform_real_distribution<double> unif(0, 1);
+  irt::IrtParams t;
+  t.theta = Eigen::MatrixXd::NullaryExpr(o.models, o.dims, [&] { return normal(rng); });
+  t.a = Eigen::MatrixXd::NullaryExpr(o.items, o.dims, [&] { return o.a_min + (o.a_max - o.a_min) * unif(rng); });
+  t.b = Eigen::VectorXd::NullaryExpr(o.items, [&] { return o.b_sd * normal(rng); });
+  std::vector<std::string> models(o.models), items(o.items);
+  for (Index i = 0; i < o.models; ++i) models[i] = "m" + std::to_string(i);
+  for (Index j = 0; j < o.items; ++j) items[j] = "q" + std::to_string(j);
+  std::vector<irt::Cell> cells;
+  cells.reserve(static_cast<size_t>(o.models * o.items * (1 - o.missing) * 1.01));
+  for (Index j = 0; j < o.items; ++j) {
+    for (Index i = 0; i < o.models; ++i) {
+      const double p = 1 / (1 + std::exp(-(t.theta.row(i).dot(t.a.row(j)) + t.b[j])));
+      const bool keep = unif(rng) >= o.missing;
+      int k = 0;
+      for (int s = 0; s < o.trials; ++s) k += unif(rng) < p;
+      if (!keep) continue;
+      if (o.trials > 1 && o.majority_vote) {
+        cells.push_back({static_cast<int32_t>(i), static_cast<int32_t>(j), 2 * k > o.trials ? 1.0 : 0.0, 1.0});
+      } else {
+        cells.push_back({static_cast<int32_t>(i), static_cast<int32_t>(j), static_cast<double>(k),
+                         static_cast<double>(o.trials)});
+      }
+    }
+  }
+  auto data = irt::ResponseMatrix::FromCells(std::move(models), std::move(items), std::move(cells));
+  return Simulated{std::move(data).value(), std::move(t)};
+}
+
+namespace {
+Eigen::VectorXd Ranks(const Eigen::VectorXd& x) {
+  std::vector<Index> order(x.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](Index l, Index r) { return x[l] < x[r]; });
+  Eigen::VectorXd ranks(x.size());
+  for (Index s = 0; s < x.size();) {
+    Index e = s;
+    while (e + 1 < x.size() && x[order[e + 1]] == x[order[s]]) ++e;
+    for (Index k = s; k <= e; ++k) ranks[order[k]] = 0.5 * (s + e);
+    s = e + 1;
+  }
+  return ranks;
+}
+}  // namespace
+
+double Spearman(const Eigen::VectorXd& x, const Eigen::VectorXd& y) {
+  const Eigen::VectorXd rx = Ranks(x), ry = Ranks(y);
+  const Eigen::ArrayXd dx = rx.array() - rx.mean(), dy = ry.array() - ry.mean();
+  return (dx * dy).sum() / std::sqrt((dx * dx).sum() * (dy * dy).sum());
+}
+
+double Rmse(const Eigen::VectorXd& x, const Eigen::VectorXd& y) {
+  return std::sqrt((x - y).squaredNorm() / static_cast<double>(x.size()));
+}
+
+double RelativeFrobeniusError(const irt::IrtParams& e, const irt::IrtParams& t) {
+  const Eigen::MatrixXd xe = (e.theta * e.a.transpose()).rowwise() + e.b.transpose();
+  const Eigen::MatrixXd xt = (t.theta * t.a.transpose()).rowwise() + t.b.transpose();
+  return (xe - xt).norm() / xt.norm();
+}
+
+double MeanHellinger(const irt::IrtParams& e, const irt::IrtParams& t) {
+  const Eigen::ArrayXXd xe = ((e.theta * e.a.transpose()).rowwise() + e.b.transpose()).array();
+  const Eigen::ArrayXXd xt = ((t.theta * t.a.transpose()).rowwise() + t.b.transpose()).array();
+  const Eigen::ArrayXXd pe = 1 / (1 + (-xe).exp()), pt = 1 / (1 + (-xt).exp());
+  const Eigen::ArrayXXd bc = (pe * pt).sqrt() + ((1 - pe) * (1 - pt)).sqrt();
+  return (1 - bc).max(0.0).sqrt().mean();
+}
+
+}  // namespace assay::testing

@@ -1,0 +1,42 @@
+// Simulated response data from a known 2PL model, and the accuracy metrics of the paper.
+#ifndef ASSAY_TESTS_TESTING_IRT_SIM_H_
+#define ASSAY_TESTS_TESTING_IRT_SIM_H_
+
+#include <cstdint>
+
+#include "Eigen/Core"
+#include "core/irt/fit.h"
+#include "core/irt/responses.h"
+
+namespace assay::testing {
+
+struct SimOptions {
+  Eigen::Index models = 1000;
+  Eigen::Index items = 1000;
+  int dims = 1;
+  double missing = 0.2;      // fraction of cells left out at random
+  int trials = 1;            // samples per cell (k of n when > 1)
+  bool majority_vote = false;  // with trials > 1: collapse each cell to its majority (binary)
+  double a_min = 0.5, a_max = 1.0;  // a ~ U(a_min, a_max)
+  double b_sd = 0.5;                // b ~ N(0, b_sd²); θ ~ N(0, I)
+  uint64_t seed = 1;
+};
+
+struct Simulated {
+  irt::ResponseMatrix data;
+  irt::IrtParams truth;
+};
+
+Simulated Simulate(const SimOptions& options);
+
+// Spearman rank correlation (average ranks for ties).
+double Spearman(const Eigen::VectorXd& x, const Eigen::VectorXd& y);
+double Rmse(const Eigen::VectorXd& x, const Eigen::VectorXd& y);
+// Over all N×J cells: ‖X̂ − X‖_F / ‖X‖_F, and the mean Hellinger distance between Bernoulli(p̂_ij)
+// and Bernoulli(p_ij) (σ = 1).
+double RelativeFrobeniusError(const irt::IrtParams& estimate, const irt::IrtParams& truth);
+double MeanHellinger(const irt::IrtParams& estimate, const irt::IrtParams& truth);
+
+}  // namespace assay::testing
+
+#endif  // ASSAY_TESTS_TESTING_IRT_SIM_H_
