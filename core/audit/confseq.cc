@@ -1,0 +1,123 @@
+#include "core/audit/confseq.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/bytes.h"
+#include "core/base/status_macros.h"
+
+namespace assay::audit {
+
+absl::Status ConfSeqOptions::Validate() const {
+  if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
+  if (grid < 2 || grid > 1000000) return absl::InvalidArgumentError(absl::StrCat("grid: must be in [2, 1e6], got ", grid));
+  if (!(truncation > 0 && truncation < 1)) return absl::InvalidArgumentError("truncation: must be in (0, 1)");
+  if (!(hedge > 0 && hedge < 1)) return absl::InvalidArgumentError("hedge: must be in (0, 1)");
+  return absl::OkStatus();
+}
+
+ConfidenceSequence::ConfidenceSequence(const ConfSeqOptions& options)
+    : options_(options),
+      m_((Eigen::ArrayXd::LinSpaced(options.grid, 0, options.grid - 1) + 0.5) / options.grid),
+      log_kp_(Eigen::ArrayXd::Zero(options.grid)),
+      log_km_(Eigen::ArrayXd::Zero(options.grid)) {}
+
+absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Create(const ConfSeqOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  return ConfidenceSequence(options);
+}
+
+absl::Status ConfidenceSequence::Update(double y) {
+  if (!(y >= 0 && y <= 1)) return absl::InvalidArgumentError(absl::StrCat("observation: must be in [0, 1], got ", y));
+  ++t_;
+  const double t = static_cast<double>(t_);
+  const double c = options_.truncation;
+  const Eigen::ArrayXd d = y - m_;
+  if (options_.bet == CsBet::kPredictablePlugIn) {
+    const double lambda = std::sqrt(2 * std::log(2 / options_.alpha) / (sigma2_hat_ * t * std::log(t + 1)));
+    log_kp_ += (1 + (c / m_).min(lambda) * d).log();
+    log_km_ += (1 - (c / (1 - m_)).min(lambda) * d).log();
+  } else {
+    const Eigen::ArrayXd gap = mu_hat_ - m_;
+    const Eigen::ArrayXd raw = gap / (sigma2_hat_ + gap.square());
+    log_kp_ += (1 + raw.max(0.0).min(c / m_) * d).log();
+    log_km_ += (1 + raw.min(0.0).max(-c / (1 - m_)) * d).log();
+  }
+  // Predictable estimates for the next bet (WSR's regularized running mean and variance).
+  sum_ += y;
+  sq_dev_sum_ += (y - mu_hat_) * (y - mu_hat_);
+  mu_hat_ = (0.5 + sum_) / (t + 1);
+  sigma2_hat_ = (0.25 + sq_dev_sum_) / (t + 1);
+
+  // Candidates still plausible: hedged capital below 1/α.
+  const double threshold = -std::log(options_.alpha);
+  const double log_h = std::log(options_.hedge), log_1h = std::log(1 - options_.hedge);
+  // A true mean between two grid points can be plausible while a neighbouring grid point is not:
+  // widen by a whole cell on each side so discretization never excludes it.
+  const double cell = 1.0 / options_.grid;
+  Eigen::Index first = -1, last = -1;
+  for (Eigen::Index k = 0; k < m_.size(); ++k) {
+    if (std::max(log_h + log_kp_[k], log_1h + log_km_[k]) < threshold) {
+      if (first < 0) first = k;
+      last = k;
+    }
+  }
+  if (first >= 0) {  // an empty set (all candidates rejected) leaves the interval as it was
+    lower_ = std::max(lower_, m_[first] - cell);
+    upper_ = std::min(upper_, m_[last] + cell);
+  }
+  return absl::OkStatus();
+}
+
+std::string ConfidenceSequence::Serialize() const {
+  ByteWriter w;
+  w.F64(options_.alpha);
+  w.I64(options_.grid);
+  w.U8(static_cast<uint8_t>(options_.bet));
+  w.F64(options_.truncation);
+  w.F64(options_.hedge);
+  w.F64s(log_kp_.data(), log_kp_.size());
+  w.F64s(log_km_.data(), log_km_.size());
+  w.I64(t_);
+  for (double v : {sum_, mu_hat_, sigma2_hat_, sq_dev_sum_, lower_, upper_}) w.F64(v);
+  return w.Take();
+}
+
+absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Deserialize(absl::string_view bytes) {
+  ByteReader r(bytes);
+  ConfSeqOptions o;
+  int64_t grid;
+  uint8_t bet;
+  if (!r.F64(o.alpha) || !r.I64(grid) || !r.U8(bet) || !r.F64(o.truncation) || !r.F64(o.hedge) || bet > 1) {
+    return absl::DataLossError("confidence sequence snapshot: truncated options");
+  }
+  o.grid = static_cast<int>(grid);
+  o.bet = static_cast<CsBet>(bet);
+  if (!o.Validate().ok()) return absl::DataLossError("confidence sequence snapshot: invalid options");
+  ConfidenceSequence cs(o);
+  std::vector<double> kp, km;
+  if (!r.F64s(kp) || !r.F64s(km) || kp.size() != static_cast<size_t>(grid) || km.size() != kp.size() || !r.I64(cs.t_) ||
+      !r.F64(cs.sum_) || !r.F64(cs.mu_hat_) || !r.F64(cs.sigma2_hat_) || !r.F64(cs.sq_dev_sum_) || !r.F64(cs.lower_) ||
+      !r.F64(cs.upper_) || !r.done()) {
+    return absl::DataLossError("confidence sequence snapshot: truncated state");
+  }
+  cs.log_kp_ = Eigen::Map<const Eigen::ArrayXd>(kp.data(), grid);
+  cs.log_km_ = Eigen::Map<const Eigen::ArrayXd>(km.data(), grid);
+  return cs;
+}
+
+void HoeffdingConfidenceSequence::Update(double y) {
+  ++t_;
+  const double t = static_cast<double>(t_);
+  const double lambda = std::min(1.0, std::sqrt(8 * std::log(2 / alpha_) / (t * std::log(t + 1))));
+  sum_l_ += lambda;
+  sum_ly_ += lambda * y;
+  sum_l2_ += lambda * lambda;
+  const double center = sum_ly_ / sum_l_;
+  const double radius = (std::log(2 / alpha_) + sum_l2_ / 8) / sum_l_;
+  lower_ = std::max(lower_, center - radius);
+  upper_ = std::min(upper_, center + radius);
+}
+
+}  // namespace assay::audit

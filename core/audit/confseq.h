@@ -1,0 +1,82 @@
+// Betting confidence sequence for the mean of a bounded stream Y_t ∈ [0,1] (Waudby-Smith & Ramdas,
+// "Estimating means of bounded random variables by betting", JRSSB 2024): for every candidate mean m
+// on a fixed grid, the hedged capital
+//   K_t(m) = max(θ ∏(1 + λ⁺_i(m)(Y_i − m)), (1 − θ) ∏(1 − λ⁻_i(m)(Y_i − m)))
+// is a nonnegative martingale when the mean is m, so {m : K_t(m) < 1/α} covers the true mean at
+// every t simultaneously with probability ≥ 1 − α (Ville). Bets are predictable (from Y_1..Y_{t−1}):
+//   predictable plug-in: λ_t = sqrt(2 log(2/α) / (σ̂²_{t−1} t log(t+1))), truncated at c/m (λ⁺) and
+//                        c/(1−m) (λ⁻);
+//   aGRAPA:              λ⁺_t(m) = (μ̂_{t−1} − m) / (σ̂²_{t−1} + (μ̂_{t−1} − m)²) clipped to [0, c/m],
+//                        λ⁻ symmetric.
+// The reported interval is the running intersection, widened by one grid cell (conservative).
+// Update: O(grid), vectorized. Not thread safe.
+#ifndef ASSAY_CORE_AUDIT_CONFSEQ_H_
+#define ASSAY_CORE_AUDIT_CONFSEQ_H_
+
+#include <cstdint>
+#include <string>
+
+#include "Eigen/Core"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace assay::audit {
+
+enum class CsBet { kPredictablePlugIn, kAgrapa };
+
+struct ConfSeqOptions {
+  double alpha = 0.05;
+  int grid = 1000;         // candidate means (k + 0.5) / grid, k = 0..grid−1
+  CsBet bet = CsBet::kPredictablePlugIn;
+  double truncation = 0.5;  // c in (0, 1)
+  double hedge = 0.5;       // θ in (0, 1)
+  absl::Status Validate() const;
+};
+
+class ConfidenceSequence {
+ public:
+  static absl::StatusOr<ConfidenceSequence> Create(const ConfSeqOptions& options);
+
+  // Adds one observation. InvalidArgument if y is outside [0,1] or NaN (state unchanged).
+  absl::Status Update(double y);
+
+  int64_t t() const { return t_; }
+  double lower() const { return lower_; }
+  double upper() const { return upper_; }
+  double mean() const { return t_ > 0 ? sum_ / static_cast<double>(t_) : 0.5; }
+
+  std::string Serialize() const;
+  static absl::StatusOr<ConfidenceSequence> Deserialize(absl::string_view bytes);
+
+ private:
+  explicit ConfidenceSequence(const ConfSeqOptions& options);
+
+  ConfSeqOptions options_;
+  Eigen::ArrayXd m_;                // grid
+  Eigen::ArrayXd log_kp_, log_km_;  // log capital of the two one-sided bettors
+  int64_t t_ = 0;
+  double sum_ = 0;
+  double mu_hat_ = 0.5, sigma2_hat_ = 0.25, sq_dev_sum_ = 0;  // predictable estimates
+  double lower_ = 0, upper_ = 1;
+};
+
+// A Hoeffding-style betting CS (predictable plug-in, Hoeffding ψ) for comparison:
+// center Σλ_i Y_i / Σλ_i, radius (log(2/α) + Σλ_i²/8) / Σλ_i, λ_t = min(1, sqrt(8 log(2/α)/(t log(t+1)))),
+// running intersection. O(1) per update.
+class HoeffdingConfidenceSequence {
+ public:
+  explicit HoeffdingConfidenceSequence(double alpha) : alpha_(alpha) {}
+  void Update(double y);
+  double lower() const { return lower_; }
+  double upper() const { return upper_; }
+
+ private:
+  double alpha_;
+  int64_t t_ = 0;
+  double sum_l_ = 0, sum_ly_ = 0, sum_l2_ = 0;
+  double lower_ = 0, upper_ = 1;
+};
+
+}  // namespace assay::audit
+
+#endif  // ASSAY_CORE_AUDIT_CONFSEQ_H_
