@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "client/audit_command.h"
 #include "client/client.h"
 #include "client/fit_command.h"
 
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   CLI::App* info = app.add_subcommand("info", "Print the server's version and schema");
   assay::client::FitArgs fit_args;
   CLI::App* fit = assay::client::AddFitCommand(app, fit_args);
+  assay::client::AuditReplayArgs audit_args;
+  CLI::App* audit_replay = assay::client::AddAuditCommand(app, audit_args);
 
   try {
     app.parse(argc, argv);
@@ -46,6 +49,10 @@ int main(int argc, char** argv) {
   options.timeout = absl::Seconds(timeout_seconds);
   if (*fit) {
     absl::Status status = assay::client::RunFit(fit_args);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (*audit_replay) {
+    absl::Status status = assay::client::RunAuditReplay(audit_args);
     return status.ok() ? 0 : Fail(status);
   }
   assay::client::AssayClient client(options);

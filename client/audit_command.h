@@ -1,0 +1,37 @@
+// `assay audit replay`: runs an audit offline over a file of labels and prints one CSV row per
+// label until the decision.
+#ifndef ASSAY_CLIENT_AUDIT_COMMAND_H_
+#define ASSAY_CLIENT_AUDIT_COMMAND_H_
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/audit/audit.h"
+
+namespace assay::client {
+
+// Parses an audit config:
+//   {"tau":0.85,"alpha":0.05,"budget":10,"method":"lr"|"sr"|"cusum","max_samples":250,
+//    "alternative":{"kind":"fixed","p_model":0.82,"p_auditor":0.90}}
+//   or "alternative":{"kind":"ewaf","model_grid":[...],"auditor_grid":[...],"eta":0.1}
+// Missing fields keep AuditConfig's defaults. InvalidArgument "NAME: FIELD: ..." for malformed
+// JSON, wrong types, unknown fields, or a config that fails AuditConfig::Validate.
+absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, absl::string_view name);
+
+struct AuditReplayArgs {
+  std::string config;
+  std::string labels;
+};
+
+CLI::App* AddAuditCommand(CLI::App& app, AuditReplayArgs& args);
+
+// Prints `t,y,p_model,p_auditor,e_model,e_auditor,p_value_model,p_value_auditor,decision` rows to
+// stdout. Errors name the file and line; on an error nothing is printed.
+absl::Status RunAuditReplay(const AuditReplayArgs& args);
+
+}  // namespace assay::client
+
+#endif  // ASSAY_CLIENT_AUDIT_COMMAND_H_
