@@ -22,7 +22,7 @@ step "run command smoke test"
 bash deploy/run.sh --once
 
 step "ASan+UBSan build"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASSAY_SANITIZE=ON \
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSAY_SANITIZE=ON \
   -DASSAY_BUILD_BENCHMARKS=OFF > /dev/null
 cmake --build build-asan -j "$jobs"
 step "ASan+UBSan tests"

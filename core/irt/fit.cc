@@ -166,10 +166,12 @@ class Sweeper {
         y = Eigen::Map<const Eigen::ArrayXf>(col.y + s0, len).cast<double>();
         xb = th * a_old + b_old;
         const Block t = xb * inv_sigma;
-        e = (-t.abs()).exp();
-        inv = (1.0 + e).inverse();
-        r = four_sigma * (y - (t >= 0).select(inv, e * inv));
-        const Block cell_loss = t.max(0.0) - (inv.log()) - y * t;  // softplus(t) − y t
+        // Branch-free (Eigen's select() is scalar, and random responses defeat the branch
+        // predictor): q = e^{−t}; p = 1/(1+q) (q = ∞ gives p = 0 correctly); e^{−|t|} = min(q, 1/q).
+        inv = (-t).exp();               // q
+        e = inv.min(inv.inverse());     // e^{−|t|} ∈ (0, 1]
+        r = four_sigma * (y - (1.0 + inv).inverse());
+        const Block cell_loss = t.max(0.0) + (1.0 + e).log() - y * t;  // softplus(t) − y t
         if (col.w != nullptr) {
           w = Eigen::Map<const Eigen::ArrayXf>(col.w + s0, len).cast<double>();
           loss += (w * cell_loss).sum();
@@ -207,10 +209,19 @@ class Sweeper {
         Eigen::Map<ArrayXd>(num, m) += (xc + rc - b_new) * a_new;
         Eigen::Map<ArrayXd>(grad, m) += rc * a_old;
         wk.gram_all += a_new * a_new;
+      } else if (col.w == nullptr) {  // sparse, unit weights: the common missing-data case
+        const double a2 = a_new * a_new;
+        const int32_t* rows = col.rows;
+        for (Index c = 0; c < m; ++c) {
+          const int32_t i = rows[c];
+          num[i] += (xc[c] + rc[c] - b_new) * a_new;
+          grad[i] += rc[c] * a_old;
+          gram[i] += a2;
+        }
       } else {
         for (Index c = 0; c < m; ++c) {
           const Index i = col.rows ? col.rows[c] : c;
-          const double wc = col.w ? col.w[c] : 1.0;
+          const double wc = col.w[c];
           num[i] += wc * (xc[c] + rc[c] - b_new) * a_new;
           grad[i] += wc * rc[c] * a_old;
           gram[i] += wc * a_new * a_new;

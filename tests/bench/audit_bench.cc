@@ -1,0 +1,84 @@
+// Audit throughput: label updates (fixed and EWAF bets), confidence-sequence updates on a
+// 1,000-point grid, and replay of a 1M-label event log. Google Benchmark.
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "core/audit/audit.h"
+#include "core/audit/confseq.h"
+#include "tests/testing/audit_mc.h"
+
+namespace {
+
+using assay::audit::Audit;
+using assay::audit::AuditConfig;
+using assay::audit::Event;
+
+AuditConfig Unstoppable(bool ewaf) {
+  AuditConfig c = assay::testing::PaperConfig(ewaf ? assay::testing::PaperMethod::kSrLrUi
+                                                   : assay::testing::PaperMethod::kSrLr, 10);
+  c.alpha = 1e-300;  // never decides: measure steady-state updates
+  c.max_samples = 1 << 30;
+  return c;
+}
+
+std::vector<double> Labels(size_t n) {
+  std::mt19937_64 rng(1);
+  std::bernoulli_distribution coin(0.85);
+  std::vector<double> y(n);
+  for (double& v : y) v = coin(rng) ? 1.0 : 0.0;
+  return y;
+}
+
+void BM_AuditLabel(benchmark::State& state) {
+  const bool ewaf = state.range(0) != 0;
+  Audit a = Audit::Create(Unstoppable(ewaf)).value();
+  const std::vector<double> y = Labels(1 << 16);
+  size_t k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(a.Observe(y[k++ & 0xffff]));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(ewaf ? "EWAF bets (5+3 grid)" : "fixed bets");
+}
+BENCHMARK(BM_AuditLabel)->Arg(0)->Arg(1);
+
+void BM_ConfidenceSequenceUpdate(benchmark::State& state) {
+  assay::audit::ConfSeqOptions o;
+  o.grid = static_cast<int>(state.range(0));
+  o.bet = state.range(1) ? assay::audit::CsBet::kAgrapa : assay::audit::CsBet::kPredictablePlugIn;
+  auto cs = assay::audit::ConfidenceSequence::Create(o).value();
+  const std::vector<double> y = Labels(1 << 16);
+  size_t k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cs.Update(y[k++ & 0xffff]));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(state.range(1) ? "aGRAPA" : "predictable plug-in");
+}
+BENCHMARK(BM_ConfidenceSequenceUpdate)->Args({1000, 0})->Args({1000, 1});
+
+void BM_Replay1MLabels(benchmark::State& state) {
+  const AuditConfig c = Unstoppable(state.range(0) != 0);
+  Audit live = Audit::Create(c).value();
+  std::vector<Event> log;
+  log.reserve(2'000'000);
+  const std::vector<double> y = Labels(1'000'000);
+  for (size_t k = 0; k < y.size(); ++k) {
+    const std::string id = "c" + std::to_string(k);
+    log.push_back(live.HandOut(id).value());
+    log.push_back(live.SubmitLabel(id, y[k]).value());
+  }
+  for (auto _ : state) {
+    auto replayed = Audit::Replay(c, log);
+    if (!replayed.ok() || !(*replayed == live)) state.SkipWithError("replay differs");
+  }
+  state.SetItemsProcessed(state.iterations() * 1'000'000);
+  state.SetLabel(state.range(0) ? "EWAF, 1M labels" : "fixed, 1M labels");
+}
+BENCHMARK(BM_Replay1MLabels)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
+
+BENCHMARK_MAIN();
