@@ -70,12 +70,20 @@ absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, 
   const json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(name, ": not valid JSON"));
   if (!doc.is_object()) return absl::InvalidArgumentError(absl::StrCat(name, ": must be a JSON object"));
-  RETURN_IF_ERROR(CheckKeys(doc, {"tau", "alpha", "budget", "method", "max_samples", "alternative"}, name, ""));
+  RETURN_IF_ERROR(CheckKeys(doc, {"tau", "alpha", "budget", "method", "max_samples", "alternative", "cs_grid", "cs_bet"},
+                            name, ""));
   audit::AuditConfig c;
   RETURN_IF_ERROR(GetNumber(doc, "tau", name, "", c.tau));
   RETURN_IF_ERROR(GetNumber(doc, "alpha", name, "", c.alpha));
   RETURN_IF_ERROR(GetInt(doc, "budget", name, c.budget));
   RETURN_IF_ERROR(GetInt(doc, "max_samples", name, c.max_samples));
+  RETURN_IF_ERROR(GetInt(doc, "cs_grid", name, c.cs_grid));
+  if (auto it = doc.find("cs_bet"); it != doc.end()) {
+    if (!it->is_string() || (*it != "predictable_plug_in" && *it != "agrapa")) {
+      return Bad(name, "cs_bet", "must be \"predictable_plug_in\" or \"agrapa\"");
+    }
+    c.cs_bet = *it == "agrapa" ? audit::CsBet::kAgrapa : audit::CsBet::kPredictablePlugIn;
+  }
   if (auto it = doc.find("method"); it != doc.end()) {
     if (!it->is_string()) return Bad(name, "method", "must be \"lr\", \"sr\" or \"cusum\"");
     auto method = audit::ParseMethod(it->get<std::string>());

@@ -17,6 +17,7 @@ namespace assay::client {
 //   {"tau":0.85,"alpha":0.05,"budget":10,"method":"lr"|"sr"|"cusum","max_samples":250,
 //    "alternative":{"kind":"fixed","p_model":0.82,"p_auditor":0.90}}
 //   or "alternative":{"kind":"ewaf","model_grid":[...],"auditor_grid":[...],"eta":0.1}
+//   optional: "cs_grid":1000 (0 = no confidence sequence), "cs_bet":"predictable_plug_in"|"agrapa"
 // Missing fields keep AuditConfig's defaults. InvalidArgument "NAME: FIELD: ..." for malformed
 // JSON, wrong types, unknown fields, or a config that fails AuditConfig::Validate.
 absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, absl::string_view name);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/audit/audit.h"
+#include "tests/testing/audit_mc.h"
 #include "tests/testing/status_matchers.h"
 
 namespace assay::audit {
@@ -16,19 +17,13 @@ using absl_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+// The spec's test-vector setting: the paper's alternatives and grids at τ = 0.85, with m = 3.
 AuditConfig VectorConfig(Method method, bool ewaf) {
-  AuditConfig c;
-  c.tau = 0.85;
+  AuditConfig c = testing::PaperConfig(testing::PaperMethod::kLr, /*budget=*/3);
   c.alpha = 1e-12;  // no decision: the vectors run to t = 10
-  c.budget = 3;
-  c.method = method;
   c.max_samples = 1000;
+  c.method = method;
   c.alternative.ewaf = ewaf;
-  c.alternative.p_model = 0.82;
-  c.alternative.p_auditor = 0.90;
-  c.alternative.model_grid = {0.60, 0.655, 0.71, 0.765, 0.82};
-  c.alternative.auditor_grid = {0.88, 0.91, 0.94};
-  c.alternative.eta = 0.1;
   return c;
 }
 
@@ -187,6 +182,7 @@ TEST(AuditConfigTest, ValidationNamesTheField) {
 TEST(AuditTest, SerializeAndReplayReproduceStateExactly) {
   AuditConfig c = VectorConfig(Method::kSr, true);
   c.alpha = 0.05;
+  c.cs_grid = 200;  // the confidence sequences are part of the state too
   c.max_samples = 100000;
   ASSERT_OK_AND_ASSIGN(Audit live, Audit::Create(c));
   std::vector<Event> log;
@@ -230,6 +226,36 @@ TEST(AuditTest, SerializeAndReplayReproduceStateExactly) {
   EXPECT_THAT(Audit::Deserialize("garbage"), StatusIs(absl::StatusCode::kDataLoss));
   const std::string bytes = live.Serialize();
   EXPECT_THAT(Audit::Deserialize(bytes.substr(0, bytes.size() - 3)), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// The audit's own confidence sequences (overall and per subgroup) cover the true accuracies.
+TEST(AuditTest, ConfidenceSequencesForStreamAndSubgroups) {
+  AuditConfig c = VectorConfig(Method::kLr, false);
+  c.cs_grid = 1000;
+  c.alpha = 0.05;  // the confidence sequences run at the audit's level 1 − α
+  c.max_samples = 100000;
+  ASSERT_OK_AND_ASSIGN(Audit a, Audit::Create(c));
+  EXPECT_EQ(a.accuracy_lower(), 0.0);
+  EXPECT_EQ(a.accuracy_upper(), 1.0);
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<double> unif(0, 1);
+  for (int t = 0; t < 2000; ++t) {
+    const bool first = t % 2 == 0;  // "easy" at 0.95, "hard" at 0.75: overall 0.85
+    ASSERT_OK(a.Observe(unif(rng) < (first ? 0.95 : 0.75) ? 1.0 : 0.0, first ? "easy" : "hard").status());
+  }
+  EXPECT_LE(a.accuracy_lower(), 0.85);
+  EXPECT_GE(a.accuracy_upper(), 0.85);
+  EXPECT_LT(a.accuracy_upper() - a.accuracy_lower(), 0.1);
+  const std::vector<SubgroupStatus> groups = a.Subgroups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].name, "easy");
+  EXPECT_LE(groups[0].accuracy_lower, 0.95);
+  EXPECT_GE(groups[0].accuracy_upper, 0.95);
+  EXPECT_LE(groups[1].accuracy_lower, 0.75);
+  EXPECT_GE(groups[1].accuracy_upper, 0.75);
+  EXPECT_LT(groups[1].accuracy_upper, groups[0].accuracy_lower);  // the two are told apart
+  c.cs_grid = 1;
+  EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cs_grid")));
 }
 
 TEST(EbhTest, RejectsByTheStepUpRule) {

@@ -215,11 +215,16 @@ TEST(MultidimensionalTest, TwoDimensionsAreRecovered) {
   EXPECT_LE(testing::RelativeFrobeniusError(fit.params, truth), 0.25);
 }
 
-TEST(FitOptionsTest, RejectsBadOptionsNamingTheField) {
+// A small square simulated data set for option and control-flow tests.
+testing::Simulated Small(Eigen::Index size) {
   SimOptions sim;
-  sim.models = 20;
-  sim.items = 20;
-  const testing::Simulated s = Simulate(sim);
+  sim.models = size;
+  sim.items = size;
+  return Simulate(sim);
+}
+
+TEST(FitOptionsTest, RejectsBadOptionsNamingTheField) {
+  const testing::Simulated s = Small(20);
   FitOptions o;
   o.sigma = 0;
   EXPECT_THAT(Fit(s.data, o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sigma")));
@@ -235,10 +240,7 @@ TEST(FitOptionsTest, RejectsBadOptionsNamingTheField) {
 }
 
 TEST(FitTest, CancelledFromProgressCallback) {
-  SimOptions sim;
-  sim.models = 50;
-  sim.items = 50;
-  const testing::Simulated s = Simulate(sim);
+  const testing::Simulated s = Small(50);
   FitOptions o;
   int calls = 0;
   o.on_iteration = [&](int iteration, double) { ++calls; return iteration < 3; };

@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr char kMagic[] = "ASAU";
-constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormat = 2;
 
 double LogAddExp(double a, double b) {
   if (a == kNegInf) return b;
@@ -65,6 +65,8 @@ void WriteConfig(ByteWriter& w, const AuditConfig& c) {
   w.F64s(c.alternative.model_grid.data(), static_cast<int64_t>(c.alternative.model_grid.size()));
   w.F64s(c.alternative.auditor_grid.data(), static_cast<int64_t>(c.alternative.auditor_grid.size()));
   w.F64(c.alternative.eta);
+  w.I64(c.cs_grid);
+  w.U8(static_cast<uint8_t>(c.cs_bet));
 }
 
 bool ReadConfig(ByteReader& r, AuditConfig& c) {
@@ -75,11 +77,30 @@ bool ReadConfig(ByteReader& r, AuditConfig& c) {
       !r.F64s(c.alternative.model_grid) || !r.F64s(c.alternative.auditor_grid) || !r.F64(c.alternative.eta)) {
     return false;
   }
+  int64_t cs_grid;
+  uint8_t cs_bet;
+  if (!r.I64(cs_grid) || !r.U8(cs_bet) || cs_bet > static_cast<uint8_t>(CsBet::kAgrapa)) return false;
+  c.cs_grid = static_cast<int>(cs_grid);
+  c.cs_bet = static_cast<CsBet>(cs_bet);
   if (method > static_cast<uint8_t>(Method::kCusum)) return false;
   c.budget = static_cast<int>(budget);
   c.max_samples = static_cast<int>(max_samples);
   c.method = static_cast<Method>(method);
   c.alternative.ewaf = ewaf != 0;
+  return true;
+}
+
+void WriteCs(ByteWriter& w, const std::optional<ConfidenceSequence>& cs) {
+  w.Str(cs.has_value() ? cs->Serialize() : std::string());
+}
+
+bool ReadCs(ByteReader& r, std::optional<ConfidenceSequence>& cs) {
+  std::string bytes;
+  if (!r.Str(bytes) || bytes.empty() != !cs.has_value()) return false;
+  if (bytes.empty()) return true;
+  auto parsed = ConfidenceSequence::Deserialize(bytes);
+  if (!parsed.ok()) return false;
+  cs = *std::move(parsed);
   return true;
 }
 
@@ -127,6 +148,9 @@ absl::Status AuditConfig::Validate() const {
   if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
   if (budget < 1) return absl::InvalidArgumentError(absl::StrCat("budget: must be >= 1, got ", budget));
   if (max_samples < 1) return absl::InvalidArgumentError(absl::StrCat("max_samples: must be >= 1, got ", max_samples));
+  if (cs_grid != 0 && (cs_grid < 2 || cs_grid > 1000000)) {
+    return absl::InvalidArgumentError(absl::StrCat("cs_grid: must be 0 (off) or in [2, 1000000], got ", cs_grid));
+  }
   const AlternativeConfig& a = alternative;
   if (!a.ewaf) {
     RETURN_IF_ERROR(CheckSide("alternative.p_model", a.p_model, tau, true));
@@ -157,6 +181,13 @@ Audit::NullStat Audit::NewNullStat(const AuditConfig& config) {
   NullStat s;
   s.log_stat = config.method == Method::kLr ? 0.0 : kNegInf;  // M_0 = 1; R_0 = C_0 = 0
   s.alternative = ModelAlternative(config);
+  if (config.cs_grid > 0) {
+    ConfSeqOptions o;
+    o.alpha = config.alpha;
+    o.grid = config.cs_grid;
+    o.bet = config.cs_bet;
+    s.cs = ConfidenceSequence::Create(o).value();  // options validated with the config
+  }
   return s;
 }
 
@@ -170,6 +201,7 @@ void Audit::UpdateNull(const AuditConfig& config, NullStat& s, double y, double 
     case Method::kCusum: s.log_stat = log_l + (opens ? std::max(s.log_stat, 0.0) : s.log_stat); break;
   }
   s.alternative.Update(y, config.tau);
+  if (s.cs.has_value()) s.cs->Update(y).IgnoreError();  // y ∈ [0,1] was checked on submission
 }
 
 double Audit::LogE(const AuditConfig& config, const NullStat& s) {
@@ -180,6 +212,8 @@ double Audit::LogE(const AuditConfig& config, const NullStat& s) {
 double Audit::log_e_model() const { return LogE(config_, model_); }
 double Audit::p_value_model() const { return std::min(1.0, std::exp(-max_log_m_)); }
 double Audit::p_value_auditor() const { return std::min(1.0, std::exp(-max_log_a_)); }
+double Audit::accuracy_lower() const { return model_.cs ? model_.cs->lower() : 0.0; }
+double Audit::accuracy_upper() const { return model_.cs ? model_.cs->upper() : 1.0; }
 
 CaseBets Audit::NextBets() const { return {model_.alternative.Predict(), auditor_alt_.Predict()}; }
 
@@ -324,6 +358,7 @@ std::string Audit::Serialize() const {
   w.F64(model_.log_stat);
   w.I64(model_.t);
   WriteWeights(w, model_.alternative);
+  WriteCs(w, model_.cs);
   WriteWeights(w, auditor_alt_);
   w.F64(log_a_);
   w.F64(max_log_m_);
@@ -350,6 +385,7 @@ std::string Audit::Serialize() const {
     w.F64(s.log_stat);
     w.I64(s.t);
     WriteWeights(w, s.alternative);
+    WriteCs(w, s.cs);
   }
   return w.Take();
 }
@@ -370,6 +406,7 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
   uint8_t decision;
   int64_t pending_count;
   if (!r.F64(a.model_.log_stat) || !r.I64(a.model_.t) || !ReadWeights(r, a.model_.alternative) ||
+      !ReadCs(r, a.model_.cs) ||
       !ReadWeights(r, a.auditor_alt_) || !r.F64(a.log_a_) || !r.F64(a.max_log_m_) || !r.F64(a.max_log_a_) ||
       !r.I64(a.tested_) || !r.I64(a.labelled_) || !r.I64(a.next_seq_) || !r.U8(decision) ||
       !r.I64(a.decision_time_) || !r.I64(pending_count) || decision > static_cast<uint8_t>(Decision::kInconclusive)) {
@@ -393,7 +430,7 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
   for (int64_t k = 0; k < groups; ++k) {
     std::string name;
     NullStat s = NewNullStat(config);
-    if (!r.Str(name) || !r.F64(s.log_stat) || !r.I64(s.t) || !ReadWeights(r, s.alternative)) {
+    if (!r.Str(name) || !r.F64(s.log_stat) || !r.I64(s.t) || !ReadWeights(r, s.alternative) || !ReadCs(r, s.cs)) {
       return bad("truncated subgroup");
     }
     a.subgroups_.emplace(std::move(name), std::move(s));
@@ -404,7 +441,9 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
 
 std::vector<SubgroupStatus> Audit::Subgroups() const {
   std::vector<SubgroupStatus> out;
-  for (const auto& [name, s] : subgroups_) out.push_back({name, s.t, std::exp(LogE(config_, s))});
+  for (const auto& [name, s] : subgroups_) {
+    out.push_back({name, s.t, std::exp(LogE(config_, s)), s.cs ? s.cs->lower() : 0.0, s.cs ? s.cs->upper() : 1.0});
+  }
   return out;
 }
 

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/audit/bet.h"
+#include "core/audit/confseq.h"
 
 namespace assay::audit {
 
@@ -59,10 +61,14 @@ struct AuditConfig {
   Method method = Method::kSr;
   int max_samples = 250;
   AlternativeConfig alternative;
+  // Betting confidence sequence (level 1 − α) for the accuracy of the audited stream and of each
+  // subgroup, over a grid of this many candidate means; 0 turns it off. O(grid) per label.
+  int cs_grid = 1000;
+  CsBet cs_bet = CsBet::kPredictablePlugIn;
 
   // InvalidArgument naming the field: tau and every alternative strictly inside (0,1); model-null
   // alternatives < tau; auditor alternatives > tau; alpha in (0,1); budget ≥ 1; eta in (0,1];
-  // max_samples ≥ 1; EWAF grids non-empty.
+  // max_samples ≥ 1; EWAF grids non-empty; cs_grid 0 or in [2, 1e6].
   absl::Status Validate() const;
 };
 
@@ -98,6 +104,7 @@ struct SubgroupStatus {
   std::string name;
   int64_t tested;
   double e_value;  // current model-null e-value of the subgroup
+  double accuracy_lower, accuracy_upper;  // its confidence sequence ([0,1] when off)
 };
 
 class Audit {
@@ -143,6 +150,9 @@ class Audit {
   double log_e_auditor() const { return log_a_; }   // log A_t
   double p_value_model() const;
   double p_value_auditor() const;
+  // Anytime-valid confidence interval for the accuracy of the merged labels ([0,1] when off).
+  double accuracy_lower() const;
+  double accuracy_upper() const;
   // Bets the next hand-out would get.
   CaseBets NextBets() const;
 
@@ -158,6 +168,7 @@ class Audit {
     double log_stat = 0;  // log M (LR), log R (SR) or log C (CUSUM); −inf before t = 1 for SR/CUSUM
     int64_t t = 0;
     Alternative alternative;
+    std::optional<ConfidenceSequence> cs;
   };
   struct Pending {
     std::string case_id;
