@@ -15,11 +15,12 @@ using assay::audit::Audit;
 using assay::audit::AuditConfig;
 using assay::audit::Event;
 
-AuditConfig Unstoppable(bool ewaf) {
+AuditConfig Unstoppable(bool ewaf, int cs_grid = 0) {
   AuditConfig c = assay::testing::PaperConfig(ewaf ? assay::testing::PaperMethod::kSrLrUi
                                                    : assay::testing::PaperMethod::kSrLr, 10);
   c.alpha = 1e-300;  // never decides: measure steady-state updates
   c.max_samples = 1 << 30;
+  c.cs_grid = cs_grid;
   return c;
 }
 
@@ -33,16 +34,18 @@ std::vector<double> Labels(size_t n) {
 
 void BM_AuditLabel(benchmark::State& state) {
   const bool ewaf = state.range(0) != 0;
-  Audit a = Audit::Create(Unstoppable(ewaf)).value();
+  const int cs_grid = static_cast<int>(state.range(1));
+  Audit a = Audit::Create(Unstoppable(ewaf, cs_grid)).value();
   const std::vector<double> y = Labels(1 << 16);
   size_t k = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(a.Observe(y[k++ & 0xffff]));
   }
   state.SetItemsProcessed(state.iterations());
-  state.SetLabel(ewaf ? "EWAF bets (5+3 grid)" : "fixed bets");
+  state.SetLabel(std::string(ewaf ? "EWAF bets (5+3 grid)" : "fixed bets") +
+                 (cs_grid > 0 ? ", with 1000-point confidence sequence" : ", no confidence sequence"));
 }
-BENCHMARK(BM_AuditLabel)->Arg(0)->Arg(1);
+BENCHMARK(BM_AuditLabel)->Args({0, 0})->Args({1, 0})->Args({0, 1000})->Args({1, 1000});
 
 void BM_ConfidenceSequenceUpdate(benchmark::State& state) {
   assay::audit::ConfSeqOptions o;
