@@ -30,19 +30,27 @@ absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Create(const ConfSeqOptio
 
 absl::Status ConfidenceSequence::Update(double y) {
   if (!(y >= 0 && y <= 1)) return absl::InvalidArgumentError(absl::StrCat("observation: must be in [0, 1], got ", y));
+  return UpdateBounded(y, 0.0, 1.0);
+}
+
+absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
+  if (!(lo <= 0 && hi >= 1 && y >= lo && y <= hi)) {
+    return absl::InvalidArgumentError(absl::StrCat("observation ", y, " outside its bounds [", lo, ", ", hi, "]"));
+  }
   ++t_;
   const double t = static_cast<double>(t_);
   const double c = options_.truncation;
   const Eigen::ArrayXd d = y - m_;
+  const Eigen::ArrayXd cap_plus = c / (m_ - lo), cap_minus = c / (hi - m_);
   if (options_.bet == CsBet::kPredictablePlugIn) {
     const double lambda = std::sqrt(2 * std::log(2 / options_.alpha) / (sigma2_hat_ * t * std::log(t + 1)));
-    log_kp_ += (1 + (c / m_).min(lambda) * d).log();
-    log_km_ += (1 - (c / (1 - m_)).min(lambda) * d).log();
+    log_kp_ += (1 + cap_plus.min(lambda) * d).log();
+    log_km_ += (1 - cap_minus.min(lambda) * d).log();
   } else {
     const Eigen::ArrayXd gap = mu_hat_ - m_;
     const Eigen::ArrayXd raw = gap / (sigma2_hat_ + gap.square());
-    log_kp_ += (1 + raw.max(0.0).min(c / m_) * d).log();
-    log_km_ += (1 + raw.min(0.0).max(-c / (1 - m_)) * d).log();
+    log_kp_ += (1 + raw.max(0.0).min(cap_plus) * d).log();
+    log_km_ += (1 + raw.min(0.0).max(-cap_minus) * d).log();
   }
   // Predictable estimates for the next bet (WSR's regularized running mean and variance).
   sum_ += y;

@@ -1,4 +1,4 @@
-// Betting confidence sequence for the mean of a bounded stream Y_t ∈ [0,1] (Waudby-Smith & Ramdas,
+// Betting confidence sequence for the mean of a bounded stream Y_t ∈ [0,1] (or in known bounds) (Waudby-Smith & Ramdas,
 // "Estimating means of bounded random variables by betting", JRSSB 2024): for every candidate mean m
 // on a fixed grid, the hedged capital
 //   K_t(m) = max(θ ∏(1 + λ⁺_i(m)(Y_i − m)), (1 − θ) ∏(1 − λ⁻_i(m)(Y_i − m)))
@@ -39,6 +39,12 @@ class ConfidenceSequence {
 
   // Adds one observation. InvalidArgument if y is outside [0,1] or NaN (state unchanged).
   absl::Status Update(double y);
+
+  // Adds an observation z known in advance (predictably) to lie in [lo, hi], lo ≤ 0 < 1 ≤ hi,
+  // whose conditional mean is the target mean in [0,1] (e.g. an inverse-probability-weighted
+  // estimate). Bets are truncated so every factor stays ≥ 1 − c: λ⁺(m) ≤ c/(m − lo),
+  // λ⁻(m) ≤ c/(hi − m). Update(y) is UpdateBounded(y, 0, 1). InvalidArgument if z ∉ [lo, hi].
+  absl::Status UpdateBounded(double z, double lo, double hi);
 
   int64_t t() const { return t_; }
   double lower() const { return lower_; }

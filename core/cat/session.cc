@@ -1,0 +1,497 @@
+#include "core/cat/session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/bytes.h"
+#include "core/base/status_macros.h"
+
+namespace assay::cat {
+namespace {
+
+using Eigen::ArrayXd;
+using Eigen::Index;
+
+constexpr uint8_t kFree = 0, kPending = 1, kAnswered = 2, kExcluded = 3;
+constexpr char kMagic[] = "ASCT";
+constexpr uint8_t kFormat = 1;
+
+// Standard normal quantile by bisection on erf (only called for interval levels).
+double NormalQuantile(double p) {
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+ArrayXd Probabilities(const irt::ItemBank& bank, double theta) {
+  return (1.0 + (-(bank.a.array() * theta + bank.b.array()) / bank.sigma).exp()).inverse();
+}
+
+}  // namespace
+
+const ArrayXd& EapGrid() {
+  static const ArrayXd* grid = new ArrayXd(ArrayXd::LinSpaced(121, -6.0, 6.0));
+  return *grid;
+}
+
+absl::Status Bank::Validate() const {
+  RETURN_IF_ERROR(items.Validate());
+  if (items.size() == 0) return absl::InvalidArgumentError("bank: no items");
+  if (!tags.empty()) {
+    if (static_cast<Index>(tags.size()) != items.size()) return absl::InvalidArgumentError("bank: one tag per item");
+    for (int32_t t : tags) {
+      if (t < 0 || t >= num_tags) return absl::InvalidArgumentError(absl::StrCat("bank: tag ", t, " out of range"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CatOptions::Validate(const Bank& bank) const {
+  if (!(prior_sd > 0) || !std::isfinite(prior_mean)) return absl::InvalidArgumentError("prior: needs finite mean and sd > 0");
+  if (start_theta.has_value() && !std::isfinite(*start_theta)) return absl::InvalidArgumentError("start_theta: must be finite");
+  if (randomesque < 1) return absl::InvalidArgumentError(absl::StrCat("randomesque: must be >= 1, got ", randomesque));
+  if (!tag_targets.empty() && static_cast<int>(tag_targets.size()) != bank.num_tags) {
+    return absl::InvalidArgumentError(absl::StrCat("tag_targets: need one share per tag (", bank.num_tags, ")"));
+  }
+  for (double t : tag_targets) {
+    if (!(t >= 0 && t <= 1)) return absl::InvalidArgumentError("tag_targets: shares must be in [0, 1]");
+  }
+  for (int32_t e : excluded) {
+    if (e < 0 || e >= bank.items.size()) return absl::InvalidArgumentError(absl::StrCat("excluded: item ", e, " is not in the bank"));
+  }
+  if (min_items < 0 || max_items < 1 || min_items > max_items) {
+    return absl::InvalidArgumentError(absl::StrCat("min_items/max_items: need 0 <= min <= max, max >= 1; got ", min_items, "/", max_items));
+  }
+  if (!(se_target >= 0) || !(min_information >= 0)) return absl::InvalidArgumentError("se_target/min_information: must be >= 0");
+  if (!(interval_level > 0 && interval_level < 1)) return absl::InvalidArgumentError("interval_level: must be in (0, 1)");
+  if (!(exploration > 0 && exploration <= 1)) return absl::InvalidArgumentError("exploration: must be in (0, 1]");
+  if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError("alpha: must be in (0, 1)");
+  if (anytime_valid && cs_grid < 2) return absl::InvalidArgumentError("cs_grid: must be >= 2");
+  return absl::OkStatus();
+}
+
+CatSession::CatSession(const Bank* bank, const CatOptions& options)
+    : bank_(bank),
+      options_(options),
+      state_(static_cast<size_t>(bank->items.size()), kFree),
+      tag_counts_(static_cast<size_t>(std::max(bank->num_tags, 0)), 0),
+      theta_(options.start_theta.value_or(options.prior_mean)),
+      se_(options.prior_sd) {
+  for (int32_t e : options.excluded) state_[static_cast<size_t>(e)] = kExcluded;
+  const ArrayXd& g = EapGrid();
+  log_posterior_ = -0.5 * ((g - options.prior_mean) / options.prior_sd).square();
+  if (options.anytime_valid) {
+    audit::ConfSeqOptions o;
+    o.alpha = options.alpha;
+    o.grid = options.cs_grid;
+    cs_ = audit::ConfidenceSequence::Create(o).value();  // validated with the options
+  }
+}
+
+absl::StatusOr<CatSession> CatSession::Start(const Bank* bank, const CatOptions& options) {
+  if (bank == nullptr) return absl::InvalidArgumentError("bank: missing");
+  RETURN_IF_ERROR(bank->Validate());
+  RETURN_IF_ERROR(options.Validate(*bank));
+  return CatSession(bank, options);
+}
+
+uint64_t CatSession::NextRandom() { return SplitMix64(options_.seed * 0x2545F4914F6CDD1DULL + counter_++); }
+
+double CatSession::Information(Index j) const {
+  const irt::ItemBank& b = bank_->items;
+  const double p = 1.0 / (1.0 + std::exp(-(b.a[j] * theta_ + b.b[j]) / b.sigma));
+  const double a = b.a[j] / b.sigma;
+  return a * a * p * (1 - p);
+}
+
+void CatSession::UpdateTheta() {
+  if (responses_.empty()) {
+    theta_ = options_.start_theta.value_or(options_.prior_mean);
+    se_ = options_.prior_sd;
+    return;
+  }
+  if (options_.estimator == Estimator::kEap) {
+    const ArrayXd& g = EapGrid();
+    const ArrayXd w = (log_posterior_ - log_posterior_.maxCoeff()).exp();
+    const double total = w.sum();
+    theta_ = (w * g).sum() / total;
+    se_ = std::sqrt((w * (g - theta_).square()).sum() / total);
+    return;
+  }
+  irt::ScoreOptions o;
+  o.prior_mean = options_.prior_mean;
+  o.prior_sd = options_.prior_sd;
+  const irt::AbilityEstimate est = irt::ScoreMap(bank_->items, responses_, o).value();  // inputs validated
+  theta_ = est.theta;
+  se_ = est.se;
+}
+
+// The most informative free item (randomesque among the top k; within the tag furthest below its
+// target share when content balancing is on). −1 if none is left or none reaches min_information.
+Index CatSession::PickMaxInformation() {
+  const irt::ItemBank& b = bank_->items;
+  const Index n = b.size();
+  const ArrayXd p = Probabilities(b, theta_);
+  const ArrayXd pq = p * (1 - p);
+  ArrayXd info = (b.a.array() / b.sigma).square() * pq;
+  if (options_.selection == Selection::kAccuracy) {
+    double slope = 0;
+    for (Index j = 0; j < n; ++j) {
+      if (state_[j] != kAnswered) slope += b.a[j] / b.sigma * pq[j];
+    }
+    const double se2 = se_ * se_;
+    info = pq + slope * slope * se2 * se2 * info / (1 + info * se2);
+  }
+  int tag = -1;
+  if (!options_.tag_targets.empty()) {
+    const double given = static_cast<double>(std::accumulate(tag_counts_.begin(), tag_counts_.end(), int64_t{0}));
+    std::vector<bool> has_free(static_cast<size_t>(bank_->num_tags), false);
+    for (Index j = 0; j < n; ++j) {
+      if (state_[j] == kFree) has_free[static_cast<size_t>(bank_->tags[j])] = true;
+    }
+    double best = -1e300;
+    for (int t = 0; t < bank_->num_tags; ++t) {
+      if (!has_free[static_cast<size_t>(t)]) continue;
+      const double deficit = options_.tag_targets[t] - (given > 0 ? tag_counts_[t] / given : 0.0);
+      if (deficit > best) {
+        best = deficit;
+        tag = t;
+      }
+    }
+  }
+  std::vector<std::pair<double, Index>> candidates;
+  candidates.reserve(static_cast<size_t>(n));
+  for (Index j = 0; j < n; ++j) {
+    if (state_[j] != kFree || (tag >= 0 && bank_->tags[j] != tag)) continue;
+    candidates.emplace_back(info[j], j);
+  }
+  if (candidates.empty()) return -1;
+  const size_t k = std::min(candidates.size(), static_cast<size_t>(options_.randomesque));
+  // Highest information first; ties broken by the lower index so the choice is deterministic.
+  auto better = [](const auto& l, const auto& r) { return l.first != r.first ? l.first > r.first : l.second < r.second; };
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(k), candidates.end(), better);
+  if (candidates[0].first < options_.min_information) return -1;
+  const size_t pick = k == 1 ? 0 : static_cast<size_t>(NextRandom() % k);
+  return candidates[pick].second;
+}
+
+// Anytime mode: one draw from q_t(j) = (1 − ε) I_j / ΣI + ε / J over all non-excluded items.
+void CatSession::DrawAnytime() {
+  const irt::ItemBank& b = bank_->items;
+  const Index n = b.size();
+  const ArrayXd p = Probabilities(b, theta_);
+  ArrayXd info = (b.a.array() / b.sigma).square() * p * (1 - p);
+  Index eligible = 0;
+  for (Index j = 0; j < n; ++j) {
+    if (state_[j] == kExcluded) info[j] = 0; else ++eligible;
+  }
+  const double eps = options_.exploration, total = info.sum();
+  ArrayXd q = ArrayXd::Constant(n, eps / static_cast<double>(eligible));
+  if (total > 0) q += (1 - eps) * info / total;
+  for (Index j = 0; j < n; ++j) {
+    if (state_[j] == kExcluded) q[j] = 0;
+  }
+  q /= q.sum();
+  // Inverse-CDF draw with a 53-bit uniform.
+  const double u = static_cast<double>(NextRandom() >> 11) * 0x1.0p-53;
+  double acc = 0;
+  Index item = n - 1;
+  for (Index j = 0; j < n; ++j) {
+    acc += q[j];
+    if (u < acc && q[j] > 0) {
+      item = j;
+      break;
+    }
+  }
+  while (q[item] <= 0) --item;  // rounding at the very end of the CDF
+  double q_min = 1.0;
+  for (Index j = 0; j < n; ++j) {
+    if (q[j] > 0) q_min = std::min(q_min, q[j]);
+  }
+  // Predictions for the unbiased estimate: every item of the benchmark, including excluded ones,
+  // is predicted by the model; only the drawn item's residual enters.
+  const double m_hat = p.mean();
+  draws_.push_back({item, q[item], p[item], m_hat, 1.0 / (static_cast<double>(n) * q_min)});
+}
+
+void CatSession::ResolveDraws() {
+  const double n = static_cast<double>(bank_->items.size());
+  while (!draws_.empty() && state_[draws_.front().item] == kAnswered) {
+    const Draw d = draws_.front();
+    draws_.pop_front();
+    double y = 0;
+    for (const irt::Response& r : responses_) {
+      if (r.item == d.item) y = r.successes / r.trials;
+    }
+    const double z = d.m_hat + (y - d.p_hat) / (n * d.q);
+    const double lo = std::min(0.0, d.m_hat - d.bound), hi = std::max(1.0, d.m_hat + d.bound);
+    cs_->UpdateBounded(std::clamp(z, lo, hi), lo, hi).IgnoreError();  // z lies in [lo, hi] by construction
+  }
+}
+
+void CatSession::CheckStop() {
+  if (finished_ || !pending_.empty()) return;
+  const int64_t answered = static_cast<int64_t>(responses_.size());
+  if (answered < options_.min_items) {
+    bool any_free = false;
+    for (uint8_t s : state_) any_free = any_free || s == kFree;
+    if (!any_free) {
+      finished_ = true;
+      stop_reason_ = "bank_exhausted";
+    }
+    return;
+  }
+  if (options_.se_target > 0 && se_ <= options_.se_target) {
+    finished_ = true;
+    stop_reason_ = "se_target";
+  } else if (answered >= options_.max_items) {
+    finished_ = true;
+    stop_reason_ = "max_items";
+  }
+}
+
+absl::StatusOr<std::vector<Index>> CatSession::Next(int count) {
+  if (count < 1) return absl::InvalidArgumentError(absl::StrCat("count: must be >= 1, got ", count));
+  if (finished_) return absl::FailedPreconditionError(absl::StrCat("session finished (", stop_reason_, ")"));
+  std::vector<Index> out;
+  const auto given = [&] { return static_cast<int64_t>(responses_.size() + pending_.size()); };
+  for (int k = 0; k < count && given() < options_.max_items; ++k) {
+    Index item = -1;
+    if (options_.anytime_valid) {
+      // Draw until an item the client must evaluate comes up; known ones resolve at once.
+      for (int attempt = 0; attempt < 100000 && item < 0; ++attempt) {
+        DrawAnytime();
+        const Index drawn = draws_.back().item;
+        if (state_[drawn] == kAnswered) {
+          ResolveDraws();
+        } else if (state_[drawn] == kFree) {
+          item = drawn;
+        }  // pending: the draw waits for that item's outcome
+        if (std::all_of(state_.begin(), state_.end(), [](uint8_t s) { return s != kFree; }) && item < 0) break;
+      }
+    } else {
+      item = PickMaxInformation();
+    }
+    if (item < 0) break;
+    state_[item] = kPending;
+    pending_.push_back(item);
+    if (!bank_->tags.empty()) ++tag_counts_[static_cast<size_t>(bank_->tags[item])];
+    out.push_back(item);
+  }
+  if (out.empty() && pending_.empty()) {
+    finished_ = true;
+    bool any_free = false;
+    for (uint8_t s : state_) any_free = any_free || s == kFree;
+    stop_reason_ = given() >= options_.max_items ? "max_items" : any_free ? "no_informative_item" : "bank_exhausted";
+    return absl::FailedPreconditionError(absl::StrCat("session finished (", stop_reason_, ")"));
+  }
+  return out;
+}
+
+absl::Status CatSession::Submit(Index item, double successes, double trials) {
+  if (item < 0 || item >= bank_->items.size()) {
+    return absl::NotFoundError(absl::StrCat("item ", item, " is not in the bank"));
+  }
+  if (!std::isfinite(trials) || trials <= 0 || !std::isfinite(successes) || successes < 0 || successes > trials) {
+    return absl::InvalidArgumentError(absl::StrCat("outcome: successes ", successes, " must be in [0, trials=", trials, "]"));
+  }
+  if (state_[item] == kAnswered) {
+    for (const irt::Response& r : responses_) {
+      if (r.item == item) {
+        if (r.successes == successes && r.trials == trials) return absl::OkStatus();  // a retry
+        return absl::AlreadyExistsError(absl::StrCat("item ", item, " already has a different outcome"));
+      }
+    }
+  }
+  if (state_[item] != kPending) return absl::NotFoundError(absl::StrCat("item ", item, " was not handed out"));
+  state_[item] = kAnswered;
+  pending_.erase(std::find(pending_.begin(), pending_.end(), item));
+  responses_.push_back({item, successes, trials});
+  // EAP: add this response's log-likelihood over the grid (log space: long tests never underflow).
+  const irt::ItemBank& b = bank_->items;
+  const ArrayXd x = (b.a[item] * EapGrid() + b.b[item]) / b.sigma;
+  log_posterior_ += successes * x - trials * (x.max(0.0) + (1.0 + (-x.abs()).exp()).log());
+  UpdateTheta();
+  if (options_.anytime_valid) ResolveDraws();
+  CheckStop();
+  return absl::OkStatus();
+}
+
+CatEstimate CatSession::Estimate() const {
+  CatEstimate e;
+  e.theta = theta_;
+  e.se = se_;
+  e.answered = static_cast<int64_t>(responses_.size());
+  e.finished = finished_;
+  e.stop_reason = stop_reason_;
+  const irt::ItemBank& b = bank_->items;
+  const double n = static_cast<double>(b.size());
+  const ArrayXd p = Probabilities(b, theta_);
+  double observed = 0, predicted = 0, slope = 0, bernoulli = 0, unanswered = 0;
+  for (Index j = 0; j < b.size(); ++j) {
+    if (state_[j] == kAnswered) continue;
+    predicted += p[j];
+    slope += b.a[j] / b.sigma * p[j] * (1 - p[j]);
+    bernoulli += p[j] * (1 - p[j]);
+    unanswered += 1;
+  }
+  for (const irt::Response& r : responses_) observed += r.successes / r.trials;
+  e.predicted_accuracy = (observed + predicted) / n;
+  const double sd = std::sqrt(slope * slope * se_ * se_ + bernoulli) / n;
+  const double z = NormalQuantile(0.5 + options_.interval_level / 2);
+  e.lower = std::max(observed / n, e.predicted_accuracy - z * sd);
+  e.upper = std::min((observed + unanswered) / n, e.predicted_accuracy + z * sd);
+  if (cs_.has_value()) {
+    e.cs_lower = cs_->lower();
+    e.cs_upper = cs_->upper();
+  }
+  return e;
+}
+
+std::string CatSession::Serialize() const {
+  ByteWriter w;
+  for (int k = 0; k < 4; ++k) w.U8(static_cast<uint8_t>(kMagic[k]));
+  w.U8(kFormat);
+  const CatOptions& o = options_;
+  w.U8(static_cast<uint8_t>(o.estimator));
+  w.U8(static_cast<uint8_t>(o.selection));
+  w.F64(o.prior_mean);
+  w.F64(o.prior_sd);
+  w.U8(o.start_theta.has_value() ? 1 : 0);
+  w.F64(o.start_theta.value_or(0.0));
+  w.I64(o.randomesque);
+  w.F64s(o.tag_targets.data(), static_cast<int64_t>(o.tag_targets.size()));
+  w.I64(static_cast<int64_t>(o.excluded.size()));
+  for (int32_t e : o.excluded) w.I64(e);
+  w.I64(o.min_items);
+  w.I64(o.max_items);
+  w.F64(o.se_target);
+  w.F64(o.min_information);
+  w.F64(o.interval_level);
+  w.U8(o.anytime_valid ? 1 : 0);
+  w.F64(o.exploration);
+  w.F64(o.alpha);
+  w.I64(o.cs_grid);
+  w.I64(static_cast<int64_t>(o.seed));
+  w.I64(static_cast<int64_t>(bank_->items.size()));
+  w.I64(static_cast<int64_t>(responses_.size()));
+  for (const irt::Response& r : responses_) {
+    w.I64(r.item);
+    w.F64(r.successes);
+    w.F64(r.trials);
+  }
+  w.I64(static_cast<int64_t>(pending_.size()));
+  for (Index j : pending_) w.I64(j);
+  w.I64(static_cast<int64_t>(counter_));
+  w.U8(finished_ ? 1 : 0);
+  w.Str(stop_reason_);
+  w.I64(static_cast<int64_t>(draws_.size()));
+  for (const Draw& d : draws_) {
+    w.I64(d.item);
+    w.F64(d.q);
+    w.F64(d.p_hat);
+    w.F64(d.m_hat);
+    w.F64(d.bound);
+  }
+  w.Str(cs_.has_value() ? cs_->Serialize() : std::string());
+  return w.Take();
+}
+
+absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, const Bank* bank) {
+  const auto bad = [](absl::string_view what) { return absl::DataLossError(absl::StrCat("cat snapshot: ", what)); };
+  if (bank == nullptr) return absl::InvalidArgumentError("bank: missing");
+  ByteReader r(bytes);
+  uint8_t magic[4], format, estimator, selection, has_start, anytime, finished;
+  for (uint8_t& m : magic) r.U8(m);
+  if (!r.U8(format) || std::memcmp(magic, kMagic, 4) != 0 || format != kFormat) return bad("not a session snapshot");
+  CatOptions o;
+  double start;
+  int64_t randomesque, n_excluded, min_items, max_items, cs_grid, seed, bank_size;
+  if (!r.U8(estimator) || !r.U8(selection) || selection > 1 || !r.F64(o.prior_mean) || !r.F64(o.prior_sd) || !r.U8(has_start) || !r.F64(start) ||
+      !r.I64(randomesque) || !r.F64s(o.tag_targets) || !r.I64(n_excluded) || n_excluded < 0) {
+    return bad("truncated options");
+  }
+  for (int64_t k = 0; k < n_excluded; ++k) {
+    int64_t e;
+    if (!r.I64(e)) return bad("truncated options");
+    o.excluded.push_back(static_cast<int32_t>(e));
+  }
+  if (!r.I64(min_items) || !r.I64(max_items) || !r.F64(o.se_target) || !r.F64(o.min_information) ||
+      !r.F64(o.interval_level) || !r.U8(anytime) || !r.F64(o.exploration) || !r.F64(o.alpha) || !r.I64(cs_grid) ||
+      !r.I64(seed) || !r.I64(bank_size) || estimator > 1) {
+    return bad("truncated options");
+  }
+  if (bank_size != bank->items.size()) return bad("snapshot belongs to a bank of another size");
+  o.estimator = static_cast<Estimator>(estimator);
+  o.selection = static_cast<Selection>(selection);
+  if (has_start) o.start_theta = start;
+  o.randomesque = static_cast<int>(randomesque);
+  o.min_items = static_cast<int>(min_items);
+  o.max_items = static_cast<int>(max_items);
+  o.anytime_valid = anytime != 0;
+  o.cs_grid = static_cast<int>(cs_grid);
+  o.seed = static_cast<uint64_t>(seed);
+  auto started = Start(bank, o);
+  if (!started.ok()) return bad(started.status().message());
+  CatSession s = *std::move(started);
+  int64_t n_responses, n_pending, counter, n_draws;
+  if (!r.I64(n_responses) || n_responses < 0) return bad("truncated responses");
+  for (int64_t k = 0; k < n_responses; ++k) {
+    int64_t item;
+    double succ, trials;
+    if (!r.I64(item) || !r.F64(succ) || !r.F64(trials) || item < 0 || item >= bank_size) return bad("bad response");
+    // Replay the response exactly as Submit() applied it (same EAP accumulation order).
+    s.state_[item] = kPending;
+    s.pending_.push_back(item);
+    if (!bank->tags.empty()) ++s.tag_counts_[static_cast<size_t>(bank->tags[item])];
+    s.state_[item] = kAnswered;
+    s.pending_.pop_back();
+    s.responses_.push_back({item, succ, trials});
+    const ArrayXd x = (bank->items.a[item] * EapGrid() + bank->items.b[item]) / bank->items.sigma;
+    s.log_posterior_ += succ * x - trials * (x.max(0.0) + (1.0 + (-x.abs()).exp()).log());
+  }
+  if (!r.I64(n_pending) || n_pending < 0) return bad("truncated pending items");
+  for (int64_t k = 0; k < n_pending; ++k) {
+    int64_t item;
+    if (!r.I64(item) || item < 0 || item >= bank_size) return bad("bad pending item");
+    s.state_[item] = kPending;
+    s.pending_.push_back(item);
+    if (!bank->tags.empty()) ++s.tag_counts_[static_cast<size_t>(bank->tags[item])];
+  }
+  std::string reason, cs_bytes;
+  if (!r.I64(counter) || !r.U8(finished) || !r.Str(reason) || !r.I64(n_draws) || n_draws < 0) return bad("truncated state");
+  s.counter_ = static_cast<uint64_t>(counter);
+  s.finished_ = finished != 0;
+  s.stop_reason_ = reason;
+  for (int64_t k = 0; k < n_draws; ++k) {
+    Draw d;
+    int64_t item;
+    if (!r.I64(item) || !r.F64(d.q) || !r.F64(d.p_hat) || !r.F64(d.m_hat) || !r.F64(d.bound)) return bad("truncated draws");
+    d.item = item;
+    s.draws_.push_back(d);
+  }
+  if (!r.Str(cs_bytes) || !r.done()) return bad("truncated confidence sequence");
+  if (o.anytime_valid) {
+    auto cs = audit::ConfidenceSequence::Deserialize(cs_bytes);
+    if (!cs.ok()) return bad("confidence sequence");
+    s.cs_ = *std::move(cs);
+  }
+  s.UpdateTheta();
+  return s;
+}
+
+}  // namespace assay::cat

@@ -1,0 +1,150 @@
+// Adaptive testing (computerized adaptive testing, CAT) over a calibrated unidimensional item bank:
+// score a new model from few items (shared/docs/cat.md).
+//
+// Loop: Next() picks the unanswered item(s) with maximum Fisher information I_j(θ̂) =
+// (a_j/σ)² p_j(1 − p_j) at the current estimate (randomesque: uniformly among the top k; content
+// balancing: from the tag furthest below its target share; excluded items never); the client
+// reports each outcome with Submit(); θ̂ and its SE are updated by MAP (Newton with a N(μ0, s0²)
+// prior and bisection fallback, clipped) or EAP (log-space quadrature); the session stops at the
+// SE target, max items, or when no remaining item is informative enough (never before min items).
+//
+// Predicted full-benchmark accuracy combines what was observed with the model for the rest:
+//   Â = (Σ_{answered} y_j + Σ_{unanswered} p_j(θ̂)) / J,
+// with a nominal interval from the delta method on θ̂ plus the Bernoulli variance of the
+// unanswered items.
+//
+// Anytime-valid mode (options.anytime_valid): items are drawn at random, with replacement, with
+// known probabilities q_t(j) = (1 − ε)·I_j/ΣI + ε/J; each draw contributes the unbiased estimate
+//   Z_t = (1/J) Σ_j p_j(θ̂_{t−1}) + (y_J − p_J(θ̂_{t−1})) / (J q_t(J))
+// of the benchmark accuracy, and a betting confidence sequence (core/audit/confseq.h) over the Z_t
+// stays valid whenever the client stops. A draw of an item already answered is resolved at once
+// from its recorded outcome (the client is never asked twice).
+//
+// Randomness comes from options.seed (a counter-based generator, part of the state). The state
+// serializes exactly. Submit() of an item already answered with the same outcome is accepted and
+// changes nothing (a client retry); with a different outcome it is AlreadyExists.
+// Not thread safe: callers serialize access per session.
+#ifndef ASSAY_CORE_CAT_SESSION_H_
+#define ASSAY_CORE_CAT_SESSION_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "Eigen/Core"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/audit/confseq.h"
+#include "core/irt/scoring.h"
+
+namespace assay::cat {
+
+enum class Estimator : uint8_t { kMap = 0, kEap = 1 };
+
+// How Next() ranks free items.
+//   kFisher:   Fisher information I_j(θ̂) (the classic CAT rule: sharpest θ).
+//   kAccuracy: expected reduction of the variance of the predicted benchmark total: the item's
+//              own outcome variance p_j(1 − p_j) plus what its information removes from the θ
+//              term, S'² se⁴ I_j / (1 + I_j se²), with S' = Σ_unanswered a_k p_k(1 − p_k)/σ.
+//              Best when the goal is full-benchmark accuracy rather than θ.
+enum class Selection : uint8_t { kFisher = 0, kAccuracy = 1 };
+
+// A calibrated bank with optional content tags (tags[j] in [0, num_tags), or empty for none).
+struct Bank {
+  irt::ItemBank items;
+  std::vector<int32_t> tags;
+  int num_tags = 0;
+  absl::Status Validate() const;
+};
+
+struct CatOptions {
+  Estimator estimator = Estimator::kMap;
+  Selection selection = Selection::kFisher;
+  double prior_mean = 0.0;
+  double prior_sd = 1.0;
+  std::optional<double> start_theta;  // initial estimate (default: prior_mean)
+  int randomesque = 1;                // choose uniformly among the k most informative items
+  std::vector<double> tag_targets;    // content balancing: target share per tag (empty = off)
+  std::vector<int32_t> excluded;      // items never administered
+  int min_items = 0;
+  int max_items = 50;
+  double se_target = 0.0;         // stop once SE ≤ target (0 = off)
+  double min_information = 0.0;   // stop when no remaining item reaches this information
+  double interval_level = 0.95;   // nominal level of the prediction interval
+  bool anytime_valid = false;
+  double exploration = 0.5;       // ε in (0, 1]: uniform share of the sampling design
+  double alpha = 0.05;            // confidence sequence level 1 − α
+  int cs_grid = 1000;
+  uint64_t seed = 1;
+  // InvalidArgument naming the field.
+  absl::Status Validate(const Bank& bank) const;
+};
+
+struct CatEstimate {
+  double theta = 0, se = 0;
+  int64_t answered = 0;  // distinct items with an outcome
+  double predicted_accuracy = 0, lower = 0, upper = 1;  // nominal interval
+  double cs_lower = 0, cs_upper = 1;  // anytime-valid interval (anytime mode; else [0, 1])
+  bool finished = false;
+  std::string stop_reason;  // "se_target", "max_items", "no_informative_item", "bank_exhausted"
+};
+
+class CatSession {
+ public:
+  // `bank` must outlive the session. InvalidArgument for bad options or bank.
+  static absl::StatusOr<CatSession> Start(const Bank* bank, const CatOptions& options);
+
+  // Fixes and returns the next `count` items to administer (fewer if the bank runs out).
+  // FailedPrecondition once finished; InvalidArgument for count < 1.
+  absl::StatusOr<std::vector<Eigen::Index>> Next(int count = 1);
+
+  // Records an outcome (`successes` of `trials`; a score: score of 1). NotFound: item not handed
+  // out; AlreadyExists: answered before with a different outcome; InvalidArgument: bad numbers.
+  absl::Status Submit(Eigen::Index item, double successes, double trials = 1.0);
+
+  CatEstimate Estimate() const;
+  const std::vector<irt::Response>& responses() const { return responses_; }
+  const std::vector<Eigen::Index>& pending() const { return pending_; }
+
+  std::string Serialize() const;
+  static absl::StatusOr<CatSession> Deserialize(absl::string_view bytes, const Bank* bank);
+
+ private:
+  // One anytime-mode draw, fixed when made.
+  struct Draw {
+    Eigen::Index item;
+    double q, p_hat, m_hat, bound;  // probability, prediction, mean prediction, |Z − m̂| bound
+  };
+
+  CatSession(const Bank* bank, const CatOptions& options);
+  void UpdateTheta();
+  double Information(Eigen::Index j) const;
+  uint64_t NextRandom();
+  Eigen::Index PickMaxInformation();
+  void DrawAnytime();
+  void ResolveDraws();
+  void CheckStop();
+
+  const Bank* bank_;
+  CatOptions options_;
+  std::vector<uint8_t> state_;  // per item: 0 free, 1 pending, 2 answered, 3 excluded
+  std::vector<irt::Response> responses_;
+  std::vector<Eigen::Index> pending_;
+  std::vector<int64_t> tag_counts_;
+  double theta_, se_;
+  Eigen::ArrayXd log_posterior_;  // EAP grid
+  uint64_t counter_ = 0;
+  bool finished_ = false;
+  std::string stop_reason_;
+  std::deque<Draw> draws_;  // anytime mode: draws not yet resolved, in draw order
+  std::optional<audit::ConfidenceSequence> cs_;
+};
+
+// The EAP quadrature grid: 121 points on [−6, 6].
+const Eigen::ArrayXd& EapGrid();
+
+}  // namespace assay::cat
+
+#endif  // ASSAY_CORE_CAT_SESSION_H_
