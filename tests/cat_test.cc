@@ -134,6 +134,16 @@ Bank SyntheticBank(Eigen::Index n, uint64_t seed) {
   return bank;
 }
 
+// One simulated model's realized responses on the whole bank (the truth for full accuracy).
+Eigen::VectorXd Realized(const Bank& bank, double theta, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unif(0, 1);
+  Eigen::VectorXd y(bank.items.size());
+  for (Eigen::Index j = 0; j < y.size(); ++j) {
+    y[j] = unif(rng) < 1 / (1 + std::exp(-(bank.items.a[j] * theta + bank.items.b[j]))) ? 1.0 : 0.0;
+  }
+  return y;
+}
+
 // Answers every handed-out item with a Bernoulli draw at true ability `theta` until the session ends.
 void RunToEnd(CatSession& s, const Bank& bank, double theta, std::mt19937_64& rng, int batch = 1) {
   std::uniform_real_distribution<double> unif(0, 1);
@@ -234,11 +244,7 @@ TEST(CatSyntheticTest, AdaptiveNeedsHalfTheItemsAndIntervalsCover) {
   int covered = 0;
   for (int m = 0; m < kModels; ++m) {
     const double theta = normal(rng);
-    // Realized responses on the whole bank: the truth for full-benchmark accuracy.
-    Eigen::VectorXd y(bank.items.size());
-    for (Eigen::Index j = 0; j < y.size(); ++j) {
-      y[j] = unif(rng) < 1 / (1 + std::exp(-(bank.items.a[j] * theta + bank.items.b[j]))) ? 1.0 : 0.0;
-    }
+    const Eigen::VectorXd y = Realized(bank, theta, rng);
     std::vector<irt::Response> random;
     for (int k = 0; k < 100; ++k) {
       const Eigen::Index j = static_cast<Eigen::Index>(unif(rng) * bank.items.size());
@@ -276,10 +282,7 @@ TEST(CatSyntheticTest, AnytimeValidIntervalCoversUnderOptionalStopping) {
   double width = 0;
   for (int m = 0; m < kSessions; ++m) {
     const double theta = normal(rng);
-    Eigen::VectorXd y(bank.items.size());
-    for (Eigen::Index j = 0; j < y.size(); ++j) {
-      y[j] = unif(rng) < 1 / (1 + std::exp(-(bank.items.a[j] * theta + bank.items.b[j]))) ? 1.0 : 0.0;
-    }
+    const Eigen::VectorXd y = Realized(bank, theta, rng);
     CatOptions o;
     o.anytime_valid = true;
     o.max_items = 150;

@@ -352,8 +352,7 @@ absl::StatusOr<Audit> Audit::Replay(const AuditConfig& config, absl::Span<const 
 
 std::string Audit::Serialize() const {
   ByteWriter w;
-  for (int k = 0; k < 4; ++k) w.U8(static_cast<uint8_t>(kMagic[k]));
-  w.U8(kFormat);
+  w.Header(kMagic, kFormat);
   WriteConfig(w, config_);
   w.F64(model_.log_stat);
   w.I64(model_.t);
@@ -395,10 +394,7 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
   const auto bad = [](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("audit snapshot: ", what));
   };
-  uint8_t magic[4], format;
-  for (uint8_t& m : magic) r.U8(m);
-  if (!r.U8(format) || std::memcmp(magic, kMagic, 4) != 0) return bad("not an audit snapshot");
-  if (format != kFormat) return bad(absl::StrCat("unknown format ", format));
+  if (!r.Header(kMagic, kFormat)) return bad("not an audit snapshot of this format");
   AuditConfig config;
   if (!ReadConfig(r, config)) return bad("truncated config");
   if (!config.Validate().ok()) return bad("invalid config");

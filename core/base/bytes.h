@@ -27,6 +27,11 @@ class ByteWriter {
     I64(n);
     Raw(v, static_cast<size_t>(n) * sizeof(double));
   }
+  // A snapshot header: 4-character magic tag and a format version.
+  void Header(const char (&magic)[5], uint8_t format) {
+    out_.append(magic, 4);
+    U8(format);
+  }
   std::string Take() { return std::move(out_); }
 
  private:
@@ -54,6 +59,12 @@ class ByteReader {
     if (!I64(n) || n < 0 || static_cast<uint64_t>(n) > in_.size() / sizeof(double)) return ok_ = false;
     v.resize(static_cast<size_t>(n));
     return Raw(v.data(), static_cast<size_t>(n) * sizeof(double));
+  }
+  // Reads a Header(); false unless both the magic tag and the format match.
+  bool Header(const char (&magic)[5], uint8_t format) {
+    char got[4];
+    uint8_t version;
+    return Raw(got, 4) && U8(version) && std::memcmp(got, magic, 4) == 0 && version == format;
   }
   bool ok() const { return ok_; }
   bool done() const { return ok_ && in_.empty(); }

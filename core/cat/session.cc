@@ -364,8 +364,7 @@ CatEstimate CatSession::Estimate() const {
 
 std::string CatSession::Serialize() const {
   ByteWriter w;
-  for (int k = 0; k < 4; ++k) w.U8(static_cast<uint8_t>(kMagic[k]));
-  w.U8(kFormat);
+  w.Header(kMagic, kFormat);
   const CatOptions& o = options_;
   w.U8(static_cast<uint8_t>(o.estimator));
   w.U8(static_cast<uint8_t>(o.selection));
@@ -415,9 +414,8 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
   const auto bad = [](absl::string_view what) { return absl::DataLossError(absl::StrCat("cat snapshot: ", what)); };
   if (bank == nullptr) return absl::InvalidArgumentError("bank: missing");
   ByteReader r(bytes);
-  uint8_t magic[4], format, estimator, selection, has_start, anytime, finished;
-  for (uint8_t& m : magic) r.U8(m);
-  if (!r.U8(format) || std::memcmp(magic, kMagic, 4) != 0 || format != kFormat) return bad("not a session snapshot");
+  uint8_t estimator, selection, has_start, anytime, finished;
+  if (!r.Header(kMagic, kFormat)) return bad("not a session snapshot of this format");
   CatOptions o;
   double start;
   int64_t randomesque, n_excluded, min_items, max_items, cs_grid, seed, bank_size;
