@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "client/audit_command.h"
+#include "client/cat_command.h"
 #include "client/client.h"
 #include "client/fit_command.h"
 
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   CLI::App* fit = assay::client::AddFitCommand(app, fit_args);
   assay::client::AuditReplayArgs audit_args;
   CLI::App* audit_replay = assay::client::AddAuditCommand(app, audit_args);
+  assay::client::CatSimulateArgs cat_args;
+  CLI::App* cat_simulate = assay::client::AddCatCommand(app, cat_args);
 
   try {
     app.parse(argc, argv);
@@ -49,6 +52,10 @@ int main(int argc, char** argv) {
   options.timeout = absl::Seconds(timeout_seconds);
   if (*fit) {
     absl::Status status = assay::client::RunFit(fit_args);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (*cat_simulate) {
+    absl::Status status = assay::client::RunCatSimulate(cat_args);
     return status.ok() ? 0 : Fail(status);
   }
   if (*audit_replay) {

@@ -40,6 +40,27 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_mean0_sd1\""));
 }
 
+// fit → cat simulate on a real MATH-500 row, as a user would chain them.
+TEST(AssayCatCliTest, SimulatesAnAdaptiveTestFromAFittedBank) {
+  testing::TempDir dir;
+  const std::string out = dir.File("out");
+  ASSERT_OK_AND_ASSIGN(auto fit, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out", out}));
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
+                                               "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row",
+                                               "01_ai_Yi_34B_zero_shot", "--max-items", "20", "--method", "eap"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(run.output, "stdout"));
+  ASSERT_EQ(rows.size(), 23u);  // header, 20 steps, summary header, summary
+  EXPECT_EQ(rows[21].fields[0], "items");
+  EXPECT_EQ(rows[22].fields[0], "20");
+  EXPECT_EQ(rows[22].fields[6], "0.028000");  // the row's true accuracy on MATH-500
+  ASSERT_OK_AND_ASSIGN(auto missing, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
+                                                   "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row", "nobody"}));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.output, HasSubstr("no row named 'nobody'"));
+}
+
 TEST(AssayFitCliTest, MalformedFileFailsWithLocationAndWritesNothing) {
   testing::TempDir dir;
   const std::string bad = dir.File("bad.csv");

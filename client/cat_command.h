@@ -1,0 +1,38 @@
+// `assay cat simulate`: runs an adaptive test offline, answering from a row of known responses.
+#ifndef ASSAY_CLIENT_CAT_COMMAND_H_
+#define ASSAY_CLIENT_CAT_COMMAND_H_
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/statusor.h"
+#include "core/cat/session.h"
+
+namespace assay::client {
+
+// Reads a bank from an `assay fit` items.csv (columns item, a, b; K = 1). InvalidArgument
+// "FILE:LINE:COL: ..." for a missing column or a bad number.
+struct NamedBank {
+  std::vector<std::string> ids;
+  cat::Bank bank;
+};
+absl::StatusOr<NamedBank> ReadItemBank(const std::string& path);
+
+struct CatSimulateArgs {
+  std::string items, responses, row;
+  int max_items = 50;
+  double se_target = 0;
+  std::string method = "map";
+  uint64_t seed = 1;
+};
+
+CLI::App* AddCatCommand(CLI::App& app, CatSimulateArgs& args);
+
+// Prints `step,item,y,theta,se,predicted_accuracy` per step, then
+// `items,theta,se,predicted_accuracy,lower,upper,true_accuracy`.
+absl::Status RunCatSimulate(const CatSimulateArgs& args);
+
+}  // namespace assay::client
+
+#endif  // ASSAY_CLIENT_CAT_COMMAND_H_
