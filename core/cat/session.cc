@@ -173,20 +173,23 @@ Index CatSession::PickMaxInformation() {
       }
     }
   }
-  std::vector<std::pair<double, Index>> candidates;
-  candidates.reserve(static_cast<size_t>(n));
+  // One pass keeping the k best (k = randomesque, small): highest information first, ties to the
+  // lower index so the choice is deterministic.
+  const size_t k = static_cast<size_t>(options_.randomesque);
+  std::vector<std::pair<double, Index>> top;
+  top.reserve(k + 1);
+  auto better = [](const std::pair<double, Index>& l, const std::pair<double, Index>& r) {
+    return l.first != r.first ? l.first > r.first : l.second < r.second;
+  };
   for (Index j = 0; j < n; ++j) {
     if (state_[j] != kFree || (tag >= 0 && bank_->tags[j] != tag)) continue;
-    candidates.emplace_back(info[j], j);
+    if (top.size() == k && !better({info[j], j}, top.back())) continue;
+    top.insert(std::upper_bound(top.begin(), top.end(), std::make_pair(info[j], j), better), {info[j], j});
+    if (top.size() > k) top.pop_back();
   }
-  if (candidates.empty()) return -1;
-  const size_t k = std::min(candidates.size(), static_cast<size_t>(options_.randomesque));
-  // Highest information first; ties broken by the lower index so the choice is deterministic.
-  auto better = [](const auto& l, const auto& r) { return l.first != r.first ? l.first > r.first : l.second < r.second; };
-  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(k), candidates.end(), better);
-  if (candidates[0].first < options_.min_information) return -1;
-  const size_t pick = k == 1 ? 0 : static_cast<size_t>(NextRandom() % k);
-  return candidates[pick].second;
+  if (top.empty() || top[0].first < options_.min_information) return -1;
+  const size_t pick = top.size() == 1 ? 0 : static_cast<size_t>(NextRandom() % top.size());
+  return top[pick].second;
 }
 
 // Anytime mode: one draw from q_t(j) = (1 − ε) I_j / ΣI + ε / J over all non-excluded items.

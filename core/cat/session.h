@@ -104,7 +104,9 @@ class CatSession {
   // out; AlreadyExists: answered before with a different outcome; InvalidArgument: bad numbers.
   absl::Status Submit(Eigen::Index item, double successes, double trials = 1.0);
 
+  // The full estimate, including the prediction over the whole bank: O(J).
   CatEstimate Estimate() const;
+  bool finished() const { return finished_; }
   const std::vector<irt::Response>& responses() const { return responses_; }
   const std::vector<Eigen::Index>& pending() const { return pending_; }
 
