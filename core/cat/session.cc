@@ -145,17 +145,17 @@ void CatSession::UpdateTheta() {
 Index CatSession::PickMaxInformation() {
   const irt::ItemBank& b = bank_->items;
   const Index n = b.size();
-  const ArrayXd p = Probabilities(b, theta_);
-  const ArrayXd pq = p * (1 - p);
-  ArrayXd info = (b.a.array() / b.sigma).square() * pq;
+  p_ = (1.0 + (-(b.a.array() * theta_ + b.b.array()) / b.sigma).exp()).inverse();
+  score_ = (b.a.array() / b.sigma).square() * p_ * (1 - p_);  // Fisher information
   if (options_.selection == Selection::kAccuracy) {
     double slope = 0;
     for (Index j = 0; j < n; ++j) {
-      if (state_[j] != kAnswered) slope += b.a[j] / b.sigma * pq[j];
+      if (state_[j] != kAnswered) slope += b.a[j] / b.sigma * p_[j] * (1 - p_[j]);
     }
     const double se2 = se_ * se_;
-    info = pq + slope * slope * se2 * se2 * info / (1 + info * se2);
+    score_ = p_ * (1 - p_) + slope * slope * se2 * se2 * score_ / (1 + score_ * se2);
   }
+  const ArrayXd& info = score_;
   int tag = -1;
   if (!options_.tag_targets.empty()) {
     const double given = static_cast<double>(std::accumulate(tag_counts_.begin(), tag_counts_.end(), int64_t{0}));
@@ -173,9 +173,17 @@ Index CatSession::PickMaxInformation() {
       }
     }
   }
-  // One pass keeping the k best (k = randomesque, small): highest information first, ties to the
-  // lower index so the choice is deterministic.
   const size_t k = static_cast<size_t>(options_.randomesque);
+  if (k == 1) {
+    // Vectorized: mask what cannot be chosen, take the first maximum (lowest index on ties).
+    for (Index j = 0; j < n; ++j) {
+      if (state_[j] != kFree || (tag >= 0 && bank_->tags[j] != tag)) score_[j] = -1;
+    }
+    Index best;
+    const double top = score_.maxCoeff(&best);
+    return top < 0 || top < options_.min_information ? -1 : best;
+  }
+  // Randomesque: one pass keeping the k best (highest score first, ties to the lower index).
   std::vector<std::pair<double, Index>> top;
   top.reserve(k + 1);
   auto better = [](const std::pair<double, Index>& l, const std::pair<double, Index>& r) {
@@ -196,19 +204,20 @@ Index CatSession::PickMaxInformation() {
 void CatSession::DrawAnytime() {
   const irt::ItemBank& b = bank_->items;
   const Index n = b.size();
-  const ArrayXd p = Probabilities(b, theta_);
-  ArrayXd info = (b.a.array() / b.sigma).square() * p * (1 - p);
+  p_ = (1.0 + (-(b.a.array() * theta_ + b.b.array()) / b.sigma).exp()).inverse();
+  ArrayXd& q = score_;  // information, then the sampling probabilities
+  q = (b.a.array() / b.sigma).square() * p_ * (1 - p_);
   Index eligible = 0;
   for (Index j = 0; j < n; ++j) {
-    if (state_[j] == kExcluded) info[j] = 0; else ++eligible;
+    if (state_[j] == kExcluded) q[j] = 0; else ++eligible;
   }
-  const double eps = options_.exploration, total = info.sum();
-  ArrayXd q = ArrayXd::Constant(n, eps / static_cast<double>(eligible));
-  if (total > 0) q += (1 - eps) * info / total;
+  const double eps = options_.exploration, total = q.sum();
+  q = (total > 0 ? (1 - eps) / total : 0.0) * q + eps / static_cast<double>(eligible);
   for (Index j = 0; j < n; ++j) {
     if (state_[j] == kExcluded) q[j] = 0;
   }
   q /= q.sum();
+  const ArrayXd& p = p_;
   // Inverse-CDF draw with a 53-bit uniform.
   const double u = static_cast<double>(NextRandom() >> 11) * 0x1.0p-53;
   double acc = 0;

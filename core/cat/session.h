@@ -142,6 +142,8 @@ class CatSession {
   std::string stop_reason_;
   std::deque<Draw> draws_;  // anytime mode: draws not yet resolved, in draw order
   std::optional<audit::ConfidenceSequence> cs_;
+  // Scratch buffers (bank-sized), reused so that a step allocates nothing; not part of the state.
+  Eigen::ArrayXd p_, score_;
 };
 
 // The EAP quadrature grid: 121 points on [−6, 6].
