@@ -204,7 +204,9 @@ TEST(SubgroupEbhTest, AuditReportsFailingSubgroups) {
   // Group "bad" fails every case; "good" passes every case. Interleave so neither dominates.
   for (int t = 0; t < 12 && a.decision() == Decision::kNone; ++t) {
     ASSERT_OK(a.Observe(1.0, "good").status());
-    if (a.decision() == Decision::kNone) ASSERT_OK(a.Observe(0.0, "bad").status());
+    if (a.decision() == Decision::kNone) {
+      ASSERT_OK(a.Observe(0.0, "bad").status());
+    }
   }
   EXPECT_THAT(a.FailingSubgroups(), ElementsAre("bad"));
 }

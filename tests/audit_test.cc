@@ -95,7 +95,9 @@ TEST(AuditTest, DecisionRuleAndPValues) {
   Step last{};
   for (int t = 1; t <= 17; ++t) {
     ASSERT_OK_AND_ASSIGN(last, a.Observe(0));
-    if (t < 17) EXPECT_EQ(last.decision, Decision::kNone) << t;
+    if (t < 17) {
+      EXPECT_EQ(last.decision, Decision::kNone) << t;
+    }
   }
   EXPECT_EQ(last.decision, Decision::kFailureModeFound);
   EXPECT_EQ(a.decision_time(), 17);

@@ -54,7 +54,7 @@ struct Curve {
 // Mean absolute error (accuracy points) over `test` rows after `k` items: CAT (max information),
 // random items with the same IRT-combined predictor, and the plain mean of random items.
 Curve Experiment(const Eigen::MatrixXf& y, const Bank& bank, const std::vector<int>& test, int k, uint64_t seed,
-                 Selection selection = Selection::kFisher, double prior_sd = 1.0, Estimator est = Estimator::kMap) {
+                 Selection selection = Selection::kFisher, double prior_sd = 1.0, Estimator estimator = Estimator::kMap) {
   Curve c;
   std::mt19937_64 rng(seed);
   for (int row : test) {
@@ -63,7 +63,7 @@ Curve Experiment(const Eigen::MatrixXf& y, const Bank& bank, const std::vector<i
     o.max_items = k;
     o.selection = selection;
     o.prior_sd = prior_sd;
-    o.estimator = est;
+    o.estimator = estimator;
     CatSession s = CatSession::Start(&bank, o).value();
     while (!s.Estimate().finished) {
       auto next = s.Next(1);

@@ -71,7 +71,7 @@ TEST_P(PaperSimulationTest, MeetsPaperAccuracy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PaperSimulationTest, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Paper" : "Production"; });
+                         [](const auto& param_info) { return param_info.param ? "Paper" : "Production"; });
 
 class Math500Test : public ::testing::Test {
  protected:

@@ -35,7 +35,9 @@ class ByteWriter {
   std::string Take() { return std::move(out_); }
 
  private:
-  void Raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  void Raw(const void* p, size_t n) {
+    if (n > 0) out_.append(static_cast<const char*>(p), n);  // an empty vector's data() may be null
+  }
   std::string out_;
 };
 
@@ -72,6 +74,7 @@ class ByteReader {
  private:
   bool Raw(void* p, size_t n) {
     if (!ok_ || in_.size() < n) return ok_ = false;
+    if (n == 0) return true;  // memcpy with a null pointer is undefined even for 0 bytes
     std::memcpy(p, in_.data(), n);
     in_.remove_prefix(n);
     return true;
