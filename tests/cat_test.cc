@@ -276,7 +276,6 @@ TEST(CatSyntheticTest, AnytimeValidIntervalCoversUnderOptionalStopping) {
   const Bank bank = SyntheticBank(1000, 10);
   std::mt19937_64 rng(11);
   std::normal_distribution<double> normal(0, 1);
-  std::uniform_real_distribution<double> unif(0, 1);
   constexpr int kSessions = 200;
   int missed = 0;
   double width = 0;
