@@ -2,10 +2,9 @@
 //
 // Exit codes: 0 success; 1 the operation failed (one line "assay: error: ..." on stderr);
 // 2 bad command-line arguments.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -33,7 +32,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 
-  CLI::App* health = app.add_subcommand("health", "Check that the server answers (exit 0 if SERVING)");
+  CLI::App* health =
+      app.add_subcommand("health", "Check that the server answers (exit 0 if SERVING)");
   std::string service;
   health->add_option("--service", service, "a single service's status instead of the server's");
   CLI::App* info = app.add_subcommand("info", "Print the server's version and schema");

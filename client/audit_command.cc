@@ -2,9 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -23,8 +22,8 @@ absl::Status Bad(absl::string_view name, absl::string_view field, absl::string_v
   return absl::InvalidArgumentError(absl::StrCat(name, ": ", field, ": ", what));
 }
 
-absl::Status GetNumber(const json& obj, const char* key, absl::string_view name, absl::string_view prefix,
-                       double& out) {
+absl::Status GetNumber(const json& obj, const char* key, absl::string_view name,
+                       absl::string_view prefix, double& out) {
   auto it = obj.find(key);
   if (it == obj.end()) return absl::OkStatus();
   if (!it->is_number()) return Bad(name, absl::StrCat(prefix, key), "must be a number");
@@ -40,20 +39,23 @@ absl::Status GetInt(const json& obj, const char* key, absl::string_view name, in
   return absl::OkStatus();
 }
 
-absl::Status GetGrid(const json& obj, const char* key, absl::string_view name, std::vector<double>& out) {
+absl::Status GetGrid(const json& obj, const char* key, absl::string_view name,
+                     std::vector<double>& out) {
   auto it = obj.find(key);
   if (it == obj.end()) return absl::OkStatus();
-  if (!it->is_array()) return Bad(name, absl::StrCat("alternative.", key), "must be an array of numbers");
+  if (!it->is_array())
+    return Bad(name, absl::StrCat("alternative.", key), "must be an array of numbers");
   out.clear();
   for (size_t k = 0; k < it->size(); ++k) {
-    if (!(*it)[k].is_number()) return Bad(name, absl::StrCat("alternative.", key, "[", k, "]"), "must be a number");
+    if (!(*it)[k].is_number())
+      return Bad(name, absl::StrCat("alternative.", key, "[", k, "]"), "must be a number");
     out.push_back((*it)[k].get<double>());
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckKeys(const json& obj, std::initializer_list<const char*> allowed, absl::string_view name,
-                       absl::string_view prefix) {
+absl::Status CheckKeys(const json& obj, std::initializer_list<const char*> allowed,
+                       absl::string_view name, absl::string_view prefix) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     bool known = false;
     for (const char* a : allowed) known = known || it.key() == a;
@@ -66,12 +68,15 @@ std::string Num(double v) { return absl::StrFormat("%.12g", v); }
 
 }  // namespace
 
-absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, absl::string_view name) {
+absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text,
+                                                        absl::string_view name) {
   const json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(name, ": not valid JSON"));
-  if (!doc.is_object()) return absl::InvalidArgumentError(absl::StrCat(name, ": must be a JSON object"));
-  RETURN_IF_ERROR(CheckKeys(doc, {"tau", "alpha", "budget", "method", "max_samples", "alternative", "cs_grid", "cs_bet"},
-                            name, ""));
+  if (!doc.is_object())
+    return absl::InvalidArgumentError(absl::StrCat(name, ": must be a JSON object"));
+  RETURN_IF_ERROR(CheckKeys(
+      doc, {"tau", "alpha", "budget", "method", "max_samples", "alternative", "cs_grid", "cs_bet"},
+      name, ""));
   audit::AuditConfig c;
   RETURN_IF_ERROR(GetNumber(doc, "tau", name, "", c.tau));
   RETURN_IF_ERROR(GetNumber(doc, "alpha", name, "", c.alpha));
@@ -87,7 +92,8 @@ absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, 
   if (auto it = doc.find("method"); it != doc.end()) {
     if (!it->is_string()) return Bad(name, "method", "must be \"lr\", \"sr\" or \"cusum\"");
     auto method = audit::ParseMethod(it->get<std::string>());
-    if (!method.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", method.status().message()));
+    if (!method.ok())
+      return absl::InvalidArgumentError(absl::StrCat(name, ": ", method.status().message()));
     c.method = *method;
   }
   if (auto it = doc.find("alternative"); it != doc.end()) {
@@ -99,7 +105,8 @@ absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, 
     }
     c.alternative.ewaf = *kind == "ewaf";
     if (c.alternative.ewaf) {
-      RETURN_IF_ERROR(CheckKeys(alt, {"kind", "model_grid", "auditor_grid", "eta"}, name, "alternative."));
+      RETURN_IF_ERROR(
+          CheckKeys(alt, {"kind", "model_grid", "auditor_grid", "eta"}, name, "alternative."));
       RETURN_IF_ERROR(GetGrid(alt, "model_grid", name, c.alternative.model_grid));
       RETURN_IF_ERROR(GetGrid(alt, "auditor_grid", name, c.alternative.auditor_grid));
       RETURN_IF_ERROR(GetNumber(alt, "eta", name, "alternative.", c.alternative.eta));
@@ -147,17 +154,19 @@ absl::Status RunAuditReplay(const AuditReplayArgs& args) {
     const absl::string_view value = absl::StripAsciiWhitespace(parts[0]);
     if (!absl::SimpleAtod(value, &y) || !(y >= 0 && y <= 1)) {
       return absl::InvalidArgumentError(absl::StrCat(args.labels, ":", line_no, ": label '", value,
-                                                      "' is not 0, 1 or a score in [0,1]"));
+                                                     "' is not 0, 1 or a score in [0,1]"));
     }
-    labels.push_back({y, parts.size() > 1 ? std::string(absl::StripAsciiWhitespace(parts[1])) : ""});
+    labels.push_back(
+        {y, parts.size() > 1 ? std::string(absl::StripAsciiWhitespace(parts[1])) : ""});
   }
   ASSIGN_OR_RETURN(audit::Audit a, audit::Audit::Create(config));
-  std::string out = "t,y,p_model,p_auditor,e_model,e_auditor,p_value_model,p_value_auditor,decision\n";
+  std::string out =
+      "t,y,p_model,p_auditor,e_model,e_auditor,p_value_model,p_value_auditor,decision\n";
   for (const Label& label : labels) {
     ASSIGN_OR_RETURN(audit::Step s, a.Observe(label.y, label.subgroup));
-    absl::StrAppend(&out, s.t, ",", Num(s.y), ",", Num(s.p_model), ",", Num(s.p_auditor), ",", Num(s.e_model), ",",
-                    Num(s.e_auditor), ",", Num(s.p_value_model), ",", Num(s.p_value_auditor), ",",
-                    audit::DecisionName(s.decision), "\n");
+    absl::StrAppend(&out, s.t, ",", Num(s.y), ",", Num(s.p_model), ",", Num(s.p_auditor), ",",
+                    Num(s.e_model), ",", Num(s.e_auditor), ",", Num(s.p_value_model), ",",
+                    Num(s.p_value_auditor), ",", audit::DecisionName(s.decision), "\n");
     if (s.decision != audit::Decision::kNone) break;
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -3,9 +3,8 @@
 #ifndef ASSAY_CLIENT_AUDIT_COMMAND_H_
 #define ASSAY_CLIENT_AUDIT_COMMAND_H_
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -20,7 +19,8 @@ namespace assay::client {
 //   optional: "cs_grid":1000 (0 = no confidence sequence), "cs_bet":"predictable_plug_in"|"agrapa"
 // Missing fields keep AuditConfig's defaults. InvalidArgument "NAME: FIELD: ..." for malformed
 // JSON, wrong types, unknown fields, or a config that fails AuditConfig::Validate.
-absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text, absl::string_view name);
+absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text,
+                                                        absl::string_view name);
 
 struct AuditReplayArgs {
   std::string config;

@@ -24,7 +24,8 @@ absl::StatusOr<NamedBank> ReadItemBank(const std::string& path) {
     if (h == "b") c_b = static_cast<int>(c);
   }
   if (c_item < 0 || c_a < 0 || c_b < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: needs columns item, a, b (a unidimensional `assay fit` items.csv)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ":1:1: needs columns item, a, b (a unidimensional `assay fit` items.csv)"));
   }
   NamedBank out;
   const Eigen::Index n = static_cast<Eigen::Index>(rows.size()) - 1;
@@ -37,10 +38,12 @@ absl::StatusOr<NamedBank> ReadItemBank(const std::string& path) {
     }
     double a, b;
     if (!absl::SimpleAtod(row.fields[c_a], &a) || !std::isfinite(a) || a < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ":", c_a + 1, ": a '", row.fields[c_a], "' is not a number >= 0"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ":", c_a + 1, ": a '",
+                                                     row.fields[c_a], "' is not a number >= 0"));
     }
     if (!absl::SimpleAtod(row.fields[c_b], &b) || !std::isfinite(b)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ":", c_b + 1, ": b '", row.fields[c_b], "' is not a number"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ":", c_b + 1, ": b '",
+                                                     row.fields[c_b], "' is not a number"));
     }
     out.ids.push_back(row.fields[c_item]);
     out.bank.items.a[j] = a;
@@ -53,13 +56,19 @@ absl::StatusOr<NamedBank> ReadItemBank(const std::string& path) {
 CLI::App* AddCatCommand(CLI::App& app, CatSimulateArgs& args) {
   CLI::App* cat = app.add_subcommand("cat", "Adaptive testing");
   cat->require_subcommand(1);
-  CLI::App* sim = cat->add_subcommand("simulate", "Run an adaptive test offline, answering from a row of known responses");
+  CLI::App* sim = cat->add_subcommand(
+      "simulate", "Run an adaptive test offline, answering from a row of known responses");
   sim->add_option("--items", args.items, "items.csv written by `assay fit`")->required();
   sim->add_option("--responses", args.responses, "wide response CSV holding the row")->required();
   sim->add_option("--row", args.row, "the row (model name) to answer from")->required();
-  sim->add_option("--max-items", args.max_items, "items to administer at most")->capture_default_str();
-  sim->add_option("--se-target", args.se_target, "stop once the SE of theta is at most this (0 = off)")->capture_default_str();
-  sim->add_option("--method", args.method, "ability estimator")->check(CLI::IsMember({"map", "eap"}))->capture_default_str();
+  sim->add_option("--max-items", args.max_items, "items to administer at most")
+      ->capture_default_str();
+  sim->add_option("--se-target", args.se_target,
+                  "stop once the SE of theta is at most this (0 = off)")
+      ->capture_default_str();
+  sim->add_option("--method", args.method, "ability estimator")
+      ->check(CLI::IsMember({"map", "eap"}))
+      ->capture_default_str();
   sim->add_option("--seed", args.seed, "seed for randomized choices")->capture_default_str();
   return sim;
 }
@@ -71,7 +80,8 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args) {
   for (Eigen::Index i = 0; i < data.num_models(); ++i) {
     if (data.model_ids()[i] == args.row) row = i;
   }
-  if (row < 0) return absl::NotFoundError(absl::StrCat(args.responses, ": no row named '", args.row, "'"));
+  if (row < 0)
+    return absl::NotFoundError(absl::StrCat(args.responses, ": no row named '", args.row, "'"));
   // The row's known outcome per bank item (NaN where the row has none: such items are excluded).
   absl::flat_hash_map<std::string, Eigen::Index> column;
   for (Eigen::Index j = 0; j < data.num_items(); ++j) column[data.item_ids()[j]] = j;
@@ -100,7 +110,9 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args) {
       ++observed;
     }
   }
-  if (observed == 0) return absl::InvalidArgumentError(absl::StrCat("row '", args.row, "' has no response to any bank item"));
+  if (observed == 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("row '", args.row, "' has no response to any bank item"));
   ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&named.bank, o));
   std::string out = "step,item,y,theta,se,predicted_accuracy\n";
   int step = 0;
@@ -110,12 +122,15 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args) {
     const Eigen::Index j = next->front();
     RETURN_IF_ERROR(session.Submit(j, known[j]));
     const cat::CatEstimate e = session.Estimate();
-    absl::StrAppendFormat(&out, "%d,%s,%g,%.6f,%.6f,%.6f\n", ++step, named.ids[j], known[j], e.theta, e.se,
-                          e.predicted_accuracy);
+    absl::StrAppendFormat(&out, "%d,%s,%g,%.6f,%.6f,%.6f\n", ++step, named.ids[j], known[j],
+                          e.theta, e.se, e.predicted_accuracy);
   }
   const cat::CatEstimate e = session.Estimate();
-  absl::StrAppendFormat(&out, "items,theta,se,predicted_accuracy,lower,upper,true_accuracy\n%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n",
-                        e.answered, e.theta, e.se, e.predicted_accuracy, e.lower, e.upper, truth / observed);
+  absl::StrAppendFormat(&out,
+                        "items,theta,se,predicted_accuracy,lower,upper,true_accuracy\n%d,%.6f,%.6f,"
+                        "%.6f,%.6f,%.6f,%.6f\n",
+                        e.answered, e.theta, e.se, e.predicted_accuracy, e.lower, e.upper,
+                        truth / observed);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return absl::OkStatus();
 }

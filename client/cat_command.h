@@ -2,9 +2,8 @@
 #ifndef ASSAY_CLIENT_CAT_COMMAND_H_
 #define ASSAY_CLIENT_CAT_COMMAND_H_
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "core/cat/session.h"

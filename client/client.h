@@ -16,7 +16,7 @@
 namespace assay::client {
 
 struct ClientOptions {
-  std::string server = "127.0.0.1:50051";  // host:port
+  std::string server = "127.0.0.1:50051";      // host:port
   absl::Duration timeout = absl::Seconds(10);  // deadline of each call
 };
 

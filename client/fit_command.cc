@@ -5,9 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -43,11 +42,14 @@ absl::Status WriteAtomically(const std::filesystem::path& path, const std::strin
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;
     out.flush();
-    if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write '", tmp.string(), "'"));
+    if (!out)
+      return absl::FailedPreconditionError(absl::StrCat("cannot write '", tmp.string(), "'"));
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot write '", path.string(), "': ", ec.message()));
+  if (ec)
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write '", path.string(), "': ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -58,7 +60,8 @@ std::string DimColumns(const std::string& name, Eigen::Index k) {
   return absl::StrJoin(cols, ",");
 }
 
-std::string AbilitiesCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit, const irt::FitReport& r) {
+std::string AbilitiesCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit,
+                         const irt::FitReport& r) {
   const Eigen::Index k = fit.params.dims();
   std::string out = absl::StrCat("model,", DimColumns("theta", k), ",", DimColumns("se", k),
                                  ",accuracy,n_items,predicted_accuracy,flags\n");
@@ -72,17 +75,20 @@ std::string AbilitiesCsv(const irt::ResponseMatrix& data, const irt::FitResult& 
   return out;
 }
 
-std::string ItemsCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit, const irt::FitReport& r) {
+std::string ItemsCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit,
+                     const irt::FitReport& r) {
   const Eigen::Index k = fit.params.dims();
-  std::string out = absl::StrCat("item,", DimColumns("a", k), ",b,difficulty,", DimColumns("se_a", k),
-                                 ",se_b,p_correct,n_models,flags,infit,outfit\n");
+  std::string out =
+      absl::StrCat("item,", DimColumns("a", k), ",b,difficulty,", DimColumns("se_a", k),
+                   ",se_b,p_correct,n_models,flags,infit,outfit\n");
   for (Eigen::Index j = 0; j < data.num_items(); ++j) {
     out += CsvField(data.item_ids()[j]);
     for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(fit.params.a(j, d)));
     absl::StrAppend(&out, ",", Num(fit.params.b[j]), ",", Num(-fit.params.b[j]));
     for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(r.a_se(j, d)));
-    absl::StrAppend(&out, ",", Num(r.b_se[j]), ",", Num(r.item_p_correct[j]), ",", data.item_cells()[j], ",",
-                    irt::ItemFlagNames(r.item_flags[j]), ",", Num(r.infit[j]), ",", Num(r.outfit[j]), "\n");
+    absl::StrAppend(&out, ",", Num(r.b_se[j]), ",", Num(r.item_p_correct[j]), ",",
+                    data.item_cells()[j], ",", irt::ItemFlagNames(r.item_flags[j]), ",",
+                    Num(r.infit[j]), ",", Num(r.outfit[j]), "\n");
   }
   return out;
 }
@@ -107,22 +113,34 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
   j["kkt_residual"] = d.kkt_residual;
   j["max_param_change"] = d.max_param_change;
   j["seconds"] = seconds;
-  std::vector<double> shift(fit.normalization.shift.data(), fit.normalization.shift.data() + fit.normalization.shift.size());
-  std::vector<double> scale(fit.normalization.scale.data(), fit.normalization.scale.data() + fit.normalization.scale.size());
-  j["normalization"] = {{"convention", irt::Normalization::kConvention}, {"shift", shift}, {"scale", scale}};
-  j["options"] = {{"dims", o.dims},          {"sigma", o.sigma},         {"ridge", o.paper_mode ? 0.0 : o.ridge},
-                  {"tol", o.tol},            {"grad_tol", o.grad_tol},   {"param_tol", o.param_tol},
-                  {"max_iter", o.max_iter},  {"threads", o.threads},     {"paper_mode", o.paper_mode},
-                  {"accelerate", !o.paper_mode && o.accelerate},         {"seed", o.seed}};
+  std::vector<double> shift(fit.normalization.shift.data(),
+                            fit.normalization.shift.data() + fit.normalization.shift.size());
+  std::vector<double> scale(fit.normalization.scale.data(),
+                            fit.normalization.scale.data() + fit.normalization.scale.size());
+  j["normalization"] = {
+      {"convention", irt::Normalization::kConvention}, {"shift", shift}, {"scale", scale}};
+  j["options"] = {{"dims", o.dims},
+                  {"sigma", o.sigma},
+                  {"ridge", o.paper_mode ? 0.0 : o.ridge},
+                  {"tol", o.tol},
+                  {"grad_tol", o.grad_tol},
+                  {"param_tol", o.param_tol},
+                  {"max_iter", o.max_iter},
+                  {"threads", o.threads},
+                  {"paper_mode", o.paper_mode},
+                  {"accelerate", !o.paper_mode && o.accelerate},
+                  {"seed", o.seed}};
   return j.dump(2) + "\n";
 }
 
 }  // namespace
 
 CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
-  CLI::App* fit = app.add_subcommand("fit", "Calibrate a 2PL IRT model on a response file (offline)");
+  CLI::App* fit =
+      app.add_subcommand("fit", "Calibrate a 2PL IRT model on a response file (offline)");
   fit->footer(
-      "RESPONSES is a CSV file, wide (header: label, item ids...; one row per model: name, then 1/0, "
+      "RESPONSES is a CSV file, wide (header: label, item ids...; one row per model: name, then "
+      "1/0, "
       "+1/-1, a fraction in [0,1], or empty for missing) or long (model,item,correct[,n] or "
       "model,item,score). Writes OUT/abilities.csv, OUT/items.csv and OUT/fit.json.");
   fit->add_option("responses", args.responses, "response matrix CSV")->required();
@@ -130,7 +148,8 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
   irt::FitOptions& o = args.options;
   fit->add_option("--dims", o.dims, "ability dimensions K")->capture_default_str();
   fit->add_option("--sigma", o.sigma, "temperature")->capture_default_str();
-  fit->add_option("--ridge", o.ridge, "ridge / MAP penalty on all parameters")->capture_default_str();
+  fit->add_option("--ridge", o.ridge, "ridge / MAP penalty on all parameters")
+      ->capture_default_str();
   fit->add_option("--tol", o.tol, "relative loss change to stop at")->capture_default_str();
   fit->add_option("--max-iter", o.max_iter, "iteration limit")->capture_default_str();
   fit->add_option("--threads", o.threads, "threads for the sweeps")->capture_default_str();
@@ -158,23 +177,27 @@ absl::Status RunFit(const FitArgs& args_in) {
   ASSIGN_OR_RETURN(irt::ResponseMatrix data, import::ReadResponsesCsv(args.responses));
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(irt::FitResult fit, irt::Fit(data, args.options));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const irt::FitReport report = irt::MakeReport(data, fit.params, args.options.sigma,
                                                 args.options.paper_mode ? 0.0 : args.options.ridge);
 
   std::error_code ec;
   std::filesystem::create_directories(args.out_dir, ec);
-  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create '", args.out_dir, "': ", ec.message()));
+  if (ec)
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create '", args.out_dir, "': ", ec.message()));
   const std::filesystem::path dir(args.out_dir);
   RETURN_IF_ERROR(WriteAtomically(dir / "abilities.csv", AbilitiesCsv(data, fit, report)));
   RETURN_IF_ERROR(WriteAtomically(dir / "items.csv", ItemsCsv(data, fit, report)));
   RETURN_IF_ERROR(WriteAtomically(dir / "fit.json", FitJson(args, data, fit, seconds)));
 
   const irt::FitDiagnostics& d = fit.diagnostics;
-  absl::PrintF("fit: %d models x %d items, %d observed cells\n", data.num_models(), data.num_items(),
-               data.num_observed());
-  absl::PrintF("%s after %d iterations (%s), loss %.6f, %.3f s\n", d.converged ? "converged" : "NOT converged",
-               d.iterations, d.stop_reason, d.loss, seconds);
+  absl::PrintF("fit: %d models x %d items, %d observed cells\n", data.num_models(),
+               data.num_items(), data.num_observed());
+  absl::PrintF("%s after %d iterations (%s), loss %.6f, %.3f s\n",
+               d.converged ? "converged" : "NOT converged", d.iterations, d.stop_reason, d.loss,
+               seconds);
   absl::PrintF("wrote %s, %s, %s\n", (dir / "abilities.csv").string(), (dir / "items.csv").string(),
                (dir / "fit.json").string());
   return absl::OkStatus();

@@ -2,9 +2,8 @@
 #ifndef ASSAY_CLIENT_FIT_COMMAND_H_
 #define ASSAY_CLIENT_FIT_COMMAND_H_
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "absl/status/status.h"
 #include "core/irt/fit.h"
@@ -22,9 +21,9 @@ struct FitArgs {
 CLI::App* AddFitCommand(CLI::App& app, FitArgs& args);
 
 // Reads, fits, and writes OUT/abilities.csv, OUT/items.csv and OUT/fit.json (each written to a
-// temporary file and renamed, so a failed run leaves no partial tables). Prints a summary on stdout.
-// Errors: InvalidArgument "FILE:LINE:COL: ..." for malformed input (nothing written), NotFound for
-// an unreadable file, FailedPrecondition if OUT cannot be created or written.
+// temporary file and renamed, so a failed run leaves no partial tables). Prints a summary on
+// stdout. Errors: InvalidArgument "FILE:LINE:COL: ..." for malformed input (nothing written),
+// NotFound for an unreadable file, FailedPrecondition if OUT cannot be created or written.
 absl::Status RunFit(const FitArgs& args);
 
 }  // namespace assay::client

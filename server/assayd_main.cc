@@ -4,9 +4,8 @@
 // 2 for bad command-line arguments.
 #include <signal.h>
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "server/log.h"
 #include "server/server.h"

@@ -41,9 +41,10 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   auto parts = std::make_unique<Parts>();
   parts->options = options;
   ASSIGN_OR_RETURN(parts->storage, storage::Storage::Open(options.db_path));
-  parts->executor = std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
-  parts->system_service = std::make_unique<SystemServiceImpl>(parts->storage.get(),
-                                                              parts->executor.get(), absl::Now());
+  parts->executor =
+      std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
+  parts->system_service =
+      std::make_unique<SystemServiceImpl>(parts->storage.get(), parts->executor.get(), absl::Now());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -75,7 +76,8 @@ void AssayServer::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
-  Log(LogLevel::kInfo, "shutting down (grace %s)", absl::FormatDuration(parts_->options.shutdown_grace));
+  Log(LogLevel::kInfo, "shutting down (grace %s)",
+      absl::FormatDuration(parts_->options.shutdown_grace));
   parts_->server->GetHealthCheckService()->SetServingStatus(false);
   // In-flight calls may finish within the grace period; the executor keeps running meanwhile so
   // that queued work can complete its calls.

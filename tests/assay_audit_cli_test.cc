@@ -1,8 +1,8 @@
 // Drives `assay audit replay` as a user would.
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "client/audit_command.h"
 #include "client/import/csv.h"
@@ -26,8 +26,8 @@ TEST(AssayAuditCliTest, ReplaysToTheDecisionWithSpecValues) {
   testing::TempDir dir;
   std::ofstream(dir.File("c.json")) << kEwafConfig;
   std::ofstream(dir.File("l.txt")) << "1\n0\n0,math\n1\n0\n\n# comment\n0\n0\n1\n1\n0\n0\n0\n";
-  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config", dir.File("c.json"),
-                                               "--labels", dir.File("l.txt")}));
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config",
+                                               dir.File("c.json"), "--labels", dir.File("l.txt")}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(run.output, "stdout"));
   ASSERT_EQ(rows.size(), 11u);  // header + 10 labels, stopped at the decision
@@ -42,32 +42,48 @@ TEST(AssayAuditCliTest, BadInputsFailWithOneClearLine) {
   testing::TempDir dir;
   std::ofstream(dir.File("c.json")) << kEwafConfig;
   std::ofstream(dir.File("bad_labels.txt")) << "1\n0\nmaybe\n";
-  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config", dir.File("c.json"),
-                                               "--labels", dir.File("bad_labels.txt")}));
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config", dir.File("c.json"),
+                              "--labels", dir.File("bad_labels.txt")}));
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_EQ(run.output, "assay: error: " + dir.File("bad_labels.txt") + ":3: label 'maybe' is not 0, 1 or a score in [0,1]\n");
-  ASSERT_OK_AND_ASSIGN(auto missing, testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config", dir.File("nope.json"),
-                                                   "--labels", dir.File("bad_labels.txt")}));
+  EXPECT_EQ(run.output, "assay: error: " + dir.File("bad_labels.txt") +
+                            ":3: label 'maybe' is not 0, 1 or a score in [0,1]\n");
+  ASSERT_OK_AND_ASSIGN(
+      auto missing, testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config",
+                                  dir.File("nope.json"), "--labels", dir.File("bad_labels.txt")}));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.output, StartsWith("assay: error: cannot open"));
 }
 
 TEST(AuditConfigJsonTest, ErrorsNameTheField) {
   using client::ParseAuditConfigJson;
-  EXPECT_THAT(ParseAuditConfigJson("{", "c.json"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.json: not valid JSON")));
-  EXPECT_THAT(ParseAuditConfigJson(R"({"tau":"high"})", "c.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.json: tau: must be a number")));
-  EXPECT_THAT(ParseAuditConfigJson(R"({"taux":0.8})", "c.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.json: taux: unknown field")));
-  EXPECT_THAT(ParseAuditConfigJson(R"({"method":"bayes"})", "c.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("method: must be lr, sr or cusum")));
-  EXPECT_THAT(ParseAuditConfigJson(R"({"alternative":{"kind":"ewaf","model_grid":[0.5,"x"],"auditor_grid":[0.9]}})", "c.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.model_grid[1]: must be a number")));
-  EXPECT_THAT(ParseAuditConfigJson(R"({"alternative":{"kind":"ewaf","model_grid":[0.5],"auditor_grid":[0.8]}})", "c.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.auditor_grid[0]")));
+  EXPECT_THAT(ParseAuditConfigJson("{", "c.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.json: not valid JSON")));
+  EXPECT_THAT(
+      ParseAuditConfigJson(R"({"tau":"high"})", "c.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.json: tau: must be a number")));
+  EXPECT_THAT(
+      ParseAuditConfigJson(R"({"taux":0.8})", "c.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("c.json: taux: unknown field")));
+  EXPECT_THAT(
+      ParseAuditConfigJson(R"({"method":"bayes"})", "c.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("method: must be lr, sr or cusum")));
+  EXPECT_THAT(ParseAuditConfigJson(
+                  R"({"alternative":{"kind":"ewaf","model_grid":[0.5,"x"],"auditor_grid":[0.9]}})",
+                  "c.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("alternative.model_grid[1]: must be a number")));
+  EXPECT_THAT(
+      ParseAuditConfigJson(
+          R"({"alternative":{"kind":"ewaf","model_grid":[0.5],"auditor_grid":[0.8]}})", "c.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.auditor_grid[0]")));
   EXPECT_THAT(ParseAuditConfigJson(R"({"budget":0})", "c.json"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget: must be >= 1")));
-  ASSERT_OK_AND_ASSIGN(audit::AuditConfig c, ParseAuditConfigJson(R"({"tau":0.83,"alternative":{"kind":"fixed","p_model":0.8,"p_auditor":0.86}})", "c.json"));
+  ASSERT_OK_AND_ASSIGN(
+      audit::AuditConfig c,
+      ParseAuditConfigJson(
+          R"({"tau":0.83,"alternative":{"kind":"fixed","p_model":0.8,"p_auditor":0.86}})",
+          "c.json"));
   EXPECT_EQ(c.tau, 0.83);
   EXPECT_EQ(c.alternative.p_auditor, 0.86);
 }

@@ -1,9 +1,9 @@
 // Drives `assay fit` as a user would: real MATH-500 file, malformed files, and the output tables.
-#include <filesystem>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "client/import/csv.h"
 #include "tests/testing/status_matchers.h"
@@ -19,8 +19,9 @@ using ::testing::StartsWith;
 TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   testing::TempDir dir;
   const std::string out = dir.File("out");
-  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out", out,
-                                               "--threads", "2"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out", out,
+                              "--threads", "2"}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("fit: 140 models x 500 items, 70000 observed cells"));
   EXPECT_THAT(run.output, HasSubstr("converged after"));
@@ -33,7 +34,8 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   ASSERT_OK_AND_ASSIGN(auto item_rows, import::ParseCsv(items, "items.csv"));
   ASSERT_EQ(item_rows.size(), 501u);
   int never = 0;
-  for (const auto& row : item_rows) never += row.fields[8].find("never_solved") != std::string::npos;
+  for (const auto& row : item_rows)
+    never += row.fields[8].find("never_solved") != std::string::npos;
   EXPECT_EQ(never, 11);
   ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
   EXPECT_THAT(json, HasSubstr("\"converged\": true"));
@@ -44,19 +46,23 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
 TEST(AssayCatCliTest, SimulatesAnAdaptiveTestFromAFittedBank) {
   testing::TempDir dir;
   const std::string out = dir.File("out");
-  ASSERT_OK_AND_ASSIGN(auto fit, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out", out}));
+  ASSERT_OK_AND_ASSIGN(auto fit, testing::Run({ASSAY_CLI_PATH, "fit",
+                                               ASSAY_SHARED_DATA "/math500.csv", "--out", out}));
   ASSERT_EQ(fit.exit_code, 0) << fit.output;
-  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
-                                               "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row",
-                                               "01_ai_Yi_34B_zero_shot", "--max-items", "20", "--method", "eap"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
+                              "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row",
+                              "01_ai_Yi_34B_zero_shot", "--max-items", "20", "--method", "eap"}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(run.output, "stdout"));
   ASSERT_EQ(rows.size(), 23u);  // header, 20 steps, summary header, summary
   EXPECT_EQ(rows[21].fields[0], "items");
   EXPECT_EQ(rows[22].fields[0], "20");
   EXPECT_EQ(rows[22].fields[6], "0.028000");  // the row's true accuracy on MATH-500
-  ASSERT_OK_AND_ASSIGN(auto missing, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
-                                                   "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row", "nobody"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto missing,
+      testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv", "--responses",
+                    ASSAY_SHARED_DATA "/math500.csv", "--row", "nobody"}));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.output, HasSubstr("no row named 'nobody'"));
 }
@@ -74,8 +80,9 @@ TEST(AssayFitCliTest, MalformedFileFailsWithLocationAndWritesNothing) {
 
 TEST(AssayFitCliTest, BadOptionIsReported) {
   testing::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
-                                               dir.File("o"), "--sigma", "-1"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+                              dir.File("o"), "--sigma", "-1"}));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.output, HasSubstr("assay: error: sigma: must be > 0"));
 }

@@ -1,10 +1,9 @@
 // Drives the real assayd and assay binaries: startup on port 0, health over the network with the
 // CLI, SIGTERM -> exit 0, and clear startup failures.
-#include <signal.h>
-#include <sys/wait.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -31,10 +30,11 @@ int PortFromLine(const std::string& line) {
 
 TEST(AssaydProcessTest, ServesHealthAndExitsZeroOnSigterm) {
   testing::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto server, testing::Subprocess::Start(
-                                        {ASSAYD_PATH, "--listen", "127.0.0.1:0", "--db",
-                                         dir.File("assay.db")}));
-  ASSERT_OK_AND_ASSIGN(std::string line, server.WaitForLine("listening on port", absl::Seconds(30)));
+  ASSERT_OK_AND_ASSIGN(auto server,
+                       testing::Subprocess::Start(
+                           {ASSAYD_PATH, "--listen", "127.0.0.1:0", "--db", dir.File("assay.db")}));
+  ASSERT_OK_AND_ASSIGN(std::string line,
+                       server.WaitForLine("listening on port", absl::Seconds(30)));
   const int port = PortFromLine(line);
   ASSERT_GT(port, 0) << line;
   const std::string address = absl::StrCat("127.0.0.1:", port);
@@ -53,8 +53,8 @@ TEST(AssaydProcessTest, ServesHealthAndExitsZeroOnSigterm) {
   EXPECT_THAT(server.Output(), HasSubstr("shutdown complete"));
 
   // The CLI reports an unreachable server in one line with a non-zero exit.
-  ASSERT_OK_AND_ASSIGN(auto down, testing::Run({ASSAY_CLI_PATH, "--server", address, "--timeout",
-                                                "1", "health"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto down, testing::Run({ASSAY_CLI_PATH, "--server", address, "--timeout", "1", "health"}));
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_THAT(down.output, HasSubstr("assay: error: health check:"));
 }

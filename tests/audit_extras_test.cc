@@ -1,12 +1,13 @@
-// Beyond the paper: confidence sequences, the deployment monitor, subgroup e-BH (seeded Monte Carlo).
-#include <cmath>
-#include <cstdio>
-#include <algorithm>
-#include <numeric>
-#include <random>
-
+// Beyond the paper: confidence sequences, the deployment monitor, subgroup e-BH (seeded Monte
+// Carlo).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
 
 #include "core/audit/audit.h"
 #include "core/audit/confseq.h"
@@ -68,8 +69,8 @@ TEST(ConfidenceSequenceTest, NarrowerThanHoeffding) {
     h.Update(y);
     if (t == 100 || t == 1000 || t == 10000) {
       const double ratio = (cs.upper() - cs.lower()) / (h.upper() - h.lower());
-      std::printf("t=%d betting width %.4f, Hoeffding width %.4f, ratio %.3f\n", t, cs.upper() - cs.lower(),
-                  h.upper() - h.lower(), ratio);
+      std::printf("t=%d betting width %.4f, Hoeffding width %.4f, ratio %.3f\n", t,
+                  cs.upper() - cs.lower(), h.upper() - h.lower(), ratio);
       EXPECT_LT(ratio, 1.0) << t;
       EXPECT_LE(cs.lower(), 0.9);
       EXPECT_GE(cs.upper(), 0.9);
@@ -89,7 +90,8 @@ TEST(ConfidenceSequenceTest, SnapshotRoundTripsAndBadInputChangesNothing) {
   EXPECT_EQ(copy.Serialize(), cs.Serialize());
   ConfSeqOptions bad;
   bad.alpha = 0;
-  EXPECT_THAT(ConfidenceSequence::Create(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alpha")));
+  EXPECT_THAT(ConfidenceSequence::Create(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alpha")));
 }
 
 // Average run length to a (false) alarm under no change, at the boundary p = τ, is ≥ 1/α.
@@ -109,7 +111,8 @@ TEST(MonitorTest, AverageRunLengthWithoutChangeAtLeastOneOverAlpha) {
       total += static_cast<double>(m.t());
     }
     const double arl = total / kReps;
-    std::printf("monitor %s: ARL at p = tau %.1f (1/alpha = %.0f)\n", cusum ? "CUSUM" : "SR", arl, 1 / c.alpha);
+    std::printf("monitor %s: ARL at p = tau %.1f (1/alpha = %.0f)\n", cusum ? "CUSUM" : "SR", arl,
+                1 / c.alpha);
     EXPECT_GE(arl, 1 / c.alpha);
   }
 }
@@ -124,7 +127,8 @@ TEST(MonitorTest, DetectsDropFrom95To70) {
     Monitor m = Monitor::Create(c).value();
     constexpr int kChange = 500;
     for (int t = 1;; ++t) {
-      ASSERT_OK_AND_ASSIGN(bool alarm, m.Update(unif(rng) < (t <= kChange ? 0.95 : 0.7) ? 1.0 : 0.0));
+      ASSERT_OK_AND_ASSIGN(bool alarm,
+                           m.Update(unif(rng) < (t <= kChange ? 0.95 : 0.7) ? 1.0 : 0.0));
       if (alarm && t <= kChange) {
         ++false_alarms;
         break;
@@ -137,9 +141,10 @@ TEST(MonitorTest, DetectsDropFrom95To70) {
   }
   std::sort(delays.begin(), delays.end());
   const double mean = std::accumulate(delays.begin(), delays.end(), 0.0) / delays.size();
-  std::printf("drop 0.95 -> 0.70 after 500 (alpha %.3g): detection delay mean %.1f median %.0f p90 %.0f; "
-              "false alarms before change %d/1000\n",
-              c.alpha, mean, delays[delays.size() / 2], delays[delays.size() * 9 / 10], false_alarms);
+  std::printf(
+      "drop 0.95 -> 0.70 after 500 (alpha %.3g): detection delay mean %.1f median %.0f p90 %.0f; "
+      "false alarms before change %d/1000\n",
+      c.alpha, mean, delays[delays.size() / 2], delays[delays.size() * 9 / 10], false_alarms);
   // ARL ≥ 1/α = 1000 even at the boundary; at 0.95 false alarms within 500 labels are rare.
   EXPECT_LE(false_alarms, 100);
   EXPECT_LT(mean, 100);
@@ -148,7 +153,8 @@ TEST(MonitorTest, DetectsDropFrom95To70) {
 TEST(MonitorTest, ValidationAndSnapshot) {
   MonitorConfig c;
   c.alternatives = {0.9};
-  EXPECT_THAT(Monitor::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternatives[0]")));
+  EXPECT_THAT(Monitor::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternatives[0]")));
   Monitor m = Monitor::Create({}).value();
   for (double y : {1.0, 0.0, 0.0}) ASSERT_OK(m.Update(y).status());
   ASSERT_OK_AND_ASSIGN(Monitor copy, Monitor::Deserialize(m.Serialize()));

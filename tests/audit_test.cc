@@ -1,12 +1,13 @@
 // Audit core: the spec's test vectors, predictability with outstanding cases, validation,
 // serialization and replay, e-BH.
-#include <cmath>
-#include <random>
+#include "core/audit/audit.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/audit/audit.h"
+#include <cmath>
+#include <random>
+
 #include "tests/testing/audit_mc.h"
 #include "tests/testing/status_matchers.h"
 
@@ -33,9 +34,12 @@ const double kVectors[][8] = {
     {1, 0.964705882353, 0.321568627451, 0.321568627451, 0.835294117647, 0.278431372549, 1, 1},
     {2, 1.15764705882, 0.785882352941, 0.4, 1.61012630342, 1.17924743349, 1, 1},
     {3, 1.38917647059, 1.34305882353, 0.48, 3.12704493478, 2.93760061884, 0.666666666667, 0.6},
-    {5, 1.60817605536, 1.55478809689, 0.555670588235, 5.07061301827, 4.7634224167, 0.470588235294, 0.387796876421},
-    {7, 2.31577351972, 2.23889485952, 0.800165647059, 19.7234584176, 18.5285612653, 0.209150326797, 0.144790277401},
-    {10, 2.58623022504, 2.50037298858, 0.89361613467, 26.6214587315, 25.0086632189, 0.156319967433, 0.101795605152},
+    {5, 1.60817605536, 1.55478809689, 0.555670588235, 5.07061301827, 4.7634224167, 0.470588235294,
+     0.387796876421},
+    {7, 2.31577351972, 2.23889485952, 0.800165647059, 19.7234584176, 18.5285612653, 0.209150326797,
+     0.144790277401},
+    {10, 2.58623022504, 2.50037298858, 0.89361613467, 26.6214587315, 25.0086632189, 0.156319967433,
+     0.101795605152},
 };
 const double kLabels[] = {1, 0, 0, 1, 0, 0, 0, 1, 1, 0};
 
@@ -48,7 +52,8 @@ void ExpectColumn(const AuditConfig& config, int column, bool auditor) {
     if (row < std::size(kVectors) && kVectors[row][0] == t) {
       const double want = kVectors[row][column];
       const double got = auditor ? step.e_auditor : step.e_model;
-      EXPECT_LE(std::abs(got - want) / want, 1e-10) << "column " << column << " t=" << t << " got " << got;
+      EXPECT_LE(std::abs(got - want) / want, 1e-10)
+          << "column " << column << " t=" << t << " got " << got;
       ++row;
     }
   }
@@ -102,7 +107,8 @@ TEST(AuditTest, DecisionRuleAndPValues) {
   EXPECT_EQ(last.decision, Decision::kFailureModeFound);
   EXPECT_EQ(a.decision_time(), 17);
   EXPECT_NEAR(a.p_value_model(), std::pow(1.2, -17), 1e-15);
-  EXPECT_THAT(a.Observe(1), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already decided")));
+  EXPECT_THAT(a.Observe(1),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already decided")));
 
   c.max_samples = 3;
   ASSERT_OK_AND_ASSIGN(Audit b, Audit::Create(c));
@@ -138,16 +144,19 @@ TEST(AuditTest, VoidOnlyBeforeLabelAndItUnblocksLaterLabels) {
   ASSERT_OK(a.HandOut("a").status());
   ASSERT_OK(a.HandOut("b").status());
   ASSERT_OK(a.SubmitLabel("b", 1).status());
-  EXPECT_THAT(a.Void("b"), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("can no longer be voided")));
+  EXPECT_THAT(a.Void("b"), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("can no longer be voided")));
   std::vector<Step> merged;
   ASSERT_OK(a.Void("a").status());
   EXPECT_EQ(a.tested(), 1);  // b merged once a was voided
   EXPECT_THAT(a.SubmitLabel("a", 1), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(a.SubmitLabel("b", 1), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(a.SubmitLabel("zzz", 1), StatusIs(absl::StatusCode::kNotFound, HasSubstr("never handed out")));
+  EXPECT_THAT(a.SubmitLabel("zzz", 1),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("never handed out")));
   ASSERT_OK(a.HandOut("c").status());
   EXPECT_THAT(a.HandOut("c"), StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(a.SubmitLabel("c", 1.5), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("label")));
+  EXPECT_THAT(a.SubmitLabel("c", 1.5),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("label")));
   EXPECT_THAT(a.SubmitLabel("c", std::nan("")), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK(a.SubmitLabel("c", 0.5).status());  // bounded score
   EXPECT_THAT(a.SubmitLabel("c", 0.5), StatusIs(absl::StatusCode::kNotFound));
@@ -159,16 +168,20 @@ TEST(AuditConfigTest, ValidationNamesTheField) {
   EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tau")));
   c = VectorConfig(Method::kLr, false);
   c.alternative.p_model = 0.9;
-  EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.p_model")));
+  EXPECT_THAT(Audit::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.p_model")));
   c = VectorConfig(Method::kLr, false);
   c.alternative.p_auditor = 0.8;
-  EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.p_auditor")));
+  EXPECT_THAT(Audit::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alternative.p_auditor")));
   c = VectorConfig(Method::kLr, true);
   c.alternative.model_grid = {0.5, 0.0};
-  EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("model_grid[1]")));
+  EXPECT_THAT(Audit::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("model_grid[1]")));
   c = VectorConfig(Method::kLr, true);
   c.alternative.auditor_grid = {0.84};
-  EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("auditor_grid[0]")));
+  EXPECT_THAT(Audit::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("auditor_grid[0]")));
   c = VectorConfig(Method::kLr, true);
   c.alternative.eta = 0;
   EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("eta")));
@@ -178,7 +191,8 @@ TEST(AuditConfigTest, ValidationNamesTheField) {
   c = VectorConfig(Method::kLr, false);
   c.budget = 0;
   EXPECT_THAT(Audit::Create(c), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget")));
-  EXPECT_THAT(ParseMethod("bayes"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("method")));
+  EXPECT_THAT(ParseMethod("bayes"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("method")));
 }
 
 TEST(AuditTest, SerializeAndReplayReproduceStateExactly) {
@@ -204,7 +218,9 @@ TEST(AuditTest, SerializeAndReplayReproduceStateExactly) {
     std::shuffle(open.begin(), open.end(), rng);
     for (const std::string& id : open) {
       if (live.decision() != Decision::kNone) break;
-      absl::StatusOr<Event> e = round % 7 == 0 && id == open.front() ? live.Void(id) : live.SubmitLabel(id, coin(rng) ? 1.0 : 0.0);
+      absl::StatusOr<Event> e = round % 7 == 0 && id == open.front()
+                                    ? live.Void(id)
+                                    : live.SubmitLabel(id, coin(rng) ? 1.0 : 0.0);
       if (e.ok()) log.push_back(*e);
     }
     open.clear();
@@ -227,7 +243,8 @@ TEST(AuditTest, SerializeAndReplayReproduceStateExactly) {
   EXPECT_THAT(Audit::Replay(c, tampered), StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(Audit::Deserialize("garbage"), StatusIs(absl::StatusCode::kDataLoss));
   const std::string bytes = live.Serialize();
-  EXPECT_THAT(Audit::Deserialize(bytes.substr(0, bytes.size() - 3)), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(Audit::Deserialize(bytes.substr(0, bytes.size() - 3)),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 // The audit's own confidence sequences (overall and per subgroup) cover the true accuracies.
@@ -243,7 +260,8 @@ TEST(AuditTest, ConfidenceSequencesForStreamAndSubgroups) {
   std::uniform_real_distribution<double> unif(0, 1);
   for (int t = 0; t < 2000; ++t) {
     const bool first = t % 2 == 0;  // "easy" at 0.95, "hard" at 0.75: overall 0.85
-    ASSERT_OK(a.Observe(unif(rng) < (first ? 0.95 : 0.75) ? 1.0 : 0.0, first ? "easy" : "hard").status());
+    ASSERT_OK(
+        a.Observe(unif(rng) < (first ? 0.95 : 0.75) ? 1.0 : 0.0, first ? "easy" : "hard").status());
   }
   EXPECT_LE(a.accuracy_lower(), 0.85);
   EXPECT_GE(a.accuracy_upper(), 0.85);

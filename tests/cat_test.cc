@@ -1,12 +1,12 @@
 // Adaptive testing core: MATH-500 held-out experiment, session mechanics, snapshots, retries.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <random>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "client/import/csv.h"
 #include "core/cat/session.h"
@@ -53,8 +53,9 @@ struct Curve {
 
 // Mean absolute error (accuracy points) over `test` rows after `k` items: CAT (max information),
 // random items with the same IRT-combined predictor, and the plain mean of random items.
-Curve Experiment(const Eigen::MatrixXf& y, const Bank& bank, const std::vector<int>& test, int k, uint64_t seed,
-                 Selection selection = Selection::kFisher, double prior_sd = 1.0, Estimator estimator = Estimator::kMap) {
+Curve Experiment(const Eigen::MatrixXf& y, const Bank& bank, const std::vector<int>& test, int k,
+                 uint64_t seed, Selection selection = Selection::kFisher, double prior_sd = 1.0,
+                 Estimator estimator = Estimator::kMap) {
   Curve c;
   std::mt19937_64 rng(seed);
   for (int row : test) {
@@ -82,7 +83,8 @@ Curve Experiment(const Eigen::MatrixXf& y, const Bank& bank, const std::vector<i
       sum += y(row, order[t]);
     }
     const irt::AbilityEstimate est = irt::ScoreMap(bank.items, responses).value();
-    const Eigen::ArrayXd p = (1.0 + (-(bank.items.a.array() * est.theta + bank.items.b.array())).exp()).inverse();
+    const Eigen::ArrayXd p =
+        (1.0 + (-(bank.items.a.array() * est.theta + bank.items.b.array())).exp()).inverse();
     double predicted = sum;
     std::vector<bool> seen(static_cast<size_t>(y.cols()), false);
     for (int t = 0; t < k; ++t) seen[static_cast<size_t>(order[t])] = true;
@@ -108,13 +110,16 @@ TEST(CatMath500Test, FiftyAdaptiveItemsPredictFullAccuracy) {
   std::vector<int> rows(140);
   std::iota(rows.begin(), rows.end(), 0);
   std::shuffle(rows.begin(), rows.end(), std::mt19937_64(2026));
-  const std::vector<int> calibration(rows.begin(), rows.begin() + 100), test(rows.begin() + 100, rows.end());
+  const std::vector<int> calibration(rows.begin(), rows.begin() + 100),
+      test(rows.begin() + 100, rows.end());
   const Bank bank = Calibrate(y, calibration, irt::FitOptions().ridge);
   Curve at50;
   for (int k : {10, 20, 50, 100}) {
     const Curve c = Experiment(y, bank, test, k, 7, Selection::kFisher, 1.0, Estimator::kEap);
-    std::printf("k=%3d  CAT %.2f  random items + IRT %.2f  sample mean of random items %.2f (MAE, points)\n", k, c.cat,
-                c.random_irt, c.sample_mean);
+    std::printf(
+        "k=%3d  CAT %.2f  random items + IRT %.2f  sample mean of random items %.2f (MAE, "
+        "points)\n",
+        k, c.cat, c.random_irt, c.sample_mean);
     if (k == 50) at50 = c;
   }
   EXPECT_LE(at50.cat, 3.8);
@@ -129,7 +134,8 @@ Bank SyntheticBank(Eigen::Index n, uint64_t seed) {
   bank.items.a = Eigen::VectorXd::NullaryExpr(n, [&] { return 0.5 + 1.5 * unif(rng); });
   bank.items.b = Eigen::VectorXd::NullaryExpr(n, [&] { return normal(rng); });
   bank.tags.resize(static_cast<size_t>(n));
-  for (Eigen::Index j = 0; j < n; ++j) bank.tags[static_cast<size_t>(j)] = static_cast<int32_t>(j % 3);
+  for (Eigen::Index j = 0; j < n; ++j)
+    bank.tags[static_cast<size_t>(j)] = static_cast<int32_t>(j % 3);
   bank.num_tags = 3;
   return bank;
 }
@@ -144,7 +150,8 @@ Eigen::VectorXd Realized(const Bank& bank, double theta, std::mt19937_64& rng) {
   return y;
 }
 
-// Answers every handed-out item with a Bernoulli draw at true ability `theta` until the session ends.
+// Answers every handed-out item with a Bernoulli draw at true ability `theta` until the session
+// ends.
 void RunToEnd(CatSession& s, const Bank& bank, double theta, std::mt19937_64& rng, int batch = 1) {
   std::uniform_real_distribution<double> unif(0, 1);
   while (!s.Estimate().finished) {
@@ -199,11 +206,13 @@ TEST(CatSessionTest, ExclusionContentBalancingAndRetries) {
   const std::string before = s.Serialize();
   EXPECT_OK(s.Submit(first.item, first.successes));
   EXPECT_EQ(s.Serialize(), before);
-  EXPECT_THAT(s.Submit(first.item, 1 - first.successes), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(s.Submit(first.item, 1 - first.successes),
+              StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(s.Submit(299, 1), StatusIs(absl::StatusCode::kNotFound, HasSubstr("not handed out")));
   EXPECT_THAT(s.Submit(100000, 1), StatusIs(absl::StatusCode::kNotFound));
   o.tag_targets = {1.0};
-  EXPECT_THAT(CatSession::Start(&bank, o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tag_targets")));
+  EXPECT_THAT(CatSession::Start(&bank, o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tag_targets")));
 }
 
 TEST(CatSessionTest, SnapshotRoundTripsMidSession) {
@@ -263,9 +272,11 @@ TEST(CatSyntheticTest, AdaptiveNeedsHalfTheItemsAndIntervalsCover) {
     sq_adaptive += std::pow(e.theta - theta, 2);
     covered += e.lower <= y.mean() && y.mean() <= e.upper;
   }
-  const double rmse_random = std::sqrt(sq_random / kModels), rmse_adaptive = std::sqrt(sq_adaptive / kModels);
-  std::printf("theta RMSE: 100 random items %.3f, 50 adaptive items %.3f; 95%% interval coverage %.3f\n", rmse_random,
-              rmse_adaptive, static_cast<double>(covered) / kModels);
+  const double rmse_random = std::sqrt(sq_random / kModels),
+               rmse_adaptive = std::sqrt(sq_adaptive / kModels);
+  std::printf(
+      "theta RMSE: 100 random items %.3f, 50 adaptive items %.3f; 95%% interval coverage %.3f\n",
+      rmse_random, rmse_adaptive, static_cast<double>(covered) / kModels);
   EXPECT_LE(rmse_adaptive, rmse_random);
   EXPECT_GE(static_cast<double>(covered) / kModels, 0.90);
 }

@@ -1,9 +1,10 @@
-#include <atomic>
+#include "server/executor.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "absl/synchronization/notification.h"
-#include "server/executor.h"
 #include "tests/testing/status_matchers.h"
 
 namespace assay::server {

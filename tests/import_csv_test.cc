@@ -1,7 +1,7 @@
-#include <cmath>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "client/import/csv.h"
 #include "tests/testing/status_matchers.h"
@@ -14,15 +14,20 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(CsvTest, QuotedFieldsAndLineNumbers) {
-  ASSERT_OK_AND_ASSIGN(auto rows, ParseCsv("a,\"b,c\"\r\n\n\"say \"\"hi\"\"\",\"multi\nline\"\nx,y\n", "t.csv"));
+  ASSERT_OK_AND_ASSIGN(
+      auto rows, ParseCsv("a,\"b,c\"\r\n\n\"say \"\"hi\"\"\",\"multi\nline\"\nx,y\n", "t.csv"));
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_THAT(rows[0].fields, ElementsAre("a", "b,c"));
   EXPECT_EQ(rows[0].line, 1);
   EXPECT_THAT(rows[1].fields, ElementsAre("say \"hi\"", "multi\nline"));
   EXPECT_EQ(rows[1].line, 3);
   EXPECT_EQ(rows[2].line, 5);
-  EXPECT_THAT(ParseCsv("a,\"open\n", "t.csv"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t.csv:1:2: unterminated quote")));
-  EXPECT_THAT(ParseCsv("a,\"x\"y\n", "t.csv"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t.csv:1:2: text after a closing quote")));
+  EXPECT_THAT(
+      ParseCsv("a,\"open\n", "t.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t.csv:1:2: unterminated quote")));
+  EXPECT_THAT(ParseCsv("a,\"x\"y\n", "t.csv"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("t.csv:1:2: text after a closing quote")));
 }
 
 TEST(ResponsesCsvTest, WideWithPlusMinusOneFractionsAndMissing) {
@@ -44,7 +49,9 @@ TEST(ResponsesCsvTest, WideCompleteIsDense) {
 }
 
 TEST(ResponsesCsvTest, LongCountsPoolRepeatedRows) {
-  ASSERT_OK_AND_ASSIGN(auto m, ParseResponsesCsv("model,item,correct,n\nm1,q1,3,5\nm1,q1,1,5\nm2,q1,5,5\n", "l.csv"));
+  ASSERT_OK_AND_ASSIGN(
+      auto m,
+      ParseResponsesCsv("model,item,correct,n\nm1,q1,3,5\nm1,q1,1,5\nm2,q1,5,5\n", "l.csv"));
   EXPECT_EQ(m.num_observed(), 2);
   EXPECT_TRUE(m.weighted());
   EXPECT_DOUBLE_EQ(m.item_trials()[0], 15.0);
@@ -52,30 +59,41 @@ TEST(ResponsesCsvTest, LongCountsPoolRepeatedRows) {
 }
 
 TEST(ResponsesCsvTest, LongScores) {
-  ASSERT_OK_AND_ASSIGN(auto m, ParseResponsesCsv("model,item,score\nm1,q1,0.5\nm2,q1,1\n", "s.csv"));
+  ASSERT_OK_AND_ASSIGN(auto m,
+                       ParseResponsesCsv("model,item,score\nm1,q1,0.5\nm2,q1,1\n", "s.csv"));
   EXPECT_DOUBLE_EQ(m.item_successes()[0], 1.5);
   EXPECT_FALSE(m.weighted());
 }
 
 TEST(ResponsesCsvTest, MalformedInputNamesFileLineAndColumn) {
   EXPECT_THAT(ParseResponsesCsv(",q1,q2\nm1,1,yes\n", "w.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:2:3: cell 'yes' is not a number")));
-  EXPECT_THAT(ParseResponsesCsv(",q1,q2\nm1,1,2\n", "w.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:2:3: cell '2' is not 1/0")));
-  EXPECT_THAT(ParseResponsesCsv(",q1,q2\nm1,1\n", "w.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:2:1: expected 3 fields")));
-  EXPECT_THAT(ParseResponsesCsv(",q1,q1\nm1,1,0\n", "w.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:1:3: duplicate item id 'q1'")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("w.csv:2:3: cell 'yes' is not a number")));
+  EXPECT_THAT(
+      ParseResponsesCsv(",q1,q2\nm1,1,2\n", "w.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:2:3: cell '2' is not 1/0")));
+  EXPECT_THAT(
+      ParseResponsesCsv(",q1,q2\nm1,1\n", "w.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:2:1: expected 3 fields")));
+  EXPECT_THAT(
+      ParseResponsesCsv(",q1,q1\nm1,1,0\n", "w.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:1:3: duplicate item id 'q1'")));
   EXPECT_THAT(ParseResponsesCsv(",q1\nm1,1\nm1,0\n", "w.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("w.csv:3:1: model 'm1' already appears on line 2")));
-  EXPECT_THAT(ParseResponsesCsv("model,item,correct,n\nm,q,6,5\n", "l.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("l.csv:2:3: correct 6 exceeds n 5")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("w.csv:3:1: model 'm1' already appears on line 2")));
+  EXPECT_THAT(
+      ParseResponsesCsv("model,item,correct,n\nm,q,6,5\n", "l.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("l.csv:2:3: correct 6 exceeds n 5")));
   EXPECT_THAT(ParseResponsesCsv("model,item,correct\nm,q,0.5\n", "l.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("l.csv:2:3: correct '0.5' must be 0/1")));
-  EXPECT_THAT(ParseResponsesCsv("model,item,grade\nm,q,1\n", "l.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("l.csv:1:3: long layout header")));
-  EXPECT_THAT(ParseResponsesCsv("", "e.csv"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("e.csv:1:1: file is empty")));
-  EXPECT_THAT(ReadResponsesCsv("/nonexistent/x.csv"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/x.csv")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("l.csv:2:3: correct '0.5' must be 0/1")));
+  EXPECT_THAT(
+      ParseResponsesCsv("model,item,grade\nm,q,1\n", "l.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("l.csv:1:3: long layout header")));
+  EXPECT_THAT(ParseResponsesCsv("", "e.csv"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("e.csv:1:1: file is empty")));
+  EXPECT_THAT(ReadResponsesCsv("/nonexistent/x.csv"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/x.csv")));
 }
 
 TEST(ResponseMatrixTest, RejectsBadCells) {
@@ -84,7 +102,8 @@ TEST(ResponseMatrixTest, RejectsBadCells) {
   EXPECT_THAT(ResponseMatrix::FromCells({"m"}, {"q"}, {Cell{0, 1, 1, 1}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
   EXPECT_THAT(ResponseMatrix::FromCells({"m"}, {"q"}, {Cell{0, 0, 2, 1}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("successes must be in [0, trials=1]")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("successes must be in [0, trials=1]")));
   EXPECT_THAT(ResponseMatrix::FromCells({"m"}, {"q"}, {Cell{0, 0, std::nan(""), 1}}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ResponseMatrix::FromCells({"m", "m"}, {"q"}, {}),

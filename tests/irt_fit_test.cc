@@ -1,10 +1,10 @@
 // Calibration core: the paper's simulation targets, monotone loss, real MATH-500 data, k-of-n,
 // scoring against fixed items, K = 2, and input validation.
-#include <cmath>
-#include <random>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
 
 #include "client/import/csv.h"
 #include "core/irt/fit.h"
@@ -17,9 +17,9 @@ namespace assay::irt {
 namespace {
 
 using absl_testing::StatusIs;
-using testing::Simulate;
-using testing::SimOptions;
 using ::testing::HasSubstr;
+using testing::SimOptions;
+using testing::Simulate;
 
 const char* kMath500 = ASSAY_SHARED_DATA "/math500.csv";
 
@@ -37,8 +37,9 @@ struct PaperMetrics {
 };
 
 PaperMetrics Evaluate(const FitResult& fit, const IrtParams& truth) {
-  return {testing::Spearman(fit.params.a.col(0), truth.a.col(0)), testing::Rmse(fit.params.b, truth.b),
-          testing::RelativeFrobeniusError(fit.params, truth), testing::MeanHellinger(fit.params, truth),
+  return {testing::Spearman(fit.params.a.col(0), truth.a.col(0)),
+          testing::Rmse(fit.params.b, truth.b), testing::RelativeFrobeniusError(fit.params, truth),
+          testing::MeanHellinger(fit.params, truth),
           testing::Spearman(fit.params.theta.col(0), truth.theta.col(0))};
 }
 
@@ -65,13 +66,17 @@ TEST_P(PaperSimulationTest, MeetsPaperAccuracy) {
   EXPECT_GE(m.spearman_theta, 0.99);
   EXPECT_TRUE(fit.diagnostics.converged) << fit.diagnostics.stop_reason;
   ExpectNonIncreasing(fit.diagnostics.loss_history);
-  std::printf("%s: spearman_a=%.4f rmse_b=%.4f frob=%.4f hellinger=%.4f spearman_theta=%.4f iters=%d sweeps=%d\n",
-              paper_mode ? "paper" : "production", m.spearman_a, m.rmse_b, m.frobenius, m.hellinger,
-              m.spearman_theta, fit.diagnostics.iterations, fit.diagnostics.sweeps);
+  std::printf(
+      "%s: spearman_a=%.4f rmse_b=%.4f frob=%.4f hellinger=%.4f spearman_theta=%.4f iters=%d "
+      "sweeps=%d\n",
+      paper_mode ? "paper" : "production", m.spearman_a, m.rmse_b, m.frobenius, m.hellinger,
+      m.spearman_theta, fit.diagnostics.iterations, fit.diagnostics.sweeps);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PaperSimulationTest, ::testing::Values(true, false),
-                         [](const auto& param_info) { return param_info.param ? "Paper" : "Production"; });
+                         [](const auto& param_info) {
+                           return param_info.param ? "Paper" : "Production";
+                         });
 
 class Math500Test : public ::testing::Test {
  protected:
@@ -109,7 +114,8 @@ TEST_F(Math500Test, AbilityRanksFollowAccuracyAndUnsolvedItemsAreFiniteAndFlagge
 TEST_F(Math500Test, DifferentStartsGiveTheSameNormalizedTables) {
   ASSERT_OK_AND_ASSIGN(FitResult first, Fit(*data_, FitOptions()));
   FitOptions other;
-  other.warm_start = IrtParams{Eigen::MatrixXd::Random(140, 1), (Eigen::MatrixXd::Random(500, 1).array() + 1.5).matrix(),
+  other.warm_start = IrtParams{Eigen::MatrixXd::Random(140, 1),
+                               (Eigen::MatrixXd::Random(500, 1).array() + 1.5).matrix(),
                                Eigen::VectorXd::Random(500) * 2};
   ASSERT_OK_AND_ASSIGN(FitResult second, Fit(*data_, other));
   EXPECT_TRUE(first.diagnostics.converged && second.diagnostics.converged);
@@ -171,7 +177,8 @@ TEST(MultidimensionalTest, TwoDimensionsAreRecovered) {
   std::normal_distribution<double> normal(0, 1);
   std::uniform_real_distribution<double> unif(0, 1);
   const Eigen::Index n = 400, j = 400;
-  IrtParams truth{Eigen::MatrixXd::NullaryExpr(n, 2, [&] { return normal(rng); }), Eigen::MatrixXd(j, 2),
+  IrtParams truth{Eigen::MatrixXd::NullaryExpr(n, 2, [&] { return normal(rng); }),
+                  Eigen::MatrixXd(j, 2),
                   Eigen::VectorXd::NullaryExpr(j, [&] { return 0.5 * normal(rng); })};
   for (Eigen::Index c = 0; c < j; ++c) {
     const double strong = 0.8 + 0.8 * unif(rng), weak = 0.2 * unif(rng);
@@ -183,7 +190,8 @@ TEST(MultidimensionalTest, TwoDimensionsAreRecovered) {
     for (Eigen::Index i = 0; i < n; ++i) {
       if (unif(rng) < 0.1) continue;
       const double p = 1 / (1 + std::exp(-(truth.theta.row(i).dot(truth.a.row(c)) + truth.b[c])));
-      cells.push_back({static_cast<int32_t>(i), static_cast<int32_t>(c), unif(rng) < p ? 1.0 : 0.0, 1.0});
+      cells.push_back(
+          {static_cast<int32_t>(i), static_cast<int32_t>(c), unif(rng) < p ? 1.0 : 0.0, 1.0});
     }
   }
   std::vector<std::string> models, items;
@@ -201,8 +209,10 @@ TEST(MultidimensionalTest, TwoDimensionsAreRecovered) {
     return (dx * dy).sum() / std::sqrt((dx * dx).sum() * (dy * dy).sum());
   };
   // Match estimated dimensions to true ones by the better of the two permutations.
-  const double keep = corr(fit.params.theta.col(0), truth.theta.col(0)) + corr(fit.params.theta.col(1), truth.theta.col(1));
-  const double swap = corr(fit.params.theta.col(0), truth.theta.col(1)) + corr(fit.params.theta.col(1), truth.theta.col(0));
+  const double keep = corr(fit.params.theta.col(0), truth.theta.col(0)) +
+                      corr(fit.params.theta.col(1), truth.theta.col(1));
+  const double swap = corr(fit.params.theta.col(0), truth.theta.col(1)) +
+                      corr(fit.params.theta.col(1), truth.theta.col(0));
   const int p0 = keep >= swap ? 0 : 1;
   for (int d = 0; d < 2; ++d) {
     const int t = d == 0 ? p0 : 1 - p0;
@@ -235,15 +245,20 @@ TEST(FitOptionsTest, RejectsBadOptionsNamingTheField) {
   o.dims = 0;
   EXPECT_THAT(Fit(s.data, o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dims")));
   o = FitOptions();
-  o.warm_start = IrtParams{Eigen::MatrixXd::Zero(3, 1), Eigen::MatrixXd::Zero(20, 1), Eigen::VectorXd::Zero(20)};
-  EXPECT_THAT(Fit(s.data, o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("warm_start")));
+  o.warm_start = IrtParams{Eigen::MatrixXd::Zero(3, 1), Eigen::MatrixXd::Zero(20, 1),
+                           Eigen::VectorXd::Zero(20)};
+  EXPECT_THAT(Fit(s.data, o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("warm_start")));
 }
 
 TEST(FitTest, CancelledFromProgressCallback) {
   const testing::Simulated s = Small(50);
   FitOptions o;
   int calls = 0;
-  o.on_iteration = [&](int iteration, double) { ++calls; return iteration < 3; };
+  o.on_iteration = [&](int iteration, double) {
+    ++calls;
+    return iteration < 3;
+  };
   EXPECT_THAT(Fit(s.data, o), StatusIs(absl::StatusCode::kCancelled, HasSubstr("iteration 3")));
   EXPECT_EQ(calls, 3);
 }

@@ -1,13 +1,13 @@
 // In-process server tests: health, reflection, the first RPC, shutdown, startup errors.
-#include <grpcpp/grpcpp.h>
+#include "server/server.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "client/client.h"
 #include "core/base/version.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
-#include "server/server.h"
 #include "server/storage/storage.h"
 #include "tests/testing/status_matchers.h"
 

@@ -1,10 +1,11 @@
-#include <fstream>
+#include "server/storage/storage.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "server/storage/sqlite.h"
-#include "server/storage/storage.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -81,8 +82,8 @@ TEST(SqliteTest, FailedMigrationLeavesPreviousVersionIntact) {
       {2, "CREATE TABLE b (y INTEGER) STRICT; INSERT INTO nosuchtable VALUES (1);"},
   };
   ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(":memory:"));
-  EXPECT_THAT(Migrate(*c, kBroken), StatusIs(absl::StatusCode::kInternal,
-                                            HasSubstr("migration to schema 2 failed")));
+  EXPECT_THAT(Migrate(*c, kBroken),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("migration to schema 2 failed")));
   EXPECT_THAT(c->UserVersion(), IsOkAndHolds(1));
   // Table b was created inside the failed migration's transaction: rolled back with it.
   EXPECT_THAT(QueryText(*c, "SELECT count(*) FROM sqlite_schema WHERE name='b'"),
@@ -164,9 +165,10 @@ TEST(SqliteTest, TransactionRollsBackOnScopeExit) {
 
 TEST(SqliteTest, ConstraintViolationsMapToStatusCodes) {
   ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(":memory:"));
-  ASSERT_OK(c->Exec("CREATE TABLE p (id INTEGER PRIMARY KEY) STRICT;"
-                    "CREATE TABLE ch (pid INTEGER REFERENCES p(id)) STRICT;"
-                    "INSERT INTO p VALUES (1);"));
+  ASSERT_OK(
+      c->Exec("CREATE TABLE p (id INTEGER PRIMARY KEY) STRICT;"
+              "CREATE TABLE ch (pid INTEGER REFERENCES p(id)) STRICT;"
+              "INSERT INTO p VALUES (1);"));
   EXPECT_THAT(c->Exec("INSERT INTO p VALUES (1)"), StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(c->Exec("INSERT INTO ch VALUES (42)"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("FOREIGN KEY")));

@@ -2,10 +2,10 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <system_error>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -43,14 +43,16 @@ absl::StatusOr<double> ParseOutcome(absl::string_view raw) {
   return v;
 }
 
-absl::StatusOr<irt::ResponseMatrix> ParseWide(const std::vector<CsvRow>& rows, absl::string_view name) {
+absl::StatusOr<irt::ResponseMatrix> ParseWide(const std::vector<CsvRow>& rows,
+                                              absl::string_view name) {
   const CsvRow& header = rows[0];
   std::vector<std::string> items(header.fields.begin() + 1, header.fields.end());
   if (items.empty()) return ErrorAt(name, header.line, 2, "header has no item columns");
   absl::flat_hash_map<std::string, int> item_col;
   for (size_t c = 0; c < items.size(); ++c) {
     items[c] = std::string(absl::StripAsciiWhitespace(items[c]));
-    if (items[c].empty()) return ErrorAt(name, header.line, static_cast<int>(c) + 2, "empty item id");
+    if (items[c].empty())
+      return ErrorAt(name, header.line, static_cast<int>(c) + 2, "empty item id");
     if (!item_col.emplace(items[c], c).second) {
       return ErrorAt(name, header.line, static_cast<int>(c) + 2,
                      absl::StrCat("duplicate item id '", items[c], "'"));
@@ -85,8 +87,8 @@ absl::StatusOr<irt::ResponseMatrix> ParseWide(const std::vector<CsvRow>& rows, a
   return irt::ResponseMatrix::FromDense(std::move(models), std::move(items), std::move(y));
 }
 
-absl::StatusOr<irt::ResponseMatrix> ParseLong(const std::vector<CsvRow>& rows, absl::string_view name,
-                                              bool score, bool with_n) {
+absl::StatusOr<irt::ResponseMatrix> ParseLong(const std::vector<CsvRow>& rows,
+                                              absl::string_view name, bool score, bool with_n) {
   const size_t want = with_n ? 4 : 3;
   std::vector<std::string> models, items;
   absl::flat_hash_map<std::string, int32_t> model_index, item_index;
@@ -100,7 +102,8 @@ absl::StatusOr<irt::ResponseMatrix> ParseLong(const std::vector<CsvRow>& rows, a
   for (size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     if (row.fields.size() != want) {
-      return ErrorAt(name, row.line, 1, absl::StrCat("expected ", want, " fields, got ", row.fields.size()));
+      return ErrorAt(name, row.line, 1,
+                     absl::StrCat("expected ", want, " fields, got ", row.fields.size()));
     }
     const std::string model(absl::StripAsciiWhitespace(row.fields[0]));
     const std::string item(absl::StripAsciiWhitespace(row.fields[1]));
@@ -111,7 +114,8 @@ absl::StatusOr<irt::ResponseMatrix> ParseLong(const std::vector<CsvRow>& rows, a
     if (with_n) {
       double k, n;
       if (!absl::SimpleAtod(value, &k) || !std::isfinite(k) || k < 0) {
-        return ErrorAt(name, row.line, 3, absl::StrCat("correct '", value, "' is not a count >= 0"));
+        return ErrorAt(name, row.line, 3,
+                       absl::StrCat("correct '", value, "' is not a count >= 0"));
       }
       const absl::string_view n_text = absl::StripAsciiWhitespace(row.fields[3]);
       if (!absl::SimpleAtod(n_text, &n) || !std::isfinite(n) || n <= 0) {
@@ -125,8 +129,9 @@ absl::StatusOr<irt::ResponseMatrix> ParseLong(const std::vector<CsvRow>& rows, a
       if (!v.ok()) return ErrorAt(name, row.line, 3, v.status().message());
       if (std::isnan(*v)) continue;  // missing
       if (!score && *v != 0.0 && *v != 1.0) {
-        return ErrorAt(name, row.line, 3,
-                       absl::StrCat("correct '", value, "' must be 0/1 (use a score column for fractions)"));
+        return ErrorAt(
+            name, row.line, 3,
+            absl::StrCat("correct '", value, "' must be 0/1 (use a score column for fractions)"));
       }
       cell.successes = *v;
     }
@@ -194,7 +199,8 @@ absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text, absl::strin
       field.push_back(ch);
     }
   }
-  if (in_quotes) return ErrorAt(name, row.line, static_cast<int>(row.fields.size()) + 1, "unterminated quote");
+  if (in_quotes)
+    return ErrorAt(name, row.line, static_cast<int>(row.fields.size()) + 1, "unterminated quote");
   if (row_has_content || !field.empty()) {
     end_field();
     rows.push_back(std::move(row));
@@ -202,7 +208,8 @@ absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text, absl::strin
   return rows;
 }
 
-absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text, absl::string_view name) {
+absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text,
+                                                      absl::string_view name) {
   ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, name));
   if (rows.empty()) return ErrorAt(name, 1, 1, "file is empty");
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF" && !rows[0].fields.empty()) {
@@ -218,16 +225,21 @@ absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text, ab
     if (header.size() == 4 && header[2] == "correct" && header[3] == "n") {
       return ParseLong(rows, name, false, true);
     }
-    return ErrorAt(name, rows[0].line, 3,
-                   absl::StrCat("long layout header must be model,item,correct[,n] or model,item,score; got ",
-                                absl::StrJoin(header, ",")));
+    return ErrorAt(
+        name, rows[0].line, 3,
+        absl::StrCat("long layout header must be model,item,correct[,n] or model,item,score; got ",
+                     absl::StrJoin(header, ",")));
   }
   return ParseWide(rows, name);
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+  if (!in) {
+    // std::generic_category().message is thread safe, unlike strerror.
+    return absl::NotFoundError(
+        absl::StrCat("cannot open '", path, "': ", std::generic_category().message(errno)));
+  }
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return absl::UnavailableError(absl::StrCat("cannot read '", path, "'"));

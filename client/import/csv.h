@@ -27,7 +27,8 @@ absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text, absl::strin
 //  wide:  anything else: header = [label or empty], item ids...; one row per model, name first;
 //         cells 1/0, +1/-1, a fraction in [0,1], or empty / NA for missing.
 // Errors are InvalidArgument "NAME:LINE:COL: what was wrong" (COL = 1-based field number).
-absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text, absl::string_view name);
+absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text,
+                                                      absl::string_view name);
 
 // Reads the file at `path` and parses it as above. NotFound if it cannot be read.
 absl::StatusOr<irt::ResponseMatrix> ReadResponsesCsv(const std::string& path);

@@ -27,7 +27,8 @@ double LogAddExp(double a, double b) {
 
 absl::Status CheckProbability(const std::string& field, double p) {
   if (!(p > 0 && p < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be strictly inside (0, 1), got ", p));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be strictly inside (0, 1), got ", p));
   }
   return absl::OkStatus();
 }
@@ -35,10 +36,12 @@ absl::Status CheckProbability(const std::string& field, double p) {
 absl::Status CheckSide(const std::string& field, double p, double tau, bool below) {
   RETURN_IF_ERROR(CheckProbability(field, p));
   if (below && !(p < tau)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": model-null alternative ", p, " must be < tau ", tau));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": model-null alternative ", p, " must be < tau ", tau));
   }
   if (!below && !(p > tau)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": auditor-null alternative ", p, " must be > tau ", tau));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": auditor-null alternative ", p, " must be > tau ", tau));
   }
   return absl::OkStatus();
 }
@@ -63,7 +66,8 @@ void WriteConfig(ByteWriter& w, const AuditConfig& c) {
   w.F64(c.alternative.p_model);
   w.F64(c.alternative.p_auditor);
   w.F64s(c.alternative.model_grid.data(), static_cast<int64_t>(c.alternative.model_grid.size()));
-  w.F64s(c.alternative.auditor_grid.data(), static_cast<int64_t>(c.alternative.auditor_grid.size()));
+  w.F64s(c.alternative.auditor_grid.data(),
+         static_cast<int64_t>(c.alternative.auditor_grid.size()));
   w.F64(c.alternative.eta);
   w.I64(c.cs_grid);
   w.U8(static_cast<uint8_t>(c.cs_bet));
@@ -74,12 +78,14 @@ bool ReadConfig(ByteReader& r, AuditConfig& c) {
   uint8_t method, ewaf;
   if (!r.F64(c.tau) || !r.F64(c.alpha) || !r.I64(budget) || !r.U8(method) || !r.I64(max_samples) ||
       !r.U8(ewaf) || !r.F64(c.alternative.p_model) || !r.F64(c.alternative.p_auditor) ||
-      !r.F64s(c.alternative.model_grid) || !r.F64s(c.alternative.auditor_grid) || !r.F64(c.alternative.eta)) {
+      !r.F64s(c.alternative.model_grid) || !r.F64s(c.alternative.auditor_grid) ||
+      !r.F64(c.alternative.eta)) {
     return false;
   }
   int64_t cs_grid;
   uint8_t cs_bet;
-  if (!r.I64(cs_grid) || !r.U8(cs_bet) || cs_bet > static_cast<uint8_t>(CsBet::kAgrapa)) return false;
+  if (!r.I64(cs_grid) || !r.U8(cs_bet) || cs_bet > static_cast<uint8_t>(CsBet::kAgrapa))
+    return false;
   c.cs_grid = static_cast<int>(cs_grid);
   c.cs_bet = static_cast<CsBet>(cs_bet);
   if (method > static_cast<uint8_t>(Method::kCusum)) return false;
@@ -111,7 +117,8 @@ void WriteWeights(ByteWriter& w, const Alternative& a) {
 bool ReadWeights(ByteReader& r, Alternative& a) {
   std::vector<double> v;
   if (!r.F64s(v) || static_cast<Eigen::Index>(v.size()) != a.log_weights().size()) return false;
-  a.mutable_log_weights() = Eigen::Map<const Eigen::ArrayXd>(v.data(), static_cast<Eigen::Index>(v.size()));
+  a.mutable_log_weights() =
+      Eigen::Map<const Eigen::ArrayXd>(v.data(), static_cast<Eigen::Index>(v.size()));
   return true;
 }
 
@@ -119,19 +126,26 @@ bool ReadWeights(ByteReader& r, Alternative& a) {
 
 const char* MethodName(Method m) {
   switch (m) {
-    case Method::kLr: return "lr";
-    case Method::kSr: return "sr";
-    case Method::kCusum: return "cusum";
+    case Method::kLr:
+      return "lr";
+    case Method::kSr:
+      return "sr";
+    case Method::kCusum:
+      return "cusum";
   }
   return "?";
 }
 
 const char* DecisionName(Decision d) {
   switch (d) {
-    case Decision::kNone: return "";
-    case Decision::kFailureModeFound: return "failure_mode_found";
-    case Decision::kCertified: return "certified";
-    case Decision::kInconclusive: return "inconclusive";
+    case Decision::kNone:
+      return "";
+    case Decision::kFailureModeFound:
+      return "failure_mode_found";
+    case Decision::kCertified:
+      return "certified";
+    case Decision::kInconclusive:
+      return "inconclusive";
   }
   return "?";
 }
@@ -140,16 +154,21 @@ absl::StatusOr<Method> ParseMethod(absl::string_view name) {
   if (name == "lr") return Method::kLr;
   if (name == "sr") return Method::kSr;
   if (name == "cusum") return Method::kCusum;
-  return absl::InvalidArgumentError(absl::StrCat("method: must be lr, sr or cusum, got '", name, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("method: must be lr, sr or cusum, got '", name, "'"));
 }
 
 absl::Status AuditConfig::Validate() const {
   RETURN_IF_ERROR(CheckProbability("tau", tau));
-  if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
-  if (budget < 1) return absl::InvalidArgumentError(absl::StrCat("budget: must be >= 1, got ", budget));
-  if (max_samples < 1) return absl::InvalidArgumentError(absl::StrCat("max_samples: must be >= 1, got ", max_samples));
+  if (!(alpha > 0 && alpha < 1))
+    return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
+  if (budget < 1)
+    return absl::InvalidArgumentError(absl::StrCat("budget: must be >= 1, got ", budget));
+  if (max_samples < 1)
+    return absl::InvalidArgumentError(absl::StrCat("max_samples: must be >= 1, got ", max_samples));
   if (cs_grid != 0 && (cs_grid < 2 || cs_grid > 1000000)) {
-    return absl::InvalidArgumentError(absl::StrCat("cs_grid: must be 0 (off) or in [2, 1000000], got ", cs_grid));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cs_grid: must be 0 (off) or in [2, 1000000], got ", cs_grid));
   }
   const AlternativeConfig& a = alternative;
   if (!a.ewaf) {
@@ -157,14 +176,20 @@ absl::Status AuditConfig::Validate() const {
     RETURN_IF_ERROR(CheckSide("alternative.p_auditor", a.p_auditor, tau, false));
     return absl::OkStatus();
   }
-  if (!(a.eta > 0 && a.eta <= 1)) return absl::InvalidArgumentError(absl::StrCat("alternative.eta: must be in (0, 1], got ", a.eta));
-  if (a.model_grid.empty()) return absl::InvalidArgumentError("alternative.model_grid: must not be empty");
-  if (a.auditor_grid.empty()) return absl::InvalidArgumentError("alternative.auditor_grid: must not be empty");
+  if (!(a.eta > 0 && a.eta <= 1))
+    return absl::InvalidArgumentError(
+        absl::StrCat("alternative.eta: must be in (0, 1], got ", a.eta));
+  if (a.model_grid.empty())
+    return absl::InvalidArgumentError("alternative.model_grid: must not be empty");
+  if (a.auditor_grid.empty())
+    return absl::InvalidArgumentError("alternative.auditor_grid: must not be empty");
   for (size_t k = 0; k < a.model_grid.size(); ++k) {
-    RETURN_IF_ERROR(CheckSide(absl::StrCat("alternative.model_grid[", k, "]"), a.model_grid[k], tau, true));
+    RETURN_IF_ERROR(
+        CheckSide(absl::StrCat("alternative.model_grid[", k, "]"), a.model_grid[k], tau, true));
   }
   for (size_t k = 0; k < a.auditor_grid.size(); ++k) {
-    RETURN_IF_ERROR(CheckSide(absl::StrCat("alternative.auditor_grid[", k, "]"), a.auditor_grid[k], tau, false));
+    RETURN_IF_ERROR(CheckSide(absl::StrCat("alternative.auditor_grid[", k, "]"), a.auditor_grid[k],
+                              tau, false));
   }
   return absl::OkStatus();
 }
@@ -196,9 +221,15 @@ void Audit::UpdateNull(const AuditConfig& config, NullStat& s, double y, double 
   const double log_l = LogBetFactor(y, p, config.tau);
   const bool opens = s.t <= config.budget;  // a new start time enters the mixture/max while t ≤ m
   switch (config.method) {
-    case Method::kLr: s.log_stat += log_l; break;
-    case Method::kSr: s.log_stat = log_l + (opens ? LogAddExp(s.log_stat, 0.0) : s.log_stat); break;
-    case Method::kCusum: s.log_stat = log_l + (opens ? std::max(s.log_stat, 0.0) : s.log_stat); break;
+    case Method::kLr:
+      s.log_stat += log_l;
+      break;
+    case Method::kSr:
+      s.log_stat = log_l + (opens ? LogAddExp(s.log_stat, 0.0) : s.log_stat);
+      break;
+    case Method::kCusum:
+      s.log_stat = log_l + (opens ? std::max(s.log_stat, 0.0) : s.log_stat);
+      break;
   }
   s.alternative.Update(y, config.tau);
   if (s.cs.has_value()) s.cs->Update(y).IgnoreError();  // y ∈ [0,1] was checked on submission
@@ -241,8 +272,15 @@ Step Audit::Merge(const Pending& p) {
     decision_ = Decision::kInconclusive;
   }
   if (decision_ != Decision::kNone) decision_time_ = t;
-  return Step{t, p.y, p.p_model, p.p_auditor, std::exp(log_m), std::exp(log_a_),
-              p_value_model(), p_value_auditor(), decision_};
+  return Step{t,
+              p.y,
+              p.p_model,
+              p.p_auditor,
+              std::exp(log_m),
+              std::exp(log_a_),
+              p_value_model(),
+              p_value_auditor(),
+              decision_};
 }
 
 void Audit::MergeReady(std::vector<Step>* merged) {
@@ -257,8 +295,8 @@ void Audit::MergeReady(std::vector<Step>* merged) {
 
 absl::StatusOr<Event> Audit::HandOut(const std::string& case_id, const std::string& subgroup) {
   if (decision_ != Decision::kNone) {
-    return absl::FailedPreconditionError(absl::StrCat("audit already decided (", DecisionName(decision_),
-                                                      " at t=", decision_time_, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit already decided (", DecisionName(decision_), " at t=", decision_time_, ")"));
   }
   if (case_id.empty()) return absl::InvalidArgumentError("case_id: must not be empty");
   if (case_seq_.contains(case_id)) {
@@ -271,7 +309,8 @@ absl::StatusOr<Event> Audit::HandOut(const std::string& case_id, const std::stri
   p.p_auditor = auditor_alt_.Predict();
   if (!subgroup.empty()) {
     auto it = subgroups_.find(subgroup);
-    p.p_subgroup = it != subgroups_.end() ? it->second.alternative.Predict() : ModelAlternative(config_).Predict();
+    p.p_subgroup = it != subgroups_.end() ? it->second.alternative.Predict()
+                                          : ModelAlternative(config_).Predict();
   } else {
     p.p_subgroup = 0;
   }
@@ -282,18 +321,22 @@ absl::StatusOr<Event> Audit::HandOut(const std::string& case_id, const std::stri
   return e;
 }
 
-absl::StatusOr<Event> Audit::SubmitLabel(const std::string& case_id, double y, std::vector<Step>* merged) {
+absl::StatusOr<Event> Audit::SubmitLabel(const std::string& case_id, double y,
+                                         std::vector<Step>* merged) {
   if (decision_ != Decision::kNone) {
-    return absl::FailedPreconditionError(absl::StrCat("audit already decided (", DecisionName(decision_),
-                                                      " at t=", decision_time_, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit already decided (", DecisionName(decision_), " at t=", decision_time_, ")"));
   }
-  if (!(y >= 0 && y <= 1)) return absl::InvalidArgumentError(absl::StrCat("label: must be in [0, 1], got ", y));
+  if (!(y >= 0 && y <= 1))
+    return absl::InvalidArgumentError(absl::StrCat("label: must be in [0, 1], got ", y));
   auto it = case_seq_.find(case_id);
   if (it == case_seq_.end()) {
-    return absl::NotFoundError(absl::StrCat("case '", case_id, "' is not outstanding (never handed out, voided, or already labelled)"));
+    return absl::NotFoundError(absl::StrCat(
+        "case '", case_id, "' is not outstanding (never handed out, voided, or already labelled)"));
   }
   Pending& p = pending_.at(it->second);
-  if (p.labelled) return absl::AlreadyExistsError(absl::StrCat("case '", case_id, "' already has a label"));
+  if (p.labelled)
+    return absl::AlreadyExistsError(absl::StrCat("case '", case_id, "' already has a label"));
   p.labelled = true;
   p.y = y;
   ++labelled_;
@@ -303,12 +346,15 @@ absl::StatusOr<Event> Audit::SubmitLabel(const std::string& case_id, double y, s
 
 absl::StatusOr<Event> Audit::Void(const std::string& case_id) {
   if (decision_ != Decision::kNone) {
-    return absl::FailedPreconditionError(absl::StrCat("audit already decided (", DecisionName(decision_), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit already decided (", DecisionName(decision_), ")"));
   }
   auto it = case_seq_.find(case_id);
-  if (it == case_seq_.end()) return absl::NotFoundError(absl::StrCat("case '", case_id, "' is not outstanding"));
+  if (it == case_seq_.end())
+    return absl::NotFoundError(absl::StrCat("case '", case_id, "' is not outstanding"));
   if (pending_.at(it->second).labelled) {
-    return absl::FailedPreconditionError(absl::StrCat("case '", case_id, "' already has a label; it can no longer be voided"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("case '", case_id, "' already has a label; it can no longer be voided"));
   }
   pending_.erase(it->second);
   case_seq_.erase(it);
@@ -321,7 +367,8 @@ absl::StatusOr<Step> Audit::Observe(double y, const std::string& subgroup) {
   RETURN_IF_ERROR(HandOut(id, subgroup).status());
   std::vector<Step> merged;
   RETURN_IF_ERROR(SubmitLabel(id, y, &merged).status());
-  if (merged.empty()) return absl::FailedPreconditionError("label is waiting for earlier outstanding cases");
+  if (merged.empty())
+    return absl::FailedPreconditionError("label is waiting for earlier outstanding cases");
   return merged.back();
 }
 
@@ -329,14 +376,20 @@ absl::Status Audit::Apply(const Event& e) {
   switch (e.kind) {
     case Event::Kind::kHandOut: {
       ASSIGN_OR_RETURN(Event made, HandOut(e.case_id, e.subgroup));
-      if (std::memcmp(&made.p_model, &e.p_model, sizeof(double)) != 0 ||
-          std::memcmp(&made.p_auditor, &e.p_auditor, sizeof(double)) != 0) {
-        return absl::DataLossError(absl::StrCat("replay: bets of case '", e.case_id, "' differ from the log"));
+      // Bit-for-bit on purpose: a replayed bet must be the identical double, not a close one.
+      if (std::memcmp(&made.p_model, &e.p_model, sizeof(double)) !=
+              0 ||  // NOLINT(bugprone-suspicious-memory-comparison)
+          std::memcmp(&made.p_auditor, &e.p_auditor, sizeof(double)) !=
+              0) {  // NOLINT(bugprone-suspicious-memory-comparison)
+        return absl::DataLossError(
+            absl::StrCat("replay: bets of case '", e.case_id, "' differ from the log"));
       }
       return absl::OkStatus();
     }
-    case Event::Kind::kLabel: return SubmitLabel(e.case_id, e.y).status();
-    case Event::Kind::kVoid: return Void(e.case_id).status();
+    case Event::Kind::kLabel:
+      return SubmitLabel(e.case_id, e.y).status();
+    case Event::Kind::kVoid:
+      return Void(e.case_id).status();
   }
   return absl::DataLossError("replay: unknown event kind");
 }
@@ -402,10 +455,10 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
   uint8_t decision;
   int64_t pending_count;
   if (!r.F64(a.model_.log_stat) || !r.I64(a.model_.t) || !ReadWeights(r, a.model_.alternative) ||
-      !ReadCs(r, a.model_.cs) ||
-      !ReadWeights(r, a.auditor_alt_) || !r.F64(a.log_a_) || !r.F64(a.max_log_m_) || !r.F64(a.max_log_a_) ||
-      !r.I64(a.tested_) || !r.I64(a.labelled_) || !r.I64(a.next_seq_) || !r.U8(decision) ||
-      !r.I64(a.decision_time_) || !r.I64(pending_count) || decision > static_cast<uint8_t>(Decision::kInconclusive)) {
+      !ReadCs(r, a.model_.cs) || !ReadWeights(r, a.auditor_alt_) || !r.F64(a.log_a_) ||
+      !r.F64(a.max_log_m_) || !r.F64(a.max_log_a_) || !r.I64(a.tested_) || !r.I64(a.labelled_) ||
+      !r.I64(a.next_seq_) || !r.U8(decision) || !r.I64(a.decision_time_) || !r.I64(pending_count) ||
+      decision > static_cast<uint8_t>(Decision::kInconclusive)) {
     return bad("truncated state");
   }
   a.decision_ = static_cast<Decision>(decision);
@@ -413,8 +466,8 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
     int64_t seq;
     Pending p;
     uint8_t labelled;
-    if (!r.I64(seq) || !r.Str(p.case_id) || !r.Str(p.subgroup) || !r.F64(p.p_model) || !r.F64(p.p_auditor) ||
-        !r.F64(p.p_subgroup) || !r.U8(labelled) || !r.F64(p.y)) {
+    if (!r.I64(seq) || !r.Str(p.case_id) || !r.Str(p.subgroup) || !r.F64(p.p_model) ||
+        !r.F64(p.p_auditor) || !r.F64(p.p_subgroup) || !r.U8(labelled) || !r.F64(p.y)) {
       return bad("truncated outstanding cases");
     }
     p.labelled = labelled != 0;
@@ -426,7 +479,8 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
   for (int64_t k = 0; k < groups; ++k) {
     std::string name;
     NullStat s = NewNullStat(config);
-    if (!r.Str(name) || !r.F64(s.log_stat) || !r.I64(s.t) || !ReadWeights(r, s.alternative) || !ReadCs(r, s.cs)) {
+    if (!r.Str(name) || !r.F64(s.log_stat) || !r.I64(s.t) || !ReadWeights(r, s.alternative) ||
+        !ReadCs(r, s.cs)) {
       return bad("truncated subgroup");
     }
     a.subgroups_.emplace(std::move(name), std::move(s));
@@ -438,7 +492,8 @@ absl::StatusOr<Audit> Audit::Deserialize(absl::string_view bytes) {
 std::vector<SubgroupStatus> Audit::Subgroups() const {
   std::vector<SubgroupStatus> out;
   for (const auto& [name, s] : subgroups_) {
-    out.push_back({name, s.t, std::exp(LogE(config_, s)), s.cs ? s.cs->lower() : 0.0, s.cs ? s.cs->upper() : 1.0});
+    out.push_back({name, s.t, std::exp(LogE(config_, s)), s.cs ? s.cs->lower() : 0.0,
+                   s.cs ? s.cs->upper() : 1.0});
   }
   return out;
 }
@@ -446,6 +501,7 @@ std::vector<SubgroupStatus> Audit::Subgroups() const {
 std::vector<std::string> Audit::FailingSubgroups() const {
   const std::vector<SubgroupStatus> groups = Subgroups();
   std::vector<double> e;
+  e.reserve(groups.size());
   for (const SubgroupStatus& g : groups) e.push_back(g.e_value);
   std::vector<std::string> out;
   for (size_t k : EBenjaminiHochberg(e, config_.alpha)) out.push_back(groups[k].name);
@@ -456,10 +512,12 @@ std::vector<size_t> EBenjaminiHochberg(absl::Span<const double> e_values, double
   const size_t n = e_values.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t l, size_t r) { return e_values[l] > e_values[r]; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t l, size_t r) { return e_values[l] > e_values[r]; });
   size_t k_star = 0;
   for (size_t k = 1; k <= n; ++k) {
-    if (e_values[order[k - 1]] >= static_cast<double>(n) / (alpha * static_cast<double>(k))) k_star = k;
+    if (e_values[order[k - 1]] >= static_cast<double>(n) / (alpha * static_cast<double>(k)))
+      k_star = k;
   }
   order.resize(k_star);
   std::sort(order.begin(), order.end());

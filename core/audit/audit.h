@@ -41,15 +41,15 @@ namespace assay::audit {
 enum class Method { kLr, kSr, kCusum };
 enum class Decision { kNone, kFailureModeFound, kCertified, kInconclusive };
 
-const char* MethodName(Method m);           // "lr", "sr", "cusum"
-const char* DecisionName(Decision d);       // "", "failure_mode_found", "certified", "inconclusive"
+const char* MethodName(Method m);      // "lr", "sr", "cusum"
+const char* DecisionName(Decision d);  // "", "failure_mode_found", "certified", "inconclusive"
 absl::StatusOr<Method> ParseMethod(absl::string_view name);
 
 struct AlternativeConfig {
   bool ewaf = false;
-  double p_model = 0.82;    // fixed alternatives
+  double p_model = 0.82;  // fixed alternatives
   double p_auditor = 0.90;
-  std::vector<double> model_grid;    // EWAF grids
+  std::vector<double> model_grid;  // EWAF grids
   std::vector<double> auditor_grid;
   double eta = 0.1;
 };
@@ -103,7 +103,7 @@ struct Step {
 struct SubgroupStatus {
   std::string name;
   int64_t tested;
-  double e_value;  // current model-null e-value of the subgroup
+  double e_value;                         // current model-null e-value of the subgroup
   double accuracy_lower, accuracy_upper;  // its confidence sequence ([0,1] when off)
 };
 
@@ -140,14 +140,14 @@ class Audit {
   static absl::StatusOr<Audit> Deserialize(absl::string_view bytes);
 
   const AuditConfig& config() const { return config_; }
-  int64_t tested() const { return tested_; }          // labels merged
-  int64_t handed_out() const { return next_seq_; }     // cases handed out (incl. voided)
-  int64_t labelled() const { return labelled_; }       // labels received (merged or waiting)
+  int64_t tested() const { return tested_; }        // labels merged
+  int64_t handed_out() const { return next_seq_; }  // cases handed out (incl. voided)
+  int64_t labelled() const { return labelled_; }    // labels received (merged or waiting)
   int64_t outstanding() const { return static_cast<int64_t>(pending_.size()); }
   Decision decision() const { return decision_; }
   int64_t decision_time() const { return decision_time_; }  // t of the decision, 0 if none
-  double log_e_model() const;                       // log M_t
-  double log_e_auditor() const { return log_a_; }   // log A_t
+  double log_e_model() const;                               // log M_t
+  double log_e_auditor() const { return log_a_; }           // log A_t
   double p_value_model() const;
   double p_value_auditor() const;
   // Anytime-valid confidence interval for the accuracy of the merged labels ([0,1] when off).
@@ -193,11 +193,11 @@ class Audit {
   int64_t tested_ = 0, labelled_ = 0, next_seq_ = 0;
   Decision decision_ = Decision::kNone;
   int64_t decision_time_ = 0;
-  std::map<int64_t, Pending> pending_;                 // by hand-out sequence
+  std::map<int64_t, Pending> pending_;  // by hand-out sequence
   // Outstanding case id → hand-out sequence. Closed cases (merged or voided) are forgotten: the
   // event log, not the state, remembers them, so the state stays O(outstanding).
   absl::flat_hash_map<std::string, int64_t> case_seq_;
-  std::map<std::string, NullStat> subgroups_;          // ordered: deterministic serialization
+  std::map<std::string, NullStat> subgroups_;  // ordered: deterministic serialization
 };
 
 // e-BH (Wang & Ramdas 2022): indices of the hypotheses rejected at FDR level α given e-values.

@@ -10,9 +10,12 @@
 namespace assay::audit {
 
 absl::Status ConfSeqOptions::Validate() const {
-  if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
-  if (grid < 2 || grid > 1000000) return absl::InvalidArgumentError(absl::StrCat("grid: must be in [2, 1e6], got ", grid));
-  if (!(truncation > 0 && truncation < 1)) return absl::InvalidArgumentError("truncation: must be in (0, 1)");
+  if (!(alpha > 0 && alpha < 1))
+    return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
+  if (grid < 2 || grid > 1000000)
+    return absl::InvalidArgumentError(absl::StrCat("grid: must be in [2, 1e6], got ", grid));
+  if (!(truncation > 0 && truncation < 1))
+    return absl::InvalidArgumentError("truncation: must be in (0, 1)");
   if (!(hedge > 0 && hedge < 1)) return absl::InvalidArgumentError("hedge: must be in (0, 1)");
   return absl::OkStatus();
 }
@@ -29,13 +32,15 @@ absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Create(const ConfSeqOptio
 }
 
 absl::Status ConfidenceSequence::Update(double y) {
-  if (!(y >= 0 && y <= 1)) return absl::InvalidArgumentError(absl::StrCat("observation: must be in [0, 1], got ", y));
+  if (!(y >= 0 && y <= 1))
+    return absl::InvalidArgumentError(absl::StrCat("observation: must be in [0, 1], got ", y));
   return UpdateBounded(y, 0.0, 1.0);
 }
 
 absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
   if (!(lo <= 0 && hi >= 1 && y >= lo && y <= hi)) {
-    return absl::InvalidArgumentError(absl::StrCat("observation ", y, " outside its bounds [", lo, ", ", hi, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("observation ", y, " outside its bounds [", lo, ", ", hi, "]"));
   }
   ++t_;
   const double t = static_cast<double>(t_);
@@ -43,7 +48,8 @@ absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
   const Eigen::ArrayXd d = y - m_;
   const Eigen::ArrayXd cap_plus = c / (m_ - lo), cap_minus = c / (hi - m_);
   if (options_.bet == CsBet::kPredictablePlugIn) {
-    const double lambda = std::sqrt(2 * std::log(2 / options_.alpha) / (sigma2_hat_ * t * std::log(t + 1)));
+    const double lambda =
+        std::sqrt(2 * std::log(2 / options_.alpha) / (sigma2_hat_ * t * std::log(t + 1)));
     log_kp_ += (1 + cap_plus.min(lambda) * d).log();
     log_km_ += (1 - cap_minus.min(lambda) * d).log();
   } else {
@@ -97,17 +103,20 @@ absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Deserialize(absl::string_
   ConfSeqOptions o;
   int64_t grid;
   uint8_t bet;
-  if (!r.F64(o.alpha) || !r.I64(grid) || !r.U8(bet) || !r.F64(o.truncation) || !r.F64(o.hedge) || bet > 1) {
+  if (!r.F64(o.alpha) || !r.I64(grid) || !r.U8(bet) || !r.F64(o.truncation) || !r.F64(o.hedge) ||
+      bet > 1) {
     return absl::DataLossError("confidence sequence snapshot: truncated options");
   }
   o.grid = static_cast<int>(grid);
   o.bet = static_cast<CsBet>(bet);
-  if (!o.Validate().ok()) return absl::DataLossError("confidence sequence snapshot: invalid options");
+  if (!o.Validate().ok())
+    return absl::DataLossError("confidence sequence snapshot: invalid options");
   ConfidenceSequence cs(o);
   std::vector<double> kp, km;
-  if (!r.F64s(kp) || !r.F64s(km) || kp.size() != static_cast<size_t>(grid) || km.size() != kp.size() || !r.I64(cs.t_) ||
-      !r.F64(cs.sum_) || !r.F64(cs.mu_hat_) || !r.F64(cs.sigma2_hat_) || !r.F64(cs.sq_dev_sum_) || !r.F64(cs.lower_) ||
-      !r.F64(cs.upper_) || !r.done()) {
+  if (!r.F64s(kp) || !r.F64s(km) || kp.size() != static_cast<size_t>(grid) ||
+      km.size() != kp.size() || !r.I64(cs.t_) || !r.F64(cs.sum_) || !r.F64(cs.mu_hat_) ||
+      !r.F64(cs.sigma2_hat_) || !r.F64(cs.sq_dev_sum_) || !r.F64(cs.lower_) || !r.F64(cs.upper_) ||
+      !r.done()) {
     return absl::DataLossError("confidence sequence snapshot: truncated state");
   }
   cs.log_kp_ = Eigen::Map<const Eigen::ArrayXd>(kp.data(), grid);

@@ -1,9 +1,10 @@
-// Betting confidence sequence for the mean of a bounded stream Y_t ∈ [0,1] (or in known bounds) (Waudby-Smith & Ramdas,
-// "Estimating means of bounded random variables by betting", JRSSB 2024): for every candidate mean m
-// on a fixed grid, the hedged capital
+// Betting confidence sequence for the mean of a bounded stream Y_t ∈ [0,1] (or in known bounds)
+// (Waudby-Smith & Ramdas, "Estimating means of bounded random variables by betting", JRSSB 2024):
+// for every candidate mean m on a fixed grid, the hedged capital
 //   K_t(m) = max(θ ∏(1 + λ⁺_i(m)(Y_i − m)), (1 − θ) ∏(1 − λ⁻_i(m)(Y_i − m)))
 // is a nonnegative martingale when the mean is m, so {m : K_t(m) < 1/α} covers the true mean at
-// every t simultaneously with probability ≥ 1 − α (Ville). Bets are predictable (from Y_1..Y_{t−1}):
+// every t simultaneously with probability ≥ 1 − α (Ville). Bets are predictable (from
+// Y_1..Y_{t−1}):
 //   predictable plug-in: λ_t = sqrt(2 log(2/α) / (σ̂²_{t−1} t log(t+1))), truncated at c/m (λ⁺) and
 //                        c/(1−m) (λ⁻);
 //   aGRAPA:              λ⁺_t(m) = (μ̂_{t−1} − m) / (σ̂²_{t−1} + (μ̂_{t−1} − m)²) clipped to [0, c/m],
@@ -26,7 +27,7 @@ enum class CsBet { kPredictablePlugIn, kAgrapa };
 
 struct ConfSeqOptions {
   double alpha = 0.05;
-  int grid = 1000;         // candidate means (k + 0.5) / grid, k = 0..grid−1
+  int grid = 1000;  // candidate means (k + 0.5) / grid, k = 0..grid−1
   CsBet bet = CsBet::kPredictablePlugIn;
   double truncation = 0.5;  // c in (0, 1)
   double hedge = 0.5;       // θ in (0, 1)
@@ -67,8 +68,8 @@ class ConfidenceSequence {
 };
 
 // A Hoeffding-style betting CS (predictable plug-in, Hoeffding ψ) for comparison:
-// center Σλ_i Y_i / Σλ_i, radius (log(2/α) + Σλ_i²/8) / Σλ_i, λ_t = min(1, sqrt(8 log(2/α)/(t log(t+1)))),
-// running intersection. O(1) per update.
+// center Σλ_i Y_i / Σλ_i, radius (log(2/α) + Σλ_i²/8) / Σλ_i, λ_t = min(1, sqrt(8 log(2/α)/(t
+// log(t+1)))), running intersection. O(1) per update.
 class HoeffdingConfidenceSequence {
  public:
   explicit HoeffdingConfidenceSequence(double alpha) : alpha_(alpha) {}

@@ -14,19 +14,25 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 }  // namespace
 
 absl::Status MonitorConfig::Validate() const {
-  if (!(tau > 0 && tau < 1)) return absl::InvalidArgumentError(absl::StrCat("tau: must be strictly inside (0, 1), got ", tau));
-  if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
+  if (!(tau > 0 && tau < 1))
+    return absl::InvalidArgumentError(
+        absl::StrCat("tau: must be strictly inside (0, 1), got ", tau));
+  if (!(alpha > 0 && alpha < 1))
+    return absl::InvalidArgumentError(absl::StrCat("alpha: must be in (0, 1), got ", alpha));
   if (alternatives.empty()) return absl::InvalidArgumentError("alternatives: must not be empty");
   for (size_t k = 0; k < alternatives.size(); ++k) {
     if (!(alternatives[k] > 0 && alternatives[k] < tau)) {
-      return absl::InvalidArgumentError(absl::StrCat("alternatives[", k, "]: must be in (0, tau=", tau, "), got ", alternatives[k]));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "alternatives[", k, "]: must be in (0, tau=", tau, "), got ", alternatives[k]));
     }
   }
   return absl::OkStatus();
 }
 
 Monitor::Monitor(const MonitorConfig& config)
-    : config_(config), log_stat_(Eigen::ArrayXd::Constant(static_cast<Eigen::Index>(config.alternatives.size()), kNegInf)) {}
+    : config_(config),
+      log_stat_(Eigen::ArrayXd::Constant(static_cast<Eigen::Index>(config.alternatives.size()),
+                                         kNegInf)) {}
 
 absl::StatusOr<Monitor> Monitor::Create(const MonitorConfig& config) {
   RETURN_IF_ERROR(config.Validate());
@@ -39,7 +45,8 @@ double Monitor::e_value() const {
 }
 
 absl::StatusOr<bool> Monitor::Update(double y) {
-  if (!(y >= 0 && y <= 1)) return absl::InvalidArgumentError(absl::StrCat("score: must be in [0, 1], got ", y));
+  if (!(y >= 0 && y <= 1))
+    return absl::InvalidArgumentError(absl::StrCat("score: must be in [0, 1], got ", y));
   ++t_;
   for (Eigen::Index k = 0; k < log_stat_.size(); ++k) {
     const double log_l = LogBetFactor(y, config_.alternatives[static_cast<size_t>(k)], config_.tau);
@@ -47,7 +54,10 @@ absl::StatusOr<bool> Monitor::Update(double y) {
     if (config_.cusum) {
       s = log_l + std::max(s, 0.0);  // C_t = L_t max(C_{t−1}, 1)
     } else {
-      s = log_l + (s == kNegInf ? 0.0 : std::max(s, 0.0) + std::log1p(std::exp(-std::abs(s))));  // R_t = L_t (R_{t−1} + 1)
+      s = log_l +
+          (s == kNegInf
+               ? 0.0
+               : std::max(s, 0.0) + std::log1p(std::exp(-std::abs(s))));  // R_t = L_t (R_{t−1} + 1)
     }
   }
   if (e_value() >= 1 / config_.alpha) {
@@ -87,7 +97,8 @@ absl::StatusOr<Monitor> Monitor::Deserialize(absl::string_view bytes) {
       !r.I64(m.last_alarm_) || !r.done()) {
     return absl::DataLossError("monitor snapshot: truncated state");
   }
-  m.log_stat_ = Eigen::Map<const Eigen::ArrayXd>(stat.data(), static_cast<Eigen::Index>(stat.size()));
+  m.log_stat_ =
+      Eigen::Map<const Eigen::ArrayXd>(stat.data(), static_cast<Eigen::Index>(stat.size()));
   return m;
 }
 

@@ -3,8 +3,8 @@
 // accuracy falls below τ after any change point. Under no change (every label has P(Y=1) ≥ τ) the
 // SR statistic minus t is a supermartingale, so the average run length to a false alarm is ≥ 1/α.
 // Unlike the audit's model-null product, which drifts to 0 on a long good stream and then cannot
-// react, the detector restarts at every step. After an alarm the detector resets and keeps watching.
-// Update: O(grid). Not thread safe.
+// react, the detector restarts at every step. After an alarm the detector resets and keeps
+// watching. Update: O(grid). Not thread safe.
 #ifndef ASSAY_CORE_AUDIT_MONITOR_H_
 #define ASSAY_CORE_AUDIT_MONITOR_H_
 
@@ -24,8 +24,8 @@ struct MonitorConfig {
   // default asks for ≥ 1,000 labels between false alarms: α = 0.05 would allow one every 20.
   double alpha = 0.001;
   std::vector<double> alternatives = {0.8, 0.7, 0.5};  // post-change accuracies, each in (0, τ)
-  bool cusum = false;                   // CUSUM instead of Shiryaev–Roberts
-  absl::Status Validate() const;        // InvalidArgument naming the field
+  bool cusum = false;                                  // CUSUM instead of Shiryaev–Roberts
+  absl::Status Validate() const;                       // InvalidArgument naming the field
 };
 
 class Monitor {
@@ -39,7 +39,7 @@ class Monitor {
   int64_t t() const { return t_; }
   int64_t alarms() const { return alarms_; }
   int64_t last_alarm() const { return last_alarm_; }  // t of the last alarm, 0 if none
-  double e_value() const;                              // current detector value
+  double e_value() const;                             // current detector value
 
   std::string Serialize() const;
   static absl::StatusOr<Monitor> Deserialize(absl::string_view bytes);

@@ -58,7 +58,8 @@ class ByteReader {
   }
   bool F64s(std::vector<double>& v) {
     int64_t n;
-    if (!I64(n) || n < 0 || static_cast<uint64_t>(n) > in_.size() / sizeof(double)) return ok_ = false;
+    if (!I64(n) || n < 0 || static_cast<uint64_t>(n) > in_.size() / sizeof(double))
+      return ok_ = false;
     v.resize(static_cast<size_t>(n));
     return Raw(v.data(), static_cast<size_t>(n) * sizeof(double));
   }

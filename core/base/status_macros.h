@@ -9,9 +9,9 @@
 #include "absl/status/statusor.h"
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                            \
-  do {                                                                   \
-    ::absl::Status assay_status_macro_status = (expr);                   \
+#define RETURN_IF_ERROR(expr)                                              \
+  do {                                                                     \
+    ::absl::Status assay_status_macro_status = (expr);                     \
     if (!assay_status_macro_status.ok()) return assay_status_macro_status; \
   } while (false)
 
@@ -23,8 +23,8 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   ASSAY_ASSIGN_OR_RETURN_IMPL(ASSAY_STATUS_MACROS_CONCAT(assay_statusor_, __LINE__), lhs, rexpr)
 
-#define ASSAY_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define ASSAY_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)  \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -52,33 +52,45 @@ absl::Status Bank::Validate() const {
   RETURN_IF_ERROR(items.Validate());
   if (items.size() == 0) return absl::InvalidArgumentError("bank: no items");
   if (!tags.empty()) {
-    if (static_cast<Index>(tags.size()) != items.size()) return absl::InvalidArgumentError("bank: one tag per item");
+    if (static_cast<Index>(tags.size()) != items.size())
+      return absl::InvalidArgumentError("bank: one tag per item");
     for (int32_t t : tags) {
-      if (t < 0 || t >= num_tags) return absl::InvalidArgumentError(absl::StrCat("bank: tag ", t, " out of range"));
+      if (t < 0 || t >= num_tags)
+        return absl::InvalidArgumentError(absl::StrCat("bank: tag ", t, " out of range"));
     }
   }
   return absl::OkStatus();
 }
 
 absl::Status CatOptions::Validate(const Bank& bank) const {
-  if (!(prior_sd > 0) || !std::isfinite(prior_mean)) return absl::InvalidArgumentError("prior: needs finite mean and sd > 0");
-  if (start_theta.has_value() && !std::isfinite(*start_theta)) return absl::InvalidArgumentError("start_theta: must be finite");
-  if (randomesque < 1) return absl::InvalidArgumentError(absl::StrCat("randomesque: must be >= 1, got ", randomesque));
+  if (!(prior_sd > 0) || !std::isfinite(prior_mean))
+    return absl::InvalidArgumentError("prior: needs finite mean and sd > 0");
+  if (start_theta.has_value() && !std::isfinite(*start_theta))
+    return absl::InvalidArgumentError("start_theta: must be finite");
+  if (randomesque < 1)
+    return absl::InvalidArgumentError(absl::StrCat("randomesque: must be >= 1, got ", randomesque));
   if (!tag_targets.empty() && static_cast<int>(tag_targets.size()) != bank.num_tags) {
-    return absl::InvalidArgumentError(absl::StrCat("tag_targets: need one share per tag (", bank.num_tags, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tag_targets: need one share per tag (", bank.num_tags, ")"));
   }
   for (double t : tag_targets) {
-    if (!(t >= 0 && t <= 1)) return absl::InvalidArgumentError("tag_targets: shares must be in [0, 1]");
+    if (!(t >= 0 && t <= 1))
+      return absl::InvalidArgumentError("tag_targets: shares must be in [0, 1]");
   }
   for (int32_t e : excluded) {
-    if (e < 0 || e >= bank.items.size()) return absl::InvalidArgumentError(absl::StrCat("excluded: item ", e, " is not in the bank"));
+    if (e < 0 || e >= bank.items.size())
+      return absl::InvalidArgumentError(absl::StrCat("excluded: item ", e, " is not in the bank"));
   }
   if (min_items < 0 || max_items < 1 || min_items > max_items) {
-    return absl::InvalidArgumentError(absl::StrCat("min_items/max_items: need 0 <= min <= max, max >= 1; got ", min_items, "/", max_items));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min_items/max_items: need 0 <= min <= max, max >= 1; got ", min_items, "/", max_items));
   }
-  if (!(se_target >= 0) || !(min_information >= 0)) return absl::InvalidArgumentError("se_target/min_information: must be >= 0");
-  if (!(interval_level > 0 && interval_level < 1)) return absl::InvalidArgumentError("interval_level: must be in (0, 1)");
-  if (!(exploration > 0 && exploration <= 1)) return absl::InvalidArgumentError("exploration: must be in (0, 1]");
+  if (!(se_target >= 0) || !(min_information >= 0))
+    return absl::InvalidArgumentError("se_target/min_information: must be >= 0");
+  if (!(interval_level > 0 && interval_level < 1))
+    return absl::InvalidArgumentError("interval_level: must be in (0, 1)");
+  if (!(exploration > 0 && exploration <= 1))
+    return absl::InvalidArgumentError("exploration: must be in (0, 1]");
   if (!(alpha > 0 && alpha < 1)) return absl::InvalidArgumentError("alpha: must be in (0, 1)");
   if (anytime_valid && cs_grid < 2) return absl::InvalidArgumentError("cs_grid: must be >= 2");
   return absl::OkStatus();
@@ -109,7 +121,9 @@ absl::StatusOr<CatSession> CatSession::Start(const Bank* bank, const CatOptions&
   return CatSession(bank, options);
 }
 
-uint64_t CatSession::NextRandom() { return SplitMix64(options_.seed * 0x2545F4914F6CDD1DULL + counter_++); }
+uint64_t CatSession::NextRandom() {
+  return SplitMix64(options_.seed * 0x2545F4914F6CDD1DULL + counter_++);
+}
 
 double CatSession::Information(Index j) const {
   const irt::ItemBank& b = bank_->items;
@@ -135,7 +149,8 @@ void CatSession::UpdateTheta() {
   irt::ScoreOptions o;
   o.prior_mean = options_.prior_mean;
   o.prior_sd = options_.prior_sd;
-  const irt::AbilityEstimate est = irt::ScoreMap(bank_->items, responses_, o).value();  // inputs validated
+  const irt::AbilityEstimate est =
+      irt::ScoreMap(bank_->items, responses_, o).value();  // inputs validated
   theta_ = est.theta;
   se_ = est.se;
 }
@@ -158,7 +173,8 @@ Index CatSession::PickMaxInformation() {
   const ArrayXd& info = score_;
   int tag = -1;
   if (!options_.tag_targets.empty()) {
-    const double given = static_cast<double>(std::accumulate(tag_counts_.begin(), tag_counts_.end(), int64_t{0}));
+    const double given =
+        static_cast<double>(std::accumulate(tag_counts_.begin(), tag_counts_.end(), int64_t{0}));
     std::vector<bool> has_free(static_cast<size_t>(bank_->num_tags), false);
     for (Index j = 0; j < n; ++j) {
       if (state_[j] == kFree) has_free[static_cast<size_t>(bank_->tags[j])] = true;
@@ -192,7 +208,8 @@ Index CatSession::PickMaxInformation() {
   for (Index j = 0; j < n; ++j) {
     if (state_[j] != kFree || (tag >= 0 && bank_->tags[j] != tag)) continue;
     if (top.size() == k && !better({info[j], j}, top.back())) continue;
-    top.insert(std::upper_bound(top.begin(), top.end(), std::make_pair(info[j], j), better), {info[j], j});
+    top.insert(std::upper_bound(top.begin(), top.end(), std::make_pair(info[j], j), better),
+               {info[j], j});
     if (top.size() > k) top.pop_back();
   }
   if (top.empty() || top[0].first < options_.min_information) return -1;
@@ -209,7 +226,10 @@ void CatSession::DrawAnytime() {
   q = (b.a.array() / b.sigma).square() * p_ * (1 - p_);
   Index eligible = 0;
   for (Index j = 0; j < n; ++j) {
-    if (state_[j] == kExcluded) q[j] = 0; else ++eligible;
+    if (state_[j] == kExcluded)
+      q[j] = 0;
+    else
+      ++eligible;
   }
   const double eps = options_.exploration, total = q.sum();
   q = (total > 0 ? (1 - eps) / total : 0.0) * q + eps / static_cast<double>(eligible);
@@ -251,7 +271,8 @@ void CatSession::ResolveDraws() {
     }
     const double z = d.m_hat + (y - d.p_hat) / (n * d.q);
     const double lo = std::min(0.0, d.m_hat - d.bound), hi = std::max(1.0, d.m_hat + d.bound);
-    cs_->UpdateBounded(std::clamp(z, lo, hi), lo, hi).IgnoreError();  // z lies in [lo, hi] by construction
+    cs_->UpdateBounded(std::clamp(z, lo, hi), lo, hi)
+        .IgnoreError();  // z lies in [lo, hi] by construction
   }
 }
 
@@ -277,8 +298,10 @@ void CatSession::CheckStop() {
 }
 
 absl::StatusOr<std::vector<Index>> CatSession::Next(int count) {
-  if (count < 1) return absl::InvalidArgumentError(absl::StrCat("count: must be >= 1, got ", count));
-  if (finished_) return absl::FailedPreconditionError(absl::StrCat("session finished (", stop_reason_, ")"));
+  if (count < 1)
+    return absl::InvalidArgumentError(absl::StrCat("count: must be >= 1, got ", count));
+  if (finished_)
+    return absl::FailedPreconditionError(absl::StrCat("session finished (", stop_reason_, ")"));
   std::vector<Index> out;
   const auto given = [&] { return static_cast<int64_t>(responses_.size() + pending_.size()); };
   for (int k = 0; k < count && given() < options_.max_items; ++k) {
@@ -293,7 +316,9 @@ absl::StatusOr<std::vector<Index>> CatSession::Next(int count) {
         } else if (state_[drawn] == kFree) {
           item = drawn;
         }  // pending: the draw waits for that item's outcome
-        if (std::all_of(state_.begin(), state_.end(), [](uint8_t s) { return s != kFree; }) && item < 0) break;
+        if (std::all_of(state_.begin(), state_.end(), [](uint8_t s) { return s != kFree; }) &&
+            item < 0)
+          break;
       }
     } else {
       item = PickMaxInformation();
@@ -308,7 +333,9 @@ absl::StatusOr<std::vector<Index>> CatSession::Next(int count) {
     finished_ = true;
     bool any_free = false;
     for (uint8_t s : state_) any_free = any_free || s == kFree;
-    stop_reason_ = given() >= options_.max_items ? "max_items" : any_free ? "no_informative_item" : "bank_exhausted";
+    stop_reason_ = given() >= options_.max_items ? "max_items"
+                   : any_free                    ? "no_informative_item"
+                                                 : "bank_exhausted";
     return absl::FailedPreconditionError(absl::StrCat("session finished (", stop_reason_, ")"));
   }
   return out;
@@ -318,18 +345,22 @@ absl::Status CatSession::Submit(Index item, double successes, double trials) {
   if (item < 0 || item >= bank_->items.size()) {
     return absl::NotFoundError(absl::StrCat("item ", item, " is not in the bank"));
   }
-  if (!std::isfinite(trials) || trials <= 0 || !std::isfinite(successes) || successes < 0 || successes > trials) {
-    return absl::InvalidArgumentError(absl::StrCat("outcome: successes ", successes, " must be in [0, trials=", trials, "]"));
+  if (!std::isfinite(trials) || trials <= 0 || !std::isfinite(successes) || successes < 0 ||
+      successes > trials) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("outcome: successes ", successes, " must be in [0, trials=", trials, "]"));
   }
   if (state_[item] == kAnswered) {
     for (const irt::Response& r : responses_) {
       if (r.item == item) {
         if (r.successes == successes && r.trials == trials) return absl::OkStatus();  // a retry
-        return absl::AlreadyExistsError(absl::StrCat("item ", item, " already has a different outcome"));
+        return absl::AlreadyExistsError(
+            absl::StrCat("item ", item, " already has a different outcome"));
       }
     }
   }
-  if (state_[item] != kPending) return absl::NotFoundError(absl::StrCat("item ", item, " was not handed out"));
+  if (state_[item] != kPending)
+    return absl::NotFoundError(absl::StrCat("item ", item, " was not handed out"));
   state_[item] = kAnswered;
   pending_.erase(std::find(pending_.begin(), pending_.end(), item));
   responses_.push_back({item, successes, trials});
@@ -423,7 +454,9 @@ std::string CatSession::Serialize() const {
 }
 
 absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, const Bank* bank) {
-  const auto bad = [](absl::string_view what) { return absl::DataLossError(absl::StrCat("cat snapshot: ", what)); };
+  const auto bad = [](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("cat snapshot: ", what));
+  };
   if (bank == nullptr) return absl::InvalidArgumentError("bank: missing");
   ByteReader r(bytes);
   uint8_t estimator, selection, has_start, anytime, finished;
@@ -431,8 +464,9 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
   CatOptions o;
   double start;
   int64_t randomesque, n_excluded, min_items, max_items, cs_grid, seed, bank_size;
-  if (!r.U8(estimator) || !r.U8(selection) || selection > 1 || !r.F64(o.prior_mean) || !r.F64(o.prior_sd) || !r.U8(has_start) || !r.F64(start) ||
-      !r.I64(randomesque) || !r.F64s(o.tag_targets) || !r.I64(n_excluded) || n_excluded < 0) {
+  if (!r.U8(estimator) || !r.U8(selection) || selection > 1 || !r.F64(o.prior_mean) ||
+      !r.F64(o.prior_sd) || !r.U8(has_start) || !r.F64(start) || !r.I64(randomesque) ||
+      !r.F64s(o.tag_targets) || !r.I64(n_excluded) || n_excluded < 0) {
     return bad("truncated options");
   }
   for (int64_t k = 0; k < n_excluded; ++k) {
@@ -441,8 +475,8 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
     o.excluded.push_back(static_cast<int32_t>(e));
   }
   if (!r.I64(min_items) || !r.I64(max_items) || !r.F64(o.se_target) || !r.F64(o.min_information) ||
-      !r.F64(o.interval_level) || !r.U8(anytime) || !r.F64(o.exploration) || !r.F64(o.alpha) || !r.I64(cs_grid) ||
-      !r.I64(seed) || !r.I64(bank_size) || estimator > 1) {
+      !r.F64(o.interval_level) || !r.U8(anytime) || !r.F64(o.exploration) || !r.F64(o.alpha) ||
+      !r.I64(cs_grid) || !r.I64(seed) || !r.I64(bank_size) || estimator > 1) {
     return bad("truncated options");
   }
   if (bank_size != bank->items.size()) return bad("snapshot belongs to a bank of another size");
@@ -463,7 +497,8 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
   for (int64_t k = 0; k < n_responses; ++k) {
     int64_t item;
     double succ, trials;
-    if (!r.I64(item) || !r.F64(succ) || !r.F64(trials) || item < 0 || item >= bank_size) return bad("bad response");
+    if (!r.I64(item) || !r.F64(succ) || !r.F64(trials) || item < 0 || item >= bank_size)
+      return bad("bad response");
     // Replay the response exactly as Submit() applied it (same EAP accumulation order).
     s.state_[item] = kPending;
     s.pending_.push_back(item);
@@ -483,14 +518,16 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
     if (!bank->tags.empty()) ++s.tag_counts_[static_cast<size_t>(bank->tags[item])];
   }
   std::string reason, cs_bytes;
-  if (!r.I64(counter) || !r.U8(finished) || !r.Str(reason) || !r.I64(n_draws) || n_draws < 0) return bad("truncated state");
+  if (!r.I64(counter) || !r.U8(finished) || !r.Str(reason) || !r.I64(n_draws) || n_draws < 0)
+    return bad("truncated state");
   s.counter_ = static_cast<uint64_t>(counter);
   s.finished_ = finished != 0;
   s.stop_reason_ = reason;
   for (int64_t k = 0; k < n_draws; ++k) {
     Draw d;
     int64_t item;
-    if (!r.I64(item) || !r.F64(d.q) || !r.F64(d.p_hat) || !r.F64(d.m_hat) || !r.F64(d.bound)) return bad("truncated draws");
+    if (!r.I64(item) || !r.F64(d.q) || !r.F64(d.p_hat) || !r.F64(d.m_hat) || !r.F64(d.bound))
+      return bad("truncated draws");
     d.item = item;
     s.draws_.push_back(d);
   }

@@ -70,12 +70,12 @@ struct CatOptions {
   std::vector<int32_t> excluded;      // items never administered
   int min_items = 0;
   int max_items = 50;
-  double se_target = 0.0;         // stop once SE ≤ target (0 = off)
-  double min_information = 0.0;   // stop when no remaining item reaches this information
-  double interval_level = 0.95;   // nominal level of the prediction interval
+  double se_target = 0.0;        // stop once SE ≤ target (0 = off)
+  double min_information = 0.0;  // stop when no remaining item reaches this information
+  double interval_level = 0.95;  // nominal level of the prediction interval
   bool anytime_valid = false;
-  double exploration = 0.5;       // ε in (0, 1]: uniform share of the sampling design
-  double alpha = 0.05;            // confidence sequence level 1 − α
+  double exploration = 0.5;  // ε in (0, 1]: uniform share of the sampling design
+  double alpha = 0.05;       // confidence sequence level 1 − α
   int cs_grid = 1000;
   uint64_t seed = 1;
   // InvalidArgument naming the field.
@@ -84,7 +84,7 @@ struct CatOptions {
 
 struct CatEstimate {
   double theta = 0, se = 0;
-  int64_t answered = 0;  // distinct items with an outcome
+  int64_t answered = 0;                                 // distinct items with an outcome
   double predicted_accuracy = 0, lower = 0, upper = 1;  // nominal interval
   double cs_lower = 0, cs_upper = 1;  // anytime-valid interval (anytime mode; else [0, 1])
   bool finished = false;

@@ -133,7 +133,8 @@ class Sweeper {
 
   // K = 1 fast path of Items(): the same updates, written per cell block so that exp/log run
   // vectorized over stack arrays and the row scatter needs only the column's x and R.
-  void ItemsUnidimensional(const IrtParams& x, IrtParams& next, Worker& wk, Index first, Index last) {
+  void ItemsUnidimensional(const IrtParams& x, IrtParams& next, Worker& wk, Index first,
+                           Index last) {
     const double inv_sigma = 1.0 / sigma_, four_sigma = 4 * sigma_;
     const double inv4s2 = 1.0 / (4 * sigma_ * sigma_);
     const double* theta = x.theta.data();
@@ -167,9 +168,10 @@ class Sweeper {
         xb = th * a_old + b_old;
         const Block t = xb * inv_sigma;
         // Branch-free (Eigen's select() is scalar, and random responses defeat the branch
-        // predictor): q = e^{−t}; p = 1/(1+q) (q = ∞ gives p = 0 correctly); e^{−|t|} = min(q, 1/q).
-        inv = (-t).exp();               // q
-        e = inv.min(inv.inverse());     // e^{−|t|} ∈ (0, 1]
+        // predictor): q = e^{−t}; p = 1/(1+q) (q = ∞ gives p = 0 correctly); e^{−|t|} = min(q,
+        // 1/q).
+        inv = (-t).exp();            // q
+        e = inv.min(inv.inverse());  // e^{−|t|} ∈ (0, 1]
         r = four_sigma * (y - (1.0 + inv).inverse());
         const Block cell_loss = t.max(0.0) + (1.0 + e).log() - y * t;  // softplus(t) − y t
         if (col.w != nullptr) {
@@ -203,7 +205,8 @@ class Sweeper {
       const double b_new = (b_old * total_w + s_r + (a_old - a_new) * s_t) / (total_w + gamma_);
       next.a(j, 0) = a_new;
       next.b[j] = b_new;
-      // Row accumulators: num_i += w (x + R − b_new) a_new, gram_i += w a_new², grad_i += w R a_old.
+      // Row accumulators: num_i += w (x + R − b_new) a_new, gram_i += w a_new², grad_i += w R
+      // a_old.
       const auto xc = wk.x.head(m), rc = wk.r.head(m);
       if (col.rows == nullptr && col.w == nullptr) {
         Eigen::Map<ArrayXd>(num, m) += (xc + rc - b_new) * a_new;
@@ -291,7 +294,8 @@ class Sweeper {
       s_theta_r.noalias() = tg.transpose() * wk.v.matrix();
       const double s_r = wk.v.sum();
 
-      // KKT residual at x for a_j (projected: a_jc = 0 with a positive gradient is optimal) and b_j.
+      // KKT residual at x for a_j (projected: a_jc = 0 with a positive gradient is optimal) and
+      // b_j.
       const double scale = std::max(1.0, total_w);
       for (Index c = 0; c < k_; ++c) {
         const double ga = -s_theta_r[c] * inv4s2 + ridge_ * a_old[c];
@@ -306,7 +310,8 @@ class Sweeper {
       a_new = a_old;
       NonNegativeQuadratic(g, h, a_new);
       // b block: weighted mean of Z − θᵀa_new, with ridge.
-      const double b_new = (b_old * total_w + s_r + (a_old - a_new).dot(s_theta)) / (total_w + gamma_);
+      const double b_new =
+          (b_old * total_w + s_r + (a_old - a_new).dot(s_theta)) / (total_w + gamma_);
       next.a.row(j) = a_new.transpose();
       next.b[j] = b_new;
 
@@ -418,14 +423,21 @@ double SquaredNorm(const IrtParams& x) {
 }  // namespace
 
 absl::Status FitOptions::Validate() const {
-  if (dims < 1 || dims > 16) return absl::InvalidArgumentError(absl::StrCat("dims: must be in [1, 16], got ", dims));
-  if (!(sigma > 0) || !std::isfinite(sigma)) return absl::InvalidArgumentError(absl::StrCat("sigma: must be > 0, got ", sigma));
-  if (!(ridge >= 0) || !std::isfinite(ridge)) return absl::InvalidArgumentError(absl::StrCat("ridge: must be >= 0, got ", ridge));
+  if (dims < 1 || dims > 16)
+    return absl::InvalidArgumentError(absl::StrCat("dims: must be in [1, 16], got ", dims));
+  if (!(sigma > 0) || !std::isfinite(sigma))
+    return absl::InvalidArgumentError(absl::StrCat("sigma: must be > 0, got ", sigma));
+  if (!(ridge >= 0) || !std::isfinite(ridge))
+    return absl::InvalidArgumentError(absl::StrCat("ridge: must be >= 0, got ", ridge));
   if (!(tol > 0)) return absl::InvalidArgumentError(absl::StrCat("tol: must be > 0, got ", tol));
-  if (!(grad_tol > 0)) return absl::InvalidArgumentError(absl::StrCat("grad_tol: must be > 0, got ", grad_tol));
-  if (!(param_tol > 0)) return absl::InvalidArgumentError(absl::StrCat("param_tol: must be > 0, got ", param_tol));
-  if (max_iter < 1) return absl::InvalidArgumentError(absl::StrCat("max_iter: must be >= 1, got ", max_iter));
-  if (threads < 1 || threads > 256) return absl::InvalidArgumentError(absl::StrCat("threads: must be in [1, 256], got ", threads));
+  if (!(grad_tol > 0))
+    return absl::InvalidArgumentError(absl::StrCat("grad_tol: must be > 0, got ", grad_tol));
+  if (!(param_tol > 0))
+    return absl::InvalidArgumentError(absl::StrCat("param_tol: must be > 0, got ", param_tol));
+  if (max_iter < 1)
+    return absl::InvalidArgumentError(absl::StrCat("max_iter: must be >= 1, got ", max_iter));
+  if (threads < 1 || threads > 256)
+    return absl::InvalidArgumentError(absl::StrCat("threads: must be in [1, 256], got ", threads));
   return absl::OkStatus();
 }
 
@@ -480,8 +492,8 @@ absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& opti
   IrtParams x;
   if (options.warm_start.has_value() && !options.paper_mode) {
     x = *options.warm_start;
-    if (x.theta.rows() != data.num_models() || x.theta.cols() != k || x.a.rows() != data.num_items() ||
-        x.a.cols() != k || x.b.size() != data.num_items()) {
+    if (x.theta.rows() != data.num_models() || x.theta.cols() != k ||
+        x.a.rows() != data.num_items() || x.a.cols() != k || x.b.size() != data.num_items()) {
       return absl::InvalidArgumentError("warm_start: shape does not match the data and dims");
     }
     if ((x.a.array() < 0).any() || !x.theta.allFinite() || !x.a.allFinite() || !x.b.allFinite()) {

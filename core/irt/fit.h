@@ -56,17 +56,17 @@ struct Normalization {
 };
 
 struct FitOptions {
-  int dims = 1;                 // K ≥ 1
-  double sigma = 1.0;           // temperature σ > 0
-  double ridge = 0.01;          // λ ≥ 0 (production); paper mode forces 0
-  double tol = 1e-8;            // relative loss change threshold (paper mode: 1e-4)
-  double grad_tol = 1e-5;       // max |projected gradient| / parameter's total weight
-  double param_tol = 1e-5;      // max |Δ normalized parameter| between iterations
-  int max_iter = 5000;          // iterations (paper mode: 1000)
-  int threads = 1;              // sweep threads ≥ 1
+  int dims = 1;             // K ≥ 1
+  double sigma = 1.0;       // temperature σ > 0
+  double ridge = 0.01;      // λ ≥ 0 (production); paper mode forces 0
+  double tol = 1e-8;        // relative loss change threshold (paper mode: 1e-4)
+  double grad_tol = 1e-5;   // max |projected gradient| / parameter's total weight
+  double param_tol = 1e-5;  // max |Δ normalized parameter| between iterations
+  int max_iter = 5000;      // iterations (paper mode: 1000)
+  int threads = 1;          // sweep threads ≥ 1
   bool paper_mode = false;
-  bool accelerate = true;       // SQUAREM (production only)
-  uint64_t seed = 1;            // random initial values (paper mode, and dims > 1 beyond the first)
+  bool accelerate = true;  // SQUAREM (production only)
+  uint64_t seed = 1;       // random initial values (paper mode, and dims > 1 beyond the first)
   std::optional<IrtParams> warm_start;  // initial value (production); must match the data's shape
   bool keep_loss_history = true;
 
@@ -81,14 +81,14 @@ struct FitOptions {
 };
 
 struct FitDiagnostics {
-  int iterations = 0;     // accepted iterations
-  int sweeps = 0;         // MM sweeps over the data (the unit of cost)
-  double loss = 0;        // final penalized loss (raw fit)
+  int iterations = 0;  // accepted iterations
+  int sweeps = 0;      // MM sweeps over the data (the unit of cost)
+  double loss = 0;     // final penalized loss (raw fit)
   double rel_loss_change = 0;
   double kkt_residual = 0;
   double max_param_change = 0;
   bool converged = false;
-  std::string stop_reason;  // "converged", "max_iter", "paper_rule"
+  std::string stop_reason;           // "converged", "max_iter", "paper_rule"
   std::vector<double> loss_history;  // loss at each accepted iterate, non-increasing
 };
 

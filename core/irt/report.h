@@ -18,7 +18,7 @@ enum ItemFlag : uint32_t {
   kItemNeverSolved = 1u << 1,        // every observed response wrong (no finite MLE)
   kItemAlwaysSolved = 1u << 2,       // every observed response right (no finite MLE)
   kItemLowDiscrimination = 1u << 3,  // ‖a‖ < 0.1 on the normalized scale: measures nothing
-  kItemMisfit = 1u << 4,             // infit > 1.5 or outfit > 2 (responses disagree with the model)
+  kItemMisfit = 1u << 4,  // infit > 1.5 or outfit > 2 (responses disagree with the model)
 };
 enum ModelFlag : uint32_t {
   kModelNoData = 1u << 0,
@@ -32,10 +32,11 @@ std::string ModelFlagNames(uint32_t flags);
 
 struct FitReport {
   // Standard errors from the observed information of each block at the solution (the penalized
-  // likelihood, ridge λ applied on the reported scale). Joint-ML errors: optimistic for small N or J.
-  Eigen::MatrixXd theta_se;  // N×K
-  Eigen::MatrixXd a_se;      // J×K
-  Eigen::VectorXd b_se;      // J
+  // likelihood, ridge λ applied on the reported scale). Joint-ML errors: optimistic for small N or
+  // J.
+  Eigen::MatrixXd theta_se;            // N×K
+  Eigen::MatrixXd a_se;                // J×K
+  Eigen::VectorXd b_se;                // J
   Eigen::VectorXd model_accuracy;      // observed (weighted) proportion correct; NaN without data
   Eigen::VectorXd predicted_accuracy;  // mean over all J items of P(correct | θ_i)
   Eigen::VectorXd item_p_correct;      // observed proportion correct; NaN without data
@@ -45,7 +46,8 @@ struct FitReport {
 
 // Computes the report for normalized `params` fitted on `data`. O(observed · K² + N·J·K) (the
 // predicted accuracy visits every model × item pair).
-FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma, double ridge);
+FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
+                     double ridge);
 
 }  // namespace assay::irt
 

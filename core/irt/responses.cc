@@ -43,11 +43,12 @@ absl::StatusOr<ResponseMatrix> ResponseMatrix::FromCells(std::vector<std::string
       return absl::StrCat("cell (model '", model_ids[c.model], "', item '", item_ids[c.item], "')");
     };
     if (!std::isfinite(c.trials) || c.trials <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(where(), ": trials must be > 0, got ", c.trials));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where(), ": trials must be > 0, got ", c.trials));
     }
     if (!std::isfinite(c.successes) || c.successes < 0 || c.successes > c.trials) {
-      return absl::InvalidArgumentError(absl::StrCat(where(), ": successes must be in [0, trials=",
-                                                     c.trials, "], got ", c.successes));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where(), ": successes must be in [0, trials=", c.trials, "], got ", c.successes));
     }
   }
   std::sort(cells.begin(), cells.end(), [](const Cell& x, const Cell& y) {
@@ -69,7 +70,8 @@ absl::StatusOr<ResponseMatrix> ResponseMatrix::FromCells(std::vector<std::string
   m.model_ids_ = std::move(model_ids);
   m.item_ids_ = std::move(item_ids);
   const bool complete = static_cast<int64_t>(cells.size()) == n * j && n * j > 0;
-  const bool unit = std::all_of(cells.begin(), cells.end(), [](const Cell& c) { return c.trials == 1.0; });
+  const bool unit =
+      std::all_of(cells.begin(), cells.end(), [](const Cell& c) { return c.trials == 1.0; });
   m.column_start_.assign(static_cast<size_t>(j) + 1, 0);
   m.y_.reserve(cells.size());
   if (!complete) m.row_index_.reserve(cells.size());
@@ -92,9 +94,9 @@ absl::StatusOr<ResponseMatrix> ResponseMatrix::FromDense(std::vector<std::string
   RETURN_IF_ERROR(ValidateIds(item_ids, "item"));
   if (y.rows() != static_cast<Eigen::Index>(model_ids.size()) ||
       y.cols() != static_cast<Eigen::Index>(item_ids.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("matrix is ", y.rows(), "x", y.cols(), " but there are ",
-                                                   model_ids.size(), " models and ", item_ids.size(),
-                                                   " items"));
+    return absl::InvalidArgumentError(absl::StrCat("matrix is ", y.rows(), "x", y.cols(),
+                                                   " but there are ", model_ids.size(),
+                                                   " models and ", item_ids.size(), " items"));
   }
   bool complete = true;
   for (Eigen::Index c = 0; c < y.cols(); ++c) {

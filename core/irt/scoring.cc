@@ -19,7 +19,8 @@ Derivatives LogPosteriorDerivatives(const ItemBank& bank, absl::Span<const Respo
   Derivatives d{-(theta - options.prior_mean) / var, 1.0 / var};
   for (const Response& r : responses) {
     const double a = bank.a[r.item] / bank.sigma;
-    const double p = 1.0 / (1.0 + std::exp(-(bank.a[r.item] * theta + bank.b[r.item]) / bank.sigma));
+    const double p =
+        1.0 / (1.0 + std::exp(-(bank.a[r.item] * theta + bank.b[r.item]) / bank.sigma));
     d.gradient += a * (r.successes - r.trials * p);
     d.information += r.trials * a * a * p * (1 - p);
   }
@@ -33,17 +34,20 @@ absl::Status ItemBank::Validate() const {
   if (!(sigma > 0)) return absl::InvalidArgumentError("item bank: sigma must be > 0");
   for (Eigen::Index j = 0; j < a.size(); ++j) {
     if (!std::isfinite(a[j]) || a[j] < 0 || !std::isfinite(b[j])) {
-      return absl::InvalidArgumentError(absl::StrCat("item bank: item #", j, " has a=", a[j], ", b=", b[j]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("item bank: item #", j, " has a=", a[j], ", b=", b[j]));
     }
   }
   return absl::OkStatus();
 }
 
 absl::Status ScoreOptions::Validate() const {
-  if (!(prior_sd > 0) || !std::isfinite(prior_sd)) return absl::InvalidArgumentError("prior_sd: must be > 0");
+  if (!(prior_sd > 0) || !std::isfinite(prior_sd))
+    return absl::InvalidArgumentError("prior_sd: must be > 0");
   if (!std::isfinite(prior_mean)) return absl::InvalidArgumentError("prior_mean: must be finite");
   if (!(theta_min < theta_max)) return absl::InvalidArgumentError("theta_min must be < theta_max");
-  if (!(tol > 0) || max_iter < 1) return absl::InvalidArgumentError("tol and max_iter must be positive");
+  if (!(tol > 0) || max_iter < 1)
+    return absl::InvalidArgumentError("tol and max_iter must be positive");
   return absl::OkStatus();
 }
 
@@ -53,10 +57,11 @@ absl::StatusOr<AbilityEstimate> ScoreMap(const ItemBank& bank, absl::Span<const 
   for (size_t k = 0; k < responses.size(); ++k) {
     const Response& r = responses[k];
     if (r.item < 0 || r.item >= bank.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("response #", k, ": item index ", r.item, " is not in the bank"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("response #", k, ": item index ", r.item, " is not in the bank"));
     }
-    if (!std::isfinite(r.trials) || r.trials <= 0 || !std::isfinite(r.successes) || r.successes < 0 ||
-        r.successes > r.trials) {
+    if (!std::isfinite(r.trials) || r.trials <= 0 || !std::isfinite(r.successes) ||
+        r.successes < 0 || r.successes > r.trials) {
       return absl::InvalidArgumentError(absl::StrCat("response #", k, ": successes ", r.successes,
                                                      " must be in [0, trials=", r.trials, "]"));
     }
@@ -68,7 +73,10 @@ absl::StatusOr<AbilityEstimate> ScoreMap(const ItemBank& bank, absl::Span<const 
   for (int it = 1; it <= options.max_iter; ++it) {
     const Derivatives d = LogPosteriorDerivatives(bank, responses, options, theta);
     est.iterations = it;
-    if (d.gradient > 0) lo = theta; else hi = theta;
+    if (d.gradient > 0)
+      lo = theta;
+    else
+      hi = theta;
     double next = theta + d.gradient / d.information;
     if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);  // Newton left the bracket: bisect
     const double step = std::abs(next - theta);

@@ -34,14 +34,14 @@ struct ScoreOptions {
   double prior_sd = 1.0;    // > 0; use a large value for (nearly) maximum likelihood
   double theta_min = -6.0;  // the estimate is clipped to [theta_min, theta_max]
   double theta_max = 6.0;
-  double tol = 1e-10;       // on |Δθ|
+  double tol = 1e-10;  // on |Δθ|
   int max_iter = 100;
   absl::Status Validate() const;
 };
 
 struct AbilityEstimate {
   double theta = 0;
-  double se = 0;       // 1 / sqrt(posterior information at θ)
+  double se = 0;  // 1 / sqrt(posterior information at θ)
   int iterations = 0;
   bool converged = false;
   bool clipped = false;  // θ sits at theta_min or theta_max

@@ -75,9 +75,9 @@ absl::Status Statement::BindDouble(int index, double value) {
 
 absl::Status Statement::BindText(int index, absl::string_view value) {
   ResetIfDone();
-  return Check(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                                   SQLITE_UTF8),
-               "bind");
+  return Check(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      "bind");
 }
 
 absl::Status Statement::BindBlob(int index, absl::string_view bytes) {
@@ -143,11 +143,11 @@ bool Statement::ColumnIsNull(int column) const {
 // ---- Connection ----
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
-                                                            const ConnectionOptions& options) {
+                                                             const ConnectionOptions& options) {
   sqlite3* db = nullptr;
-  const int flags = (options.read_only ? SQLITE_OPEN_READONLY
-                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  const int flags =
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status status = FromSqlite(db, rc, absl::StrCat("cannot open database '", path, "'"));
@@ -259,9 +259,9 @@ absl::Status Migrate(Connection& connection, absl::Span<const Migration> migrati
   const int newest = static_cast<int>(migrations.size());
   ASSIGN_OR_RETURN(int current, connection.UserVersion());
   if (current > newest) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database '", connection.path(), "' has schema version ", current,
-        ", newer than this assayd understands (", newest, "); use a newer assayd"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("database '", connection.path(), "' has schema version ", current,
+                     ", newer than this assayd understands (", newest, "); use a newer assayd"));
   }
   for (int v = current + 1; v <= newest; ++v) {
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(connection));

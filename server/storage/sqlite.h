@@ -35,8 +35,8 @@ struct sqlite3_stmt;
 
 namespace assay::storage {
 
-// A prepared statement. Owned by the Connection that prepared it (statements are cached and reused);
-// Reset() is called automatically before the next Bind/Step after a completed execution.
+// A prepared statement. Owned by the Connection that prepared it (statements are cached and
+// reused); Reset() is called automatically before the next Bind/Step after a completed execution.
 class Statement {
  public:
   Statement(const Statement&) = delete;
@@ -94,7 +94,7 @@ class Connection {
   // Opens (creating if needed) the database at `path`; ":memory:" gives a private in-memory db.
   // FailedPrecondition if the file cannot be opened or created; DataLoss if it is not a database.
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& path,
-                                                         const ConnectionOptions& options = {});
+                                                          const ConnectionOptions& options = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();

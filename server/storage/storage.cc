@@ -29,7 +29,8 @@ absl::StatusOr<int> Storage::SchemaVersion() {
 
 absl::StatusOr<std::optional<std::string>> Storage::GetSetting(const std::string& key) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare("SELECT value FROM settings WHERE key=?"));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT value FROM settings WHERE key=?"));
   RETURN_IF_ERROR(stmt->BindText(1, key));
   ASSIGN_OR_RETURN(bool row, stmt->Step());
   std::optional<std::string> value;

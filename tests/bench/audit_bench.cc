@@ -1,9 +1,9 @@
 // Audit throughput: label updates (fixed and EWAF bets), confidence-sequence updates on a
 // 1,000-point grid, and replay of a 1M-label event log. Google Benchmark.
+#include <benchmark/benchmark.h>
+
 #include <random>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "core/audit/audit.h"
 #include "core/audit/confseq.h"
@@ -16,8 +16,8 @@ using assay::audit::AuditConfig;
 using assay::audit::Event;
 
 AuditConfig Unstoppable(bool ewaf, int cs_grid = 0) {
-  AuditConfig c = assay::testing::PaperConfig(ewaf ? assay::testing::PaperMethod::kSrLrUi
-                                                   : assay::testing::PaperMethod::kSrLr, 10);
+  AuditConfig c = assay::testing::PaperConfig(
+      ewaf ? assay::testing::PaperMethod::kSrLrUi : assay::testing::PaperMethod::kSrLr, 10);
   c.alpha = 1e-300;  // never decides: measure steady-state updates
   c.max_samples = 1 << 30;
   c.cs_grid = cs_grid;
@@ -42,8 +42,9 @@ void BM_AuditLabel(benchmark::State& state) {
     benchmark::DoNotOptimize(a.Observe(y[k++ & 0xffff]));
   }
   state.SetItemsProcessed(state.iterations());
-  state.SetLabel(std::string(ewaf ? "EWAF bets (5+3 grid)" : "fixed bets") +
-                 (cs_grid > 0 ? ", with 1000-point confidence sequence" : ", no confidence sequence"));
+  state.SetLabel(
+      std::string(ewaf ? "EWAF bets (5+3 grid)" : "fixed bets") +
+      (cs_grid > 0 ? ", with 1000-point confidence sequence" : ", no confidence sequence"));
 }
 BENCHMARK(BM_AuditLabel)->Args({0, 0})->Args({1, 0})->Args({0, 1000})->Args({1, 1000});
 

@@ -1,9 +1,9 @@
 // Adaptive-testing step latency on a 12,032-item bank (MMLU-Pro size): Next() (selection over the
 // whole bank) + Submit() (θ update), for MAP and EAP. Target ≤ 1 ms per step.
+#include <benchmark/benchmark.h>
+
 #include <cmath>
 #include <random>
-
-#include <benchmark/benchmark.h>
 
 #include "core/cat/session.h"
 
@@ -38,7 +38,8 @@ void BM_CatStep(benchmark::State& state) {
     const double p = 1 / (1 + std::exp(-(bank.items.a[j] * 0.7 + bank.items.b[j])));
     benchmark::DoNotOptimize(session.Submit(j, unif(rng) < p ? 1.0 : 0.0));
   }
-  state.SetLabel(std::string(state.range(0) ? "EAP" : "MAP") + (state.range(1) ? ", anytime-valid design" : ""));
+  state.SetLabel(std::string(state.range(0) ? "EAP" : "MAP") +
+                 (state.range(1) ? ", anytime-valid design" : ""));
 }
 BENCHMARK(BM_CatStep)->Args({0, 0})->Args({1, 0})->Args({0, 1})->Unit(benchmark::kMicrosecond);
 

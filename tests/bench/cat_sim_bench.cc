@@ -2,12 +2,11 @@
 // response matrix (2PL, the paper's DGP with a ~ U(0.5, 2)), then on held-out simulated models:
 // θ RMSE of 100 random items vs adaptive choice with 25/50 items, coverage of the nominal 95%
 // prediction interval, and coverage of the anytime-valid interval under optional stopping.
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
-
-#include <CLI/CLI.hpp>
 
 #include "core/cat/session.h"
 #include "core/irt/fit.h"
@@ -44,7 +43,8 @@ int main(int argc, char** argv) {
   const double slope = ((t_true.array() - t_true.mean()) * (t_fit.array() - t_fit.mean())).sum() /
                        (t_true.array() - t_true.mean()).square().sum();
   const double intercept = t_fit.mean() - slope * t_true.mean();
-  std::printf("bank: %d items calibrated on %d models in %.1f s (simulate + fit)\n", items, models, secs);
+  std::printf("bank: %d items calibrated on %d models in %.1f s (simulate + fit)\n", items, models,
+              secs);
 
   std::mt19937_64 rng(17);
   std::normal_distribution<double> normal(0, 1);
@@ -87,9 +87,12 @@ int main(int argc, char** argv) {
   for (int k = 1; k <= 100 && needed < 0; ++k) {
     if (std::sqrt(sq_adaptive[k] / held_out) <= rmse_random) needed = k;
   }
-  std::printf("theta RMSE: 100 random items %.4f; adaptive 25 items %.4f, 50 items %.4f; adaptive reaches the "
-              "random-100 RMSE after %d items\n",
-              rmse_random, std::sqrt(sq_adaptive[25] / held_out), std::sqrt(sq_adaptive[50] / held_out), needed);
+  std::printf(
+      "theta RMSE: 100 random items %.4f; adaptive 25 items %.4f, 50 items %.4f; adaptive reaches "
+      "the "
+      "random-100 RMSE after %d items\n",
+      rmse_random, std::sqrt(sq_adaptive[25] / held_out), std::sqrt(sq_adaptive[50] / held_out),
+      needed);
   std::printf("nominal 95%% prediction interval after 50 items covers %.3f of %d held-out models\n",
               double(covered) / held_out, held_out);
 
@@ -113,8 +116,10 @@ int main(int argc, char** argv) {
     missed += miss;
     width += session.Estimate().cs_upper - session.Estimate().cs_lower;
   }
-  std::printf("anytime-valid interval: covers %.3f of %d sessions at every step (optional stopping); mean width "
-              "after 200 items %.3f\n",
-              1 - double(missed) / anytime_sessions, anytime_sessions, width / anytime_sessions);
+  std::printf(
+      "anytime-valid interval: covers %.3f of %d sessions at every step (optional stopping); mean "
+      "width "
+      "after 200 items %.3f\n",
+      1 - double(missed) / anytime_sessions, anytime_sessions, width / anytime_sessions);
   return 0;
 }

@@ -9,13 +9,12 @@
 // reflects what a fit needs.
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/irt/fit.h"
 #include "tests/testing/irt_sim.h"
@@ -36,7 +35,8 @@ assay::testing::Simulated Generate(const assay::testing::SimOptions& o) {
   std::uniform_real_distribution<double> unif(0, 1);
   assay::irt::IrtParams t;
   t.theta = Eigen::MatrixXd::NullaryExpr(o.models, 1, [&] { return normal(rng); });
-  t.a = Eigen::MatrixXd::NullaryExpr(o.items, 1, [&] { return o.a_min + (o.a_max - o.a_min) * unif(rng); });
+  t.a = Eigen::MatrixXd::NullaryExpr(o.items, 1,
+                                     [&] { return o.a_min + (o.a_max - o.a_min) * unif(rng); });
   t.b = Eigen::VectorXd::NullaryExpr(o.items, [&] { return o.b_sd * normal(rng); });
   Eigen::MatrixXf y(o.models, o.items);
   for (Eigen::Index j = 0; j < o.items; ++j) {
@@ -48,7 +48,8 @@ assay::testing::Simulated Generate(const assay::testing::SimOptions& o) {
   std::vector<std::string> models(o.models), items(o.items);
   for (Eigen::Index i = 0; i < o.models; ++i) models[i] = "m" + std::to_string(i);
   for (Eigen::Index j = 0; j < o.items; ++j) items[j] = "q" + std::to_string(j);
-  auto data = assay::irt::ResponseMatrix::FromDense(std::move(models), std::move(items), std::move(y));
+  auto data =
+      assay::irt::ResponseMatrix::FromDense(std::move(models), std::move(items), std::move(y));
   return {std::move(data).value(), std::move(t)};
 }
 
@@ -100,21 +101,25 @@ int main(int argc, char** argv) {
   const auto& d = result->diagnostics;
   const double cells = static_cast<double>(s.data.num_observed());
   std::printf("size %lldx%lld observed %.0f (%.0f%%) %s, mode %s, threads %d\n",
-              static_cast<long long>(s.data.num_models()), static_cast<long long>(s.data.num_items()),
-              cells, 100 * cells / (double(sim.models) * double(sim.items)),
+              static_cast<long long>(s.data.num_models()),
+              static_cast<long long>(s.data.num_items()), cells,
+              100 * cells / (double(sim.models) * double(sim.items)),
               s.data.dense() ? "dense" : "sparse", paper ? "paper" : "production", fit.threads);
-  std::printf("fit %.3f s  (generate %.2f s)  iterations %d  sweeps %d  %.2f ns/cell/sweep  "
-              "converged %d (%s)  peak RSS %.0f MiB\n",
-              fit_s, gen_s, d.iterations, d.sweeps, 1e9 * fit_s / (cells * d.sweeps), d.converged,
-              d.stop_reason.c_str(), PeakRssMiB());
-  std::printf("final: loss %.10g rel_change %.2e kkt %.2e param_change %.2e\n", d.loss, d.rel_loss_change,
-              d.kkt_residual, d.max_param_change);
+  std::printf(
+      "fit %.3f s  (generate %.2f s)  iterations %d  sweeps %d  %.2f ns/cell/sweep  "
+      "converged %d (%s)  peak RSS %.0f MiB\n",
+      fit_s, gen_s, d.iterations, d.sweeps, 1e9 * fit_s / (cells * d.sweeps), d.converged,
+      d.stop_reason.c_str(), PeakRssMiB());
+  std::printf("final: loss %.10g rel_change %.2e kkt %.2e param_change %.2e\n", d.loss,
+              d.rel_loss_change, d.kkt_residual, d.max_param_change);
   if (s.data.num_models() * s.data.num_items() <= 4'000'000) {
     const auto& p = result->params;
-    std::printf("recovery: spearman_a %.4f rmse_b %.4f frobenius %.4f hellinger %.4f spearman_theta %.4f\n",
-                assay::testing::Spearman(p.a.col(0), s.truth.a.col(0)), assay::testing::Rmse(p.b, s.truth.b),
-                assay::testing::RelativeFrobeniusError(p, s.truth), assay::testing::MeanHellinger(p, s.truth),
-                assay::testing::Spearman(p.theta.col(0), s.truth.theta.col(0)));
+    std::printf(
+        "recovery: spearman_a %.4f rmse_b %.4f frobenius %.4f hellinger %.4f spearman_theta %.4f\n",
+        assay::testing::Spearman(p.a.col(0), s.truth.a.col(0)),
+        assay::testing::Rmse(p.b, s.truth.b), assay::testing::RelativeFrobeniusError(p, s.truth),
+        assay::testing::MeanHellinger(p, s.truth),
+        assay::testing::Spearman(p.theta.col(0), s.truth.theta.col(0)));
   }
   return 0;
 }

@@ -24,7 +24,8 @@ LabelSource AdaptiveStrata(std::vector<double> stratum_p, bool seek_failures) {
     size_t last = 0;
   };
   auto tally = std::make_shared<Tally>();
-  return [stratum_p, seek_failures, tally](int64_t t, const std::vector<double>& past, std::mt19937_64& rng) {
+  return [stratum_p, seek_failures, tally](int64_t t, const std::vector<double>& past,
+                                           std::mt19937_64& rng) {
     Tally& s = *tally;
     const size_t k = stratum_p.size();
     if (t == 1) {
@@ -96,7 +97,8 @@ audit::AuditConfig PaperConfig(PaperMethod method, int budget) {
   c.alpha = 0.05;
   c.max_samples = 250;
   c.budget = budget;
-  c.method = (method == PaperMethod::kLr || method == PaperMethod::kLrUi) ? audit::Method::kLr : audit::Method::kSr;
+  c.method = (method == PaperMethod::kLr || method == PaperMethod::kLrUi) ? audit::Method::kLr
+                                                                          : audit::Method::kSr;
   c.alternative.ewaf = method == PaperMethod::kLrUi || method == PaperMethod::kSrLrUi;
   c.alternative.p_model = 0.82;
   c.alternative.p_auditor = 0.90;
@@ -109,10 +111,14 @@ audit::AuditConfig PaperConfig(PaperMethod method, int budget) {
 
 const char* PaperMethodName(PaperMethod method) {
   switch (method) {
-    case PaperMethod::kLr: return "LR";
-    case PaperMethod::kSrLr: return "SR-LR";
-    case PaperMethod::kLrUi: return "LR-UI";
-    case PaperMethod::kSrLrUi: return "SR-LR-UI";
+    case PaperMethod::kLr:
+      return "LR";
+    case PaperMethod::kSrLr:
+      return "SR-LR";
+    case PaperMethod::kLrUi:
+      return "LR-UI";
+    case PaperMethod::kSrLrUi:
+      return "SR-LR-UI";
   }
   return "?";
 }

@@ -15,7 +15,8 @@ namespace assay::testing {
 
 // Draws the label for step t (1-based) given the labels merged so far; may pick among strata
 // adaptively (it sees the past, never the future).
-using LabelSource = std::function<double(int64_t t, const std::vector<double>& past, std::mt19937_64& rng)>;
+using LabelSource =
+    std::function<double(int64_t t, const std::vector<double>& past, std::mt19937_64& rng)>;
 
 // i.i.d. Bernoulli(p).
 LabelSource Bernoulli(double p);

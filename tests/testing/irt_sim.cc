@@ -16,7 +16,8 @@ Simulated Simulate(const SimOptions& o) {
   std::uniform_real_distribution<double> unif(0, 1);
   irt::IrtParams t;
   t.theta = Eigen::MatrixXd::NullaryExpr(o.models, o.dims, [&] { return normal(rng); });
-  t.a = Eigen::MatrixXd::NullaryExpr(o.items, o.dims, [&] { return o.a_min + (o.a_max - o.a_min) * unif(rng); });
+  t.a = Eigen::MatrixXd::NullaryExpr(o.items, o.dims,
+                                     [&] { return o.a_min + (o.a_max - o.a_min) * unif(rng); });
   t.b = Eigen::VectorXd::NullaryExpr(o.items, [&] { return o.b_sd * normal(rng); });
   std::vector<std::string> models(o.models), items(o.items);
   for (Index i = 0; i < o.models; ++i) models[i] = "m" + std::to_string(i);
@@ -31,7 +32,8 @@ Simulated Simulate(const SimOptions& o) {
       for (int s = 0; s < o.trials; ++s) k += unif(rng) < p;
       if (!keep) continue;
       if (o.trials > 1 && o.majority_vote) {
-        cells.push_back({static_cast<int32_t>(i), static_cast<int32_t>(j), 2 * k > o.trials ? 1.0 : 0.0, 1.0});
+        cells.push_back(
+            {static_cast<int32_t>(i), static_cast<int32_t>(j), 2 * k > o.trials ? 1.0 : 0.0, 1.0});
       } else {
         cells.push_back({static_cast<int32_t>(i), static_cast<int32_t>(j), static_cast<double>(k),
                          static_cast<double>(o.trials)});

@@ -14,9 +14,9 @@ struct SimOptions {
   Eigen::Index models = 1000;
   Eigen::Index items = 1000;
   int dims = 1;
-  double missing = 0.2;      // fraction of cells left out at random
-  int trials = 1;            // samples per cell (k of n when > 1)
-  bool majority_vote = false;  // with trials > 1: collapse each cell to its majority (binary)
+  double missing = 0.2;             // fraction of cells left out at random
+  int trials = 1;                   // samples per cell (k of n when > 1)
+  bool majority_vote = false;       // with trials > 1: collapse each cell to its majority (binary)
   double a_min = 0.5, a_max = 1.0;  // a ~ U(a_min, a_max)
   double b_sd = 0.5;                // b ~ N(0, b_sd²); θ ~ N(0, I)
   uint64_t seed = 1;

@@ -58,8 +58,8 @@ MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
 #define EXPECT_OK(expr) EXPECT_THAT((expr), ::absl_testing::IsOk())
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL(ASSAY_TESTING_CONCAT(assay_statusor_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(statusor, lhs, rexpr)            \
-  auto statusor = (rexpr);                                         \
+#define ASSERT_OK_AND_ASSIGN_IMPL(statusor, lhs, rexpr)             \
+  auto statusor = (rexpr);                                          \
   ASSERT_THAT(statusor.status(), ::absl_testing::IsOk()) << #rexpr; \
   lhs = std::move(statusor).value()
 

@@ -75,7 +75,8 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& needle,
     }
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat("no line with '", needle, "'; output:\n", buffer_));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no line with '", needle, "'; output:\n", buffer_));
     }
     if (!ReadSome(std::min(left, absl::Milliseconds(100)))) {
       return absl::FailedPreconditionError(

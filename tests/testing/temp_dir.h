@@ -2,12 +2,11 @@
 #ifndef ASSAY_TESTS_TESTING_TEMP_DIR_H_
 #define ASSAY_TESTS_TESTING_TEMP_DIR_H_
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace assay::testing {
 
