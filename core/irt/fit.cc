@@ -467,18 +467,6 @@ Normalization Normalize(IrtParams& params) {
   return norm;
 }
 
-double ProbabilityCorrect(const IrtParams& params, Index model, Index item, double sigma) {
-  const double x = params.theta.row(model).dot(params.a.row(item)) + params.b[item];
-  return 1.0 / (1.0 + std::exp(-x / sigma));
-}
-
-double Loss(const ResponseMatrix& data, const IrtParams& params, double sigma, double ridge) {
-  Sweeper sweeper(data, static_cast<int>(params.dims()), sigma, ridge, 1);
-  Sweeper::Output out;
-  sweeper.Run(params, out);
-  return out.loss;
-}
-
 absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options_in) {
   RETURN_IF_ERROR(options_in.Validate());
   FitOptions options = options_in;

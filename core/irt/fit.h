@@ -102,15 +102,8 @@ struct FitResult {
 // Cancelled (on_iteration returned false). Deterministic for fixed data, options and threads.
 absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options);
 
-// Penalized loss of `params` on `data` (the objective above). O(observed · K).
-double Loss(const ResponseMatrix& data, const IrtParams& params, double sigma, double ridge);
-
 // Applies the normalization convention to `params` in place and returns it.
 Normalization Normalize(IrtParams& params);
-
-// P(correct) for model row theta_i on item j: logistic((θ_i·a_j + b_j)/σ).
-double ProbabilityCorrect(const IrtParams& params, Eigen::Index model, Eigen::Index item,
-                          double sigma);
 
 }  // namespace assay::irt
 

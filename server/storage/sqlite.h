@@ -112,8 +112,6 @@ class Connection {
 
   bool in_transaction() const;
   const std::string& path() const { return path_; }
-  // The raw handle, for the storage layer's own use (backup API).
-  sqlite3* raw() { return db_; }
 
  private:
   Connection(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
