@@ -1,12 +1,15 @@
 // assayd: the assay server. See README.md for usage.
 //
-// Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT, 1 if the server could not start,
-// 2 for bad command-line arguments.
+// Without a subcommand it serves; the subcommands administer the database (server/admin.h).
+// Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT (or a successful admin command), 1 if the
+// server could not start (or the admin command failed), 2 for bad command-line arguments.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <string>
 
+#include "server/admin.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -45,12 +48,53 @@ int main(int argc, char** argv) {
   app.add_option("--grace", grace_seconds, "seconds in-flight calls get on shutdown")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--tls-cert", options.tls_cert_path, "PEM certificate chain (enables TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls_key_path, "PEM private key (with --tls-cert)")
+      ->check(CLI::ExistingFile);
+  app.require_subcommand(0, 1);
+
+  std::string team_name, role = "write", description, backup_dest;
+  CLI::App* team = app.add_subcommand("team", "manage teams")->require_subcommand(1);
+  CLI::App* team_create =
+      team->add_subcommand("create", "create a team and print its first admin key (shown once)");
+  team_create->add_option("name", team_name, "team name")->required();
+  CLI::App* key = app.add_subcommand("key", "manage API keys")->require_subcommand(1);
+  CLI::App* key_create = key->add_subcommand("create", "print a new API key (shown once)");
+  key_create->add_option("team", team_name, "team name")->required();
+  key_create->add_option("--role", role, "read, write or admin")->capture_default_str();
+  key_create->add_option("--description", description, "who or what uses the key");
+  CLI::App* backup = app.add_subcommand("backup", "online backup of the database to a new file");
+  backup->add_option("dest", backup_dest, "destination file (must not exist)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // CLI11 reports by exception; --help is a "success" one
     return app.exit(e) == 0 ? 0 : 2;
   }
   options.shutdown_grace = absl::Seconds(grace_seconds);
+
+  if (team_create->parsed() || key_create->parsed()) {
+    auto created = team_create->parsed()
+                       ? assay::server::CreateTeam(options.db_path, team_name)
+                       : assay::server::CreateKey(options.db_path, team_name, role, description);
+    if (!created.ok()) {
+      std::fprintf(stderr, "assayd: %s\n", std::string(created.status().message()).c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "team %s: new %s key %s (store it now; it is not shown again)\n",
+                 created->team.c_str(), created->role.c_str(), created->prefix.c_str());
+    std::printf("%s\n", created->key.c_str());
+    return 0;
+  }
+  if (backup->parsed()) {
+    const absl::Status done = assay::server::BackupDatabase(options.db_path, backup_dest);
+    if (!done.ok()) {
+      std::fprintf(stderr, "assayd: backup failed: %s\n", std::string(done.message()).c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "backed up %s to %s\n", options.db_path.c_str(), backup_dest.c_str());
+    return 0;
+  }
 
   const sigset_t signals = BlockShutdownSignals();
   auto server = assay::server::AssayServer::Start(options);

@@ -1,4 +1,6 @@
-// Helpers for callback-API handlers that offload their work to the BoundedExecutor.
+// Helpers for callback-API handlers: everything a handler needs (ServerDeps), and the two shapes of
+// unary call: reads run on the BoundedExecutor; writes authenticate on the executor and then run as
+// a CommitQueue work, finishing the call only once the write is durable.
 #ifndef ASSAY_SERVER_RPC_UTIL_H_
 #define ASSAY_SERVER_RPC_UTIL_H_
 
@@ -7,10 +9,24 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "server/auth.h"
+#include "server/commit_queue.h"
 #include "server/executor.h"
 #include "server/status_util.h"
+#include "server/storage/storage.h"
 
 namespace assay::server {
+
+class AuditManager;
+
+// The server's shared parts, owned by AssayServer; services keep a copy of this struct.
+struct ServerDeps {
+  storage::Storage* storage = nullptr;
+  BoundedExecutor* executor = nullptr;
+  CommitQueue* commits = nullptr;
+  Authenticator* auth = nullptr;
+  AuditManager* audits = nullptr;
+};
 
 // Runs `work` (callable returning absl::Status, which fills the response) on `executor` and
 // finishes the call with its status. If the executor's queue is full the call finishes at once with
@@ -28,6 +44,48 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, Bounded
     }
     reactor->Finish(ToGrpcStatus(work()));
   });
+  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
+  return reactor;
+}
+
+// A read: authenticates with at least `role`, then runs `work(const Principal&)` on the executor.
+template <typename Work>
+grpc::ServerUnaryReactor* RunRead(grpc::CallbackServerContext* context, const ServerDeps& deps,
+                                  Role role, Work work) {
+  return RunUnary(context, *deps.executor,
+                  [context, auth = deps.auth, role, work = std::move(work)]() -> absl::Status {
+                    absl::StatusOr<Principal> who = auth->Authenticate(*context, role);
+                    if (!who.ok()) return who.status();
+                    return work(*who);
+                  });
+}
+
+// A write: authenticates with at least `role` on the executor, then runs
+// `work(WriteContext&, const Principal&)` as a CommitQueue work; the call finishes with the work's
+// status once committed (or with the commit's error).
+template <typename Work>
+grpc::ServerUnaryReactor* RunWrite(grpc::CallbackServerContext* context, const ServerDeps& deps,
+                                   Role role, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status submitted =
+      deps.executor->Submit([context, reactor, deps, role, work = std::move(work)]() mutable {
+        if (context->IsCancelled()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                       "call cancelled or past its deadline before work started"));
+          return;
+        }
+        absl::StatusOr<Principal> who = deps.auth->Authenticate(*context, role);
+        if (!who.ok()) {
+          reactor->Finish(ToGrpcStatus(who.status()));
+          return;
+        }
+        absl::Status queued = deps.commits->Submit(
+            [who = *std::move(who), work = std::move(work)](WriteContext& ctx) mutable {
+              return work(ctx, who);
+            },
+            [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+        if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+      });
   if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
   return reactor;
 }

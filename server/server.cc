@@ -3,12 +3,21 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "server/audits.h"
+#include "server/auth.h"
+#include "server/commit_queue.h"
 #include "server/executor.h"
 #include "server/log.h"
+#include "server/request_ids.h"
+#include "server/services/audit_service.h"
 #include "server/services/system_service.h"
+#include "server/services/team_service.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -24,6 +33,9 @@ absl::Status ServerOptions::Validate() const {
   if (shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("shutdown grace: must not be negative");
   }
+  if (tls_cert_path.empty() != tls_key_path.empty()) {
+    return absl::InvalidArgumentError("tls: give both the certificate and the key, or neither");
+  }
   return absl::OkStatus();
 }
 
@@ -31,20 +43,60 @@ absl::Status ServerOptions::Validate() const {
 struct AssayServer::Parts {
   ServerOptions options;
   std::unique_ptr<storage::Storage> storage;
+  std::unique_ptr<CommitQueue> commits;
   std::unique_ptr<BoundedExecutor> executor;
+  std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<AuditManager> audits;
   std::unique_ptr<SystemServiceImpl> system_service;
+  std::unique_ptr<TeamServiceImpl> team_service;
+  std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<grpc::Server> server;
 };
+
+namespace {
+
+// The TLS files, read once at startup. (core/ does no I/O and server/ does not depend on client/,
+// whose importers have their own reader.)
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || in.bad()) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& o) {
+  if (o.tls_cert_path.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(o.tls_cert_path));
+  ASSIGN_OR_RETURN(pair.private_key, ReadFile(o.tls_key_path));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOptions& options) {
   RETURN_IF_ERROR(options.Validate());
   auto parts = std::make_unique<Parts>();
   parts->options = options;
   ASSIGN_OR_RETURN(parts->storage, storage::Storage::Open(options.db_path));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
+  ASSIGN_OR_RETURN(int64_t purged, parts->storage->PurgeReplies(absl::ToUnixSeconds(absl::Now()) -
+                                                                kRequestIdRetentionSeconds));
+  if (purged > 0) Log(LogLevel::kInfo, "forgot %d request ids older than 24h", purged);
+  parts->commits = std::make_unique<CommitQueue>(parts->storage.get());
   parts->executor =
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
+  parts->auth = std::make_unique<Authenticator>(parts->storage.get());
+  parts->audits = std::make_unique<AuditManager>(parts->storage.get());
+  ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
+                  parts->auth.get(), parts->audits.get()};
   parts->system_service =
       std::make_unique<SystemServiceImpl>(parts->storage.get(), parts->executor.get(), absl::Now());
+  parts->team_service = std::make_unique<TeamServiceImpl>(deps);
+  parts->audit_service = std::make_unique<AuditServiceImpl>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -53,11 +105,14 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   // traffic with the first. Fail instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen_address, credentials, &port);
   builder.RegisterService(parts->system_service.get());
+  builder.RegisterService(parts->team_service.get());
+  builder.RegisterService(parts->audit_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {
     parts->executor->Shutdown();
+    parts->commits->Shutdown();
     return absl::UnavailableError(absl::StrCat("cannot listen on '", options.listen_address,
                                                "' (address in use or not local?)"));
   }
@@ -84,6 +139,7 @@ void AssayServer::Shutdown() {
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->options.shutdown_grace));
   parts_->server->Wait();
   parts_->executor->Shutdown();
+  parts_->commits->Shutdown();  // commits every write still queued
   parts_->server.reset();
   parts_->storage.reset();
   Log(LogLevel::kInfo, "shutdown complete");

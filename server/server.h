@@ -27,6 +27,10 @@ struct ServerOptions {
   size_t queue_capacity = 1024;
   // How long in-flight calls may run after shutdown starts before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // TLS: PEM files of the server's certificate chain and private key. Both or neither; without
+  // them the server speaks plaintext (keep it on loopback or behind a TLS-terminating proxy).
+  std::string tls_cert_path;
+  std::string tls_key_path;
 
   // InvalidArgument naming the field at fault.
   absl::Status Validate() const;

@@ -1,5 +1,7 @@
 // Drives the real assayd and assay binaries: startup on port 0, health over the network with the
 // CLI, SIGTERM -> exit 0, and clear startup failures.
+#include "tests/testing/assayd_process.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -8,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/storage/sqlite.h"
+#include "server/storage/storage.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -17,16 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Parses "assayd listening on port N" from a log line.
-int PortFromLine(const std::string& line) {
-  const std::string marker = "listening on port ";
-  const size_t at = line.find(marker);
-  if (at == std::string::npos) return 0;
-  int port = 0;
-  const std::string rest = line.substr(at + marker.size());
-  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &port)) return 0;
-  return port;
-}
+using testing::PortFromLine;
 
 TEST(AssaydProcessTest, ServesHealthAndExitsZeroOnSigterm) {
   testing::TempDir dir;
@@ -44,7 +38,8 @@ TEST(AssaydProcessTest, ServesHealthAndExitsZeroOnSigterm) {
   EXPECT_EQ(health.output, "SERVING\n");
   ASSERT_OK_AND_ASSIGN(auto info, testing::Run({ASSAY_CLI_PATH, "--server", address, "info"}));
   EXPECT_EQ(info.exit_code, 0) << info.output;
-  EXPECT_THAT(info.output, HasSubstr("schema 1"));
+  EXPECT_THAT(info.output,
+              HasSubstr(absl::StrCat("schema ", storage::Storage::CurrentSchemaVersion())));
 
   server.Signal(SIGTERM);
   ASSERT_OK_AND_ASSIGN(int status, server.Wait(absl::Seconds(30)));

@@ -280,7 +280,8 @@ Step Audit::Merge(const Pending& p) {
               std::exp(log_a_),
               p_value_model(),
               p_value_auditor(),
-              decision_};
+              decision_,
+              p.case_id};
 }
 
 void Audit::MergeReady(std::vector<Step>* merged) {
@@ -342,6 +343,13 @@ absl::StatusOr<Event> Audit::SubmitLabel(const std::string& case_id, double y,
   ++labelled_;
   MergeReady(merged);
   return Event{Event::Kind::kLabel, case_id, "", y, 0, 0};
+}
+
+std::optional<OutstandingCase> Audit::Outstanding(const std::string& case_id) const {
+  auto it = case_seq_.find(case_id);
+  if (it == case_seq_.end()) return std::nullopt;
+  const Pending& p = pending_.at(it->second);
+  return OutstandingCase{p.subgroup, CaseBets{p.p_model, p.p_auditor}, p.labelled, p.y};
 }
 
 absl::StatusOr<Event> Audit::Void(const std::string& case_id) {

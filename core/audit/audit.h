@@ -98,6 +98,15 @@ struct Step {
   double e_model, e_auditor;
   double p_value_model, p_value_auditor;
   Decision decision;
+  std::string case_id;
+};
+
+// A case handed out and not yet merged or voided.
+struct OutstandingCase {
+  std::string subgroup;
+  CaseBets bets;
+  bool labelled;  // its label is known and waits for earlier cases
+  double y;       // the label, if labelled
 };
 
 struct SubgroupStatus {
@@ -126,6 +135,10 @@ class Audit {
 
   // Voids an outstanding, unlabelled case. NotFound / FailedPrecondition (label already known).
   absl::StatusOr<Event> Void(const std::string& case_id);
+
+  // The outstanding case `case_id`, or nullopt if it is not outstanding (never handed out, merged
+  // or voided: the state forgets closed cases; the event log remembers them).
+  std::optional<OutstandingCase> Outstanding(const std::string& case_id) const;
 
   // Hand-out and label in one step (a sequential auditor). Returns the merged step.
   absl::StatusOr<Step> Observe(double y, const std::string& subgroup = "");

@@ -8,15 +8,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-// Evaluates `expr` (an absl::Status); returns it from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                              \
-  do {                                                                     \
-    ::absl::Status assay_status_macro_status = (expr);                     \
-    if (!assay_status_macro_status.ok()) return assay_status_macro_status; \
-  } while (false)
-
 #define ASSAY_STATUS_MACROS_CONCAT_INNER(a, b) a##b
 #define ASSAY_STATUS_MACROS_CONCAT(a, b) ASSAY_STATUS_MACROS_CONCAT_INNER(a, b)
+
+// Evaluates `expr` (an absl::Status); returns it from the enclosing function if it is not OK.
+// (The variable's name is per line so that a lambda inside `expr` may use the macro too.)
+#define RETURN_IF_ERROR(expr) \
+  ASSAY_RETURN_IF_ERROR_IMPL(ASSAY_STATUS_MACROS_CONCAT(assay_status_, __LINE__), expr)
+#define ASSAY_RETURN_IF_ERROR_IMPL(status, expr) \
+  do {                                           \
+    ::absl::Status status = (expr);              \
+    if (!status.ok()) return status;             \
+  } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from the enclosing
 // function, otherwise move-assigns the value to `lhs` (which may be a declaration: `auto x`).

@@ -1,6 +1,7 @@
 #include "server/storage/sqlite.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -217,6 +218,36 @@ absl::StatusOr<int> Connection::UserVersion() {
 absl::Status Connection::SetUserVersion(int version) {
   // PRAGMA takes no bound parameters; `version` is an int, so formatting it is safe.
   return Exec(absl::StrCat("PRAGMA user_version=", version));
+}
+
+absl::Status Connection::BackupTo(const std::string& dest_path) {
+  if (access(dest_path.c_str(), F_OK) == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backup destination '", dest_path, "' already exists"));
+  }
+  sqlite3* dest = nullptr;
+  int rc =
+      sqlite3_open_v2(dest_path.c_str(), &dest,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status =
+        FromSqlite(dest, rc, absl::StrCat("cannot create backup '", dest_path, "'"));
+    sqlite3_close_v2(dest);
+    return status;
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db_, "main");
+  if (backup == nullptr) {
+    absl::Status status = FromSqlite(dest, sqlite3_errcode(dest), "backup");
+    sqlite3_close_v2(dest);
+    return status;
+  }
+  rc = sqlite3_backup_step(backup, -1);  // every page in one step: one consistent read snapshot
+  sqlite3_backup_finish(backup);
+  absl::Status status = rc == SQLITE_DONE ? absl::OkStatus() : FromSqlite(dest, rc, "backup");
+  const int close_rc = sqlite3_close_v2(dest);
+  if (status.ok() && close_rc != SQLITE_OK) status = FromSqlite(nullptr, close_rc, "backup close");
+  if (!status.ok()) unlink(dest_path.c_str());
+  return status;
 }
 
 bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }

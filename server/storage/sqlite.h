@@ -110,6 +110,11 @@ class Connection {
   absl::StatusOr<int> UserVersion();
   absl::Status SetUserVersion(int version);
 
+  // Copies the whole database into a new file `dest_path` (FailedPrecondition if it exists) in one
+  // read transaction of this connection: a consistent snapshot; in WAL mode writers on other
+  // connections are not blocked meanwhile.
+  absl::Status BackupTo(const std::string& dest_path);
+
   bool in_transaction() const;
   const std::string& path() const { return path_; }
 

@@ -1,21 +1,104 @@
 // Storage: the one class the server uses to reach its SQLite database. It owns the connection,
 // applies the schema migrations on open, and exposes domain operations returning plain C++ values.
-// Later features add their operations here; nothing else in the server touches SQL.
+// Nothing else in the server touches SQL.
 //
-// Thread safety: all methods are safe to call from any thread; they serialize on one connection.
+// Reads are Storage methods. Writes happen inside Storage::Write(fn): fn gets a WriteTxn (the
+// domain write operations) inside one BEGIN IMMEDIATE transaction, committed durably
+// (synchronous=FULL) when fn returns OK and rolled back otherwise. The server's CommitQueue groups
+// many requests into one Write; each request runs inside a savepoint so a failing request undoes
+// only its own changes.
+//
+// Thread safety: all methods are safe to call from any thread; they serialize on one connection
+// (a Write holds it for the whole transaction).
 #ifndef ASSAY_SERVER_STORAGE_STORAGE_H_
 #define ASSAY_SERVER_STORAGE_STORAGE_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "core/audit/audit.h"
 #include "server/storage/sqlite.h"
 
 namespace assay::storage {
+
+struct ApiKeyRecord {
+  int64_t id = 0;
+  int64_t team_id = 0;
+  std::string team_name;
+  std::string prefix;
+  int role = 0;  // 1 read, 2 write, 3 admin
+  std::string description;
+  int64_t created_at = 0;
+  bool revoked = false;
+};
+
+struct AuditRecord {
+  int64_t id = 0;  // row id (internal)
+  std::string public_id;
+  int64_t team_id = 0;
+  std::string display_name;
+  std::string config;  // serialized assay.v1.AuditConfig (opaque here)
+  int64_t created_at = 0;
+  std::string snapshot;  // core Audit::Serialize(), empty if none
+  int64_t snapshot_revision = 0;
+};
+
+// The stored reply to a mutating call made with a request_id.
+struct StoredReply {
+  std::string method;
+  std::string fingerprint;  // hash of the request without its request_id
+  std::string response;     // serialized reply
+};
+
+// Write operations, valid only inside Storage::Write's callback (same thread).
+class WriteTxn {
+ public:
+  // Nested savepoints: Savepoint() opens one; Release() keeps its changes, Rollback() undoes them.
+  absl::Status Savepoint();
+  absl::Status Release();
+  absl::Status Rollback();
+
+  // Teams and keys. InsertTeam: AlreadyExists for a taken name. InsertApiKey: AlreadyExists if the
+  // prefix or hash is taken (the caller draws a new key). RevokeApiKey: NotFound unless the team
+  // has a key with that prefix; revoking twice is fine.
+  absl::StatusOr<int64_t> InsertTeam(const std::string& name, int64_t now);
+  absl::StatusOr<ApiKeyRecord> InsertApiKey(int64_t team_id, const std::string& prefix,
+                                            const std::string& hash, int role,
+                                            const std::string& description, int64_t now);
+  absl::StatusOr<ApiKeyRecord> RevokeApiKey(int64_t team_id, const std::string& prefix,
+                                            int64_t now);
+
+  // Request ids (idempotent retries). FindReply: nullopt if the team never used the id.
+  absl::StatusOr<std::optional<StoredReply>> FindReply(int64_t team_id,
+                                                       const std::string& request_id);
+  absl::Status PutReply(int64_t team_id, const std::string& request_id, const StoredReply& reply,
+                        int64_t now);
+
+  // Audits. InsertAudit fills record.id. AppendAuditEvent: `seq` must be the audit's next (1, 2,
+  // ...); AlreadyExists otherwise. CaseEvents: every event of one case, in log order.
+  absl::Status InsertAudit(AuditRecord& record);
+  absl::Status AppendAuditEvent(int64_t audit_id, int64_t seq, const audit::Event& event);
+  absl::StatusOr<std::vector<audit::Event>> CaseEvents(int64_t audit_id,
+                                                       const std::string& case_id);
+  absl::Status PutAuditSnapshot(int64_t audit_id, int64_t revision, const std::string& snapshot);
+  // As Storage::FindAudit / AuditEvents, seeing this transaction's own writes.
+  absl::StatusOr<std::optional<AuditRecord>> FindAudit(int64_t team_id,
+                                                       const std::string& public_id);
+  absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
+
+ private:
+  friend class Storage;
+  explicit WriteTxn(Connection* connection) : connection_(connection) {}
+  Connection* connection_;
+  int depth_ = 0;
+};
 
 class Storage {
  public:
@@ -31,10 +114,36 @@ class Storage {
   // The database's schema version (equals CurrentSchemaVersion() after a successful Open).
   absl::StatusOr<int> SchemaVersion();
 
+  // Runs `fn` in one write transaction; commits (durably) iff it returns OK. The commit's own
+  // error is returned otherwise-unchanged (e.g. Unavailable for a full disk).
+  absl::Status Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn);
+
+  // Online backup of the whole database to `dest_path` (a new file; FailedPrecondition if it
+  // exists) with SQLite's backup API; writers keep going meanwhile.
+  absl::Status Backup(const std::string& dest_path);
+
   // Server-wide key/value settings (e.g. the assay version that created the database).
   // GetSetting returns nullopt for an unknown key.
   absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key);
   absl::Status PutSetting(const std::string& key, const std::string& value);
+
+  // Teams and keys. FindTeam / FindApiKeyByHash: nullopt if unknown (a revoked key is returned
+  // with revoked = true).
+  absl::StatusOr<std::optional<int64_t>> FindTeam(const std::string& name);
+  absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByHash(const std::string& hash);
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(int64_t team_id);
+
+  // Audits. FindAudit: nullopt unless `public_id` exists AND belongs to `team_id`.
+  // ListAudits: the team's audits with row id < before_id (0: no bound), newest first.
+  absl::StatusOr<std::optional<AuditRecord>> FindAudit(int64_t team_id,
+                                                       const std::string& public_id);
+  absl::StatusOr<std::vector<AuditRecord>> ListAudits(int64_t team_id, int64_t before_id,
+                                                      int limit);
+  // The audit's events with seq > after_seq, in order; DataLoss if the seqs are not consecutive.
+  absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
+
+  // Forgets request ids older than `cutoff` (unix seconds). Returns how many.
+  absl::StatusOr<int64_t> PurgeReplies(int64_t cutoff);
 
  private:
   explicit Storage(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}

@@ -1,0 +1,97 @@
+// AuditManager: the server's audits. Each audit lives in memory as a LiveAudit (the core
+// audit::Audit rebuilt from its snapshot + event log) and on disk as config + event log.
+//
+// Writes are CommitQueue works (they run on the committer thread, which alone mutates audit state)
+// and publish a new AuditUpdate to the audit's watchers once committed. Reads return the last
+// published (committed) state and never block on a commit. A failed write drops the LiveAudit so
+// the next access reloads it from the database: memory never runs ahead of disk.
+//
+// Every lookup is scoped to the caller's team: another team's audit is NOT_FOUND, with the same
+// message as an id that does not exist.
+#ifndef ASSAY_SERVER_AUDITS_H_
+#define ASSAY_SERVER_AUDITS_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "assay/v1/audit.pb.h"
+#include "core/audit/audit.h"
+#include "server/auth.h"
+#include "server/commit_queue.h"
+#include "server/storage/storage.h"
+
+namespace assay::server {
+
+// Receives an audit's committed updates, in order. Called with the audit's lock held: must not
+// block or call back into the AuditManager.
+class AuditWatcher {
+ public:
+  virtual ~AuditWatcher() = default;
+  virtual void OnUpdate(const v1::AuditUpdate& update) = 0;
+  // The audit was dropped from memory after a failed write; no further updates will come.
+  virtual void OnDropped() = 0;
+};
+
+// The proto config with every default filled in, converted to core (and back). InvalidArgument
+// "config.FIELD: ..." for a config that does not validate.
+absl::StatusOr<audit::AuditConfig> AuditConfigFromProto(const v1::AuditConfig& config);
+v1::AuditConfig AuditConfigToProto(const audit::AuditConfig& config);
+
+class AuditManager {
+ public:
+  explicit AuditManager(storage::Storage* storage) : storage_(storage) {}
+
+  // CommitQueue works. Each validates fully before changing anything.
+  absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateAuditRequest& req,
+                      v1::Audit* out);
+  absl::Status HandOut(WriteContext& ctx, const Principal& who, const v1::HandOutCasesRequest& req,
+                       v1::HandOutCasesResponse* out);
+  absl::Status Label(WriteContext& ctx, const Principal& who, const v1::SubmitLabelRequest& req,
+                     v1::SubmitLabelResponse* out);
+  absl::Status Void(WriteContext& ctx, const Principal& who, const v1::VoidCaseRequest& req,
+                    v1::VoidCaseResponse* out);
+
+  // Reads (any thread; may load from the database).
+  absl::Status Get(const Principal& who, const std::string& audit_id, v1::Audit* out);
+  absl::Status List(const Principal& who, const v1::ListAuditsRequest& req,
+                    v1::ListAuditsResponse* out);
+
+  // Registers `watcher` and calls it at once with the current state (an update without steps).
+  // Returns a token for Unwatch. NotFound as Get.
+  absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& audit_id,
+                                              AuditWatcher* watcher);
+  // Unregisters; after it returns the watcher is never called again.
+  void Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher);
+
+  // How many audits are in memory (for tests and metrics).
+  size_t loaded() const;
+
+ private:
+  struct Live;
+  // Loads through `source` (Storage for reads, the WriteTxn inside works).
+  template <typename Source>
+  absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
+                                             const std::string& audit_id);
+  // Drops `live` from memory (after a rolled-back write).
+  void Drop(const std::shared_ptr<Live>& live);
+  // Appends `event` to the log (in `ctx`), snapshots when due, and returns the update to publish.
+  absl::Status Append(WriteContext& ctx, Live& live, const audit::Event& event);
+  void PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                       std::vector<audit::Step> steps);
+
+  storage::Storage* storage_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by every Drop
+};
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_AUDITS_H_

@@ -1,0 +1,101 @@
+#include "server/commit_queue.h"
+
+#include <utility>
+
+#include "server/log.h"
+
+namespace assay::server {
+
+CommitQueue::CommitQueue(storage::Storage* storage, size_t capacity, size_t max_batch)
+    : storage_(storage), capacity_(capacity), max_batch_(max_batch) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+CommitQueue::~CommitQueue() { Shutdown(); }
+
+absl::Status CommitQueue::Submit(Work work, Done done) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("server is shutting down");
+  if (queue_.size() >= capacity_) {
+    return absl::ResourceExhaustedError("write queue is full; retry with backoff");
+  }
+  queue_.push_back(Item{std::move(work), std::move(done)});
+  return absl::OkStatus();
+}
+
+void CommitQueue::Shutdown() {
+  absl::MutexLock join_lock(&join_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+CommitQueue::Stats CommitQueue::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void CommitQueue::Loop() {
+  std::vector<Item> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](CommitQueue* q)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) { return q->stopping_ || !q->queue_.empty(); },
+          this));
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ++stats_.batches;
+      stats_.works += static_cast<int64_t>(batch.size());
+    }
+    RunBatch(batch);
+    batch.clear();
+  }
+}
+
+void CommitQueue::RunBatch(std::vector<Item>& batch) {
+  // Per item: its status (set when its work fails) and the callbacks of the works that succeeded.
+  std::vector<absl::Status> results(batch.size());
+  std::vector<std::function<void()>> on_commit, on_rollback;
+  const absl::Status committed = storage_->Write([&](storage::WriteTxn& txn) -> absl::Status {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      absl::Status sp = txn.Savepoint();
+      if (!sp.ok()) return sp;  // the database itself is failing: abandon the batch
+      WriteContext context(txn);
+      results[i] = batch[i].work(context);
+      if (results[i].ok()) {
+        absl::Status released = txn.Release();
+        if (!released.ok()) {
+          for (auto& f : context.on_rollback_) on_rollback.push_back(std::move(f));
+          return released;
+        }
+        for (auto& f : context.on_commit_) on_commit.push_back(std::move(f));
+        for (auto& f : context.on_rollback_) on_rollback.push_back(std::move(f));
+      } else {
+        for (auto& f : context.on_rollback_) f();
+        absl::Status rolled_back = txn.Rollback();
+        if (!rolled_back.ok()) return rolled_back;
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (committed.ok()) {
+    for (auto& f : on_commit) f();
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+    return;
+  }
+  Log(LogLevel::kError, "write batch of %d failed and was rolled back: %s",
+      static_cast<int>(batch.size()), committed.ToString());
+  for (auto& f : on_rollback) f();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(results[i].ok() ? committed : results[i]);
+  }
+}
+
+}  // namespace assay::server

@@ -1,0 +1,95 @@
+// CommitQueue: group commit for every durable write of the server.
+//
+// Requests queue a Work; one committer thread takes up to `max_batch` queued works at a time, runs
+// each inside its own savepoint of a single write transaction, commits once (one fsync for the
+// whole batch), and only then calls each work's Done with OK. So an acknowledged write is durable,
+// many concurrent small writes cost one commit, and writes are applied in submission order.
+//
+// A Work may change in-memory state (the live audits) as well as the database; it registers
+// callbacks on its WriteContext:
+//   OnCommit   - runs after the batch committed (publish to watchers);
+//   OnRollback - runs if this work's changes are undone: the work itself failed after registering
+//                it, or the commit failed (drop the in-memory object so it reloads from disk).
+// Rule for works: check everything first, register OnRollback, then mutate.
+//
+// Every Work and callback runs on the committer thread, one at a time: in-memory state that only
+// works mutate needs no further locking against other works.
+//
+// Thread safety: Submit and Shutdown are thread safe.
+#ifndef ASSAY_SERVER_COMMIT_QUEUE_H_
+#define ASSAY_SERVER_COMMIT_QUEUE_H_
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/storage/storage.h"
+
+namespace assay::server {
+
+class WriteContext {
+ public:
+  explicit WriteContext(storage::WriteTxn& txn) : txn_(txn) {}
+  storage::WriteTxn& txn() { return txn_; }
+  void OnCommit(std::function<void()> f) { on_commit_.push_back(std::move(f)); }
+  void OnRollback(std::function<void()> f) { on_rollback_.push_back(std::move(f)); }
+
+ private:
+  friend class CommitQueue;
+  storage::WriteTxn& txn_;
+  std::vector<std::function<void()>> on_commit_, on_rollback_;
+};
+
+class CommitQueue {
+ public:
+  using Work = std::function<absl::Status(WriteContext&)>;
+  // Called exactly once, on the committer thread: the work's own error, the commit's error, or OK
+  // once durable. Keep it short (finish an RPC, queue a stream write).
+  using Done = std::function<void(absl::Status)>;
+
+  struct Stats {
+    int64_t batches = 0;
+    int64_t works = 0;
+  };
+
+  // Starts the committer thread. `storage` must outlive the queue.
+  CommitQueue(storage::Storage* storage, size_t capacity = 65536, size_t max_batch = 1024);
+  ~CommitQueue();  // Shutdown()
+  CommitQueue(const CommitQueue&) = delete;
+  CommitQueue& operator=(const CommitQueue&) = delete;
+
+  // Queues a work. ResourceExhausted when `capacity` works are waiting; Unavailable after
+  // Shutdown(). On error neither `work` nor `done` is called.
+  absl::Status Submit(Work work, Done done);
+
+  // Stops accepting works, commits everything queued, joins the thread. Idempotent.
+  void Shutdown();
+
+  Stats stats() const;
+
+ private:
+  struct Item {
+    Work work;
+    Done done;
+  };
+  void Loop();
+  void RunBatch(std::vector<Item>& batch);
+
+  storage::Storage* storage_;
+  const size_t capacity_, max_batch_;
+  mutable absl::Mutex mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex join_mu_;
+  std::thread thread_;
+};
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_COMMIT_QUEUE_H_

@@ -1,0 +1,49 @@
+#include "tests/testing/assayd_process.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace assay::testing {
+
+int PortFromLine(const std::string& line) {
+  const std::string marker = "listening on port ";
+  const size_t at = line.find(marker);
+  if (at == std::string::npos) return 0;
+  int port = 0;
+  const std::string rest = line.substr(at + marker.size());
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &port)) return 0;
+  return port;
+}
+
+absl::StatusOr<RunningAssayd> StartAssayd(const std::string& assayd, const std::string& db,
+                                          const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {assayd, "--listen", "127.0.0.1:0", "--db", db};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  absl::StatusOr<Subprocess> process = Subprocess::Start(argv);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<std::string> line = process->WaitForLine("listening on port", absl::Seconds(30));
+  if (!line.ok()) {
+    return absl::Status(line.status().code(),
+                        absl::StrCat(line.status().message(), "; output: ", process->Output()));
+  }
+  const int port = PortFromLine(*line);
+  if (port <= 0) return absl::InternalError(absl::StrCat("no port in: ", *line));
+  return RunningAssayd{*std::move(process), port};
+}
+
+absl::StatusOr<std::string> CreateTeamWithAssayd(const std::string& assayd, const std::string& db,
+                                                 const std::string& name) {
+  absl::StatusOr<RunResult> run = Run({assayd, "--db", db, "team", "create", name});
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("team create failed: ", run->output));
+  }
+  for (absl::string_view line : absl::StrSplit(run->output, '\n')) {
+    if (absl::StartsWith(line, "ak_")) return std::string(line);
+  }
+  return absl::InternalError(absl::StrCat("no key printed: ", run->output));
+}
+
+}  // namespace assay::testing

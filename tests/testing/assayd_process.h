@@ -1,0 +1,31 @@
+// Starting the real assayd binary in tests: on port 0, waiting for its "listening on port N" line.
+#ifndef ASSAY_TESTS_TESTING_ASSAYD_PROCESS_H_
+#define ASSAY_TESTS_TESTING_ASSAYD_PROCESS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/testing/subprocess.h"
+
+namespace assay::testing {
+
+// Parses "assayd listening on port N" from a log line; 0 if absent.
+int PortFromLine(const std::string& line);
+
+struct RunningAssayd {
+  Subprocess process;
+  int port;
+};
+
+// Starts `assayd --listen 127.0.0.1:0 --db DB EXTRA...` and waits (≤ 30 s) until it listens.
+absl::StatusOr<RunningAssayd> StartAssayd(const std::string& assayd, const std::string& db,
+                                          const std::vector<std::string>& extra = {});
+
+// `assayd --db DB team create NAME`: returns the printed admin key.
+absl::StatusOr<std::string> CreateTeamWithAssayd(const std::string& assayd, const std::string& db,
+                                                 const std::string& name);
+
+}  // namespace assay::testing
+
+#endif  // ASSAY_TESTS_TESTING_ASSAYD_PROCESS_H_
