@@ -197,6 +197,9 @@ struct AuditManager::Live {
   audit::Audit state;
   int64_t revision;
   int64_t snapshot_revision;
+  // This batch's merged steps, published with the state once the batch commits.
+  std::vector<audit::Step> batch_steps;
+  bool publish_scheduled = false;
   // Committed state for readers, and the watchers to tell about the next one.
   absl::Mutex mu;
   v1::Audit published ABSL_GUARDED_BY(mu);
@@ -281,13 +284,22 @@ absl::Status AuditManager::Append(WriteContext& ctx, Live& live, const audit::Ev
 
 void AuditManager::PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live>& live,
                                    std::vector<audit::Step> steps) {
-  auto update = std::make_shared<v1::AuditUpdate>();
-  *update->mutable_audit() = live->ToProto();
-  for (const audit::Step& s : steps) ToProto(s, update->add_steps());
-  ctx.OnCommit([live, update] {
+  // One publication per audit per committed batch: the state after the batch and every step the
+  // batch merged, in order. (Building the API view once per batch rather than once per label keeps
+  // ingest cheap; watchers still see every step exactly once.)
+  live->batch_steps.insert(live->batch_steps.end(), std::make_move_iterator(steps.begin()),
+                           std::make_move_iterator(steps.end()));
+  if (live->publish_scheduled) return;
+  live->publish_scheduled = true;
+  ctx.OnCommit([live] {
+    v1::AuditUpdate update;
+    *update.mutable_audit() = live->ToProto();
+    for (const audit::Step& s : live->batch_steps) ToProto(s, update.add_steps());
+    live->batch_steps.clear();
+    live->publish_scheduled = false;
     absl::MutexLock lock(&live->mu);
-    live->published = update->audit();
-    for (AuditWatcher* w : live->watchers) w->OnUpdate(*update);
+    live->published = update.audit();
+    for (AuditWatcher* w : live->watchers) w->OnUpdate(update);
   });
 }
 

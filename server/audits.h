@@ -81,8 +81,9 @@ class AuditManager {
                                              const std::string& audit_id);
   // Drops `live` from memory (after a rolled-back write).
   void Drop(const std::shared_ptr<Live>& live);
-  // Appends `event` to the log (in `ctx`), snapshots when due, and returns the update to publish.
+  // Appends `event` to the log (in `ctx`) and snapshots when due.
   absl::Status Append(WriteContext& ctx, Live& live, const audit::Event& event);
+  // Queues `steps` for the watchers; after the batch commits, publishes the audit's state.
   void PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live>& live,
                        std::vector<audit::Step> steps);
 

@@ -20,6 +20,7 @@ std::pair<std::string, std::string> IdAndFingerprint(const google::protobuf::Mes
       request.GetDescriptor()->FindFieldByName("request_id");
   if (field == nullptr) return {"", ""};
   std::string id = request.GetReflection()->GetString(request, field);
+  if (id.empty()) return {"", ""};  // nothing to remember: skip the hashing
   std::unique_ptr<google::protobuf::Message> copy(request.New());
   copy->CopyFrom(request);
   copy->GetReflection()->ClearField(copy.get(), field);

@@ -59,7 +59,7 @@ class LabelStream final
 
   void OnWriteDone(bool ok) override {
     const v1::SubmitLabelResponse* next = nullptr;
-    bool read_more = false;
+    bool read_more = false, more = false;
     {
       absl::MutexLock lock(&mu_);
       out_.pop_front();
@@ -76,11 +76,14 @@ class LabelStream final
       if (!out_.empty()) {
         writing_ = true;
         next = &out_.front();
+        more = out_.size() > 1;
       } else {
         MaybeFinishLocked();
       }
     }
-    if (next != nullptr) StartWrite(next);
+    // With more replies queued, let gRPC coalesce them into fewer socket writes.
+    if (next != nullptr)
+      StartWrite(next, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
     if (read_more) StartRead(&request_);
   }
 
