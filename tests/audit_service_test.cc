@@ -17,6 +17,7 @@
 #include "server/storage/storage.h"
 #include "tests/testing/api.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
 namespace assay::server {
@@ -569,6 +570,44 @@ TEST_F(AuditServiceTest, BackupIsAConsistentCopy) {
   StartServer();
   ASSERT_OK_AND_ASSIGN(v1::Audit restored, Get(alpha_, audit.id()));
   EXPECT_EQ(restored.tested(), 1);
+}
+
+// With a certificate and key the server speaks TLS only.
+TEST(TlsTest, ServesTlsWithCertificateAndRefusesPlaintext) {
+  testing::TempDir dir;
+  const std::string cert = dir.path() + "/server.crt", key = dir.path() + "/server.key";
+  ASSERT_OK_AND_ASSIGN(testing::RunResult made,
+                       testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                     "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
+                                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"}));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string db = dir.path() + "/assay.db";
+  ASSERT_OK_AND_ASSIGN(CreatedKey admin, CreateTeam(db, "alpha"));
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.db_path = db;
+  options.tls_cert_path = cert;
+  options.tls_key_path = key;
+  ASSERT_OK_AND_ASSIGN(auto server, AssayServer::Start(options));
+
+  ASSERT_OK_AND_ASSIGN(std::string pem, import::ReadFile(cert));
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto secure = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server->port()),
+                                          grpc::SslCredentials(ssl), args);
+  v1::WhoAmIResponse me;
+  ASSERT_OK(ToAbsl(v1::TeamService::NewStub(secure)->WhoAmI(Ctx(admin.key).get(), {}, &me)));
+  EXPECT_EQ(me.team(), "alpha");
+  auto plain = testing::LocalChannel(server->port());
+  EXPECT_THAT(ToAbsl(v1::TeamService::NewStub(plain)->WhoAmI(Ctx(admin.key, absl::Seconds(5)).get(),
+                                                             {}, &me)),
+              StatusIs(absl::StatusCode::kUnavailable));
+
+  options.tls_key_path.clear();
+  EXPECT_THAT(AssayServer::Start(options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls")));
 }
 
 }  // namespace
