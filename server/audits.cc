@@ -539,9 +539,4 @@ void AuditManager::Unwatch(const std::shared_ptr<void>& token, AuditWatcher* wat
   w.erase(std::remove(w.begin(), w.end(), watcher), w.end());
 }
 
-size_t AuditManager::loaded() const {
-  absl::MutexLock lock(&mu_);
-  return live_.size();
-}
-
 }  // namespace assay::server

@@ -70,9 +70,6 @@ class AuditManager {
   // Unregisters; after it returns the watcher is never called again.
   void Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher);
 
-  // How many audits are in memory (for tests and metrics).
-  size_t loaded() const;
-
  private:
   struct Live;
   // Loads through `source` (Storage for reads, the WriteTxn inside works).

@@ -32,11 +32,6 @@ void CommitQueue::Shutdown() {
   if (thread_.joinable()) thread_.join();
 }
 
-CommitQueue::Stats CommitQueue::stats() const {
-  absl::MutexLock lock(&mu_);
-  return stats_;
-}
-
 void CommitQueue::Loop() {
   std::vector<Item> batch;
   while (true) {
@@ -51,8 +46,6 @@ void CommitQueue::Loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      ++stats_.batches;
-      stats_.works += static_cast<int64_t>(batch.size());
     }
     RunBatch(batch);
     batch.clear();

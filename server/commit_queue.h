@@ -52,11 +52,6 @@ class CommitQueue {
   // once durable. Keep it short (finish an RPC, queue a stream write).
   using Done = std::function<void(absl::Status)>;
 
-  struct Stats {
-    int64_t batches = 0;
-    int64_t works = 0;
-  };
-
   // Starts the committer thread. `storage` must outlive the queue.
   CommitQueue(storage::Storage* storage, size_t capacity = 65536, size_t max_batch = 1024);
   ~CommitQueue();  // Shutdown()
@@ -69,8 +64,6 @@ class CommitQueue {
 
   // Stops accepting works, commits everything queued, joins the thread. Idempotent.
   void Shutdown();
-
-  Stats stats() const;
 
  private:
   struct Item {
@@ -85,7 +78,6 @@ class CommitQueue {
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::Mutex join_mu_;
   std::thread thread_;
 };
