@@ -69,15 +69,24 @@ absl::StatusOr<std::pair<std::string, storage::ApiKeyRecord>> CreateApiKey(
   }
 }
 
-absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContextBase& context,
-                                                      Role needed) {
+std::string Authenticator::AuthorizationOf(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
+  return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
+absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContextBase& context,
+                                                      Role needed) {
+  return Authenticate(AuthorizationOf(context), needed);
+}
+
+absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization,
+                                                      Role needed) {
+  if (authorization.empty()) {
     return absl::UnauthenticatedError(
         "missing API key: send metadata 'authorization: Bearer <key>'");
   }
-  absl::string_view value(it->second.data(), it->second.size());
+  absl::string_view value = authorization;
   if (!absl::ConsumePrefix(&value, "Bearer ") || value.empty()) {
     return absl::UnauthenticatedError("authorization metadata must be 'Bearer <key>'");
   }

@@ -66,6 +66,12 @@ class Authenticator {
   // UNAUTHENTICATED: no or malformed authorization metadata, unknown or revoked key.
   // PERMISSION_DENIED: the key's role is below `needed`. May read the database (cache miss).
   absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context, Role needed);
+  // The same for an `authorization` value taken from a call earlier ("" when there was none), for
+  // work that runs after the call's context may be gone.
+  absl::StatusOr<Principal> Authenticate(absl::string_view authorization, Role needed);
+
+  // The call's `authorization` metadata value, "" when absent.
+  static std::string AuthorizationOf(const grpc::ServerContextBase& context);
 
   // Forgets every cached key (after a revocation).
   void ClearCache();

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "absl/synchronization/notification.h"
 #include "assay/v1/audit.grpc.pb.h"
@@ -29,6 +30,13 @@ using testing::ToAbsl;
 grpc::ByteBuffer Bytes(const std::string& s) {
   grpc::Slice slice(s);
   return grpc::ByteBuffer(&slice, 1);
+}
+
+bool ParseBytes(const grpc::ByteBuffer& buffer, google::protobuf::Message* message) {
+  grpc::Slice slice;
+  return buffer.TrySingleSlice(&slice).ok() || buffer.DumpToSingleSlice(&slice).ok()
+             ? message->ParseFromArray(slice.begin(), static_cast<int>(slice.size()))
+             : false;
 }
 
 // A random message: random bytes, a valid request truncated, or a valid request with random field
@@ -181,7 +189,10 @@ TEST(MalformedRequestsTest, RandomAndTruncatedRequestsCrashNothingAndChangeNothi
   const std::vector<std::string> ids = {target.id(), "c0", "c1", "aud_missing", admin.prefix};
   grpc::GenericStub generic(channel);
   std::mt19937_64 rng(99);
-  int created_audits = 0, created_keys = 0, calls = 0, handled = 0;
+  // Distinct resources created: a random request_id may repeat, and a retried create returns the
+  // stored reply without creating anything.
+  std::set<std::string> created_audits, created_keys;
+  int calls = 0, handled = 0;
   for (int round = 0; round < 40; ++round) {
     for (const std::string& method : unary) {
       // Malformed bytes may name the control audit; well-formed random requests (which can be
@@ -217,8 +228,16 @@ TEST(MalformedRequestsTest, RandomAndTruncatedRequestsCrashNothingAndChangeNothi
       EXPECT_NE(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << method;
       EXPECT_NE(status.error_code(), grpc::StatusCode::UNKNOWN) << method;
       if (status.error_code() != grpc::StatusCode::UNIMPLEMENTED) ++handled;  // parsed
-      if (status.ok() && method.find("CreateAudit") != std::string::npos) ++created_audits;
-      if (status.ok() && method.find("CreateApiKey") != std::string::npos) ++created_keys;
+      if (status.ok() && method.find("CreateAudit") != std::string::npos) {
+        v1::Audit created;
+        ASSERT_TRUE(ParseBytes(response, &created));
+        created_audits.insert(created.id());
+      }
+      if (status.ok() && method.find("CreateApiKey") != std::string::npos) {
+        v1::CreateApiKeyResponse created;
+        ASSERT_TRUE(ParseBytes(response, &created));
+        created_keys.insert(created.info().prefix());
+      }
       ++calls;
     }
     // A label stream with garbage messages, cut off without WritesDone.
@@ -254,10 +273,10 @@ TEST(MalformedRequestsTest, RandomAndTruncatedRequestsCrashNothingAndChangeNothi
   EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
   v1::ListAuditsResponse listed;
   ASSERT_OK(ToAbsl(audits->ListAudits(Ctx(admin.key).get(), {}, &listed)));
-  EXPECT_EQ(listed.audits_size(), 2 + created_audits);
+  EXPECT_EQ(listed.audits_size(), 2 + static_cast<int>(created_audits.size()));
   v1::ListApiKeysResponse keys;
   ASSERT_OK(ToAbsl(teams->ListApiKeys(Ctx(admin.key).get(), {}, &keys)));
-  EXPECT_EQ(keys.keys_size(), 1 + created_keys);
+  EXPECT_EQ(keys.keys_size(), 1 + static_cast<int>(created_keys.size()));
   get.set_audit_id(target.id());
   v1::Audit target_served;
   ASSERT_OK(ToAbsl(audits->GetAudit(Ctx(admin.key).get(), get, &target_served)));

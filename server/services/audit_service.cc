@@ -158,8 +158,11 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::AuditUpdate>, publ
 
   WatchStream(grpc::CallbackServerContext* context, const ServerDeps& deps, std::string audit_id)
       : deps_(deps) {
-    const absl::Status queued = deps_.executor->Submit([this, context, audit_id] {
-      absl::StatusOr<Principal> who = deps_.auth->Authenticate(*context, Role::kRead);
+    // The start runs on the executor, possibly after a cancellation has finished the call and
+    // freed `context`: take what it needs from the context now.
+    const absl::Status queued = deps_.executor->Submit(
+        [this, authorization = Authenticator::AuthorizationOf(*context), audit_id] {
+      absl::StatusOr<Principal> who = deps_.auth->Authenticate(authorization, Role::kRead);
       absl::StatusOr<std::shared_ptr<void>> token =
           who.ok() ? deps_.audits->Watch(*who, audit_id, this) : who.status();
       bool last;
