@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "server/paging.h"
 #include "server/request_ids.h"
 
 namespace assay::server {
@@ -267,7 +268,7 @@ void AuditManager::Drop(const std::shared_ptr<Live>& live) {
   }
   absl::MutexLock lock(&live->mu);
   live->dropped = true;
-  for (AuditWatcher* w : live->watchers) w->OnDropped();
+  for (AuditWatcher* w : live->watchers) w->Drop("audit was reloaded after a failed write; watch again");
   live->watchers.clear();
 }
 
@@ -299,7 +300,9 @@ void AuditManager::PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live
     live->publish_scheduled = false;
     absl::MutexLock lock(&live->mu);
     live->published = update.audit();
-    for (AuditWatcher* w : live->watchers) w->OnUpdate(update);
+    for (AuditWatcher* w : live->watchers) {
+      w->Push(update, update.audit().decision() != v1::DECISION_NONE);
+    }
   });
 }
 
@@ -497,19 +500,11 @@ absl::Status AuditManager::Get(const Principal& who, const std::string& audit_id
 
 absl::Status AuditManager::List(const Principal& who, const v1::ListAuditsRequest& req,
                                 v1::ListAuditsResponse* out) {
-  const int page_size = req.page_size() == 0 ? 100 : req.page_size();
-  if (page_size < 1 || page_size > 1000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size: must be in [1, 1000], got ", req.page_size()));
-  }
-  int64_t before = 0;
-  if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &before) || before <= 0)) {
-    return absl::InvalidArgumentError("page_token: malformed (pass next_page_token unchanged)");
-  }
+  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
   ASSIGN_OR_RETURN(std::vector<storage::AuditRecord> records,
-                   storage_->ListAudits(who.team_id, before, page_size + 1));
-  const bool more = static_cast<int>(records.size()) > page_size;
-  if (more) records.resize(static_cast<size_t>(page_size));
+                   storage_->ListAudits(who.team_id, page.cursor, page.size + 1));
+  const bool more = static_cast<int>(records.size()) > page.size;
+  if (more) records.resize(static_cast<size_t>(page.size));
   for (const storage::AuditRecord& r : records) {
     RETURN_IF_ERROR(Get(who, r.public_id, out->add_audits()));
   }
@@ -527,7 +522,7 @@ absl::StatusOr<std::shared_ptr<void>> AuditManager::Watch(const Principal& who,
     live->watchers.push_back(watcher);
     v1::AuditUpdate now;
     *now.mutable_audit() = live->published;
-    watcher->OnUpdate(now);
+    watcher->Push(now, now.audit().decision() != v1::DECISION_NONE);
     return std::shared_ptr<void>(live);
   }
 }

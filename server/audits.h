@@ -26,18 +26,12 @@
 #include "server/auth.h"
 #include "server/commit_queue.h"
 #include "server/storage/storage.h"
+#include "server/watcher.h"
 
 namespace assay::server {
 
-// Receives an audit's committed updates, in order. Called with the audit's lock held: must not
-// block or call back into the AuditManager.
-class AuditWatcher {
- public:
-  virtual ~AuditWatcher() = default;
-  virtual void OnUpdate(const v1::AuditUpdate& update) = 0;
-  // The audit was dropped from memory after a failed write; no further updates will come.
-  virtual void OnDropped() = 0;
-};
+// Receives an audit's committed updates in order; the update carrying a decision is final.
+using AuditWatcher = Watcher<v1::AuditUpdate>;
 
 // The proto config with every default filled in, converted to core (and back). InvalidArgument
 // "config.FIELD: ..." for a config that does not validate.

@@ -18,6 +18,8 @@
 namespace assay::server {
 
 class AuditManager;
+class BenchmarkManager;
+class FitJobs;
 
 // The server's shared parts, owned by AssayServer; services keep a copy of this struct.
 struct ServerDeps {
@@ -26,6 +28,8 @@ struct ServerDeps {
   CommitQueue* commits = nullptr;
   Authenticator* auth = nullptr;
   AuditManager* audits = nullptr;
+  BenchmarkManager* benchmarks = nullptr;
+  FitJobs* fits = nullptr;
 };
 
 // Runs `work` (callable returning absl::Status, which fills the response) on `executor` and

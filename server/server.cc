@@ -3,19 +3,24 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "server/audits.h"
 #include "server/auth.h"
+#include "server/benchmarks.h"
 #include "server/commit_queue.h"
 #include "server/executor.h"
+#include "server/fits.h"
 #include "server/log.h"
 #include "server/request_ids.h"
 #include "server/services/audit_service.h"
+#include "server/services/benchmark_service.h"
 #include "server/services/system_service.h"
 #include "server/services/team_service.h"
 #include "server/storage/storage.h"
@@ -28,6 +33,10 @@ absl::Status ServerOptions::Validate() const {
   if (worker_threads < 1 || worker_threads > 256) {
     return absl::InvalidArgumentError(
         absl::StrCat("workers: must be in [1, 256], got ", worker_threads));
+  }
+  if (fit_threads < 0 || fit_threads > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fit threads: must be in [0, 256], got ", fit_threads));
   }
   if (queue_capacity < 1) return absl::InvalidArgumentError("queue: capacity must be >= 1");
   if (shutdown_grace < absl::ZeroDuration()) {
@@ -47,9 +56,12 @@ struct AssayServer::Parts {
   std::unique_ptr<BoundedExecutor> executor;
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<AuditManager> audits;
+  std::unique_ptr<BenchmarkManager> benchmarks;
+  std::unique_ptr<FitJobs> fits;
   std::unique_ptr<SystemServiceImpl> system_service;
   std::unique_ptr<TeamServiceImpl> team_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
+  std::unique_ptr<BenchmarkServiceImpl> benchmark_service;
   std::unique_ptr<grpc::Server> server;
 };
 
@@ -91,12 +103,24 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
   parts->auth = std::make_unique<Authenticator>(parts->storage.get());
   parts->audits = std::make_unique<AuditManager>(parts->storage.get());
+  parts->benchmarks = std::make_unique<BenchmarkManager>(parts->storage.get());
+  const int fit_threads = options.fit_threads > 0
+                              ? options.fit_threads
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  parts->fits = std::make_unique<FitJobs>(parts->storage.get(), parts->commits.get(),
+                                          parts->benchmarks.get(), fit_threads);
+  if (absl::Status started = parts->fits->Start(); !started.ok()) {
+    parts->commits->Shutdown();
+    return started;
+  }
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
-                  parts->auth.get(), parts->audits.get()};
+                  parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
+                  parts->fits.get()};
   parts->system_service =
       std::make_unique<SystemServiceImpl>(parts->storage.get(), parts->executor.get(), absl::Now());
   parts->team_service = std::make_unique<TeamServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(deps);
+  parts->benchmark_service = std::make_unique<BenchmarkServiceImpl>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -109,8 +133,10 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   builder.RegisterService(parts->system_service.get());
   builder.RegisterService(parts->team_service.get());
   builder.RegisterService(parts->audit_service.get());
+  builder.RegisterService(parts->benchmark_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {
+    parts->fits->Shutdown();
     parts->executor->Shutdown();
     parts->commits->Shutdown();
     return absl::UnavailableError(absl::StrCat("cannot listen on '", options.listen_address,
@@ -138,6 +164,7 @@ void AssayServer::Shutdown() {
   // that queued work can complete its calls.
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->options.shutdown_grace));
   parts_->server->Wait();
+  parts_->fits->Shutdown();  // a running fit is abandoned and runs again on the next start
   parts_->executor->Shutdown();
   parts_->commits->Shutdown();  // commits every write still queued
   parts_->server.reset();

@@ -25,6 +25,9 @@ struct ServerOptions {
   // Executor threads for storage and estimator work, and how many calls may wait for them.
   int worker_threads = 2;
   size_t queue_capacity = 1024;
+  // Sweep threads of each calibration (fits run one at a time, off the request path); 0 means
+  // one per core.
+  int fit_threads = 0;
   // How long in-flight calls may run after shutdown starts before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // TLS: PEM files of the server's certificate chain and private key. Both or neither; without

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/audits.h"
+#include "server/services/watch_stream.h"
 
 namespace assay::server {
 namespace {
@@ -150,124 +151,6 @@ class LabelStream final
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// WatchAudit: the current state, then every committed update in order. Finishes OK after the update
-// that carries the decision; RESOURCE_EXHAUSTED if the client falls kMaxQueued updates behind.
-class WatchStream final : public grpc::ServerWriteReactor<v1::AuditUpdate>, public AuditWatcher {
- public:
-  static constexpr size_t kMaxQueued = 10000;
-
-  WatchStream(grpc::CallbackServerContext* context, const ServerDeps& deps, std::string audit_id)
-      : deps_(deps) {
-    // The start runs on the executor, possibly after a cancellation has finished the call and
-    // freed `context`: take what it needs from the context now.
-    const absl::Status queued = deps_.executor->Submit(
-        [this, authorization = Authenticator::AuthorizationOf(*context), audit_id] {
-      absl::StatusOr<Principal> who = deps_.auth->Authenticate(authorization, Role::kRead);
-      absl::StatusOr<std::shared_ptr<void>> token =
-          who.ok() ? deps_.audits->Watch(*who, audit_id, this) : who.status();
-      bool last;
-      {
-        absl::MutexLock lock(&mu_);
-        starting_ = false;
-        if (token.ok()) token_ = *token;
-        if (!token.ok()) FinishLocked(ToGrpcStatus(token.status()));
-        last = done_;
-      }
-      if (last) Destroy();
-    });
-    if (!queued.ok()) {
-      absl::MutexLock lock(&mu_);
-      starting_ = false;
-      FinishLocked(ToGrpcStatus(queued));
-    }
-  }
-
-  void OnUpdate(const v1::AuditUpdate& update) override {
-    const v1::AuditUpdate* next = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      if (finished_ || final_queued_) return;
-      if (queue_.size() >= kMaxQueued) {
-        FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  "watcher fell too far behind the audit; watch again"));
-        return;
-      }
-      queue_.push_back(update);
-      final_queued_ = update.audit().decision() != v1::DECISION_NONE;
-      if (!writing_) {
-        writing_ = true;
-        next = &queue_.front();
-      }
-    }
-    if (next != nullptr) StartWrite(next);
-  }
-
-  void OnDropped() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "audit was reloaded after a failed write; watch again"));
-  }
-
-  void OnWriteDone(bool ok) override {
-    const v1::AuditUpdate* next = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      queue_.pop_front();
-      writing_ = false;
-      if (!ok) {
-        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-      } else if (!queue_.empty()) {
-        writing_ = true;
-        next = &queue_.front();
-      } else if (final_queued_) {
-        FinishLocked(grpc::Status::OK);
-      }
-    }
-    if (next != nullptr) StartWrite(next);
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-  }
-
-  void OnDone() override {
-    bool last;
-    {
-      absl::MutexLock lock(&mu_);
-      done_ = true;
-      last = !starting_;
-    }
-    if (last) Destroy();
-  }
-
- private:
-  void Destroy() {
-    std::shared_ptr<void> token;
-    {
-      absl::MutexLock lock(&mu_);
-      token = token_;
-    }
-    if (token != nullptr) deps_.audits->Unwatch(token, this);
-    delete this;
-  }
-  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(status);
-  }
-
-  const ServerDeps deps_;
-  absl::Mutex mu_;
-  std::deque<v1::AuditUpdate> queue_ ABSL_GUARDED_BY(mu_);  // front is being written
-  std::shared_ptr<void> token_ ABSL_GUARDED_BY(mu_);
-  bool starting_ ABSL_GUARDED_BY(mu_) = true;  // the executor task still uses `this`
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool final_queued_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 }  // namespace
 
 grpc::ServerUnaryReactor* AuditServiceImpl::CreateAudit(grpc::CallbackServerContext* context,
@@ -329,7 +212,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VoidCase(grpc::CallbackServerContext
 
 grpc::ServerWriteReactor<v1::AuditUpdate>* AuditServiceImpl::WatchAudit(
     grpc::CallbackServerContext* context, const v1::WatchAuditRequest* request) {
-  return new WatchStream(context, deps_, request->audit_id());
+  // Every update in order; RESOURCE_EXHAUSTED if the client falls 10,000 updates behind.
+  AuditManager* audits = deps_.audits;
+  return new WatchStream<v1::AuditUpdate>(
+      context, deps_, /*coalesce=*/false, /*max_queued=*/10000,
+      [audits, audit_id = request->audit_id()](const Principal& who, AuditWatcher* w) {
+        return audits->Watch(who, audit_id, w);
+      },
+      [audits](const std::shared_ptr<void>& token, AuditWatcher* w) { audits->Unwatch(token, w); });
 }
 
 }  // namespace assay::server

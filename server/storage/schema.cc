@@ -71,6 +71,55 @@ constexpr Migration kMigrations[] = {
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX audit_events_by_case ON audit_events(audit_id, case_id);
     )sql"},
+    {3, R"sql(
+      CREATE TABLE benchmarks (
+        id             INTEGER PRIMARY KEY,
+        public_id      TEXT NOT NULL UNIQUE,
+        team_id        INTEGER NOT NULL REFERENCES teams(id),
+        name           TEXT NOT NULL,
+        description    TEXT NOT NULL,
+        created_at     INTEGER NOT NULL,
+        num_cells      INTEGER NOT NULL DEFAULT 0,
+        current_fit_id INTEGER,
+        UNIQUE (team_id, name)
+      ) STRICT;
+
+      -- A benchmark's models (kind 0) and items (kind 1), numbered 0, 1, ... in order of arrival;
+      -- `tags` (items only) joined by U+001F.
+      CREATE TABLE benchmark_entries (
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id),
+        kind         INTEGER NOT NULL CHECK (kind IN (0, 1)),
+        idx          INTEGER NOT NULL,
+        name         TEXT NOT NULL,
+        tags         TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (benchmark_id, kind, idx),
+        UNIQUE (benchmark_id, kind, name)
+      ) STRICT, WITHOUT ROWID;
+
+      -- One row per (benchmark, model): that model's observed cells, packed (server/responses.h).
+      CREATE TABLE response_rows (
+        id           INTEGER PRIMARY KEY,
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id),
+        model_idx    INTEGER NOT NULL,
+        cells        BLOB NOT NULL,
+        UNIQUE (benchmark_id, model_idx)
+      ) STRICT;
+
+      -- Calibrations. `record` is the serialized assay.v1.Fit, `tables` its result tables
+      -- (assay.v1.FitTables) once it succeeded.
+      CREATE TABLE fits (
+        id           INTEGER PRIMARY KEY,
+        public_id    TEXT NOT NULL UNIQUE,
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id),
+        team_id      INTEGER NOT NULL REFERENCES teams(id),
+        version      INTEGER NOT NULL,
+        state        INTEGER NOT NULL,
+        record       BLOB NOT NULL,
+        tables       BLOB,
+        UNIQUE (benchmark_id, version)
+      ) STRICT;
+      CREATE INDEX fits_by_state ON fits(state);
+    )sql"},
 };
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "server/storage/storage.h"
 
+#include <algorithm>
+#include <tuple>
+#include <variant>
+
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "core/base/version.h"
@@ -122,6 +126,87 @@ absl::StatusOr<std::vector<audit::Event>> AuditEventsIn(Connection& c, int64_t a
   }
   stmt->Reset();
   return events;
+}
+
+BenchmarkRecord ReadBenchmark(const Statement& s) {
+  BenchmarkRecord r;
+  r.id = s.ColumnInt(0);
+  r.public_id = s.ColumnText(1);
+  r.team_id = s.ColumnInt(2);
+  r.name = s.ColumnText(3);
+  r.description = s.ColumnText(4);
+  r.created_at = s.ColumnInt(5);
+  r.num_cells = s.ColumnInt(6);
+  r.current_fit_id = s.ColumnIsNull(7) ? 0 : s.ColumnInt(7);
+  r.num_models = s.ColumnInt(8);
+  r.num_items = s.ColumnInt(9);
+  return r;
+}
+constexpr const char* kBenchmarkColumns =
+    "id, public_id, team_id, name, description, created_at, num_cells, current_fit_id, "
+    "(SELECT COUNT(*) FROM benchmark_entries e WHERE e.benchmark_id = b.id AND e.kind = 0), "
+    "(SELECT COUNT(*) FROM benchmark_entries e WHERE e.benchmark_id = b.id AND e.kind = 1) "
+    "FROM benchmarks b";
+
+FitRecord ReadFit(const Statement& s) {
+  FitRecord r;
+  r.id = s.ColumnInt(0);
+  r.public_id = s.ColumnText(1);
+  r.benchmark_id = s.ColumnInt(2);
+  r.team_id = s.ColumnInt(3);
+  r.version = s.ColumnInt(4);
+  r.state = static_cast<int>(s.ColumnInt(5));
+  r.record = s.ColumnBlob(6);
+  return r;
+}
+constexpr const char* kFitColumns =
+    "id, public_id, benchmark_id, team_id, version, state, record FROM fits";
+
+// "SELECT <columns> WHERE <where>" with one text then one integer parameter, or one integer.
+template <typename T, typename ReadRow>
+absl::StatusOr<std::optional<T>> FindBy(Connection& c, const char* columns, const char* where,
+                                        const std::string* text, int64_t number, ReadRow read) {
+  ASSIGN_OR_RETURN(Statement * stmt, c.Prepare(absl::StrCat("SELECT ", columns, " WHERE ", where)));
+  int index = 1;
+  if (text != nullptr) RETURN_IF_ERROR(stmt->BindText(index++, *text));
+  RETURN_IF_ERROR(stmt->BindInt(index, number));
+  return FirstRow<T>(stmt, read);
+}
+
+absl::StatusOr<std::vector<Entry>> EntriesIn(Connection& c, int64_t benchmark_id, EntryKind kind) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   c.Prepare("SELECT idx, name, tags FROM benchmark_entries WHERE "
+                             "benchmark_id = ? AND kind = ? ORDER BY idx"));
+  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, static_cast<int64_t>(kind)));
+  std::vector<Entry> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (stmt->ColumnInt(0) != static_cast<int64_t>(out.size())) {
+      stmt->Reset();
+      return absl::DataLossError(absl::StrCat("benchmark row ", benchmark_id,
+                                              ": entry indices are not consecutive"));
+    }
+    out.push_back(Entry{stmt->ColumnText(1), stmt->ColumnText(2)});
+  }
+  stmt->Reset();
+  return out;
+}
+
+// Runs an UPDATE/INSERT with the given parameters (int64_t, double or text/blob strings).
+absl::Status RunWith(Connection& c, const char* sql,
+                     std::initializer_list<std::variant<int64_t, std::string>> params) {
+  ASSIGN_OR_RETURN(Statement * stmt, c.Prepare(sql));
+  int index = 1;
+  for (const auto& p : params) {
+    if (const int64_t* i = std::get_if<int64_t>(&p)) {
+      RETURN_IF_ERROR(stmt->BindInt(index++, *i));
+    } else {
+      RETURN_IF_ERROR(stmt->BindBlob(index++, std::get<std::string>(p)));
+    }
+  }
+  return stmt->Run();
 }
 
 }  // namespace
@@ -282,6 +367,120 @@ absl::StatusOr<std::vector<audit::Event>> WriteTxn::AuditEvents(int64_t audit_id
   return AuditEventsIn(*connection_, audit_id, after_seq);
 }
 
+absl::Status WriteTxn::InsertBenchmark(BenchmarkRecord& r) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("INSERT INTO benchmarks(public_id, team_id, name, "
+                                        "description, created_at) VALUES(?, ?, ?, ?, ?) "
+                                        "RETURNING id"));
+  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
+  RETURN_IF_ERROR(stmt->BindText(3, r.name));
+  RETURN_IF_ERROR(stmt->BindText(4, r.description));
+  RETURN_IF_ERROR(stmt->BindInt(5, r.created_at));
+  absl::StatusOr<std::optional<int64_t>> id =
+      FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); });
+  if (absl::IsAlreadyExists(id.status())) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("name: the team already has a benchmark named '", r.name, "'"));
+  }
+  RETURN_IF_ERROR(id.status());
+  r.id = id->value_or(0);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<BenchmarkRecord>> WriteTxn::FindBenchmark(
+    int64_t team_id, const std::string& public_id) {
+  return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "public_id = ? AND team_id = ?",
+                                 &public_id, team_id, ReadBenchmark);
+}
+
+absl::StatusOr<std::optional<BenchmarkRecord>> WriteTxn::FindBenchmarkById(int64_t id) {
+  return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "id = ?", nullptr, id,
+                                 ReadBenchmark);
+}
+
+absl::StatusOr<std::vector<Entry>> WriteTxn::BenchmarkEntries(int64_t benchmark_id,
+                                                              EntryKind kind) {
+  return EntriesIn(*connection_, benchmark_id, kind);
+}
+
+absl::Status WriteTxn::InsertEntry(int64_t benchmark_id, EntryKind kind, int64_t idx,
+                                   const Entry& entry) {
+  return RunWith(*connection_,
+                 "INSERT INTO benchmark_entries(benchmark_id, kind, idx, name, tags) "
+                 "VALUES(?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT))",
+                 {benchmark_id, static_cast<int64_t>(kind), idx, entry.name, entry.tags});
+}
+
+absl::Status WriteTxn::SetItemTags(int64_t benchmark_id, int64_t idx, const std::string& tags) {
+  return RunWith(*connection_,
+                 "UPDATE benchmark_entries SET tags = CAST(? AS TEXT) WHERE benchmark_id = ? AND "
+                 "kind = 1 AND idx = ?",
+                 {tags, benchmark_id, idx});
+}
+
+absl::StatusOr<std::optional<std::string>> WriteTxn::ResponseRow(int64_t benchmark_id,
+                                                                 int64_t model_idx) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT cells FROM response_rows WHERE benchmark_id = ? "
+                                        "AND model_idx = ?"));
+  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, model_idx));
+  return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
+}
+
+absl::Status WriteTxn::PutResponseRow(int64_t benchmark_id, int64_t model_idx,
+                                      const std::string& cells) {
+  return RunWith(*connection_,
+                 "INSERT INTO response_rows(benchmark_id, model_idx, cells) VALUES(?, ?, ?) "
+                 "ON CONFLICT(benchmark_id, model_idx) DO UPDATE SET cells = excluded.cells",
+                 {benchmark_id, model_idx, cells});
+}
+
+absl::Status WriteTxn::SetBenchmarkCells(int64_t benchmark_id, int64_t num_cells) {
+  return RunWith(*connection_, "UPDATE benchmarks SET num_cells = ? WHERE id = ?",
+                 {num_cells, benchmark_id});
+}
+
+absl::Status WriteTxn::SetCurrentFit(int64_t benchmark_id, int64_t fit_id) {
+  return RunWith(*connection_, "UPDATE benchmarks SET current_fit_id = ? WHERE id = ?",
+                 {fit_id, benchmark_id});
+}
+
+absl::Status WriteTxn::InsertFit(FitRecord& r) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(
+                       "INSERT INTO fits(public_id, benchmark_id, team_id, version, state, record) "
+                       "VALUES(?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM fits WHERE "
+                       "benchmark_id = ?2), ?, ?) RETURNING id, version"));
+  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, r.benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, r.team_id));
+  RETURN_IF_ERROR(stmt->BindInt(4, r.state));
+  RETURN_IF_ERROR(stmt->BindBlob(5, r.record));
+  using IdVersion = std::pair<int64_t, int64_t>;
+  const auto read = [](const Statement& s) { return IdVersion(s.ColumnInt(0), s.ColumnInt(1)); };
+  ASSIGN_OR_RETURN(std::optional<IdVersion> row, FirstRow<IdVersion>(stmt, read));
+  if (row.has_value()) std::tie(r.id, r.version) = *row;
+  return absl::OkStatus();
+}
+
+absl::Status WriteTxn::UpdateFit(int64_t fit_id, int state, const std::string& record,
+                                 const std::optional<std::string>& tables) {
+  if (tables.has_value()) {
+    return RunWith(*connection_, "UPDATE fits SET state = ?, record = ?, tables = ? WHERE id = ?",
+                   {static_cast<int64_t>(state), record, *tables, fit_id});
+  }
+  return RunWith(*connection_, "UPDATE fits SET state = ?, record = ? WHERE id = ?",
+                 {static_cast<int64_t>(state), record, fit_id});
+}
+
+absl::StatusOr<std::optional<FitRecord>> WriteTxn::FindFit(int64_t team_id,
+                                                           const std::string& public_id) {
+  return FindBy<FitRecord>(*connection_, kFitColumns, "public_id = ? AND team_id = ?", &public_id,
+                           team_id, ReadFit);
+}
+
 // ---- Storage ----
 
 int Storage::CurrentSchemaVersion() { return static_cast<int>(SchemaMigrations().size()); }
@@ -395,6 +594,105 @@ absl::StatusOr<std::vector<audit::Event>> Storage::AuditEvents(int64_t audit_id,
                                                                int64_t after_seq) {
   absl::MutexLock lock(&mu_);
   return AuditEventsIn(*connection_, audit_id, after_seq);
+}
+
+absl::StatusOr<std::optional<BenchmarkRecord>> Storage::FindBenchmark(
+    int64_t team_id, const std::string& public_id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "public_id = ? AND team_id = ?",
+                                 &public_id, team_id, ReadBenchmark);
+}
+
+absl::StatusOr<std::optional<BenchmarkRecord>> Storage::FindBenchmarkById(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "id = ?", nullptr, id,
+                                 ReadBenchmark);
+}
+
+absl::StatusOr<std::vector<BenchmarkRecord>> Storage::ListBenchmarks(int64_t team_id,
+                                                                     int64_t before_id,
+                                                                     int limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(absl::StrCat("SELECT ", kBenchmarkColumns,
+                                                     " WHERE team_id = ?1 AND (?2 = 0 OR id < ?2) "
+                                                     "ORDER BY id DESC LIMIT ?3")));
+  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, limit));
+  return Collect<BenchmarkRecord>(stmt, ReadBenchmark);
+}
+
+absl::StatusOr<std::vector<Entry>> Storage::BenchmarkEntries(int64_t benchmark_id,
+                                                             EntryKind kind) {
+  absl::MutexLock lock(&mu_);
+  return EntriesIn(*connection_, benchmark_id, kind);
+}
+
+absl::Status Storage::ForEachResponseRow(
+    int64_t benchmark_id, absl::FunctionRef<void(int64_t, const std::string&)> row) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT model_idx, cells FROM response_rows WHERE "
+                                        "benchmark_id = ? ORDER BY model_idx"));
+  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, stmt->Step());
+    if (!more) break;
+    row(stmt->ColumnInt(0), stmt->ColumnBlob(1));
+  }
+  stmt->Reset();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<FitRecord>> Storage::FindFit(int64_t team_id,
+                                                          const std::string& public_id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<FitRecord>(*connection_, kFitColumns, "public_id = ? AND team_id = ?", &public_id,
+                           team_id, ReadFit);
+}
+
+absl::StatusOr<std::optional<FitRecord>> Storage::FindFitById(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<FitRecord>(*connection_, kFitColumns, "id = ?", nullptr, id, ReadFit);
+}
+
+absl::StatusOr<std::vector<FitRecord>> Storage::ListFits(int64_t benchmark_id, int64_t before_id,
+                                                         int limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(absl::StrCat("SELECT ", kFitColumns,
+                                                     " WHERE benchmark_id = ?1 AND (?2 = 0 OR "
+                                                     "id < ?2) ORDER BY id DESC LIMIT ?3")));
+  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, limit));
+  return Collect<FitRecord>(stmt, ReadFit);
+}
+
+absl::StatusOr<std::vector<FitRecord>> Storage::FitsInState(const std::vector<int>& states) {
+  std::vector<FitRecord> out;
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(absl::StrCat("SELECT ", kFitColumns,
+                                                     " WHERE state = ? ORDER BY id")));
+  for (int state : states) {
+    RETURN_IF_ERROR(stmt->BindInt(1, state));
+    ASSIGN_OR_RETURN(std::vector<FitRecord> some, Collect<FitRecord>(stmt, ReadFit));
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FitRecord& x, const FitRecord& y) { return x.id < y.id; });
+  return out;
+}
+
+absl::StatusOr<std::optional<std::string>> Storage::FitTables(int64_t fit_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT tables FROM fits WHERE id = ? AND tables IS NOT "
+                                        "NULL"));
+  RETURN_IF_ERROR(stmt->BindInt(1, fit_id));
+  return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
 absl::StatusOr<int64_t> Storage::PurgeReplies(int64_t cutoff) {

@@ -50,6 +50,36 @@ struct AuditRecord {
   int64_t snapshot_revision = 0;
 };
 
+struct BenchmarkRecord {
+  int64_t id = 0;  // row id (internal)
+  std::string public_id;
+  int64_t team_id = 0;
+  std::string name;
+  std::string description;
+  int64_t created_at = 0;
+  int64_t num_cells = 0;
+  int64_t current_fit_id = 0;  // fits row id; 0 for none
+  int64_t num_models = 0;      // read-only (counted from the entries)
+  int64_t num_items = 0;
+};
+
+// A benchmark's models or items, in index order.
+enum class EntryKind : int { kModel = 0, kItem = 1 };
+struct Entry {
+  std::string name;
+  std::string tags;  // items: tags joined by '\x1f'
+};
+
+struct FitRecord {
+  int64_t id = 0;  // row id (internal)
+  std::string public_id;
+  int64_t benchmark_id = 0;
+  int64_t team_id = 0;
+  int64_t version = 0;
+  int state = 0;       // assay.v1.FitState
+  std::string record;  // serialized assay.v1.Fit (opaque here)
+};
+
 // The stored reply to a mutating call made with a request_id.
 struct StoredReply {
   std::string method;
@@ -92,6 +122,27 @@ class WriteTxn {
   absl::StatusOr<std::optional<AuditRecord>> FindAudit(int64_t team_id,
                                                        const std::string& public_id);
   absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
+
+  // Benchmarks. InsertBenchmark fills record.id; AlreadyExists if the team has one of that name.
+  // InsertEntry: `idx` must be the kind's next index. ResponseRow: nullopt if the model has none.
+  absl::Status InsertBenchmark(BenchmarkRecord& record);
+  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmark(int64_t team_id,
+                                                               const std::string& public_id);
+  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmarkById(int64_t id);
+  absl::StatusOr<std::vector<Entry>> BenchmarkEntries(int64_t benchmark_id, EntryKind kind);
+  absl::Status InsertEntry(int64_t benchmark_id, EntryKind kind, int64_t idx, const Entry& entry);
+  absl::Status SetItemTags(int64_t benchmark_id, int64_t idx, const std::string& tags);
+  absl::StatusOr<std::optional<std::string>> ResponseRow(int64_t benchmark_id, int64_t model_idx);
+  absl::Status PutResponseRow(int64_t benchmark_id, int64_t model_idx, const std::string& cells);
+  absl::Status SetBenchmarkCells(int64_t benchmark_id, int64_t num_cells);
+  absl::Status SetCurrentFit(int64_t benchmark_id, int64_t fit_id);
+
+  // Fits. InsertFit fills record.id and record.version (the benchmark's next). UpdateFit stores
+  // state and record, and `tables` unless it is nullopt.
+  absl::Status InsertFit(FitRecord& record);
+  absl::Status UpdateFit(int64_t fit_id, int state, const std::string& record,
+                         const std::optional<std::string>& tables);
+  absl::StatusOr<std::optional<FitRecord>> FindFit(int64_t team_id, const std::string& public_id);
 
  private:
   friend class Storage;
@@ -141,6 +192,29 @@ class Storage {
                                                       int limit);
   // The audit's events with seq > after_seq, in order; DataLoss if the seqs are not consecutive.
   absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
+
+  // Benchmarks, as the WriteTxn methods of the same names. ListBenchmarks: newest first, row id <
+  // before_id (0: no bound).
+  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmark(int64_t team_id,
+                                                               const std::string& public_id);
+  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmarkById(int64_t id);
+  absl::StatusOr<std::vector<BenchmarkRecord>> ListBenchmarks(int64_t team_id, int64_t before_id,
+                                                              int limit);
+  absl::StatusOr<std::vector<Entry>> BenchmarkEntries(int64_t benchmark_id, EntryKind kind);
+  // Calls `row(model_idx, cells)` for every stored response row, in model order, all from one
+  // consistent read.
+  absl::Status ForEachResponseRow(
+      int64_t benchmark_id, absl::FunctionRef<void(int64_t, const std::string&)> row);
+
+  // Fits. ListFits: the benchmark's fits, newest first, row id < before_id (0: no bound).
+  // FitsInState: every fit whose state is one of `states` (restart recovery), oldest first.
+  // FitTables: nullopt if the fit has no tables.
+  absl::StatusOr<std::optional<FitRecord>> FindFit(int64_t team_id, const std::string& public_id);
+  absl::StatusOr<std::optional<FitRecord>> FindFitById(int64_t id);
+  absl::StatusOr<std::vector<FitRecord>> ListFits(int64_t benchmark_id, int64_t before_id,
+                                                  int limit);
+  absl::StatusOr<std::vector<FitRecord>> FitsInState(const std::vector<int>& states);
+  absl::StatusOr<std::optional<std::string>> FitTables(int64_t fit_id);
 
   // Forgets request ids older than `cutoff` (unix seconds). Returns how many.
   absl::StatusOr<int64_t> PurgeReplies(int64_t cutoff);
