@@ -527,14 +527,29 @@ absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
   v1::Fit fit;
   if (!fit.ParseFromString(record.record)) return absl::DataLossError("corrupt fit record");
   const auto& items = tables->tables.items();
+  tables->benchmark_row_id = record.benchmark_id;
   if (fit.options().dims() == 1) {
-    tables->bank.sigma = fit.options().sigma();
-    tables->bank.a.resize(items.size());
-    tables->bank.b.resize(items.size());
+    irt::ItemBank& bank = tables->bank.items;
+    bank.sigma = fit.options().sigma();
+    bank.a.resize(items.size());
+    bank.b.resize(items.size());
+    bool tagged = false;
     for (int j = 0; j < items.size(); ++j) {
-      tables->bank.a[j] = items[j].a(0);
-      tables->bank.b[j] = items[j].b();
+      bank.a[j] = items[j].a(0);
+      bank.b[j] = items[j].b();
+      tagged |= !items[j].tags().empty();
     }
+    if (tagged) {  // every item gets its first tag; untagged ones share the tag ""
+      absl::flat_hash_map<std::string, int32_t> tag_index;
+      for (int j = 0; j < items.size(); ++j) {
+        const std::string tag = items[j].tags().empty() ? "" : items[j].tags(0);
+        auto [it, added] =
+            tag_index.try_emplace(tag, static_cast<int32_t>(tables->tag_names.size()));
+        if (added) tables->tag_names.push_back(tag);
+        tables->bank.tags.push_back(it->second);
+      }
+    }
+    tables->bank.num_tags = static_cast<int>(tables->tag_names.size());
   }
   for (int j = 0; j < items.size(); ++j) tables->item_index[items[j].item()] = j;
   for (const v1::Ability& a : tables->tables.abilities()) {
@@ -633,7 +648,8 @@ absl::Status FitJobs::Score(const Principal& who, const v1::ScoreModelRequest& r
                             v1::ScoreModelResponse* out) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Tables> t,
                    FindTables(who, req.fit_id(), req.benchmark_id()));
-  if (t->bank.size() == 0 && !t->tables.items().empty()) {
+  const irt::ItemBank& bank = t->bank.items;
+  if (bank.size() == 0 && !t->tables.items().empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("fit_id: fit '", t->fit_id, "' is multidimensional; scoring needs dims = 1"));
   }
@@ -657,15 +673,15 @@ absl::Status FitJobs::Score(const Principal& who, const v1::ScoreModelRequest& r
     }
     responses.push_back(irt::Response{it->second, in.successes(), trials});
   }
-  ASSIGN_OR_RETURN(irt::AbilityEstimate estimate, irt::ScoreMap(t->bank, responses));
+  ASSIGN_OR_RETURN(irt::AbilityEstimate estimate, irt::ScoreMap(bank, responses));
   out->set_fit_id(t->fit_id);
   out->set_theta(estimate.theta);
   out->set_se(estimate.se);
-  out->set_predicted_accuracy(irt::PredictedAccuracy(t->bank, estimate.theta));
+  out->set_predicted_accuracy(irt::PredictedAccuracy(bank, estimate.theta));
   out->set_predicted_accuracy_lower(
-      irt::PredictedAccuracy(t->bank, estimate.theta - 1.96 * estimate.se));
+      irt::PredictedAccuracy(bank, estimate.theta - 1.96 * estimate.se));
   out->set_predicted_accuracy_upper(
-      irt::PredictedAccuracy(t->bank, estimate.theta + 1.96 * estimate.se));
+      irt::PredictedAccuracy(bank, estimate.theta + 1.96 * estimate.se));
   const auto below = std::lower_bound(t->sorted_theta.begin(), t->sorted_theta.end(),
                                       estimate.theta) - t->sorted_theta.begin();
   out->set_percentile(t->sorted_theta.empty()

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "assay/v1/benchmarks.pb.h"
 #include "core/irt/fit.h"
+#include "core/cat/session.h"
 #include "core/irt/scoring.h"
 #include "server/auth.h"
 #include "server/benchmarks.h"
@@ -84,12 +85,14 @@ class FitJobs {
   void Unwatch(const std::shared_ptr<void>& token, FitWatcher* watcher);
 
   // A succeeded fit's parsed tables, for scoring and adaptive testing. K = 1 fits also have
-  // `bank`.
+  // `bank` (content tag of an item: its first tag).
   struct Tables {
     int64_t fit_row_id = 0;
+    int64_t benchmark_row_id = 0;
     std::string fit_id;
     v1::FitTables tables;
-    irt::ItemBank bank;  // empty unless unidimensional
+    cat::Bank bank;  // empty unless unidimensional
+    std::vector<std::string> tag_names;  // bank.tags[j] indexes this
     absl::flat_hash_map<std::string, int32_t> item_index;
     std::vector<double> sorted_theta;  // first dimension, ascending
   };

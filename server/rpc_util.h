@@ -20,6 +20,7 @@ namespace assay::server {
 class AuditManager;
 class BenchmarkManager;
 class FitJobs;
+class CatManager;
 
 // The server's shared parts, owned by AssayServer; services keep a copy of this struct.
 struct ServerDeps {
@@ -30,6 +31,7 @@ struct ServerDeps {
   AuditManager* audits = nullptr;
   BenchmarkManager* benchmarks = nullptr;
   FitJobs* fits = nullptr;
+  CatManager* cat = nullptr;
 };
 
 // Runs `work` (callable returning absl::Status, which fills the response) on `executor` and
@@ -64,34 +66,53 @@ grpc::ServerUnaryReactor* RunRead(grpc::CallbackServerContext* context, const Se
                   });
 }
 
-// A write: authenticates with at least `role` on the executor, then runs
-// `work(WriteContext&, const Principal&)` as a CommitQueue work; the call finishes with the work's
-// status once committed (or with the commit's error).
+// A write whose work needs reads first (a calibration to load, a session to bring into memory):
+// authenticates with at least `role` and runs `prepare(const Principal&)` -> absl::StatusOr<P> on
+// the executor (it may read the database; works must not, the committer holds the connection),
+// then `work(WriteContext&, const Principal&, P&)` as a CommitQueue work; the call finishes with
+// the work's status once committed (or with the commit's error).
+template <typename Prepare, typename Work>
+grpc::ServerUnaryReactor* RunPreparedWrite(grpc::CallbackServerContext* context,
+                                           const ServerDeps& deps, Role role, Prepare prepare,
+                                           Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status submitted = deps.executor->Submit([context, reactor, deps, role,
+                                                  prepare = std::move(prepare),
+                                                  work = std::move(work)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                   "call cancelled or past its deadline before work started"));
+      return;
+    }
+    absl::StatusOr<Principal> who = deps.auth->Authenticate(*context, role);
+    if (!who.ok()) {
+      reactor->Finish(ToGrpcStatus(who.status()));
+      return;
+    }
+    auto prepared = prepare(*who);
+    if (!prepared.ok()) {
+      reactor->Finish(ToGrpcStatus(prepared.status()));
+      return;
+    }
+    absl::Status queued = deps.commits->Submit(
+        [who = *std::move(who), prepared = *std::move(prepared),
+         work = std::move(work)](WriteContext& ctx) mutable { return work(ctx, who, prepared); },
+        [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+    if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  });
+  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
+  return reactor;
+}
+
+// A write: as RunPreparedWrite without the preparation; `work(WriteContext&, const Principal&)`.
 template <typename Work>
 grpc::ServerUnaryReactor* RunWrite(grpc::CallbackServerContext* context, const ServerDeps& deps,
                                    Role role, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status submitted =
-      deps.executor->Submit([context, reactor, deps, role, work = std::move(work)]() mutable {
-        if (context->IsCancelled()) {
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                                       "call cancelled or past its deadline before work started"));
-          return;
-        }
-        absl::StatusOr<Principal> who = deps.auth->Authenticate(*context, role);
-        if (!who.ok()) {
-          reactor->Finish(ToGrpcStatus(who.status()));
-          return;
-        }
-        absl::Status queued = deps.commits->Submit(
-            [who = *std::move(who), work = std::move(work)](WriteContext& ctx) mutable {
-              return work(ctx, who);
-            },
-            [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
-        if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+  return RunPreparedWrite(
+      context, deps, role, [](const Principal&) { return absl::StatusOr<bool>(true); },
+      [work = std::move(work)](WriteContext& ctx, const Principal& who, bool) mutable {
+        return work(ctx, who);
       });
-  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
-  return reactor;
 }
 
 }  // namespace assay::server

@@ -14,6 +14,7 @@
 #include "server/audits.h"
 #include "server/auth.h"
 #include "server/benchmarks.h"
+#include "server/cat_sessions.h"
 #include "server/commit_queue.h"
 #include "server/executor.h"
 #include "server/fits.h"
@@ -21,6 +22,7 @@
 #include "server/request_ids.h"
 #include "server/services/audit_service.h"
 #include "server/services/benchmark_service.h"
+#include "server/services/cat_service.h"
 #include "server/services/system_service.h"
 #include "server/services/team_service.h"
 #include "server/storage/storage.h"
@@ -58,10 +60,12 @@ struct AssayServer::Parts {
   std::unique_ptr<AuditManager> audits;
   std::unique_ptr<BenchmarkManager> benchmarks;
   std::unique_ptr<FitJobs> fits;
+  std::unique_ptr<CatManager> cat;
   std::unique_ptr<SystemServiceImpl> system_service;
   std::unique_ptr<TeamServiceImpl> team_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<BenchmarkServiceImpl> benchmark_service;
+  std::unique_ptr<CatServiceImpl> cat_service;
   std::unique_ptr<grpc::Server> server;
 };
 
@@ -113,14 +117,17 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
     parts->commits->Shutdown();
     return started;
   }
+  parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
+                                            parts->fits.get());
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
                   parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
-                  parts->fits.get()};
+                  parts->fits.get(),    parts->cat.get()};
   parts->system_service =
       std::make_unique<SystemServiceImpl>(parts->storage.get(), parts->executor.get(), absl::Now());
   parts->team_service = std::make_unique<TeamServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(deps);
   parts->benchmark_service = std::make_unique<BenchmarkServiceImpl>(deps);
+  parts->cat_service = std::make_unique<CatServiceImpl>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -134,6 +141,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   builder.RegisterService(parts->team_service.get());
   builder.RegisterService(parts->audit_service.get());
   builder.RegisterService(parts->benchmark_service.get());
+  builder.RegisterService(parts->cat_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {
     parts->fits->Shutdown();

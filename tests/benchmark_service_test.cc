@@ -13,12 +13,10 @@
 #include "client/fit_command.h"
 #include "client/import/csv.h"
 #include "client/upload.h"
-#include "server/admin.h"
-#include "server/server.h"
 #include "tests/testing/api.h"
 #include "tests/testing/irt_sim.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/service_fixture.h"
 
 namespace assay::server {
 namespace {
@@ -31,58 +29,30 @@ using testing::ToAbsl;
 
 constexpr char kMath500[] = ASSAY_SHARED_DATA "/math500.csv";
 
-class BenchmarkServiceTest : public ::testing::Test {
+class BenchmarkServiceTest : public testing::ServiceTest {
  protected:
-  void SetUp() override {
-    db_ = dir_.path() + "/assay.db";
-    ASSERT_OK_AND_ASSIGN(CreatedKey a, CreateTeam(db_, "alpha"));
-    ASSERT_OK_AND_ASSIGN(CreatedKey b, CreateTeam(db_, "beta"));
-    ASSERT_OK_AND_ASSIGN(CreatedKey r, CreateKey(db_, "alpha", "read", "dashboard"));
-    alpha_ = a.key;
-    beta_ = b.key;
-    alpha_read_ = r.key;
-    StartServer();
-  }
-
-  void StartServer() {
-    ServerOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.db_path = db_;
-    options.shutdown_grace = absl::Seconds(2);
-    options.fit_threads = 1;  // as `assay fit`'s default: the same arithmetic, bit for bit
-    ASSERT_OK_AND_ASSIGN(server_, AssayServer::Start(options));
-    stub_ = v1::BenchmarkService::NewStub(testing::LocalChannel(server_->port()));
-  }
-
-  void RestartServer() {
-    server_->Shutdown();
-    server_.reset();
-    StartServer();
-  }
-
   v1::Benchmark Create(const std::string& name, const std::string& token = "") {
     v1::CreateBenchmarkRequest req;
     req.set_name(name);
     v1::Benchmark out;
-    EXPECT_OK(ToAbsl(stub_->CreateBenchmark(Ctx(token.empty() ? alpha_ : token).get(), req, &out)));
+    EXPECT_OK(
+        ToAbsl(benchmarks_->CreateBenchmark(Ctx(token.empty() ? alpha_ : token).get(), req, &out)));
     return out;
   }
 
   absl::StatusOr<v1::UploadResponsesResponse> Upload(const irt::ResponseMatrix& data,
                                                      const std::string& benchmark_id,
-                                                     size_t chunk_cells,
-                                                     const std::string& token = "") {
-    auto context = Ctx(token.empty() ? alpha_ : token, absl::Seconds(60));
-    return client::UploadResponses(*stub_, *context, data, benchmark_id, chunk_cells);
+                                                     size_t chunk_cells) {
+    auto context = Ctx(alpha_, absl::Seconds(60));
+    return client::UploadResponses(*benchmarks_, *context, data, benchmark_id, chunk_cells);
   }
 
-  // Starts a fit and follows WatchFit to its end; returns every message seen.
   std::vector<v1::Fit> FitAndWatch(const std::string& benchmark_id, v1::FitOptions options = {}) {
     v1::StartFitRequest req;
     req.set_benchmark_id(benchmark_id);
     *req.mutable_options() = options;
     v1::Fit started;
-    EXPECT_OK(ToAbsl(stub_->StartFit(Ctx(alpha_).get(), req, &started)));
+    EXPECT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), req, &started)));
     return Watch(started.id());
   }
 
@@ -90,7 +60,7 @@ class BenchmarkServiceTest : public ::testing::Test {
     v1::WatchFitRequest w;
     w.set_fit_id(fit_id);
     auto context = Ctx(alpha_, absl::Seconds(120));
-    auto reader = stub_->WatchFit(context.get(), w);
+    auto reader = benchmarks_->WatchFit(context.get(), w);
     std::vector<v1::Fit> seen;
     v1::Fit fit;
     while (reader->Read(&fit)) seen.push_back(fit);
@@ -107,7 +77,7 @@ class BenchmarkServiceTest : public ::testing::Test {
     req.set_page_size(page_size);
     do {
       v1::ListAbilitiesResponse page;
-      EXPECT_OK(ToAbsl(stub_->ListAbilities(Ctx(alpha_read_).get(), req, &page)));
+      EXPECT_OK(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_read_).get(), req, &page)));
       if (page.abilities().empty()) break;
       all.insert(all.end(), page.abilities().begin(), page.abilities().end());
       req.set_page_token(page.next_page_token());
@@ -115,10 +85,6 @@ class BenchmarkServiceTest : public ::testing::Test {
     return all;
   }
 
-  testing::TempDir dir_;
-  std::string db_, alpha_, beta_, alpha_read_;
-  std::unique_ptr<AssayServer> server_;
-  std::unique_ptr<v1::BenchmarkService::Stub> stub_;
 };
 
 TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
@@ -183,7 +149,7 @@ TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
   items_req.set_sort(v1::ITEM_SORT_DIFFICULTY);
   items_req.set_page_size(10000);
   v1::ListItemParamsResponse items;
-  ASSERT_OK(ToAbsl(stub_->ListItemParams(Ctx(alpha_read_).get(), items_req, &items)));
+  ASSERT_OK(ToAbsl(benchmarks_->ListItemParams(Ctx(alpha_read_).get(), items_req, &items)));
   ASSERT_EQ(items.items_size(), data.num_items());
   EXPECT_EQ(items.total(), data.num_items());
   int never_solved = 0;
@@ -212,7 +178,7 @@ TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
     }
   }
   v1::ScoreModelResponse scored;
-  ASSERT_OK(ToAbsl(stub_->ScoreModel(Ctx(alpha_read_).get(), score_req, &scored)));
+  ASSERT_OK(ToAbsl(benchmarks_->ScoreModel(Ctx(alpha_read_).get(), score_req, &scored)));
   EXPECT_NEAR(scored.theta(), median.theta(0), median.se(0));
   EXPECT_LE(scored.predicted_accuracy_lower(), scored.predicted_accuracy());
   EXPECT_GE(scored.predicted_accuracy_upper(), scored.predicted_accuracy());
@@ -223,7 +189,7 @@ TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
   v1::GetBenchmarkRequest get;
   get.set_benchmark_id(bm.id());
   v1::Benchmark reloaded;
-  ASSERT_OK(ToAbsl(stub_->GetBenchmark(Ctx(alpha_read_).get(), get, &reloaded)));
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_read_).get(), get, &reloaded)));
   EXPECT_EQ(reloaded.current_fit_id(), final.id());
   EXPECT_EQ(reloaded.num_cells(), data.num_observed());
   const std::vector<v1::Ability> after = AllAbilities(bm.id(), v1::ABILITY_SORT_RANK, 1000);
@@ -239,7 +205,7 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   sim.items = 600;
   ASSERT_OK_AND_ASSIGN(auto up, Upload(testing::Simulate(sim).data, Create("sim").id(), 50000));
   v1::ListBenchmarksResponse list;
-  ASSERT_OK(ToAbsl(stub_->ListBenchmarks(Ctx(alpha_).get(), {}, &list)));
+  ASSERT_OK(ToAbsl(benchmarks_->ListBenchmarks(Ctx(alpha_).get(), {}, &list)));
   ASSERT_EQ(list.benchmarks_size(), 1);
   const std::string bm = list.benchmarks(0).id();
 
@@ -257,7 +223,7 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   v1::ListFitsRequest fits_req;
   fits_req.set_benchmark_id(bm);
   v1::ListFitsResponse fits;
-  ASSERT_OK(ToAbsl(stub_->ListFits(Ctx(alpha_read_).get(), fits_req, &fits)));
+  ASSERT_OK(ToAbsl(benchmarks_->ListFits(Ctx(alpha_read_).get(), fits_req, &fits)));
   ASSERT_EQ(fits.fits_size(), 2);
   EXPECT_EQ(fits.fits(0).id(), second.id());
   EXPECT_TRUE(fits.fits(0).current());
@@ -265,12 +231,12 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   v1::SetCurrentFitRequest set;
   set.set_fit_id(first.id());
   v1::Benchmark after_set;
-  ASSERT_OK(ToAbsl(stub_->SetCurrentFit(Ctx(alpha_).get(), set, &after_set)));
+  ASSERT_OK(ToAbsl(benchmarks_->SetCurrentFit(Ctx(alpha_).get(), set, &after_set)));
   EXPECT_EQ(after_set.current_fit_id(), first.id());
   v1::ListAbilitiesRequest abil;
   abil.set_benchmark_id(bm);
   v1::ListAbilitiesResponse current;
-  ASSERT_OK(ToAbsl(stub_->ListAbilities(Ctx(alpha_read_).get(), abil, &current)));
+  ASSERT_OK(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_read_).get(), abil, &current)));
   EXPECT_EQ(current.fit_id(), first.id());
   EXPECT_EQ(current.total(), 400);
 
@@ -282,12 +248,12 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   *start.mutable_options() = paper;
   start.set_make_current(false);
   v1::Fit long_fit;
-  ASSERT_OK(ToAbsl(stub_->StartFit(Ctx(alpha_).get(), start, &long_fit)));
+  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &long_fit)));
   {
     v1::WatchFitRequest w;
     w.set_fit_id(long_fit.id());
     auto context = Ctx(alpha_, absl::Seconds(120));
-    auto reader = stub_->WatchFit(context.get(), w);
+    auto reader = benchmarks_->WatchFit(context.get(), w);
     v1::Fit seen;
     bool cancelled = false;
     while (reader->Read(&seen)) {
@@ -295,7 +261,7 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
         v1::CancelFitRequest cancel;
         cancel.set_fit_id(long_fit.id());
         v1::Fit reply;
-        ASSERT_OK(ToAbsl(stub_->CancelFit(Ctx(alpha_).get(), cancel, &reply)));
+        ASSERT_OK(ToAbsl(benchmarks_->CancelFit(Ctx(alpha_).get(), cancel, &reply)));
         cancelled = true;
       }
     }
@@ -307,15 +273,15 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   v1::GetFitRequest get;
   get.set_fit_id(long_fit.id());
   v1::Fit stored;
-  ASSERT_OK(ToAbsl(stub_->GetFit(Ctx(alpha_read_).get(), get, &stored)));
+  ASSERT_OK(ToAbsl(benchmarks_->GetFit(Ctx(alpha_read_).get(), get, &stored)));
   EXPECT_EQ(stored.state(), v1::FIT_STATE_CANCELLED);
   EXPECT_FALSE(stored.current());
   // Tables of a cancelled fit do not exist; making it current is refused.
   abil.set_fit_id(long_fit.id());
-  EXPECT_THAT(ToAbsl(stub_->ListAbilities(Ctx(alpha_read_).get(), abil, &current)),
+  EXPECT_THAT(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_read_).get(), abil, &current)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CANCELLED")));
   set.set_fit_id(long_fit.id());
-  EXPECT_THAT(ToAbsl(stub_->SetCurrentFit(Ctx(alpha_).get(), set, &after_set)),
+  EXPECT_THAT(ToAbsl(benchmarks_->SetCurrentFit(Ctx(alpha_).get(), set, &after_set)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
@@ -325,7 +291,7 @@ TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
   // the good chunk stays.
   auto context = Ctx(alpha_);
   v1::UploadResponsesResponse resp;
-  auto writer = stub_->UploadResponses(context.get(), &resp);
+  auto writer = benchmarks_->UploadResponses(context.get(), &resp);
   v1::UploadResponsesRequest good;
   good.set_benchmark_id(bm.id());
   good.add_models("m1");
@@ -349,7 +315,7 @@ TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
   v1::GetBenchmarkRequest get;
   get.set_benchmark_id(bm.id());
   v1::Benchmark after;
-  ASSERT_OK(ToAbsl(stub_->GetBenchmark(Ctx(alpha_).get(), get, &after)));
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), get, &after)));
   EXPECT_EQ(after.num_models(), 1);  // m2 never got in
   EXPECT_EQ(after.num_cells(), 2);
 
@@ -375,14 +341,14 @@ TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
     c.spoil(chunk);
     auto ctx = Ctx(alpha_);
     v1::UploadResponsesResponse r;
-    auto w = stub_->UploadResponses(ctx.get(), &r);
+    auto w = benchmarks_->UploadResponses(ctx.get(), &r);
     w->Write(chunk);
     w->WritesDone();
     const absl::Status s = ToAbsl(w->Finish());
     EXPECT_FALSE(s.ok()) << c.message;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.message));
   }
-  ASSERT_OK(ToAbsl(stub_->GetBenchmark(Ctx(alpha_).get(), get, &after)));
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), get, &after)));
   EXPECT_EQ(after.num_models(), 1);
   EXPECT_EQ(after.num_cells(), 2);
 
@@ -391,29 +357,29 @@ TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
   start.set_benchmark_id(bm.id());
   start.mutable_options()->set_dims(9);
   v1::Fit fit;
-  EXPECT_THAT(ToAbsl(stub_->StartFit(Ctx(alpha_).get(), start, &fit)),
+  EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &fit)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.dims")));
   start.mutable_options()->set_dims(1);
   start.mutable_options()->set_sigma(-1);
-  EXPECT_THAT(ToAbsl(stub_->StartFit(Ctx(alpha_).get(), start, &fit)),
+  EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &fit)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.sigma")));
   const v1::Benchmark empty = Create("empty");
   start.set_benchmark_id(empty.id());
   start.clear_options();
-  EXPECT_THAT(ToAbsl(stub_->StartFit(Ctx(alpha_).get(), start, &fit)),
+  EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &fit)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no responses yet")));
   v1::CreateBenchmarkRequest dup;
   dup.set_name("empty");
   v1::Benchmark ignored;
-  EXPECT_THAT(ToAbsl(stub_->CreateBenchmark(Ctx(alpha_).get(), dup, &ignored)),
+  EXPECT_THAT(ToAbsl(benchmarks_->CreateBenchmark(Ctx(alpha_).get(), dup, &ignored)),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("name:")));
   v1::ListFitsRequest fits_req;
   fits_req.set_benchmark_id(bm.id());
   v1::ListFitsResponse fits;
-  ASSERT_OK(ToAbsl(stub_->ListFits(Ctx(alpha_).get(), fits_req, &fits)));
+  ASSERT_OK(ToAbsl(benchmarks_->ListFits(Ctx(alpha_).get(), fits_req, &fits)));
   EXPECT_EQ(fits.fits_size(), 0);
   // A read key cannot write.
-  EXPECT_THAT(ToAbsl(stub_->CreateBenchmark(Ctx(alpha_read_).get(), dup, &ignored)),
+  EXPECT_THAT(ToAbsl(benchmarks_->CreateBenchmark(Ctx(alpha_read_).get(), dup, &ignored)),
               StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
@@ -432,18 +398,18 @@ TEST_F(BenchmarkServiceTest, TeamsCannotSeeEachOthersBenchmarksOrFits) {
   v1::GetBenchmarkRequest get;
   get.set_benchmark_id(bm.id());
   v1::Benchmark b;
-  not_found(stub_->GetBenchmark(Ctx(beta_).get(), get, &b), bm.id());
+  not_found(benchmarks_->GetBenchmark(Ctx(beta_).get(), get, &b), bm.id());
   v1::ListBenchmarksResponse list;
-  ASSERT_OK(ToAbsl(stub_->ListBenchmarks(Ctx(beta_).get(), {}, &list)));
+  ASSERT_OK(ToAbsl(benchmarks_->ListBenchmarks(Ctx(beta_).get(), {}, &list)));
   EXPECT_EQ(list.benchmarks_size(), 0);
   v1::ListBenchmarkItemsRequest items_req;
   items_req.set_benchmark_id(bm.id());
   v1::ListBenchmarkItemsResponse items;
-  not_found(stub_->ListBenchmarkItems(Ctx(beta_).get(), items_req, &items), bm.id());
+  not_found(benchmarks_->ListBenchmarkItems(Ctx(beta_).get(), items_req, &items), bm.id());
   {
     auto context = Ctx(beta_);
     v1::UploadResponsesResponse r;
-    auto w = stub_->UploadResponses(context.get(), &r);
+    auto w = benchmarks_->UploadResponses(context.get(), &r);
     v1::UploadResponsesRequest chunk;
     chunk.set_benchmark_id(bm.id());
     w->Write(chunk);
@@ -453,51 +419,51 @@ TEST_F(BenchmarkServiceTest, TeamsCannotSeeEachOthersBenchmarksOrFits) {
   v1::StartFitRequest start;
   start.set_benchmark_id(bm.id());
   v1::Fit f;
-  not_found(stub_->StartFit(Ctx(beta_).get(), start, &f), bm.id());
+  not_found(benchmarks_->StartFit(Ctx(beta_).get(), start, &f), bm.id());
   v1::GetFitRequest get_fit;
   get_fit.set_fit_id(fit.id());
-  not_found(stub_->GetFit(Ctx(beta_).get(), get_fit, &f), fit.id());
+  not_found(benchmarks_->GetFit(Ctx(beta_).get(), get_fit, &f), fit.id());
   v1::ListFitsRequest list_fits;
   list_fits.set_benchmark_id(bm.id());
   v1::ListFitsResponse fits;
-  not_found(stub_->ListFits(Ctx(beta_).get(), list_fits, &fits), bm.id());
+  not_found(benchmarks_->ListFits(Ctx(beta_).get(), list_fits, &fits), bm.id());
   {
     v1::WatchFitRequest w;
     w.set_fit_id(fit.id());
     auto context = Ctx(beta_);
-    auto reader = stub_->WatchFit(context.get(), w);
+    auto reader = benchmarks_->WatchFit(context.get(), w);
     v1::Fit seen;
     EXPECT_FALSE(reader->Read(&seen));
     not_found(reader->Finish(), fit.id());
   }
   v1::CancelFitRequest cancel;
   cancel.set_fit_id(fit.id());
-  not_found(stub_->CancelFit(Ctx(beta_).get(), cancel, &f), fit.id());
+  not_found(benchmarks_->CancelFit(Ctx(beta_).get(), cancel, &f), fit.id());
   v1::SetCurrentFitRequest set;
   set.set_fit_id(fit.id());
-  not_found(stub_->SetCurrentFit(Ctx(beta_).get(), set, &b), fit.id());
+  not_found(benchmarks_->SetCurrentFit(Ctx(beta_).get(), set, &b), fit.id());
   v1::ListAbilitiesRequest abil;
   abil.set_fit_id(fit.id());
   v1::ListAbilitiesResponse abilities;
-  not_found(stub_->ListAbilities(Ctx(beta_).get(), abil, &abilities), fit.id());
+  not_found(benchmarks_->ListAbilities(Ctx(beta_).get(), abil, &abilities), fit.id());
   abil.clear_fit_id();
   abil.set_benchmark_id(bm.id());
-  not_found(stub_->ListAbilities(Ctx(beta_).get(), abil, &abilities), bm.id());
+  not_found(benchmarks_->ListAbilities(Ctx(beta_).get(), abil, &abilities), bm.id());
   v1::ListItemParamsRequest params;
   params.set_fit_id(fit.id());
   v1::ListItemParamsResponse item_params;
-  not_found(stub_->ListItemParams(Ctx(beta_).get(), params, &item_params), fit.id());
+  not_found(benchmarks_->ListItemParams(Ctx(beta_).get(), params, &item_params), fit.id());
   v1::ScoreModelRequest score;
   score.set_benchmark_id(bm.id());
   score.add_responses()->set_item(data.item_ids()[0]);
   v1::ScoreModelResponse scored;
-  not_found(stub_->ScoreModel(Ctx(beta_).get(), score, &scored), bm.id());
+  not_found(benchmarks_->ScoreModel(Ctx(beta_).get(), score, &scored), bm.id());
 
   // Unauthenticated calls are rejected.
-  EXPECT_EQ(stub_->GetBenchmark(Ctx("").get(), get, &b).error_code(),
+  EXPECT_EQ(benchmarks_->GetBenchmark(Ctx("").get(), get, &b).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   // Alpha still sees everything unchanged.
-  ASSERT_OK(ToAbsl(stub_->GetBenchmark(Ctx(alpha_read_).get(), get, &b)));
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_read_).get(), get, &b)));
   EXPECT_EQ(b.current_fit_id(), fit.id());
   EXPECT_EQ(b.num_cells(), data.num_observed());
 }

@@ -120,6 +120,32 @@ constexpr Migration kMigrations[] = {
       ) STRICT;
       CREATE INDEX fits_by_state ON fits(state);
     )sql"},
+    {4, R"sql(
+      -- Adaptive-testing sessions: the start (fit, options) plus a log of steps; the state is the
+      -- replay of the log (core/cat/session.h is deterministic given its seed).
+      CREATE TABLE cat_sessions (
+        id           INTEGER PRIMARY KEY,
+        public_id    TEXT NOT NULL UNIQUE,
+        team_id      INTEGER NOT NULL REFERENCES teams(id),
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id),
+        fit_id       INTEGER NOT NULL REFERENCES fits(id),
+        model        TEXT NOT NULL,
+        options      BLOB NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX cat_sessions_by_team ON cat_sessions(team_id, id);
+
+      -- kind 1: Next(count = item); kind 2: Submit(item, successes, trials).
+      CREATE TABLE cat_events (
+        session_id INTEGER NOT NULL REFERENCES cat_sessions(id),
+        seq        INTEGER NOT NULL,
+        kind       INTEGER NOT NULL CHECK (kind IN (1, 2)),
+        item       INTEGER NOT NULL,
+        successes  REAL NOT NULL,
+        trials     REAL NOT NULL,
+        PRIMARY KEY (session_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    )sql"},
 };
 
 }  // namespace

@@ -162,6 +162,21 @@ FitRecord ReadFit(const Statement& s) {
 constexpr const char* kFitColumns =
     "id, public_id, benchmark_id, team_id, version, state, record FROM fits";
 
+CatSessionRecord ReadCatSession(const Statement& s) {
+  CatSessionRecord r;
+  r.id = s.ColumnInt(0);
+  r.public_id = s.ColumnText(1);
+  r.team_id = s.ColumnInt(2);
+  r.benchmark_id = s.ColumnInt(3);
+  r.fit_id = s.ColumnInt(4);
+  r.model = s.ColumnText(5);
+  r.options = s.ColumnBlob(6);
+  r.created_at = s.ColumnInt(7);
+  return r;
+}
+constexpr const char* kCatSessionColumns =
+    "id, public_id, team_id, benchmark_id, fit_id, model, options, created_at FROM cat_sessions";
+
 // "SELECT <columns> WHERE <where>" with one text then one integer parameter, or one integer.
 template <typename T, typename ReadRow>
 absl::StatusOr<std::optional<T>> FindBy(Connection& c, const char* columns, const char* where,
@@ -481,6 +496,37 @@ absl::StatusOr<std::optional<FitRecord>> WriteTxn::FindFit(int64_t team_id,
                            team_id, ReadFit);
 }
 
+absl::Status WriteTxn::InsertCatSession(CatSessionRecord& r) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("INSERT INTO cat_sessions(public_id, team_id, "
+                                        "benchmark_id, fit_id, model, options, created_at) "
+                                        "VALUES(?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, r.benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(4, r.fit_id));
+  RETURN_IF_ERROR(stmt->BindText(5, r.model));
+  RETURN_IF_ERROR(stmt->BindBlob(6, r.options));
+  RETURN_IF_ERROR(stmt->BindInt(7, r.created_at));
+  ASSIGN_OR_RETURN(std::optional<int64_t> id,
+                   FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
+  r.id = id.value_or(0);
+  return absl::OkStatus();
+}
+
+absl::Status WriteTxn::AppendCatEvent(int64_t session_id, int64_t seq, const CatEvent& e) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("INSERT INTO cat_events(session_id, seq, kind, item, "
+                                        "successes, trials) VALUES(?, ?, ?, ?, ?, ?)"));
+  RETURN_IF_ERROR(stmt->BindInt(1, session_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, seq));
+  RETURN_IF_ERROR(stmt->BindInt(3, static_cast<int64_t>(e.kind)));
+  RETURN_IF_ERROR(stmt->BindInt(4, e.item));
+  RETURN_IF_ERROR(stmt->BindDouble(5, e.successes));
+  RETURN_IF_ERROR(stmt->BindDouble(6, e.trials));
+  return stmt->Run();
+}
+
 // ---- Storage ----
 
 int Storage::CurrentSchemaVersion() { return static_cast<int>(SchemaMigrations().size()); }
@@ -693,6 +739,54 @@ absl::StatusOr<std::optional<std::string>> Storage::FitTables(int64_t fit_id) {
                                         "NULL"));
   RETURN_IF_ERROR(stmt->BindInt(1, fit_id));
   return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
+}
+
+absl::StatusOr<std::optional<CatSessionRecord>> Storage::FindCatSession(
+    int64_t team_id, const std::string& public_id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<CatSessionRecord>(*connection_, kCatSessionColumns,
+                                  "public_id = ? AND team_id = ?", &public_id, team_id,
+                                  ReadCatSession);
+}
+
+absl::StatusOr<std::vector<CatSessionRecord>> Storage::ListCatSessions(int64_t team_id,
+                                                                       int64_t before_id,
+                                                                       int limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(absl::StrCat("SELECT ", kCatSessionColumns,
+                                                     " WHERE team_id = ?1 AND (?2 = 0 OR id < ?2) "
+                                                     "ORDER BY id DESC LIMIT ?3")));
+  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, limit));
+  return Collect<CatSessionRecord>(stmt, ReadCatSession);
+}
+
+absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT seq, kind, item, successes, trials FROM "
+                                        "cat_events WHERE session_id = ? ORDER BY seq"));
+  RETURN_IF_ERROR(stmt->BindInt(1, session_id));
+  std::vector<CatEvent> events;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (stmt->ColumnInt(0) != static_cast<int64_t>(events.size()) + 1) {
+      stmt->Reset();
+      return absl::DataLossError(
+          absl::StrCat("session row ", session_id, ": step log has a gap"));
+    }
+    CatEvent e;
+    e.kind = static_cast<CatEvent::Kind>(stmt->ColumnInt(1));
+    e.item = stmt->ColumnInt(2);
+    e.successes = stmt->ColumnDouble(3);
+    e.trials = stmt->ColumnDouble(4);
+    events.push_back(e);
+  }
+  stmt->Reset();
+  return events;
 }
 
 absl::StatusOr<int64_t> Storage::PurgeReplies(int64_t cutoff) {

@@ -80,6 +80,24 @@ struct FitRecord {
   std::string record;  // serialized assay.v1.Fit (opaque here)
 };
 
+struct CatSessionRecord {
+  int64_t id = 0;  // row id (internal)
+  std::string public_id;
+  int64_t team_id = 0;
+  int64_t benchmark_id = 0;
+  int64_t fit_id = 0;
+  std::string model;
+  std::string options;  // serialized assay.v1.CatOptions (opaque here)
+  int64_t created_at = 0;
+};
+
+struct CatEvent {
+  enum Kind : int { kNext = 1, kSubmit = 2 };
+  Kind kind = kNext;
+  int64_t item = 0;  // kNext: the count drawn
+  double successes = 0, trials = 1;
+};
+
 // The stored reply to a mutating call made with a request_id.
 struct StoredReply {
   std::string method;
@@ -143,6 +161,10 @@ class WriteTxn {
   absl::Status UpdateFit(int64_t fit_id, int state, const std::string& record,
                          const std::optional<std::string>& tables);
   absl::StatusOr<std::optional<FitRecord>> FindFit(int64_t team_id, const std::string& public_id);
+
+  // Adaptive-testing sessions. AppendCatEvent: `seq` must be the session's next (1, 2, ...).
+  absl::Status InsertCatSession(CatSessionRecord& record);
+  absl::Status AppendCatEvent(int64_t session_id, int64_t seq, const CatEvent& event);
 
  private:
   friend class Storage;
@@ -215,6 +237,14 @@ class Storage {
                                                   int limit);
   absl::StatusOr<std::vector<FitRecord>> FitsInState(const std::vector<int>& states);
   absl::StatusOr<std::optional<std::string>> FitTables(int64_t fit_id);
+
+  // Adaptive-testing sessions. FindCatSession: nullopt unless it exists AND belongs to `team_id`.
+  // ListCatSessions: newest first, row id < before_id (0: no bound). CatEvents: in order.
+  absl::StatusOr<std::optional<CatSessionRecord>> FindCatSession(int64_t team_id,
+                                                                 const std::string& public_id);
+  absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id,
+                                                                int64_t before_id, int limit);
+  absl::StatusOr<std::vector<CatEvent>> CatEvents(int64_t session_id);
 
   // Forgets request ids older than `cutoff` (unix seconds). Returns how many.
   absl::StatusOr<int64_t> PurgeReplies(int64_t cutoff);

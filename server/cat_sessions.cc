@@ -1,0 +1,360 @@
+#include "server/cat_sessions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/base/status_macros.h"
+#include "server/paging.h"
+#include "server/request_ids.h"
+
+namespace assay::server {
+
+struct CatManager::Live {
+  storage::CatSessionRecord record;
+  std::string benchmark_id, fit_id;  // public ids
+  std::shared_ptr<const FitJobs::Tables> tables;
+  v1::CatOptions options;
+  std::optional<cat::CatSession> session;  // committer thread only (after load)
+  int64_t steps = 0;                       // events logged
+  bool dropped = false;                    // committer thread only
+  absl::Mutex mu;
+  v1::CatSession published ABSL_GUARDED_BY(mu);
+};
+
+namespace {
+
+absl::Status SessionNotFound(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("session_id: no session '", id, "'"));
+}
+
+absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
+                                                    const FitJobs::Tables& tables) {
+  const auto bad = [](const std::string& field, const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", field, ": ", what));
+  };
+  cat::CatOptions c;
+  switch (o.estimator()) {
+    case v1::CAT_ESTIMATOR_UNSPECIFIED:
+    case v1::CAT_ESTIMATOR_MAP:
+      o.set_estimator(v1::CAT_ESTIMATOR_MAP);
+      c.estimator = cat::Estimator::kMap;
+      break;
+    case v1::CAT_ESTIMATOR_EAP:
+      c.estimator = cat::Estimator::kEap;
+      break;
+    default:
+      return bad("estimator", absl::StrCat("unknown value ", o.estimator()));
+  }
+  switch (o.selection()) {
+    case v1::CAT_SELECTION_UNSPECIFIED:
+    case v1::CAT_SELECTION_FISHER:
+      o.set_selection(v1::CAT_SELECTION_FISHER);
+      c.selection = cat::Selection::kFisher;
+      break;
+    case v1::CAT_SELECTION_ACCURACY:
+      c.selection = cat::Selection::kAccuracy;
+      break;
+    default:
+      return bad("selection", absl::StrCat("unknown value ", o.selection()));
+  }
+  if (o.prior_sd() == 0) o.set_prior_sd(1.0);
+  if (o.randomesque() == 0) o.set_randomesque(1);
+  if (o.max_items() == 0) o.set_max_items(50);
+  if (o.interval_level() == 0) o.set_interval_level(0.95);
+  if (o.alpha() == 0) o.set_alpha(0.05);
+  if (o.exploration() == 0) o.set_exploration(0.5);
+  if (o.seed() == 0) o.set_seed(1);
+  c.prior_mean = o.prior_mean();
+  c.prior_sd = o.prior_sd();
+  if (o.has_start_theta()) c.start_theta = o.start_theta();
+  c.randomesque = o.randomesque();
+  c.min_items = o.min_items();
+  c.max_items = o.max_items();
+  c.se_target = o.se_target();
+  c.min_information = o.min_information();
+  c.interval_level = o.interval_level();
+  c.anytime_valid = o.anytime_valid();
+  c.alpha = o.alpha();
+  c.exploration = o.exploration();
+  c.seed = o.seed();
+  if (!o.tag_targets().empty()) {
+    if (tables.tag_names.empty()) return bad("tag_targets", "the benchmark's items have no tags");
+    c.tag_targets.assign(tables.tag_names.size(), 0.0);
+    for (const auto& [tag, share] : o.tag_targets()) {
+      auto it = std::find(tables.tag_names.begin(), tables.tag_names.end(), tag);
+      if (it == tables.tag_names.end()) return bad("tag_targets", "unknown tag '" + tag + "'");
+      c.tag_targets[static_cast<size_t>(it - tables.tag_names.begin())] = share;
+    }
+  }
+  for (int i = 0; i < o.excluded_items_size(); ++i) {
+    auto it = tables.item_index.find(o.excluded_items(i));
+    if (it == tables.item_index.end()) {
+      return bad(absl::StrCat("excluded_items[", i, "]"),
+                 "unknown item '" + o.excluded_items(i) + "'");
+    }
+    c.excluded.push_back(it->second);
+  }
+  if (absl::Status valid = c.Validate(tables.bank); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
+  }
+  return c;
+}
+
+// The session's state as served.
+v1::CatSession ToProto(const CatManager::Live& live) {
+  v1::CatSession out;
+  const storage::CatSessionRecord& r = live.record;
+  out.set_id(r.public_id);
+  out.set_benchmark_id(live.benchmark_id);
+  out.set_fit_id(live.fit_id);
+  out.set_model(r.model);
+  *out.mutable_options() = live.options;
+  out.set_created_at(r.created_at);
+  out.set_steps(live.steps);
+  const cat::CatSession& s = *live.session;
+  const cat::CatEstimate e = s.Estimate();
+  out.set_theta(e.theta);
+  out.set_se(e.se);
+  out.set_answered(e.answered);
+  out.set_predicted_accuracy(e.predicted_accuracy);
+  out.set_lower(e.lower);
+  out.set_upper(e.upper);
+  out.set_cs_lower(e.cs_lower);
+  out.set_cs_upper(e.cs_upper);
+  out.set_finished(e.finished);
+  out.set_stop_reason(e.stop_reason);
+  const auto& items = live.tables->tables.items();
+  for (Eigen::Index j : s.pending()) out.add_pending_items(items[static_cast<int>(j)].item());
+  for (const irt::Response& resp : s.responses()) {
+    v1::CatOutcome* o = out.add_outcomes();
+    o->set_item(items[static_cast<int>(resp.item)].item());
+    o->set_successes(resp.successes);
+    o->set_trials(resp.trials);
+  }
+  return out;
+}
+}  // namespace
+
+absl::StatusOr<CatManager::StartPlan> CatManager::PrepareStart(const Principal& who,
+                                                               const v1::StartSessionRequest& req) {
+  if (req.model().size() > 200) {
+    return absl::InvalidArgumentError("model: at most 200 characters");
+  }
+  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
+  StartPlan plan;
+  plan.benchmark_row_id = benchmark.id;
+  ASSIGN_OR_RETURN(plan.tables, fits_->FindTables(who, req.fit_id(), req.benchmark_id()));
+  if (plan.tables->benchmark_row_id != benchmark.id) {
+    return absl::InvalidArgumentError(absl::StrCat("fit_id: fit '", req.fit_id(),
+                                                   "' is not a fit of benchmark '",
+                                                   req.benchmark_id(), "'"));
+  }
+  if (plan.tables->bank.items.size() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "fit_id: fit '", plan.tables->fit_id, "' is multidimensional; sessions need dims = 1"));
+  }
+  plan.options = req.options();
+  ASSIGN_OR_RETURN(plan.core, CatOptionsFromProto(plan.options, *plan.tables));
+  return plan;
+}
+
+absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
+                               const v1::StartSessionRequest& req, const StartPlan& plan,
+                               v1::CatSession* out) {
+  return WithRequestId(ctx.txn(), who.team_id, "StartSession", req, out, [&]() -> absl::Status {
+    auto live = std::make_shared<Live>();
+    live->record.public_id = absl::StrCat("cat_", RandomHex(8));
+    live->record.team_id = who.team_id;
+    live->record.benchmark_id = plan.benchmark_row_id;
+    live->record.fit_id = plan.tables->fit_row_id;
+    live->record.model = req.model();
+    live->record.options = plan.options.SerializeAsString();
+    live->record.created_at = absl::ToUnixSeconds(absl::Now());
+    live->benchmark_id = req.benchmark_id();
+    live->fit_id = plan.tables->fit_id;
+    live->tables = plan.tables;
+    live->options = plan.options;
+    ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&plan.tables->bank, plan.core));
+    live->session.emplace(std::move(session));
+    RETURN_IF_ERROR(ctx.txn().InsertCatSession(live->record));
+    *out = ToProto(*live);
+    {
+      absl::MutexLock lock(&live->mu);
+      live->published = *out;
+    }
+    ctx.OnCommit([this, live] {
+      absl::MutexLock lock(&mu_);
+      live_[live->record.public_id] = live;
+    });
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Principal& who,
+                                                                   const std::string& id) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = live_.find(id);
+    if (it != live_.end()) {
+      if (it->second->record.team_id != who.team_id) return SessionNotFound(id);
+      return it->second;
+    }
+  }
+  ASSIGN_OR_RETURN(std::optional<storage::CatSessionRecord> record,
+                   storage_->FindCatSession(who.team_id, id));
+  if (!record.has_value()) return SessionNotFound(id);
+  auto live = std::make_shared<Live>();
+  live->record = *std::move(record);
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit, storage_->FindFitById(live->record.fit_id));
+  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
+                   storage_->FindBenchmarkById(live->record.benchmark_id));
+  if (!fit.has_value() || !benchmark.has_value()) {
+    return absl::DataLossError(absl::StrCat("session ", id, ": its fit or benchmark is missing"));
+  }
+  live->fit_id = fit->public_id;
+  live->benchmark_id = benchmark->public_id;
+  ASSIGN_OR_RETURN(live->tables, fits_->FindTables(who, live->fit_id, ""));
+  if (!live->options.ParseFromString(live->record.options)) {
+    return absl::DataLossError(absl::StrCat("session ", id, ": stored options are corrupt"));
+  }
+  v1::CatOptions options = live->options;
+  ASSIGN_OR_RETURN(cat::CatOptions core, CatOptionsFromProto(options, *live->tables));
+  ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&live->tables->bank, core));
+  ASSIGN_OR_RETURN(std::vector<storage::CatEvent> events, storage_->CatEvents(live->record.id));
+  for (const storage::CatEvent& e : events) {
+    absl::Status replayed =
+        e.kind == storage::CatEvent::kNext
+            ? session.Next(static_cast<int>(e.item)).status()
+            : session.Submit(static_cast<Eigen::Index>(e.item), e.successes, e.trials);
+    if (!replayed.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("session ", id, ": step log does not replay: ", replayed.message()));
+    }
+  }
+  live->session.emplace(std::move(session));
+  live->steps = static_cast<int64_t>(events.size());
+  {
+    absl::MutexLock lock(&live->mu);
+    live->published = ToProto(*live);
+  }
+  absl::MutexLock lock(&mu_);
+  auto [it, added] = live_.try_emplace(id, live);
+  return it->second;
+}
+
+void CatManager::Drop(const std::shared_ptr<Live>& live) {
+  live->dropped = true;
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(live->record.public_id);
+  if (it != live_.end() && it->second == live) live_.erase(it);
+}
+
+absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                             const storage::CatEvent& event) {
+  RETURN_IF_ERROR(ctx.txn().AppendCatEvent(live->record.id, live->steps + 1, event));
+  ++live->steps;
+  return absl::OkStatus();
+}
+
+absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
+                              const v1::NextItemsRequest& req, const std::shared_ptr<Live>& live,
+                              v1::NextItemsResponse* out) {
+  if (live->dropped) return absl::AbortedError("session was reloaded; retry");
+  const int count = req.count() == 0 ? 1 : req.count();
+  if (count < 1 || count > 100) {
+    return absl::InvalidArgumentError(absl::StrCat("count: must be in [1, 100], got ", req.count()));
+  }
+  return WithRequestId(ctx.txn(), who.team_id, "NextItems", req, out, [&]() -> absl::Status {
+    cat::CatSession& session = *live->session;
+    const int pending = static_cast<int>(session.pending().size());
+    if (pending < count && !session.finished()) {
+      ctx.OnRollback([this, live] { Drop(live); });
+      ASSIGN_OR_RETURN(std::vector<Eigen::Index> drawn, session.Next(count - pending));
+      storage::CatEvent event;
+      event.kind = storage::CatEvent::kNext;
+      event.item = count - pending;
+      RETURN_IF_ERROR(Log(ctx, live, event));
+    }
+    *out->mutable_session() = ToProto(*live);
+    const auto& items = out->session().pending_items();
+    for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
+    ctx.OnCommit([live, published = out->session()] {
+      absl::MutexLock lock(&live->mu);
+      live->published = published;
+    });
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
+                                const v1::SubmitOutcomesRequest& req,
+                                const std::shared_ptr<Live>& live, v1::CatSession* out) {
+  if (live->dropped) return absl::AbortedError("session was reloaded; retry");
+  if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
+  // Everything is checked on a copy first: a request applies whole or not at all.
+  cat::CatSession trial = *live->session;
+  std::vector<storage::CatEvent> events;
+  for (int k = 0; k < req.outcomes_size(); ++k) {
+    const v1::CatOutcome& o = req.outcomes(k);
+    auto it = live->tables->item_index.find(o.item());
+    if (it == live->tables->item_index.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("outcomes[", k, "].item: the calibration has no item '", o.item(), "'"));
+    }
+    const double trials = o.trials() == 0 ? 1.0 : o.trials();
+    const size_t before = trial.responses().size();
+    absl::Status s = trial.Submit(it->second, o.successes(), trials);
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("outcomes[", k, "] (item '", o.item(),
+                                                 "'): ", s.message()));
+    }
+    if (trial.responses().size() > before) {  // a retry of a recorded outcome changes nothing
+      storage::CatEvent e;
+      e.kind = storage::CatEvent::kSubmit;
+      e.item = it->second;
+      e.successes = o.successes();
+      e.trials = trials;
+      events.push_back(e);
+    }
+  }
+  return WithRequestId(ctx.txn(), who.team_id, "SubmitOutcomes", req, out, [&]() -> absl::Status {
+    if (!events.empty()) {
+      ctx.OnRollback([this, live] { Drop(live); });
+      for (const storage::CatEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
+      *live->session = std::move(trial);
+    }
+    *out = ToProto(*live);
+    ctx.OnCommit([live, published = *out] {
+      absl::MutexLock lock(&live->mu);
+      live->published = published;
+    });
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CatManager::Get(const Principal& who, const std::string& session_id,
+                             v1::CatSession* out) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Load(who, session_id));
+  absl::MutexLock lock(&live->mu);
+  *out = live->published;
+  return absl::OkStatus();
+}
+
+absl::Status CatManager::List(const Principal& who, const v1::ListSessionsRequest& req,
+                              v1::ListSessionsResponse* out) {
+  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
+  ASSIGN_OR_RETURN(std::vector<storage::CatSessionRecord> records,
+                   storage_->ListCatSessions(who.team_id, page.cursor, page.size + 1));
+  const bool more = static_cast<int>(records.size()) > page.size;
+  if (more) records.resize(static_cast<size_t>(page.size));
+  for (const storage::CatSessionRecord& r : records) {
+    RETURN_IF_ERROR(Get(who, r.public_id, out->add_sessions()));
+  }
+  if (more) out->set_next_page_token(absl::StrCat(records.back().id));
+  return absl::OkStatus();
+}
+
+}  // namespace assay::server

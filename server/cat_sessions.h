@@ -1,0 +1,81 @@
+// CatManager: adaptive-testing sessions in the server (proto/assay/v1/cat.proto).
+//
+// A session is its start (fit, options) plus a log of steps (Next draws, Submit answers); in memory
+// it is the core cat::CatSession rebuilt by replaying the log against the fit's item bank, which
+// is exact because the core session is deterministic given its seed. Steps are CommitQueue works:
+// each appends to the log and answers once durable; a failed write drops the session from memory
+// so the next access replays it from disk. Reads return the last committed state.
+//
+// Works must not read the database, so anything that needs reads (the fit's tables, loading a
+// session) happens first on the executor: PrepareStart and Load.
+//
+// Every lookup is scoped to the caller's team; another team's session is NOT_FOUND.
+#ifndef ASSAY_SERVER_CAT_SESSIONS_H_
+#define ASSAY_SERVER_CAT_SESSIONS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "assay/v1/cat.pb.h"
+#include "core/cat/session.h"
+#include "server/auth.h"
+#include "server/benchmarks.h"
+#include "server/commit_queue.h"
+#include "server/fits.h"
+#include "server/storage/storage.h"
+
+namespace assay::server {
+
+class CatManager {
+ public:
+  CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits)
+      : storage_(storage), benchmarks_(benchmarks), fits_(fits) {}
+
+  // What StartSession needs from the database, found on the executor.
+  struct StartPlan {
+    std::shared_ptr<const FitJobs::Tables> tables;
+    int64_t benchmark_row_id = 0;
+    v1::CatOptions options;  // defaults filled in
+    cat::CatOptions core;
+  };
+  struct Live;
+
+  // Executor side (may read the database).
+  absl::StatusOr<StartPlan> PrepareStart(const Principal& who, const v1::StartSessionRequest& req);
+  absl::StatusOr<std::shared_ptr<Live>> Load(const Principal& who, const std::string& session_id);
+
+  // CommitQueue works.
+  absl::Status Start(WriteContext& ctx, const Principal& who, const v1::StartSessionRequest& req,
+                     const StartPlan& plan, v1::CatSession* out);
+  absl::Status Next(WriteContext& ctx, const Principal& who, const v1::NextItemsRequest& req,
+                    const std::shared_ptr<Live>& live, v1::NextItemsResponse* out);
+  absl::Status Submit(WriteContext& ctx, const Principal& who,
+                      const v1::SubmitOutcomesRequest& req, const std::shared_ptr<Live>& live,
+                      v1::CatSession* out);
+
+  // Reads.
+  absl::Status Get(const Principal& who, const std::string& session_id, v1::CatSession* out);
+  absl::Status List(const Principal& who, const v1::ListSessionsRequest& req,
+                    v1::ListSessionsResponse* out);
+
+ private:
+  void Drop(const std::shared_ptr<Live>& live);
+  // Appends `event` to the log and registers the publication of `proto` on commit.
+  absl::Status Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                   const storage::CatEvent& event);
+
+  storage::Storage* storage_;
+  BenchmarkManager* benchmarks_;
+  FitJobs* fits_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_CAT_SESSIONS_H_

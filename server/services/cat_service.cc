@@ -1,0 +1,64 @@
+#include "server/services/cat_service.h"
+
+#include <memory>
+
+#include "server/cat_sessions.h"
+
+namespace assay::server {
+
+grpc::ServerUnaryReactor* CatServiceImpl::StartSession(grpc::CallbackServerContext* context,
+                                                       const v1::StartSessionRequest* request,
+                                                       v1::CatSession* response) {
+  CatManager* cat = deps_.cat;
+  return RunPreparedWrite(
+      context, deps_, Role::kWrite,
+      [cat, request](const Principal& who) { return cat->PrepareStart(who, *request); },
+      [cat, request, response](WriteContext& ctx, const Principal& who,
+                               const CatManager::StartPlan& plan) {
+        return cat->Start(ctx, who, *request, plan, response);
+      });
+}
+
+grpc::ServerUnaryReactor* CatServiceImpl::NextItems(grpc::CallbackServerContext* context,
+                                                    const v1::NextItemsRequest* request,
+                                                    v1::NextItemsResponse* response) {
+  CatManager* cat = deps_.cat;
+  return RunPreparedWrite(
+      context, deps_, Role::kWrite,
+      [cat, request](const Principal& who) { return cat->Load(who, request->session_id()); },
+      [cat, request, response](WriteContext& ctx, const Principal& who,
+                               const std::shared_ptr<CatManager::Live>& live) {
+        return cat->Next(ctx, who, *request, live, response);
+      });
+}
+
+grpc::ServerUnaryReactor* CatServiceImpl::SubmitOutcomes(grpc::CallbackServerContext* context,
+                                                         const v1::SubmitOutcomesRequest* request,
+                                                         v1::CatSession* response) {
+  CatManager* cat = deps_.cat;
+  return RunPreparedWrite(
+      context, deps_, Role::kWrite,
+      [cat, request](const Principal& who) { return cat->Load(who, request->session_id()); },
+      [cat, request, response](WriteContext& ctx, const Principal& who,
+                               const std::shared_ptr<CatManager::Live>& live) {
+        return cat->Submit(ctx, who, *request, live, response);
+      });
+}
+
+grpc::ServerUnaryReactor* CatServiceImpl::GetSession(grpc::CallbackServerContext* context,
+                                                     const v1::GetSessionRequest* request,
+                                                     v1::CatSession* response) {
+  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
+    return deps_.cat->Get(who, request->session_id(), response);
+  });
+}
+
+grpc::ServerUnaryReactor* CatServiceImpl::ListSessions(grpc::CallbackServerContext* context,
+                                                       const v1::ListSessionsRequest* request,
+                                                       v1::ListSessionsResponse* response) {
+  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
+    return deps_.cat->List(who, *request, response);
+  });
+}
+
+}  // namespace assay::server

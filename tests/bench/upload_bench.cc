@@ -1,0 +1,98 @@
+// Response upload through gRPC (issue #6): starts the real assayd on a fresh database file and
+// uploads a simulated full models × items matrix with one UploadResponses stream (chunks of
+// --chunk cells, each durable before the next is read), then uploads it again (every cell
+// unchanged). Optionally (--fit) runs a calibration job on it and follows its progress stream.
+//
+//   build/tests/bench/upload_bench --assayd build/server/assayd --models 2211 --items 12032
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/time/clock.h"
+#include "assay/v1/benchmarks.grpc.pb.h"
+#include "client/upload.h"
+#include "tests/testing/api.h"
+#include "tests/testing/assayd_process.h"
+#include "tests/testing/irt_sim.h"
+
+int main(int argc, char** argv) {
+  std::string assayd = "build/server/assayd";
+  int models = 2211, items = 12032;
+  size_t chunk = assay::client::kDefaultChunkCells;
+  bool fit = false;
+  CLI::App app{"response upload benchmark"};
+  app.add_option("--assayd", assayd, "path of the assayd binary")->capture_default_str();
+  app.add_option("--models", models)->capture_default_str();
+  app.add_option("--items", items)->capture_default_str();
+  app.add_option("--chunk", chunk, "cells per chunk")->capture_default_str();
+  app.add_flag("--fit", fit, "also run a fit job on the uploaded matrix");
+  CLI11_PARSE(app, argc, argv);
+
+  assay::testing::SimOptions sim;
+  sim.models = models;
+  sim.items = items;
+  sim.missing = 0;
+  const assay::testing::Simulated data = assay::testing::Simulate(sim);
+
+  char dir_template[] = "/tmp/assay_upload_XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  const std::string db = dir + "/bench.db";
+  auto key = assay::testing::CreateTeamWithAssayd(assayd, db, "bench");
+  auto server = assay::testing::StartAssayd(assayd, db);
+  if (!key.ok() || !server.ok()) {
+    std::fprintf(stderr, "cannot start assayd\n");
+    return 1;
+  }
+  auto stub = assay::v1::BenchmarkService::NewStub(assay::testing::LocalChannel(server->port));
+  assay::v1::CreateBenchmarkRequest create;
+  create.set_name("bench");
+  assay::v1::Benchmark bm;
+  if (!stub->CreateBenchmark(assay::testing::Ctx(*key).get(), create, &bm).ok()) return 1;
+
+  std::printf("models  items        cells  chunk  pass        seconds  cells/s     added  unchanged\n");
+  for (const char* pass : {"first", "again"}) {
+    const absl::Time start = absl::Now();
+    auto context = assay::testing::Ctx(*key, absl::Minutes(30));
+    auto up = assay::client::UploadResponses(*stub, *context, data.data, bm.id(), chunk);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (!up.ok()) {
+      std::fprintf(stderr, "upload failed: %s\n", up.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("%6d %6d %12lld %6zu  %-5s %12.2f %8.3g %9lld %10lld\n", models, items,
+                static_cast<long long>(up->cells()), chunk, pass, seconds,
+                static_cast<double>(up->cells()) / seconds,
+                static_cast<long long>(up->cells_added()),
+                static_cast<long long>(up->cells_unchanged()));
+    std::fflush(stdout);
+  }
+  std::printf("database file: %.0f MB\n",
+              static_cast<double>(std::filesystem::file_size(db)) / 1e6);
+
+  if (fit) {
+    assay::v1::StartFitRequest start_fit;
+    start_fit.set_benchmark_id(bm.id());
+    assay::v1::Fit started;
+    const absl::Time start = absl::Now();
+    if (!stub->StartFit(assay::testing::Ctx(*key).get(), start_fit, &started).ok()) return 1;
+    assay::v1::WatchFitRequest watch;
+    watch.set_fit_id(started.id());
+    auto context = assay::testing::Ctx(*key, absl::Minutes(30));
+    auto reader = stub->WatchFit(context.get(), watch);
+    assay::v1::Fit fit_state;
+    int messages = 0;
+    while (reader->Read(&fit_state)) ++messages;
+    std::printf("fit job: %s, %d iterations, %.2f s in the job, %.2f s start to final message, "
+                "%d progress messages\n",
+                assay::v1::FitState_Name(fit_state.state()).c_str(), fit_state.iteration(),
+                fit_state.seconds(), absl::ToDoubleSeconds(absl::Now() - start), messages);
+  }
+  server->process.Signal(SIGTERM);
+  (void)server->process.Wait(absl::Seconds(60));
+  std::filesystem::remove_all(dir);
+  return 0;
+}
