@@ -294,8 +294,11 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
                                 const std::shared_ptr<Live>& live, v1::CatSession* out) {
   if (live->dropped) return absl::AbortedError("session was reloaded; retry");
   if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
-  // Everything is checked on a copy first: a request applies whole or not at all.
-  cat::CatSession trial = *live->session;
+  // A request applies whole or not at all: several outcomes are checked on a copy of the session
+  // first (a single one needs no copy: the core checks everything before changing anything).
+  std::optional<cat::CatSession> copy;
+  if (req.outcomes_size() > 1) copy.emplace(*live->session);
+  cat::CatSession& target = copy.has_value() ? *copy : *live->session;
   std::vector<storage::CatEvent> events;
   for (int k = 0; k < req.outcomes_size(); ++k) {
     const v1::CatOutcome& o = req.outcomes(k);
@@ -305,13 +308,14 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
           absl::StrCat("outcomes[", k, "].item: the calibration has no item '", o.item(), "'"));
     }
     const double trials = o.trials() == 0 ? 1.0 : o.trials();
-    const size_t before = trial.responses().size();
-    absl::Status s = trial.Submit(it->second, o.successes(), trials);
+    const size_t before = target.responses().size();
+    if (!copy.has_value()) ctx.OnRollback([this, live] { Drop(live); });
+    absl::Status s = target.Submit(it->second, o.successes(), trials);
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("outcomes[", k, "] (item '", o.item(),
                                                  "'): ", s.message()));
     }
-    if (trial.responses().size() > before) {  // a retry of a recorded outcome changes nothing
+    if (target.responses().size() > before) {  // a retry of a recorded outcome changes nothing
       storage::CatEvent e;
       e.kind = storage::CatEvent::kSubmit;
       e.item = it->second;
@@ -324,7 +328,7 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
     if (!events.empty()) {
       ctx.OnRollback([this, live] { Drop(live); });
       for (const storage::CatEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
-      *live->session = std::move(trial);
+      if (copy.has_value()) *live->session = std::move(*copy);
     }
     *out = ToProto(*live);
     ctx.OnCommit([live, published = *out] {
