@@ -21,6 +21,7 @@ class AuditManager;
 class BenchmarkManager;
 class FitJobs;
 class CatManager;
+class MonitorManager;
 
 // The server's shared parts, owned by AssayServer; services keep a copy of this struct.
 struct ServerDeps {
@@ -32,6 +33,7 @@ struct ServerDeps {
   BenchmarkManager* benchmarks = nullptr;
   FitJobs* fits = nullptr;
   CatManager* cat = nullptr;
+  MonitorManager* monitors = nullptr;
 };
 
 // Runs `work` (callable returning absl::Status, which fills the response) on `executor` and

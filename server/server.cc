@@ -19,10 +19,12 @@
 #include "server/executor.h"
 #include "server/fits.h"
 #include "server/log.h"
+#include "server/monitors.h"
 #include "server/request_ids.h"
 #include "server/services/audit_service.h"
 #include "server/services/benchmark_service.h"
 #include "server/services/cat_service.h"
+#include "server/services/monitor_service.h"
 #include "server/services/system_service.h"
 #include "server/services/team_service.h"
 #include "server/storage/storage.h"
@@ -61,11 +63,13 @@ struct AssayServer::Parts {
   std::unique_ptr<BenchmarkManager> benchmarks;
   std::unique_ptr<FitJobs> fits;
   std::unique_ptr<CatManager> cat;
+  std::unique_ptr<MonitorManager> monitors;
   std::unique_ptr<SystemServiceImpl> system_service;
   std::unique_ptr<TeamServiceImpl> team_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<BenchmarkServiceImpl> benchmark_service;
   std::unique_ptr<CatServiceImpl> cat_service;
+  std::unique_ptr<MonitorServiceImpl> monitor_service;
   std::unique_ptr<grpc::Server> server;
 };
 
@@ -119,15 +123,17 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   }
   parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
                                             parts->fits.get());
+  parts->monitors = std::make_unique<MonitorManager>(parts->storage.get());
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
                   parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
-                  parts->fits.get(),    parts->cat.get()};
+                  parts->fits.get(),    parts->cat.get(),      parts->monitors.get()};
   parts->system_service =
       std::make_unique<SystemServiceImpl>(parts->storage.get(), parts->executor.get(), absl::Now());
   parts->team_service = std::make_unique<TeamServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(deps);
   parts->benchmark_service = std::make_unique<BenchmarkServiceImpl>(deps);
   parts->cat_service = std::make_unique<CatServiceImpl>(deps);
+  parts->monitor_service = std::make_unique<MonitorServiceImpl>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -142,6 +148,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   builder.RegisterService(parts->audit_service.get());
   builder.RegisterService(parts->benchmark_service.get());
   builder.RegisterService(parts->cat_service.get());
+  builder.RegisterService(parts->monitor_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {
     parts->fits->Shutdown();

@@ -146,6 +146,25 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (session_id, seq)
       ) STRICT, WITHOUT ROWID;
     )sql"},
+    {5, R"sql(
+      -- Monitors of deployed models: config plus the append-only score log (t = 1, 2, ...).
+      CREATE TABLE monitors (
+        id           INTEGER PRIMARY KEY,
+        public_id    TEXT NOT NULL UNIQUE,
+        team_id      INTEGER NOT NULL REFERENCES teams(id),
+        display_name TEXT NOT NULL,
+        config       BLOB NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX monitors_by_team ON monitors(team_id, id);
+
+      CREATE TABLE monitor_scores (
+        monitor_id INTEGER NOT NULL REFERENCES monitors(id),
+        t          INTEGER NOT NULL,
+        y          REAL NOT NULL,
+        PRIMARY KEY (monitor_id, t)
+      ) STRICT, WITHOUT ROWID;
+    )sql"},
 };
 
 }  // namespace

@@ -177,6 +177,40 @@ CatSessionRecord ReadCatSession(const Statement& s) {
 constexpr const char* kCatSessionColumns =
     "id, public_id, team_id, benchmark_id, fit_id, model, options, created_at FROM cat_sessions";
 
+MonitorRecord ReadMonitor(const Statement& s) {
+  MonitorRecord r;
+  r.id = s.ColumnInt(0);
+  r.public_id = s.ColumnText(1);
+  r.team_id = s.ColumnInt(2);
+  r.display_name = s.ColumnText(3);
+  r.config = s.ColumnBlob(4);
+  r.created_at = s.ColumnInt(5);
+  return r;
+}
+constexpr const char* kMonitorColumns =
+    "id, public_id, team_id, display_name, config, created_at FROM monitors";
+
+absl::StatusOr<std::vector<double>> MonitorScoresIn(Connection& c, int64_t monitor_id,
+                                                    int64_t first_t, int64_t last_t) {
+  ASSIGN_OR_RETURN(Statement * stmt, c.Prepare("SELECT t, y FROM monitor_scores WHERE "
+                                               "monitor_id = ? AND t >= ? AND t <= ? ORDER BY t"));
+  RETURN_IF_ERROR(stmt->BindInt(1, monitor_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, first_t));
+  RETURN_IF_ERROR(stmt->BindInt(3, last_t));
+  std::vector<double> scores;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (stmt->ColumnInt(0) != first_t + static_cast<int64_t>(scores.size())) {
+      stmt->Reset();
+      return absl::DataLossError(absl::StrCat("monitor row ", monitor_id, ": score log has a gap"));
+    }
+    scores.push_back(stmt->ColumnDouble(1));
+  }
+  stmt->Reset();
+  return scores;
+}
+
 // "SELECT <columns> WHERE <where>" with one text then one integer parameter, or one integer.
 template <typename T, typename ReadRow>
 absl::StatusOr<std::optional<T>> FindBy(Connection& c, const char* columns, const char* where,
@@ -527,6 +561,41 @@ absl::Status WriteTxn::AppendCatEvent(int64_t session_id, int64_t seq, const Cat
   return stmt->Run();
 }
 
+absl::Status WriteTxn::InsertMonitor(MonitorRecord& r) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("INSERT INTO monitors(public_id, team_id, display_name, "
+                                        "config, created_at) VALUES(?, ?, ?, ?, ?) RETURNING id"));
+  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
+  RETURN_IF_ERROR(stmt->BindText(3, r.display_name));
+  RETURN_IF_ERROR(stmt->BindBlob(4, r.config));
+  RETURN_IF_ERROR(stmt->BindInt(5, r.created_at));
+  ASSIGN_OR_RETURN(std::optional<int64_t> id,
+                   FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
+  r.id = id.value_or(0);
+  return absl::OkStatus();
+}
+
+absl::Status WriteTxn::AppendScore(int64_t monitor_id, int64_t t, double y) {
+  ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare("INSERT INTO monitor_scores(monitor_id, "
+                                                          "t, y) VALUES(?, ?, ?)"));
+  RETURN_IF_ERROR(stmt->BindInt(1, monitor_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, t));
+  RETURN_IF_ERROR(stmt->BindDouble(3, y));
+  return stmt->Run();
+}
+
+absl::StatusOr<std::optional<MonitorRecord>> WriteTxn::FindMonitor(int64_t team_id,
+                                                                   const std::string& public_id) {
+  return FindBy<MonitorRecord>(*connection_, kMonitorColumns, "public_id = ? AND team_id = ?",
+                               &public_id, team_id, ReadMonitor);
+}
+
+absl::StatusOr<std::vector<double>> WriteTxn::MonitorScores(int64_t monitor_id, int64_t first_t,
+                                                            int64_t last_t) {
+  return MonitorScoresIn(*connection_, monitor_id, first_t, last_t);
+}
+
 // ---- Storage ----
 
 int Storage::CurrentSchemaVersion() { return static_cast<int>(SchemaMigrations().size()); }
@@ -787,6 +856,32 @@ absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
   }
   stmt->Reset();
   return events;
+}
+
+absl::StatusOr<std::optional<MonitorRecord>> Storage::FindMonitor(int64_t team_id,
+                                                                  const std::string& public_id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<MonitorRecord>(*connection_, kMonitorColumns, "public_id = ? AND team_id = ?",
+                               &public_id, team_id, ReadMonitor);
+}
+
+absl::StatusOr<std::vector<double>> Storage::MonitorScores(int64_t monitor_id, int64_t first_t,
+                                                           int64_t last_t) {
+  absl::MutexLock lock(&mu_);
+  return MonitorScoresIn(*connection_, monitor_id, first_t, last_t);
+}
+
+absl::StatusOr<std::vector<MonitorRecord>> Storage::ListMonitors(int64_t team_id,
+                                                                 int64_t before_id, int limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(absl::StrCat("SELECT ", kMonitorColumns,
+                                                     " WHERE team_id = ?1 AND (?2 = 0 OR id < ?2) "
+                                                     "ORDER BY id DESC LIMIT ?3")));
+  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, limit));
+  return Collect<MonitorRecord>(stmt, ReadMonitor);
 }
 
 absl::StatusOr<int64_t> Storage::PurgeReplies(int64_t cutoff) {

@@ -98,6 +98,15 @@ struct CatEvent {
   double successes = 0, trials = 1;
 };
 
+struct MonitorRecord {
+  int64_t id = 0;  // row id (internal)
+  std::string public_id;
+  int64_t team_id = 0;
+  std::string display_name;
+  std::string config;  // serialized assay.v1.MonitorConfig (opaque here)
+  int64_t created_at = 0;
+};
+
 // The stored reply to a mutating call made with a request_id.
 struct StoredReply {
   std::string method;
@@ -165,6 +174,15 @@ class WriteTxn {
   // Adaptive-testing sessions. AppendCatEvent: `seq` must be the session's next (1, 2, ...).
   absl::Status InsertCatSession(CatSessionRecord& record);
   absl::Status AppendCatEvent(int64_t session_id, int64_t seq, const CatEvent& event);
+
+  // Monitors. AppendScore: `t` must be the monitor's next. FindMonitor / MonitorScores as the
+  // Storage methods, seeing this transaction's writes.
+  absl::Status InsertMonitor(MonitorRecord& record);
+  absl::Status AppendScore(int64_t monitor_id, int64_t t, double y);
+  absl::StatusOr<std::optional<MonitorRecord>> FindMonitor(int64_t team_id,
+                                                           const std::string& public_id);
+  absl::StatusOr<std::vector<double>> MonitorScores(int64_t monitor_id, int64_t first_t,
+                                                    int64_t last_t);
 
  private:
   friend class Storage;
@@ -245,6 +263,15 @@ class Storage {
   absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id,
                                                                 int64_t before_id, int limit);
   absl::StatusOr<std::vector<CatEvent>> CatEvents(int64_t session_id);
+
+  // Monitors. FindMonitor: nullopt unless it exists AND belongs to `team_id`. MonitorScores: the
+  // scores with first_t <= t <= last_t, in order (DataLoss on a gap). ListMonitors: newest first.
+  absl::StatusOr<std::optional<MonitorRecord>> FindMonitor(int64_t team_id,
+                                                           const std::string& public_id);
+  absl::StatusOr<std::vector<double>> MonitorScores(int64_t monitor_id, int64_t first_t,
+                                                    int64_t last_t);
+  absl::StatusOr<std::vector<MonitorRecord>> ListMonitors(int64_t team_id, int64_t before_id,
+                                                          int limit);
 
   // Forgets request ids older than `cutoff` (unix seconds). Returns how many.
   absl::StatusOr<int64_t> PurgeReplies(int64_t cutoff);

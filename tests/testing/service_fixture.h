@@ -11,6 +11,7 @@
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/cat.grpc.pb.h"
+#include "assay/v1/monitor.grpc.pb.h"
 #include "client/upload.h"
 #include "server/admin.h"
 #include "server/server.h"
@@ -44,6 +45,7 @@ class ServiceTest : public ::testing::Test {
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
     cat_ = v1::CatService::NewStub(channel);
     audits_ = v1::AuditService::NewStub(channel);
+    monitors_ = v1::MonitorService::NewStub(channel);
   }
 
   void RestartServer() {
@@ -80,6 +82,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;
   std::unique_ptr<v1::CatService::Stub> cat_;
   std::unique_ptr<v1::AuditService::Stub> audits_;
+  std::unique_ptr<v1::MonitorService::Stub> monitors_;
 };
 
 }  // namespace assay::testing
