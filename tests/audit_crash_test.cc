@@ -13,6 +13,12 @@
 #include <thread>
 
 #include "assay/v1/audit.grpc.pb.h"
+#include "assay/v1/benchmarks.grpc.pb.h"
+#include "assay/v1/cat.grpc.pb.h"
+#include "assay/v1/monitor.grpc.pb.h"
+#include "client/upload.h"
+#include "core/audit/monitor.h"
+#include "tests/testing/irt_sim.h"
 #include "core/audit/audit.h"
 #include "server/audits.h"
 #include "server/storage/storage.h"
@@ -154,6 +160,162 @@ TEST(AuditCrashTest, AcknowledgedLabelsSurviveSigkillExactlyOnce) {
   std::printf("%d rounds, %d killed with labels unacknowledged, %d labels acknowledged\n", kRounds,
               rounds_cut_short, static_cast<int>(acked.size()));
   RecordProperty("acknowledged_labels", static_cast<int>(acked.size()));
+}
+
+// The same for monitor scores (a score stream with first_t numbering) and adaptive-testing steps
+// (NextItems / SubmitOutcomes on a second client), both running while the server is killed:
+// after every restart each acknowledged score is in the log at its t with its value, the served
+// monitor equals the detector replayed over the log, and the session holds every acknowledged
+// outcome (in order) and equals what it served before the kill or a later state of it.
+TEST(AuditCrashTest, AcknowledgedScoresAndSessionStepsSurviveSigkill) {
+  testing::TempDir dir;
+  const std::string db = dir.path() + "/assay.db";
+  ASSERT_OK_AND_ASSIGN(std::string key, testing::CreateTeamWithAssayd(ASSAYD_PATH, db, "alpha"));
+  std::mt19937_64 rng(7);
+  std::vector<double> acked_scores;  // t = 1.. in order
+  std::vector<std::pair<std::string, double>> acked_outcomes;
+  std::string monitor_id, session_id;
+  constexpr int kCrashRounds = 12;
+  for (int round = 0; round <= kCrashRounds; ++round) {
+    ASSERT_OK_AND_ASSIGN(testing::RunningAssayd server, testing::StartAssayd(ASSAYD_PATH, db));
+    auto channel = testing::LocalChannel(server.port);
+    auto monitors = v1::MonitorService::NewStub(channel);
+    auto cat = v1::CatService::NewStub(channel);
+    if (round == 0) {
+      v1::CreateMonitorRequest create;
+      v1::Monitor m;
+      ASSERT_OK(ToAbsl(monitors->CreateMonitor(Ctx(key).get(), create, &m)));
+      monitor_id = m.id();
+      // A small calibrated bank and a long session on it.
+      auto benchmarks = v1::BenchmarkService::NewStub(channel);
+      v1::CreateBenchmarkRequest bm_req;
+      bm_req.set_name("bank");
+      v1::Benchmark bm;
+      ASSERT_OK(ToAbsl(benchmarks->CreateBenchmark(Ctx(key).get(), bm_req, &bm)));
+      testing::SimOptions sim;
+      sim.models = 60;
+      sim.items = 400;
+      auto upload_context = Ctx(key, absl::Seconds(60));
+      ASSERT_OK(client::UploadResponses(*benchmarks, *upload_context, testing::Simulate(sim).data,
+                                        bm.id())
+                    .status());
+      v1::StartFitRequest start_fit;
+      start_fit.set_benchmark_id(bm.id());
+      v1::Fit fit;
+      ASSERT_OK(ToAbsl(benchmarks->StartFit(Ctx(key).get(), start_fit, &fit)));
+      v1::WatchFitRequest w;
+      w.set_fit_id(fit.id());
+      auto watch_context = Ctx(key, absl::Seconds(120));
+      auto reader = benchmarks->WatchFit(watch_context.get(), w);
+      while (reader->Read(&fit)) {
+      }
+      ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED);
+      v1::StartSessionRequest start;
+      start.set_benchmark_id(bm.id());
+      start.mutable_options()->set_max_items(400);
+      v1::CatSession session;
+      ASSERT_OK(ToAbsl(cat->StartSession(Ctx(key).get(), start, &session)));
+      session_id = session.id();
+    }
+    // Verify against the database (read-only) and what the server serves now.
+    {
+      storage::ConnectionOptions read_only;
+      read_only.read_only = true;
+      ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db, read_only));
+      ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
+      ASSERT_OK_AND_ASSIGN(auto record, storage->FindMonitor(*team, monitor_id));
+      ASSERT_TRUE(record.has_value());
+      ASSERT_OK_AND_ASSIGN(std::vector<double> log,
+                           storage->MonitorScores(record->id, 1, INT64_MAX));
+      ASSERT_GE(log.size(), acked_scores.size());
+      for (size_t t = 0; t < acked_scores.size(); ++t) {
+        ASSERT_EQ(log[t], acked_scores[t]) << "acknowledged score t = " << t + 1 << " lost";
+      }
+      audit::MonitorConfig config;  // the defaults the monitor was created with
+      ASSERT_OK_AND_ASSIGN(audit::Monitor replayed, audit::Monitor::Create(config));
+      for (double y : log) ASSERT_OK(replayed.Update(y).status());
+      v1::GetMonitorRequest get;
+      get.set_monitor_id(monitor_id);
+      v1::Monitor served;
+      ASSERT_OK(ToAbsl(monitors->GetMonitor(Ctx(key).get(), get, &served)));
+      EXPECT_EQ(served.t(), static_cast<int64_t>(log.size()));
+      EXPECT_EQ(served.e_value(), replayed.e_value());
+      EXPECT_EQ(served.alarms(), replayed.alarms());
+      acked_scores = log;  // written but unacknowledged scores are recorded: adopt them
+
+      v1::GetSessionRequest get_session;
+      get_session.set_session_id(session_id);
+      v1::CatSession session;
+      ASSERT_OK(ToAbsl(cat->GetSession(Ctx(key).get(), get_session, &session)));
+      ASSERT_GE(session.outcomes_size(), static_cast<int>(acked_outcomes.size()));
+      for (size_t k = 0; k < acked_outcomes.size(); ++k) {
+        ASSERT_EQ(session.outcomes(static_cast<int>(k)).item(), acked_outcomes[k].first)
+            << "acknowledged outcome " << k << " lost";
+        ASSERT_EQ(session.outcomes(static_cast<int>(k)).successes(), acked_outcomes[k].second);
+      }
+      acked_outcomes.clear();
+      for (const v1::CatOutcome& o : session.outcomes()) {
+        acked_outcomes.emplace_back(o.item(), o.successes());
+      }
+    }
+    if (HasFatalFailure() || round == kCrashRounds) break;
+
+    // Even rounds: the kill comes after a random number of score acks; odd rounds: after a random
+    // number of acknowledged session steps (each with the other stream still going).
+    const bool kill_on_steps = round % 2 == 1;
+    const int kill_steps = std::uniform_int_distribution<int>(1, 25)(rng);
+    std::thread stepper([&, kill_on_steps, kill_steps] {
+      std::mt19937_64 step_rng(static_cast<uint64_t>(round) + 100);
+      for (int steps = 0;;) {
+        v1::NextItemsRequest next;
+        next.set_session_id(session_id);
+        v1::NextItemsResponse items;
+        if (!cat->NextItems(Ctx(key).get(), next, &items).ok() || items.items().empty()) return;
+        v1::SubmitOutcomesRequest submit;
+        submit.set_session_id(session_id);
+        v1::CatOutcome* o = submit.add_outcomes();
+        o->set_item(items.items(0));
+        o->set_successes(static_cast<double>(step_rng() % 2));
+        v1::CatSession after;
+        if (!cat->SubmitOutcomes(Ctx(key).get(), submit, &after).ok()) return;
+        acked_outcomes.emplace_back(o->item(), o->successes());
+        if (kill_on_steps && ++steps == kill_steps) server.process.Signal(SIGKILL);
+      }
+    });
+    // Score batches (first_t numbered) on a stream; kill after a random number of acks.
+    const int kill_at = std::uniform_int_distribution<int>(5, 60)(rng);
+    auto context = Ctx(key);
+    auto stream = monitors->StreamScores(context.get());
+    std::vector<std::vector<double>> sent;
+    std::thread writer([&] {
+      int64_t next_t = static_cast<int64_t>(acked_scores.size()) + 1;
+      for (int b = 0; b < 2000; ++b) {
+        v1::SubmitScoresRequest req;
+        req.set_monitor_id(monitor_id);
+        req.set_first_t(next_t);
+        for (int k = 0; k < 10; ++k) req.add_scores(static_cast<double>(rng() % 10 < 9));
+        next_t += 10;
+        sent.emplace_back(req.scores().begin(), req.scores().end());
+        if (!stream->Write(req)) break;
+      }
+      stream->WritesDone();
+    });
+    v1::SubmitScoresResponse resp;
+    int acks = 0;
+    while (stream->Read(&resp)) {
+      EXPECT_EQ(resp.error_code(), 0) << resp.error_message();
+      const std::vector<double>& batch = sent[static_cast<size_t>(acks)];
+      acked_scores.insert(acked_scores.end(), batch.begin(), batch.end());
+      if (++acks == kill_at && !kill_on_steps) server.process.Signal(SIGKILL);
+    }
+    writer.join();
+    stepper.join();
+    stream->Finish();
+    ASSERT_OK_AND_ASSIGN(int status, server.process.Wait(absl::Seconds(30)));
+    EXPECT_TRUE(WIFSIGNALED(status)) << "round " << round;
+  }
+  std::printf("%d rounds: %zu scores and %zu session outcomes acknowledged\n", kCrashRounds,
+              acked_scores.size(), acked_outcomes.size());
 }
 
 }  // namespace
