@@ -14,7 +14,8 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
   // The matrix is stored by item; uploads go by model: gather each model's cells.
   const Eigen::Index n = data.num_models();
   std::vector<int64_t> start(static_cast<size_t>(n) + 1, 0);
-  for (Eigen::Index i = 0; i < n; ++i) start[static_cast<size_t>(i) + 1] = start[i] + data.model_cells()[i];
+  for (Eigen::Index i = 0; i < n; ++i)
+    start[static_cast<size_t>(i) + 1] = start[i] + data.model_cells()[i];
   struct Cell {
     int32_t item;
     float successes, trials;
@@ -34,9 +35,8 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
   absl::flat_hash_map<int32_t, uint32_t> item_slot;  // matrix item → index in request.items
   const auto flush = [&]() {
     if (request.model_index_size() == 0) return true;
-    if (!request.trials().empty() &&
-        std::all_of(request.trials().begin(), request.trials().end(),
-                    [](float t) { return t == 1.0f; })) {
+    if (!request.trials().empty() && std::all_of(request.trials().begin(), request.trials().end(),
+                                                 [](float t) { return t == 1.0f; })) {
       request.clear_trials();
     }
     const bool more = chunk(request);

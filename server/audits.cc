@@ -268,7 +268,8 @@ void AuditManager::Drop(const std::shared_ptr<Live>& live) {
   }
   absl::MutexLock lock(&live->mu);
   live->dropped = true;
-  for (AuditWatcher* w : live->watchers) w->Drop("audit was reloaded after a failed write; watch again");
+  for (AuditWatcher* w : live->watchers)
+    w->Drop("audit was reloaded after a failed write; watch again");
   live->watchers.clear();
 }
 
@@ -500,15 +501,15 @@ absl::Status AuditManager::Get(const Principal& who, const std::string& audit_id
 
 absl::Status AuditManager::List(const Principal& who, const v1::ListAuditsRequest& req,
                                 v1::ListAuditsResponse* out) {
-  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
-  ASSIGN_OR_RETURN(std::vector<storage::AuditRecord> records,
-                   storage_->ListAudits(who.team_id, page.cursor, page.size + 1));
-  const bool more = static_cast<int>(records.size()) > page.size;
-  if (more) records.resize(static_cast<size_t>(page.size));
-  for (const storage::AuditRecord& r : records) {
-    RETURN_IF_ERROR(Get(who, r.public_id, out->add_audits()));
-  }
-  if (more) out->set_next_page_token(absl::StrCat(records.back().id));
+  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
+                                         req.page_size(), req.page_token(),
+                                         [&](int64_t before, int limit) {
+                                           return storage_->ListAudits(who.team_id, before, limit);
+                                         },
+                                         [&](const storage::AuditRecord& r) {
+                                           return Get(who, r.public_id, out->add_audits());
+                                         }));
+  out->set_next_page_token(next);
   return absl::OkStatus();
 }
 

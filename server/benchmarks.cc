@@ -234,12 +234,10 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
   });
   for (size_t k = 1; k < cells.size(); ++k) {
     if (cells[k].model == cells[k - 1].model && cells[k].cell.item == cells[k - 1].cell.item) {
-      return in_chunk(absl::InvalidArgumentError(
-          absl::StrCat("cells ", std::min(cells[k - 1].source, cells[k].source), " and ",
-                       std::max(cells[k - 1].source, cells[k].source),
-                       " are both (model_index, item_index) = (",
-                       chunk.model_index(cells[k].source), ", ", chunk.item_index(cells[k].source),
-                       ")")));
+      return in_chunk(absl::InvalidArgumentError(absl::StrCat(
+          "cells ", std::min(cells[k - 1].source, cells[k].source), " and ",
+          std::max(cells[k - 1].source, cells[k].source), " are both (model_index, item_index) = (",
+          chunk.model_index(cells[k].source), ", ", chunk.item_index(cells[k].source), ")")));
     }
   }
 
@@ -333,15 +331,15 @@ absl::Status BenchmarkManager::Get(const Principal& who, const std::string& benc
 
 absl::Status BenchmarkManager::List(const Principal& who, const v1::ListBenchmarksRequest& req,
                                     v1::ListBenchmarksResponse* out) {
-  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
-  ASSIGN_OR_RETURN(std::vector<storage::BenchmarkRecord> records,
-                   storage_->ListBenchmarks(who.team_id, page.cursor, page.size + 1));
-  const bool more = static_cast<int>(records.size()) > page.size;
-  if (more) records.resize(static_cast<size_t>(page.size));
-  for (const storage::BenchmarkRecord& r : records) {
-    RETURN_IF_ERROR(ToProto(r, out->add_benchmarks()));
-  }
-  if (more) out->set_next_page_token(absl::StrCat(records.back().id));
+  ASSIGN_OR_RETURN(
+      std::string next,
+      ListNewestFirst(
+          req.page_size(), req.page_token(),
+          [&](int64_t before, int limit) {
+            return storage_->ListBenchmarks(who.team_id, before, limit);
+          },
+          [&](const storage::BenchmarkRecord& r) { return ToProto(r, out->add_benchmarks()); }));
+  out->set_next_page_token(next);
   return absl::OkStatus();
 }
 
@@ -352,7 +350,8 @@ absl::Status BenchmarkManager::ListItems(const Principal& who,
   ASSIGN_OR_RETURN(storage::BenchmarkRecord record, Find(who, req.benchmark_id()));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> items,
                    storage_->BenchmarkEntries(record.id, storage::EntryKind::kItem));
-  const int64_t end = std::min<int64_t>(page.cursor + page.size, static_cast<int64_t>(items.size()));
+  const int64_t end =
+      std::min<int64_t>(page.cursor + page.size, static_cast<int64_t>(items.size()));
   for (int64_t j = page.cursor; j < end; ++j) {
     v1::BenchmarkItem* item = out->add_items();
     item->set_id(items[static_cast<size_t>(j)].name);
@@ -366,8 +365,8 @@ absl::StatusOr<irt::ResponseMatrix> BenchmarkManager::LoadMatrix(int64_t benchma
   // Rows first, then the names: names only grow, so every index in the rows has a name.
   std::vector<irt::Cell> cells;
   absl::Status unpacked = absl::OkStatus();
-  RETURN_IF_ERROR(storage_->ForEachResponseRow(
-      benchmark_row_id, [&](int64_t model, const std::string& bytes) {
+  RETURN_IF_ERROR(
+      storage_->ForEachResponseRow(benchmark_row_id, [&](int64_t model, const std::string& bytes) {
         absl::StatusOr<std::vector<PackedCell>> row = UnpackRow(bytes);
         if (!row.ok()) {
           unpacked.Update(row.status());

@@ -37,9 +37,9 @@ class BenchmarkManager {
   // Upserts chunk number `chunk_no` (1-based, for error messages) of an upload into `benchmark_id`
   // and adds its counts to `totals`. InvalidArgument "chunk N: FIELD[i]: ..." for a bad chunk
   // (nothing of it is stored).
-  absl::Status UploadChunk(WriteContext& ctx, const Principal& who,
-                           const std::string& benchmark_id, const v1::UploadResponsesRequest& chunk,
-                           int64_t chunk_no, v1::UploadResponsesResponse* totals);
+  absl::Status UploadChunk(WriteContext& ctx, const Principal& who, const std::string& benchmark_id,
+                           const v1::UploadResponsesRequest& chunk, int64_t chunk_no,
+                           v1::UploadResponsesResponse* totals);
 
   // Reads.
   absl::Status Get(const Principal& who, const std::string& benchmark_id, v1::Benchmark* out);

@@ -148,9 +148,8 @@ absl::StatusOr<CatManager::StartPlan> CatManager::PrepareStart(const Principal& 
   plan.benchmark_row_id = benchmark.id;
   ASSIGN_OR_RETURN(plan.tables, fits_->FindTables(who, req.fit_id(), req.benchmark_id()));
   if (plan.tables->benchmark_row_id != benchmark.id) {
-    return absl::InvalidArgumentError(absl::StrCat("fit_id: fit '", req.fit_id(),
-                                                   "' is not a fit of benchmark '",
-                                                   req.benchmark_id(), "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fit_id: fit '", req.fit_id(), "' is not a fit of benchmark '", req.benchmark_id(), "'"));
   }
   if (plan.tables->bank.items.size() == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -177,7 +176,8 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
     live->fit_id = plan.tables->fit_id;
     live->tables = plan.tables;
     live->options = plan.options;
-    ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&plan.tables->bank, plan.core));
+    ASSIGN_OR_RETURN(cat::CatSession session,
+                     cat::CatSession::Start(&plan.tables->bank, plan.core));
     live->session.emplace(std::move(session));
     RETURN_IF_ERROR(ctx.txn().InsertCatSession(live->record));
     *out = ToProto(*live);
@@ -208,7 +208,8 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Princip
   if (!record.has_value()) return SessionNotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
-  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit, storage_->FindFitById(live->record.fit_id));
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
+                   storage_->FindFitById(live->record.fit_id));
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
                    storage_->FindBenchmarkById(live->record.benchmark_id));
   if (!fit.has_value() || !benchmark.has_value()) {
@@ -265,7 +266,8 @@ absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
   if (live->dropped) return absl::AbortedError("session was reloaded; retry");
   const int count = req.count() == 0 ? 1 : req.count();
   if (count < 1 || count > 100) {
-    return absl::InvalidArgumentError(absl::StrCat("count: must be in [1, 100], got ", req.count()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("count: must be in [1, 100], got ", req.count()));
   }
   return WithRequestId(ctx.txn(), who.team_id, "NextItems", req, out, [&]() -> absl::Status {
     cat::CatSession& session = *live->session;
@@ -312,8 +314,8 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
     if (!copy.has_value()) ctx.OnRollback([this, live] { Drop(live); });
     absl::Status s = target.Submit(it->second, o.successes(), trials);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("outcomes[", k, "] (item '", o.item(),
-                                                 "'): ", s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("outcomes[", k, "] (item '", o.item(), "'): ", s.message()));
     }
     if (target.responses().size() > before) {  // a retry of a recorded outcome changes nothing
       storage::CatEvent e;
@@ -349,15 +351,16 @@ absl::Status CatManager::Get(const Principal& who, const std::string& session_id
 
 absl::Status CatManager::List(const Principal& who, const v1::ListSessionsRequest& req,
                               v1::ListSessionsResponse* out) {
-  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
-  ASSIGN_OR_RETURN(std::vector<storage::CatSessionRecord> records,
-                   storage_->ListCatSessions(who.team_id, page.cursor, page.size + 1));
-  const bool more = static_cast<int>(records.size()) > page.size;
-  if (more) records.resize(static_cast<size_t>(page.size));
-  for (const storage::CatSessionRecord& r : records) {
-    RETURN_IF_ERROR(Get(who, r.public_id, out->add_sessions()));
-  }
-  if (more) out->set_next_page_token(absl::StrCat(records.back().id));
+  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
+                                         req.page_size(), req.page_token(),
+                                         [&](int64_t before, int limit) {
+                                           return storage_->ListCatSessions(who.team_id, before,
+                                                                            limit);
+                                         },
+                                         [&](const storage::CatSessionRecord& r) {
+                                           return Get(who, r.public_id, out->add_sessions());
+                                         }));
+  out->set_next_page_token(next);
   return absl::OkStatus();
 }
 

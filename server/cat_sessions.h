@@ -54,9 +54,8 @@ class CatManager {
                      const StartPlan& plan, v1::CatSession* out);
   absl::Status Next(WriteContext& ctx, const Principal& who, const v1::NextItemsRequest& req,
                     const std::shared_ptr<Live>& live, v1::NextItemsResponse* out);
-  absl::Status Submit(WriteContext& ctx, const Principal& who,
-                      const v1::SubmitOutcomesRequest& req, const std::shared_ptr<Live>& live,
-                      v1::CatSession* out);
+  absl::Status Submit(WriteContext& ctx, const Principal& who, const v1::SubmitOutcomesRequest& req,
+                      const std::shared_ptr<Live>& live, v1::CatSession* out);
 
   // Reads.
   absl::Status Get(const Principal& who, const std::string& session_id, v1::CatSession* out);

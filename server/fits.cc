@@ -82,8 +82,8 @@ v1::FitTables BuildTables(const irt::ResponseMatrix& data, const irt::FitResult&
 
 // Sorted, paged view of `rows` (indices), by `less`; `descending` reverses. Ties by `name`.
 template <typename Row, typename Key, typename Name>
-std::vector<int> SortedPage(const google::protobuf::RepeatedPtrField<Row>& rows, Key key,
-                            Name name, bool descending) {
+std::vector<int> SortedPage(const google::protobuf::RepeatedPtrField<Row>& rows, Key key, Name name,
+                            bool descending) {
   std::vector<int> order(static_cast<size_t>(rows.size()));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
@@ -124,14 +124,17 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
   }
   if (o.paper_mode() && o.ridge() != 0) {
-    return absl::InvalidArgumentError("options.ridge: paper mode fits without a ridge; leave unset");
+    return absl::InvalidArgumentError(
+        "options.ridge: paper mode fits without a ridge; leave unset");
   }
   return core;
 }
 
 FitJobs::FitJobs(storage::Storage* storage, CommitQueue* commits, BenchmarkManager* benchmarks,
                  int fit_threads)
-    : storage_(storage), commits_(commits), benchmarks_(benchmarks),
+    : storage_(storage),
+      commits_(commits),
+      benchmarks_(benchmarks),
       fit_threads_(std::max(1, fit_threads)) {}
 
 FitJobs::~FitJobs() { Shutdown(); }
@@ -156,7 +159,8 @@ absl::Status FitJobs::Start() {
       queue_.push_back(job);
     }
   }
-  if (!unfinished.empty()) Log(LogLevel::kInfo, "re-queued %d unfinished fit(s)", unfinished.size());
+  if (!unfinished.empty())
+    Log(LogLevel::kInfo, "re-queued %d unfinished fit(s)", unfinished.size());
   runner_ = std::thread([this] { RunLoop(); });
   return absl::OkStatus();
 }
@@ -246,9 +250,8 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
       final.add_normalization_shift(result->normalization.shift[k]);
       final.add_normalization_scale(result->normalization.scale[k]);
     }
-    const irt::FitReport report =
-        irt::MakeReport(*data, result->params, options->sigma,
-                        options->paper_mode ? 0.0 : options->ridge);
+    const irt::FitReport report = irt::MakeReport(*data, result->params, options->sigma,
+                                                  options->paper_mode ? 0.0 : options->ridge);
     tables = BuildTables(*data, *result, report, *tags).SerializeAsString();
   } else if (absl::IsCancelled(result.status())) {
     final.set_state(v1::FIT_STATE_CANCELLED);
@@ -263,9 +266,10 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
   absl::Status store_status;
   const absl::Status queued = commits_->Submit(
       [&](WriteContext& ctx) -> absl::Status {
-        RETURN_IF_ERROR(ctx.txn().UpdateFit(job->row_id, final.state(),
-                                            final.SerializeAsString(), tables));
-        if (make_current) RETURN_IF_ERROR(ctx.txn().SetCurrentFit(job->benchmark_row_id, job->row_id));
+        RETURN_IF_ERROR(
+            ctx.txn().UpdateFit(job->row_id, final.state(), final.SerializeAsString(), tables));
+        if (make_current)
+          RETURN_IF_ERROR(ctx.txn().SetCurrentFit(job->benchmark_row_id, job->row_id));
         return absl::OkStatus();
       },
       [&](absl::Status status) {
@@ -380,7 +384,7 @@ absl::Status FitJobs::Cancel(WriteContext& ctx, const Principal& who,
     const bool was_cancelled = job->cancel;
     job->cancel = true;
     ctx.OnRollback([this, job, was_cancelled] {
-      absl::MutexLock lock(&mu_);
+      absl::MutexLock relock(&mu_);
       job->cancel = was_cancelled;
     });
     if (job->fit.state() == v1::FIT_STATE_QUEUED) {
@@ -391,7 +395,7 @@ absl::Status FitJobs::Cancel(WriteContext& ctx, const Principal& who,
       RETURN_IF_ERROR(ctx.txn().UpdateFit(job->row_id, cancelled.state(),
                                           cancelled.SerializeAsString(), std::nullopt));
       ctx.OnCommit([this, job, cancelled] {
-        absl::MutexLock lock(&mu_);
+        absl::MutexLock relock(&mu_);
         job->fit = cancelled;
         Publish(*job);
         active_.erase(cancelled.id());
@@ -441,14 +445,16 @@ absl::Status FitJobs::Get(const Principal& who, const std::string& fit_id, v1::F
 
 absl::Status FitJobs::List(const Principal& who, const v1::ListFitsRequest& req,
                            v1::ListFitsResponse* out) {
-  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
   ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
-  ASSIGN_OR_RETURN(std::vector<storage::FitRecord> records,
-                   storage_->ListFits(benchmark.id, page.cursor, page.size + 1));
-  const bool more = static_cast<int>(records.size()) > page.size;
-  if (more) records.resize(static_cast<size_t>(page.size));
-  for (const storage::FitRecord& r : records) RETURN_IF_ERROR(Get(who, r.public_id, out->add_fits()));
-  if (more) out->set_next_page_token(absl::StrCat(records.back().id));
+  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
+                                         req.page_size(), req.page_token(),
+                                         [&](int64_t before, int limit) {
+                                           return storage_->ListFits(benchmark.id, before, limit);
+                                         },
+                                         [&](const storage::FitRecord& r) {
+                                           return Get(who, r.public_id, out->add_fits());
+                                         }));
+  out->set_next_page_token(next);
   return absl::OkStatus();
 }
 
@@ -494,8 +500,8 @@ absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
     }
     ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, benchmark_id));
     if (benchmark.current_fit_id == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "benchmark_id: benchmark '", benchmark_id, "' has no current calibration; run a fit"));
+      return absl::FailedPreconditionError(absl::StrCat("benchmark_id: benchmark '", benchmark_id,
+                                                        "' has no current calibration; run a fit"));
     }
     ASSIGN_OR_RETURN(std::optional<storage::FitRecord> current,
                      storage_->FindFitById(benchmark.current_fit_id));
@@ -573,20 +579,21 @@ absl::Status FitJobs::ListAbilities(const Principal& who, const v1::ListAbilitie
   switch (req.sort()) {
     case v1::ABILITY_SORT_UNSPECIFIED:
     case v1::ABILITY_SORT_RANK:
-      order = SortedPage(rows, [](const v1::Ability& a) { return double(a.rank()); }, name,
-                         req.descending());
+      order = SortedPage(
+          rows, [](const v1::Ability& a) { return double(a.rank()); }, name, req.descending());
       break;
     case v1::ABILITY_SORT_MODEL:
-      order = SortedPage(rows, [](const v1::Ability&) { return 0.0; }, name, false);
+      order = SortedPage(
+          rows, [](const v1::Ability&) { return 0.0; }, name, false);
       if (req.descending()) std::reverse(order.begin(), order.end());
       break;
     case v1::ABILITY_SORT_ACCURACY:
-      order = SortedPage(rows, [](const v1::Ability& a) { return a.accuracy(); }, name,
-                         !req.descending());
+      order = SortedPage(
+          rows, [](const v1::Ability& a) { return a.accuracy(); }, name, !req.descending());
       break;
     case v1::ABILITY_SORT_SE:
-      order = SortedPage(rows, [](const v1::Ability& a) { return a.se(0); }, name,
-                         !req.descending());
+      order = SortedPage(
+          rows, [](const v1::Ability& a) { return a.se(0); }, name, !req.descending());
       break;
     default:
       return absl::InvalidArgumentError(absl::StrCat("sort: unknown value ", req.sort()));
@@ -614,24 +621,25 @@ absl::Status FitJobs::ListItemParams(const Principal& who, const v1::ListItemPar
       if (req.descending()) std::reverse(order.begin(), order.end());
       break;
     case v1::ITEM_SORT_ITEM:
-      order = SortedPage(rows, [](const v1::ItemParams&) { return 0.0; }, name, false);
+      order = SortedPage(
+          rows, [](const v1::ItemParams&) { return 0.0; }, name, false);
       if (req.descending()) std::reverse(order.begin(), order.end());
       break;
     case v1::ITEM_SORT_DIFFICULTY:
-      order = SortedPage(rows, [](const v1::ItemParams& p) { return p.difficulty(); }, name,
-                         !req.descending());
+      order = SortedPage(
+          rows, [](const v1::ItemParams& p) { return p.difficulty(); }, name, !req.descending());
       break;
     case v1::ITEM_SORT_DISCRIMINATION:
-      order = SortedPage(rows, [](const v1::ItemParams& p) { return p.a(0); }, name,
-                         !req.descending());
+      order = SortedPage(
+          rows, [](const v1::ItemParams& p) { return p.a(0); }, name, !req.descending());
       break;
     case v1::ITEM_SORT_P_CORRECT:
-      order = SortedPage(rows, [](const v1::ItemParams& p) { return p.p_correct(); }, name,
-                         req.descending());
+      order = SortedPage(
+          rows, [](const v1::ItemParams& p) { return p.p_correct(); }, name, req.descending());
       break;
     case v1::ITEM_SORT_MISFIT:
-      order = SortedPage(rows, [](const v1::ItemParams& p) { return p.outfit(); }, name,
-                         !req.descending());
+      order = SortedPage(
+          rows, [](const v1::ItemParams& p) { return p.outfit(); }, name, !req.descending());
       break;
     default:
       return absl::InvalidArgumentError(absl::StrCat("sort: unknown value ", req.sort()));
@@ -682,11 +690,12 @@ absl::Status FitJobs::Score(const Principal& who, const v1::ScoreModelRequest& r
       irt::PredictedAccuracy(bank, estimate.theta - 1.96 * estimate.se));
   out->set_predicted_accuracy_upper(
       irt::PredictedAccuracy(bank, estimate.theta + 1.96 * estimate.se));
-  const auto below = std::lower_bound(t->sorted_theta.begin(), t->sorted_theta.end(),
-                                      estimate.theta) - t->sorted_theta.begin();
-  out->set_percentile(t->sorted_theta.empty()
-                          ? 0.0
-                          : static_cast<double>(below) / static_cast<double>(t->sorted_theta.size()));
+  const auto below =
+      std::lower_bound(t->sorted_theta.begin(), t->sorted_theta.end(), estimate.theta) -
+      t->sorted_theta.begin();
+  out->set_percentile(t->sorted_theta.empty() ? 0.0
+                                              : static_cast<double>(below) /
+                                                    static_cast<double>(t->sorted_theta.size()));
   out->set_num_responses(req.responses_size());
   return absl::OkStatus();
 }

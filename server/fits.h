@@ -27,8 +27,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "assay/v1/benchmarks.pb.h"
-#include "core/irt/fit.h"
 #include "core/cat/session.h"
+#include "core/irt/fit.h"
 #include "core/irt/scoring.h"
 #include "server/auth.h"
 #include "server/benchmarks.h"
@@ -91,7 +91,7 @@ class FitJobs {
     int64_t benchmark_row_id = 0;
     std::string fit_id;
     v1::FitTables tables;
-    cat::Bank bank;  // empty unless unidimensional
+    cat::Bank bank;                      // empty unless unidimensional
     std::vector<std::string> tag_names;  // bank.tags[j] indexes this
     absl::flat_hash_map<std::string, int32_t> item_index;
     std::vector<double> sorted_theta;  // first dimension, ascending

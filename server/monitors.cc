@@ -86,8 +86,9 @@ v1::Monitor ToProto(const MonitorManager::Live& live) {
 }  // namespace
 
 template <typename Source>
-absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(
-    Source& source, const Principal& who, const std::string& id) {
+absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(Source& source,
+                                                                           const Principal& who,
+                                                                           const std::string& id) {
   {
     absl::MutexLock lock(&mu_);
     auto it = live_.find(id);
@@ -185,15 +186,15 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
   int64_t skip = 0;
   if (req.first_t() > 0) {
     if (req.first_t() > t + 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "first_t: ", req.first_t(), " leaves a gap: the monitor has ", t,
-          " scores, so the next is t = ", t + 1));
+      return absl::FailedPreconditionError(absl::StrCat("first_t: ", req.first_t(),
+                                                        " leaves a gap: the monitor has ", t,
+                                                        " scores, so the next is t = ", t + 1));
     }
     skip = std::min<int64_t>(t - req.first_t() + 1, req.scores_size());
     if (skip > 0) {
-      ASSIGN_OR_RETURN(std::vector<double> stored,
-                       ctx.txn().MonitorScores(live->record.id, req.first_t(),
-                                               req.first_t() + skip - 1));
+      ASSIGN_OR_RETURN(
+          std::vector<double> stored,
+          ctx.txn().MonitorScores(live->record.id, req.first_t(), req.first_t() + skip - 1));
       for (int64_t k = 0; k < skip; ++k) {
         if (stored[static_cast<size_t>(k)] != req.scores(static_cast<int>(k))) {
           return absl::AlreadyExistsError(absl::StrCat(
@@ -239,15 +240,16 @@ absl::Status MonitorManager::Get(const Principal& who, const std::string& monito
 
 absl::Status MonitorManager::List(const Principal& who, const v1::ListMonitorsRequest& req,
                                   v1::ListMonitorsResponse* out) {
-  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token()));
-  ASSIGN_OR_RETURN(std::vector<storage::MonitorRecord> records,
-                   storage_->ListMonitors(who.team_id, page.cursor, page.size + 1));
-  const bool more = static_cast<int>(records.size()) > page.size;
-  if (more) records.resize(static_cast<size_t>(page.size));
-  for (const storage::MonitorRecord& r : records) {
-    RETURN_IF_ERROR(Get(who, r.public_id, out->add_monitors()));
-  }
-  if (more) out->set_next_page_token(absl::StrCat(records.back().id));
+  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
+                                         req.page_size(), req.page_token(),
+                                         [&](int64_t before, int limit) {
+                                           return storage_->ListMonitors(who.team_id, before,
+                                                                         limit);
+                                         },
+                                         [&](const storage::MonitorRecord& r) {
+                                           return Get(who, r.public_id, out->add_monitors());
+                                         }));
+  out->set_next_page_token(next);
   return absl::OkStatus();
 }
 

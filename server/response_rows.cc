@@ -38,8 +38,8 @@ absl::StatusOr<std::vector<PackedCell>> UnpackRow(absl::string_view bytes) {
   std::memcpy(&n, bytes.data() + 2, 4);
   const bool with_trials = bytes[1] == 1;
   if (bytes.size() != kHeader + static_cast<size_t>(n) * (with_trials ? 12 : 8)) {
-    return absl::DataLossError(absl::StrCat("response row: ", bytes.size(), " bytes for ", n,
-                                            " cells"));
+    return absl::DataLossError(
+        absl::StrCat("response row: ", bytes.size(), " bytes for ", n, " cells"));
   }
   std::vector<PackedCell> cells(n);
   const char* items = bytes.data() + kHeader;

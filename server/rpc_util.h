@@ -78,30 +78,30 @@ grpc::ServerUnaryReactor* RunPreparedWrite(grpc::CallbackServerContext* context,
                                            const ServerDeps& deps, Role role, Prepare prepare,
                                            Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status submitted = deps.executor->Submit([context, reactor, deps, role,
-                                                  prepare = std::move(prepare),
-                                                  work = std::move(work)]() mutable {
-    if (context->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                                   "call cancelled or past its deadline before work started"));
-      return;
-    }
-    absl::StatusOr<Principal> who = deps.auth->Authenticate(*context, role);
-    if (!who.ok()) {
-      reactor->Finish(ToGrpcStatus(who.status()));
-      return;
-    }
-    auto prepared = prepare(*who);
-    if (!prepared.ok()) {
-      reactor->Finish(ToGrpcStatus(prepared.status()));
-      return;
-    }
-    absl::Status queued = deps.commits->Submit(
-        [who = *std::move(who), prepared = *std::move(prepared),
-         work = std::move(work)](WriteContext& ctx) mutable { return work(ctx, who, prepared); },
-        [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
-    if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
-  });
+  absl::Status submitted =
+      deps.executor->Submit([context, reactor, deps, role, prepare = std::move(prepare),
+                             work = std::move(work)]() mutable {
+        if (context->IsCancelled()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                       "call cancelled or past its deadline before work started"));
+          return;
+        }
+        absl::StatusOr<Principal> who = deps.auth->Authenticate(*context, role);
+        if (!who.ok()) {
+          reactor->Finish(ToGrpcStatus(who.status()));
+          return;
+        }
+        auto prepared = prepare(*who);
+        if (!prepared.ok()) {
+          reactor->Finish(ToGrpcStatus(prepared.status()));
+          return;
+        }
+        absl::Status queued = deps.commits->Submit(
+            [who = *std::move(who), prepared = *std::move(prepared), work = std::move(work)](
+                WriteContext& ctx) mutable { return work(ctx, who, prepared); },
+            [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+        if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
+      });
   if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
   return reactor;
 }

@@ -17,13 +17,13 @@
 #include "assay/v1/cat.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "client/upload.h"
-#include "core/audit/monitor.h"
-#include "tests/testing/irt_sim.h"
 #include "core/audit/audit.h"
+#include "core/audit/monitor.h"
 #include "server/audits.h"
 #include "server/storage/storage.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
+#include "tests/testing/irt_sim.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -286,16 +286,14 @@ TEST(AuditCrashTest, AcknowledgedScoresAndSessionStepsSurviveSigkill) {
     const int kill_at = std::uniform_int_distribution<int>(5, 60)(rng);
     auto context = Ctx(key);
     auto stream = monitors->StreamScores(context.get());
-    std::vector<std::vector<double>> sent;
+    std::vector<v1::SubmitScoresRequest> sent(2000);
+    for (size_t b = 0; b < sent.size(); ++b) {
+      sent[b].set_monitor_id(monitor_id);
+      sent[b].set_first_t(static_cast<int64_t>(acked_scores.size() + 10 * b) + 1);
+      for (int k = 0; k < 10; ++k) sent[b].add_scores(static_cast<double>(rng() % 10 < 9));
+    }
     std::thread writer([&] {
-      int64_t next_t = static_cast<int64_t>(acked_scores.size()) + 1;
-      for (int b = 0; b < 2000; ++b) {
-        v1::SubmitScoresRequest req;
-        req.set_monitor_id(monitor_id);
-        req.set_first_t(next_t);
-        for (int k = 0; k < 10; ++k) req.add_scores(static_cast<double>(rng() % 10 < 9));
-        next_t += 10;
-        sent.emplace_back(req.scores().begin(), req.scores().end());
+      for (const v1::SubmitScoresRequest& req : sent) {
         if (!stream->Write(req)) break;
       }
       stream->WritesDone();
@@ -304,7 +302,9 @@ TEST(AuditCrashTest, AcknowledgedScoresAndSessionStepsSurviveSigkill) {
     int acks = 0;
     while (stream->Read(&resp)) {
       EXPECT_EQ(resp.error_code(), 0) << resp.error_message();
-      const std::vector<double>& batch = sent[static_cast<size_t>(acks)];
+      // Replies come in request order: this one acknowledges batch `acks`.
+      const auto& batch = sent[static_cast<size_t>(acks)].scores();
+      EXPECT_EQ(resp.monitor().t(), sent[static_cast<size_t>(acks)].first_t() + 9);
       acked_scores.insert(acked_scores.end(), batch.begin(), batch.end());
       if (++acks == kill_at && !kill_on_steps) server.process.Signal(SIGKILL);
     }

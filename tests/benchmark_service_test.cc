@@ -15,8 +15,8 @@
 #include "client/upload.h"
 #include "tests/testing/api.h"
 #include "tests/testing/irt_sim.h"
-#include "tests/testing/status_matchers.h"
 #include "tests/testing/service_fixture.h"
+#include "tests/testing/status_matchers.h"
 
 namespace assay::server {
 namespace {
@@ -84,7 +84,6 @@ class BenchmarkServiceTest : public testing::ServiceTest {
     } while (!req.page_token().empty());
     return all;
   }
-
 };
 
 TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
@@ -100,8 +99,8 @@ TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
   // Re-uploading (other chunk boundaries) changes nothing.
   ASSERT_OK_AND_ASSIGN(v1::UploadResponsesResponse again, Upload(data, bm.id(), 3000));
   EXPECT_EQ(again.cells_unchanged(), data.num_observed());
-  EXPECT_EQ(again.cells_added() + again.cells_changed() + again.models_added() +
-                again.items_added(), 0);
+  EXPECT_EQ(
+      again.cells_added() + again.cells_changed() + again.models_added() + again.items_added(), 0);
 
   const std::vector<v1::Fit> progress = FitAndWatch(bm.id());
   ASSERT_GE(progress.size(), 2u);
@@ -326,7 +325,11 @@ TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
   const std::vector<Case> cases = {
       {[](auto& c) { c.set_model_index(0, 5); }, "model_index[0]: 5 but the chunk lists 1 models"},
       {[](auto& c) { c.add_item_index(0); }, "must have the same length"},
-      {[](auto& c) { c.add_trials(0); c.add_trials(1); }, "trials[0]: must be in (0, 1e6]"},
+      {[](auto& c) {
+         c.add_trials(0);
+         c.add_trials(1);
+       },
+       "trials[0]: must be in (0, 1e6]"},
       {[](auto& c) { c.set_successes(0, std::nanf("")); }, "successes[0]"},
       {[](auto& c) { c.set_item_index(1, 0); }, "cells 0 and 1 are both"},
       {[](auto& c) { c.add_items("q1"); }, "items[2]: 'q1' appears twice"},

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <map>
+#include <random>
 #include <set>
 
 #include "absl/synchronization/notification.h"
@@ -19,9 +19,9 @@
 #include "server/admin.h"
 #include "server/server.h"
 #include "tests/testing/api.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/service_fixture.h"
 #include "tests/testing/irt_sim.h"
+#include "tests/testing/service_fixture.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace assay::server {
@@ -425,7 +425,7 @@ TEST_F(MalformedServiceRequestsTest, BenchmarksSessionsAndMonitorsSurviveGarbage
 
   const std::vector<std::string> methods = {
       "/assay.v1.BenchmarkService/CreateBenchmark", "/assay.v1.BenchmarkService/GetBenchmark",
-      "/assay.v1.BenchmarkService/ListBenchmarks", "/assay.v1.BenchmarkService/ListBenchmarkItems",
+      "/assay.v1.BenchmarkService/ListBenchmarks",  "/assay.v1.BenchmarkService/ListBenchmarkItems",
       "/assay.v1.BenchmarkService/StartFit",        "/assay.v1.BenchmarkService/GetFit",
       "/assay.v1.BenchmarkService/ListFits",        "/assay.v1.BenchmarkService/CancelFit",
       "/assay.v1.BenchmarkService/SetCurrentFit",   "/assay.v1.BenchmarkService/ListAbilities",
@@ -435,9 +435,14 @@ TEST_F(MalformedServiceRequestsTest, BenchmarksSessionsAndMonitorsSurviveGarbage
       "/assay.v1.CatService/ListSessions",          "/assay.v1.MonitorService/CreateMonitor",
       "/assay.v1.MonitorService/GetMonitor",        "/assay.v1.MonitorService/ListMonitors",
       "/assay.v1.MonitorService/SubmitScores"};
-  const std::vector<std::string> ids = {target_bm,          target_fit.id(),
-                                        target_session.id(), target_monitor.id(),
-                                        target_session.pending_items(0), "q7", "m3", "bm_x"};
+  const std::vector<std::string> ids = {target_bm,
+                                        target_fit.id(),
+                                        target_session.id(),
+                                        target_monitor.id(),
+                                        target_session.pending_items(0),
+                                        "q7",
+                                        "m3",
+                                        "bm_x"};
   grpc::GenericStub generic(testing::LocalChannel(server_->port()));
   std::mt19937_64 rng(2026);
   int handled = 0;

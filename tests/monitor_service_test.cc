@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "core/audit/monitor.h"
 #include "tests/testing/service_fixture.h"
 
@@ -54,12 +55,21 @@ TEST_F(MonitorServiceTest, DegradingModelAlarmsAndTheWatcherSeesEveryUpdate) {
   v1::WatchMonitorRequest w;
   w.set_monitor_id(m.id());
   auto reader = monitors_->WatchMonitor(watch_context.get(), w);
-  std::vector<v1::MonitorUpdate> seen;
+  absl::Mutex mu;
+  std::vector<v1::MonitorUpdate> seen;  // guarded by mu
   std::thread watcher([&] {
     v1::MonitorUpdate u;
-    while (reader->Read(&u)) seen.push_back(u);
+    while (reader->Read(&u)) {
+      absl::MutexLock lock(&mu);
+      seen.push_back(u);
+    }
   });
 
+  {  // the watch is registered once its first message (the state now) arrives
+    absl::MutexLock lock(&mu);
+    const auto started = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !seen.empty(); };
+    mu.AwaitWithTimeout(absl::Condition(&started), absl::Seconds(30));
+  }
   audit::MonitorConfig core_config;
   core_config.tau = 0.85;
   core_config.alpha = 0.01;
@@ -102,6 +112,13 @@ TEST_F(MonitorServiceTest, DegradingModelAlarmsAndTheWatcherSeesEveryUpdate) {
   EXPECT_EQ(served.alarms(), static_cast<int64_t>(alarms.size()));
   EXPECT_EQ(served.last_alarm_t(), alarms.back());
 
+  {  // the last update reaches the watcher after the reply: wait for it (bounded), then stop
+    absl::MutexLock lock(&mu);
+    const auto has_last = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return !seen.empty() && seen.back().monitor().t() == t;
+    };
+    mu.AwaitWithTimeout(absl::Condition(&has_last), absl::Seconds(30));
+  }
   watch_context->TryCancel();
   watcher.join();
   // The watcher saw the state at start, then every batch in order.

@@ -9,9 +9,7 @@
 #include "server/services/watch_stream.h"
 
 namespace assay::server {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 grpc::ServerUnaryReactor* AuditServiceImpl::CreateAudit(grpc::CallbackServerContext* context,
                                                         const v1::CreateAuditRequest* request,

@@ -51,13 +51,10 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
     }
     auto request = std::make_shared<Req>(std::move(request_));
     auto response = std::make_shared<Resp>();
-    bool read_more;
     {
       absl::MutexLock lock(&mu_);
       ++in_flight_;
       ++pending_callbacks_;
-      read_more = in_flight_ < kWindow;
-      read_paused_ = !read_more;
     }
     const absl::Status queued = deps_.commits->Submit(
         [this, request, response](WriteContext& ctx) {
@@ -67,6 +64,15 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
           Reply(*request, std::move(*response), status);
         });
     if (!queued.ok()) Reply(*request, Resp(), queued);
+    // Only now (this request is queued) may the next read start: a read resumed by OnWriteDone
+    // meanwhile would queue its request first and break the order. `this` is alive here: gRPC
+    // calls OnDone only after every reaction has returned.
+    bool read_more;
+    {
+      absl::MutexLock lock(&mu_);
+      read_more = in_flight_ < kWindow;
+      read_paused_ = !read_more;
+    }
     if (read_more) this->StartRead(&request_);
   }
 
@@ -112,8 +118,7 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
 
  private:
   // Queues the reply to one label (called once per label, from the committer thread).
-  void Reply(const Req& request, Resp response,
-             const absl::Status& status) {
+  void Reply(const Req& request, Resp response, const absl::Status& status) {
     if (!status.ok()) {
       const grpc::Status error = ToGrpcStatus(status);
       response.Clear();
@@ -155,8 +160,8 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
   Principal who_;
   Req request_;  // the read in progress
   absl::Mutex mu_;
-  std::deque<Resp> out_ ABSL_GUARDED_BY(mu_);  // front is being written
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;                        // read, reply not yet written
+  std::deque<Resp> out_ ABSL_GUARDED_BY(mu_);       // front is being written
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;          // read, reply not yet written
   int pending_callbacks_ ABSL_GUARDED_BY(mu_) = 0;  // commit-queue replies still to come
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
@@ -164,7 +169,6 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
-
 
 }  // namespace assay::server
 

@@ -44,8 +44,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Msg>, public Watcher<M
         [this, auth = deps.auth, authorization = Authenticator::AuthorizationOf(*context),
          start = std::move(start)] {
           absl::StatusOr<Principal> who = auth->Authenticate(authorization, Role::kRead);
-          absl::StatusOr<std::shared_ptr<void>> token =
-              who.ok() ? start(*who, this) : who.status();
+          absl::StatusOr<std::shared_ptr<void>> token = who.ok() ? start(*who, this) : who.status();
           bool last;
           {
             absl::MutexLock lock(&mu_);

@@ -234,13 +234,28 @@ absl::StatusOr<std::vector<Entry>> EntriesIn(Connection& c, int64_t benchmark_id
     if (!row) break;
     if (stmt->ColumnInt(0) != static_cast<int64_t>(out.size())) {
       stmt->Reset();
-      return absl::DataLossError(absl::StrCat("benchmark row ", benchmark_id,
-                                              ": entry indices are not consecutive"));
+      return absl::DataLossError(
+          absl::StrCat("benchmark row ", benchmark_id, ": entry indices are not consecutive"));
     }
     out.push_back(Entry{stmt->ColumnText(1), stmt->ColumnText(2)});
   }
   stmt->Reset();
   return out;
+}
+
+// `owner_column = owner AND id < before_id` (0: no bound), newest first, at most `limit`.
+template <typename T, typename ReadRow>
+absl::StatusOr<std::vector<T>> ListNewest(Connection& c, const char* columns,
+                                          const char* owner_column, int64_t owner,
+                                          int64_t before_id, int limit, ReadRow read) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   c.Prepare(absl::StrCat("SELECT ", columns, " WHERE ", owner_column,
+                                          " = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC "
+                                          "LIMIT ?3")));
+  RETURN_IF_ERROR(stmt->BindInt(1, owner));
+  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, limit));
+  return Collect<T>(stmt, read);
 }
 
 // Runs an UPDATE/INSERT with the given parameters (int64_t, double or text/blob strings).
@@ -688,15 +703,8 @@ absl::StatusOr<std::vector<ApiKeyRecord>> Storage::ListApiKeys(int64_t team_id) 
 absl::StatusOr<std::vector<AuditRecord>> Storage::ListAudits(int64_t team_id, int64_t before_id,
                                                              int limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(absl::StrCat("SELECT ", kAuditColumns,
-                                                     " WHERE team_id = ? AND (? = 0 OR id < ?) "
-                                                     "ORDER BY id DESC LIMIT ?")));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(4, limit));
-  return Collect<AuditRecord>(stmt, ReadAudit);
+  return ListNewest<AuditRecord>(*connection_, kAuditColumns, "team_id", team_id, before_id, limit,
+                                 ReadAudit);
 }
 
 absl::StatusOr<std::optional<AuditRecord>> Storage::FindAudit(int64_t team_id,
@@ -725,27 +733,19 @@ absl::StatusOr<std::optional<BenchmarkRecord>> Storage::FindBenchmarkById(int64_
 }
 
 absl::StatusOr<std::vector<BenchmarkRecord>> Storage::ListBenchmarks(int64_t team_id,
-                                                                     int64_t before_id,
-                                                                     int limit) {
+                                                                     int64_t before_id, int limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(absl::StrCat("SELECT ", kBenchmarkColumns,
-                                                     " WHERE team_id = ?1 AND (?2 = 0 OR id < ?2) "
-                                                     "ORDER BY id DESC LIMIT ?3")));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, limit));
-  return Collect<BenchmarkRecord>(stmt, ReadBenchmark);
+  return ListNewest<BenchmarkRecord>(*connection_, kBenchmarkColumns, "team_id", team_id, before_id,
+                                     limit, ReadBenchmark);
 }
 
-absl::StatusOr<std::vector<Entry>> Storage::BenchmarkEntries(int64_t benchmark_id,
-                                                             EntryKind kind) {
+absl::StatusOr<std::vector<Entry>> Storage::BenchmarkEntries(int64_t benchmark_id, EntryKind kind) {
   absl::MutexLock lock(&mu_);
   return EntriesIn(*connection_, benchmark_id, kind);
 }
 
-absl::Status Storage::ForEachResponseRow(
-    int64_t benchmark_id, absl::FunctionRef<void(int64_t, const std::string&)> row) {
+absl::Status Storage::ForEachResponseRow(int64_t benchmark_id,
+                                         absl::FunctionRef<void(int64_t, const std::string&)> row) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT model_idx, cells FROM response_rows WHERE "
@@ -775,22 +775,15 @@ absl::StatusOr<std::optional<FitRecord>> Storage::FindFitById(int64_t id) {
 absl::StatusOr<std::vector<FitRecord>> Storage::ListFits(int64_t benchmark_id, int64_t before_id,
                                                          int limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(absl::StrCat("SELECT ", kFitColumns,
-                                                     " WHERE benchmark_id = ?1 AND (?2 = 0 OR "
-                                                     "id < ?2) ORDER BY id DESC LIMIT ?3")));
-  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, limit));
-  return Collect<FitRecord>(stmt, ReadFit);
+  return ListNewest<FitRecord>(*connection_, kFitColumns, "benchmark_id", benchmark_id, before_id,
+                               limit, ReadFit);
 }
 
 absl::StatusOr<std::vector<FitRecord>> Storage::FitsInState(const std::vector<int>& states) {
   std::vector<FitRecord> out;
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(absl::StrCat("SELECT ", kFitColumns,
-                                                     " WHERE state = ? ORDER BY id")));
+  ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(absl::StrCat(
+                                         "SELECT ", kFitColumns, " WHERE state = ? ORDER BY id")));
   for (int state : states) {
     RETURN_IF_ERROR(stmt->BindInt(1, state));
     ASSIGN_OR_RETURN(std::vector<FitRecord> some, Collect<FitRecord>(stmt, ReadFit));
@@ -813,23 +806,16 @@ absl::StatusOr<std::optional<std::string>> Storage::FitTables(int64_t fit_id) {
 absl::StatusOr<std::optional<CatSessionRecord>> Storage::FindCatSession(
     int64_t team_id, const std::string& public_id) {
   absl::MutexLock lock(&mu_);
-  return FindBy<CatSessionRecord>(*connection_, kCatSessionColumns,
-                                  "public_id = ? AND team_id = ?", &public_id, team_id,
-                                  ReadCatSession);
+  return FindBy<CatSessionRecord>(*connection_, kCatSessionColumns, "public_id = ? AND team_id = ?",
+                                  &public_id, team_id, ReadCatSession);
 }
 
 absl::StatusOr<std::vector<CatSessionRecord>> Storage::ListCatSessions(int64_t team_id,
                                                                        int64_t before_id,
                                                                        int limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(absl::StrCat("SELECT ", kCatSessionColumns,
-                                                     " WHERE team_id = ?1 AND (?2 = 0 OR id < ?2) "
-                                                     "ORDER BY id DESC LIMIT ?3")));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, limit));
-  return Collect<CatSessionRecord>(stmt, ReadCatSession);
+  return ListNewest<CatSessionRecord>(*connection_, kCatSessionColumns, "team_id", team_id,
+                                      before_id, limit, ReadCatSession);
 }
 
 absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
@@ -844,8 +830,7 @@ absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
     if (!row) break;
     if (stmt->ColumnInt(0) != static_cast<int64_t>(events.size()) + 1) {
       stmt->Reset();
-      return absl::DataLossError(
-          absl::StrCat("session row ", session_id, ": step log has a gap"));
+      return absl::DataLossError(absl::StrCat("session row ", session_id, ": step log has a gap"));
     }
     CatEvent e;
     e.kind = static_cast<CatEvent::Kind>(stmt->ColumnInt(1));
@@ -871,17 +856,11 @@ absl::StatusOr<std::vector<double>> Storage::MonitorScores(int64_t monitor_id, i
   return MonitorScoresIn(*connection_, monitor_id, first_t, last_t);
 }
 
-absl::StatusOr<std::vector<MonitorRecord>> Storage::ListMonitors(int64_t team_id,
-                                                                 int64_t before_id, int limit) {
+absl::StatusOr<std::vector<MonitorRecord>> Storage::ListMonitors(int64_t team_id, int64_t before_id,
+                                                                 int limit) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(absl::StrCat("SELECT ", kMonitorColumns,
-                                                     " WHERE team_id = ?1 AND (?2 = 0 OR id < ?2) "
-                                                     "ORDER BY id DESC LIMIT ?3")));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, limit));
-  return Collect<MonitorRecord>(stmt, ReadMonitor);
+  return ListNewest<MonitorRecord>(*connection_, kMonitorColumns, "team_id", team_id, before_id,
+                                   limit, ReadMonitor);
 }
 
 absl::StatusOr<int64_t> Storage::PurgeReplies(int64_t cutoff) {

@@ -38,8 +38,8 @@ struct Latencies {
   int errors = 0;
 };
 
-Latencies RunSession(int port, const std::string& key, const std::string& benchmark,
-                     int max_items, absl::Duration think, uint64_t seed, absl::Notification* go) {
+Latencies RunSession(int port, const std::string& key, const std::string& benchmark, int max_items,
+                     absl::Duration think, uint64_t seed, absl::Notification* go) {
   Latencies out;
   auto stub = v1::CatService::NewStub(assay::testing::LocalChannel(port));
   std::mt19937_64 rng(seed);

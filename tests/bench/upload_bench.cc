@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   assay::v1::Benchmark bm;
   if (!stub->CreateBenchmark(assay::testing::Ctx(*key).get(), create, &bm).ok()) return 1;
 
-  std::printf("models  items        cells  chunk  pass        seconds  cells/s     added  unchanged\n");
+  std::printf(
+      "models  items        cells  chunk  pass        seconds  cells/s     added  unchanged\n");
   for (const char* pass : {"first", "again"}) {
     const absl::Time start = absl::Now();
     auto context = assay::testing::Ctx(*key, absl::Minutes(30));
@@ -86,10 +87,11 @@ int main(int argc, char** argv) {
     assay::v1::Fit fit_state;
     int messages = 0;
     while (reader->Read(&fit_state)) ++messages;
-    std::printf("fit job: %s, %d iterations, %.2f s in the job, %.2f s start to final message, "
-                "%d progress messages\n",
-                assay::v1::FitState_Name(fit_state.state()).c_str(), fit_state.iteration(),
-                fit_state.seconds(), absl::ToDoubleSeconds(absl::Now() - start), messages);
+    std::printf(
+        "fit job: %s, %d iterations, %.2f s in the job, %.2f s start to final message, "
+        "%d progress messages\n",
+        assay::v1::FitState_Name(fit_state.state()).c_str(), fit_state.iteration(),
+        fit_state.seconds(), absl::ToDoubleSeconds(absl::Now() - start), messages);
   }
   server->process.Signal(SIGTERM);
   (void)server->process.Wait(absl::Seconds(60));
