@@ -137,6 +137,8 @@ absl::Status BenchmarkManager::Create(WriteContext& ctx, const Principal& who,
       RETURN_IF_ERROR(ctx.txn().InsertEntry(record.id, storage::EntryKind::kItem,
                                             static_cast<int64_t>(j), items[j]));
     }
+    RETURN_IF_ERROR(
+        ctx.txn().SetBenchmarkCounts(record.id, 0, static_cast<int64_t>(items.size()), 0));
     out->set_id(record.public_id);
     out->set_name(record.name);
     out->set_description(record.description);
@@ -278,9 +280,11 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
     counts.unchanged += c.unchanged;
     begin = end;
   }
-  if (counts.added > 0) {
+  if (counts.added > 0 || !new_models.empty() || !new_items.empty()) {
     names->num_cells += counts.added;
-    RETURN_IF_ERROR(txn.SetBenchmarkCells(row_id, names->num_cells));
+    RETURN_IF_ERROR(txn.SetBenchmarkCounts(row_id, static_cast<int64_t>(names->models.size()),
+                                           static_cast<int64_t>(names->items.size()),
+                                           names->num_cells));
   }
   totals->set_chunks(totals->chunks() + 1);
   totals->set_cells(totals->cells() + static_cast<int64_t>(cells.size()));

@@ -260,6 +260,18 @@ absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& liv
   return absl::OkStatus();
 }
 
+absl::Status CatManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count) {
+  cat::CatSession& session = *live->session;
+  const int pending = static_cast<int>(session.pending().size());
+  if (pending >= count || session.finished()) return absl::OkStatus();
+  ctx.OnRollback([this, live] { Drop(live); });
+  RETURN_IF_ERROR(session.Next(count - pending).status());
+  storage::CatEvent event;
+  event.kind = storage::CatEvent::kNext;
+  event.item = count - pending;
+  return Log(ctx, live, event);
+}
+
 absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
                               const v1::NextItemsRequest& req, const std::shared_ptr<Live>& live,
                               v1::NextItemsResponse* out) {
@@ -270,16 +282,7 @@ absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
         absl::StrCat("count: must be in [1, 100], got ", req.count()));
   }
   return WithRequestId(ctx.txn(), who.team_id, "NextItems", req, out, [&]() -> absl::Status {
-    cat::CatSession& session = *live->session;
-    const int pending = static_cast<int>(session.pending().size());
-    if (pending < count && !session.finished()) {
-      ctx.OnRollback([this, live] { Drop(live); });
-      ASSIGN_OR_RETURN(std::vector<Eigen::Index> drawn, session.Next(count - pending));
-      storage::CatEvent event;
-      event.kind = storage::CatEvent::kNext;
-      event.item = count - pending;
-      RETURN_IF_ERROR(Log(ctx, live, event));
-    }
+    RETURN_IF_ERROR(Draw(ctx, live, count));
     *out->mutable_session() = ToProto(*live);
     const auto& items = out->session().pending_items();
     for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
@@ -296,6 +299,10 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
                                 const std::shared_ptr<Live>& live, v1::CatSession* out) {
   if (live->dropped) return absl::AbortedError("session was reloaded; retry");
   if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
+  if (req.next_count() < 0 || req.next_count() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
+  }
   // A request applies whole or not at all: several outcomes are checked on a copy of the session
   // first (a single one needs no copy: the core checks everything before changing anything).
   std::optional<cat::CatSession> copy;
@@ -332,6 +339,7 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
       for (const storage::CatEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
       if (copy.has_value()) *live->session = std::move(*copy);
     }
+    RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
     *out = ToProto(*live);
     ctx.OnCommit([live, published = *out] {
       absl::MutexLock lock(&live->mu);

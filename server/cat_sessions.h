@@ -64,6 +64,8 @@ class CatManager {
 
  private:
   void Drop(const std::shared_ptr<Live>& live);
+  // Hands out items until `count` are pending (or the session has finished), logging the draw.
+  absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
   // Appends `event` to the log and registers the publication of `proto` on commit.
   absl::Status Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
                    const storage::CatEvent& event);

@@ -76,9 +76,11 @@ class CatServiceTest : public testing::ServiceTest {
     return resp;
   }
 
-  absl::StatusOr<v1::CatSession> Submit(const std::string& id, const std::string& item, double y) {
+  absl::StatusOr<v1::CatSession> Submit(const std::string& id, const std::string& item, double y,
+                                        int next_count = 0) {
     v1::SubmitOutcomesRequest req;
     req.set_session_id(id);
+    req.set_next_count(next_count);
     v1::CatOutcome* o = req.add_outcomes();
     o->set_item(item);
     o->set_successes(y);
@@ -131,7 +133,11 @@ TEST_F(CatServiceTest, SessionToCompletionEqualsTheCoreSessionAndSurvivesRestart
       EXPECT_EQ(next.items(k), names_[static_cast<size_t>(expected[static_cast<size_t>(k)])]);
       const double y = Answer(next.items(k), 0.7);
       ASSERT_OK(offline.Submit(expected[static_cast<size_t>(k)], y));
-      ASSERT_OK_AND_ASSIGN(last, Submit(started.id(), next.items(k), y));
+      // On odd steps the last answer also asks for the next two items (one round trip per step);
+      // the NextItems that follows then returns those without drawing.
+      const int next_count = (steps % 2 == 1 && k + 1 == next.items_size()) ? 2 : 0;
+      ASSERT_OK_AND_ASSIGN(last, Submit(started.id(), next.items(k), y, next_count));
+      if (next_count > 0 && !last.finished()) EXPECT_EQ(last.pending_items_size(), 2);
       algebra += bank_.tags[static_cast<size_t>(expected[static_cast<size_t>(k)])] == 0;
     }
     const cat::CatEstimate e = offline.Estimate();

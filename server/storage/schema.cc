@@ -79,6 +79,8 @@ constexpr Migration kMigrations[] = {
         name           TEXT NOT NULL,
         description    TEXT NOT NULL,
         created_at     INTEGER NOT NULL,
+        num_models     INTEGER NOT NULL DEFAULT 0,
+        num_items      INTEGER NOT NULL DEFAULT 0,
         num_cells      INTEGER NOT NULL DEFAULT 0,
         current_fit_id INTEGER,
         UNIQUE (team_id, name)

@@ -144,9 +144,7 @@ BenchmarkRecord ReadBenchmark(const Statement& s) {
 }
 constexpr const char* kBenchmarkColumns =
     "id, public_id, team_id, name, description, created_at, num_cells, current_fit_id, "
-    "(SELECT COUNT(*) FROM benchmark_entries e WHERE e.benchmark_id = b.id AND e.kind = 0), "
-    "(SELECT COUNT(*) FROM benchmark_entries e WHERE e.benchmark_id = b.id AND e.kind = 1) "
-    "FROM benchmarks b";
+    "num_models, num_items FROM benchmarks";
 
 FitRecord ReadFit(const Statement& s) {
   FitRecord r;
@@ -501,9 +499,11 @@ absl::Status WriteTxn::PutResponseRow(int64_t benchmark_id, int64_t model_idx,
                  {benchmark_id, model_idx, cells});
 }
 
-absl::Status WriteTxn::SetBenchmarkCells(int64_t benchmark_id, int64_t num_cells) {
-  return RunWith(*connection_, "UPDATE benchmarks SET num_cells = ? WHERE id = ?",
-                 {num_cells, benchmark_id});
+absl::Status WriteTxn::SetBenchmarkCounts(int64_t benchmark_id, int64_t num_models,
+                                          int64_t num_items, int64_t num_cells) {
+  return RunWith(*connection_,
+                 "UPDATE benchmarks SET num_models = ?, num_items = ?, num_cells = ? WHERE id = ?",
+                 {num_models, num_items, num_cells, benchmark_id});
 }
 
 absl::Status WriteTxn::SetCurrentFit(int64_t benchmark_id, int64_t fit_id) {

@@ -59,7 +59,7 @@ struct BenchmarkRecord {
   int64_t created_at = 0;
   int64_t num_cells = 0;
   int64_t current_fit_id = 0;  // fits row id; 0 for none
-  int64_t num_models = 0;      // read-only (counted from the entries)
+  int64_t num_models = 0;      // kept by SetBenchmarkCounts
   int64_t num_items = 0;
 };
 
@@ -161,7 +161,8 @@ class WriteTxn {
   absl::Status SetItemTags(int64_t benchmark_id, int64_t idx, const std::string& tags);
   absl::StatusOr<std::optional<std::string>> ResponseRow(int64_t benchmark_id, int64_t model_idx);
   absl::Status PutResponseRow(int64_t benchmark_id, int64_t model_idx, const std::string& cells);
-  absl::Status SetBenchmarkCells(int64_t benchmark_id, int64_t num_cells);
+  absl::Status SetBenchmarkCounts(int64_t benchmark_id, int64_t num_models, int64_t num_items,
+                                  int64_t num_cells);
   absl::Status SetCurrentFit(int64_t benchmark_id, int64_t fit_id);
 
   // Fits. InsertFit fills record.id and record.version (the benchmark's next). UpdateFit stores
