@@ -39,8 +39,31 @@ class WriteContext {
   void OnCommit(std::function<void()> f) { on_commit_.push_back(std::move(f)); }
   void OnRollback(std::function<void()> f) { on_rollback_.push_back(std::move(f)); }
 
+  // Runs `fn` inside its own savepoint with its own callbacks: if it fails, only its changes are
+  // undone (and its OnRollback callbacks run now); if it succeeds, its callbacks join this
+  // context's. Returns fn's status, or the savepoint's own error.
+  template <typename Fn>
+  absl::Status RunNested(Fn fn) {
+    absl::Status opened = txn_.Savepoint();
+    if (!opened.ok()) return opened;
+    WriteContext nested(txn_);
+    absl::Status status = fn(nested);
+    if (status.ok()) {
+      absl::Status released = txn_.Release();
+      nested.MoveCallbacksTo(*this);
+      return released;
+    }
+    for (auto& f : nested.on_rollback_) f();
+    absl::Status undone = txn_.Rollback();
+    return undone.ok() ? status : undone;
+  }
+
  private:
   friend class CommitQueue;
+  void MoveCallbacksTo(WriteContext& parent) {
+    for (auto& f : on_commit_) parent.on_commit_.push_back(std::move(f));
+    for (auto& f : on_rollback_) parent.on_rollback_.push_back(std::move(f));
+  }
   storage::WriteTxn& txn_;
   std::vector<std::function<void()>> on_commit_, on_rollback_;
 };

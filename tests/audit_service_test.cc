@@ -508,6 +508,93 @@ TEST_F(AuditServiceTest, StreamLabelsRepliesInOrderWithErrorsInline) {
   EXPECT_EQ(ok + decided_errors + 1, 600);
 }
 
+// Label batches: one reply per batch, one result per label in order; a failed label fails alone;
+// a bad batch is refused whole; isolation holds for batches too. Also exercises the in-flight
+// window refilling (more batches in flight than the window), which must keep request order.
+TEST_F(AuditServiceTest, StreamLabelBatchesFailLabelsAloneAndKeepOrder) {
+  v1::AuditConfig config;
+  config.set_alpha(1e-12);  // keeps running
+  const v1::Audit audit = Create(alpha_, config);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) ids.push_back("c" + std::to_string(i));
+  for (int i = 0; i < 3000; i += 1000) {
+    ASSERT_OK(HandOut(alpha_, audit.id(),
+                      std::vector<std::string>(ids.begin() + i, ids.begin() + i + 1000))
+                  .status());
+  }
+  auto ctx = Ctx(alpha_);
+  auto stream = audits_->StreamLabelBatches(ctx.get());
+  // Batch 0: good, good, duplicate of the second, unknown case, NaN, good.
+  v1::LabelBatch first;
+  for (auto [id, y] : std::vector<std::pair<std::string, double>>{
+           {"c0", 1}, {"c1", 0}, {"c1", 0}, {"nope", 1}, {"c2", std::nan("")}, {"c3", 1}}) {
+    v1::SubmitLabelRequest* label = first.add_labels();
+    label->set_audit_id(audit.id());
+    label->set_case_id(id);
+    label->set_y(y);
+  }
+  ASSERT_TRUE(stream->Write(first));
+  v1::LabelBatchResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  ASSERT_EQ(resp.results_size(), 6);
+  EXPECT_EQ(resp.results(0).error_code(), 0);
+  EXPECT_EQ(resp.results(1).error_code(), 0);
+  EXPECT_TRUE(resp.results(2).duplicate());
+  EXPECT_EQ(resp.results(3).error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(resp.results(4).error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(resp.results(4).case_id(), "c2");
+  EXPECT_EQ(resp.results(5).error_code(), 0);
+  // An empty batch is refused whole; the stream goes on.
+  ASSERT_TRUE(stream->Write(v1::LabelBatch()));
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(resp.results_size(), 0);
+  // 996 batches of 3 labels written without waiting (beyond the 256 in-flight window): the
+  // replies come back in order.
+  std::thread writer([&] {
+    for (int b = 0; b < 996; ++b) {
+      v1::LabelBatch batch;
+      for (int k = 0; k < 3; ++k) {
+        v1::SubmitLabelRequest* label = batch.add_labels();
+        label->set_audit_id(audit.id());
+        label->set_case_id(ids[static_cast<size_t>(4 + 3 * b + k)]);
+        label->set_y((b + k) % 7 == 0 ? 0.0 : 1.0);
+      }
+      if (!stream->Write(batch)) break;
+    }
+    stream->WritesDone();
+  });
+  int b = 0;
+  while (stream->Read(&resp)) {
+    ASSERT_EQ(resp.results_size(), 3);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_EQ(resp.results(k).case_id(), ids[static_cast<size_t>(4 + 3 * b + k)]);
+      EXPECT_EQ(resp.results(k).error_code(), 0) << resp.results(k).error_message();
+    }
+    ++b;
+  }
+  writer.join();
+  EXPECT_OK(ToAbsl(stream->Finish()));
+  EXPECT_EQ(b, 996);
+  ASSERT_OK_AND_ASSIGN(v1::Audit now, Get(alpha_, audit.id()));
+  EXPECT_EQ(now.labelled(), 3 + 3 * 996);
+  // Another team's batch: every label NOT_FOUND, nothing changed.
+  auto beta_ctx = Ctx(beta_);
+  auto beta_stream = audits_->StreamLabelBatches(beta_ctx.get());
+  v1::LabelBatch theirs;
+  v1::SubmitLabelRequest* label = theirs.add_labels();
+  label->set_audit_id(audit.id());
+  label->set_case_id("c2");
+  label->set_y(1);
+  ASSERT_TRUE(beta_stream->Write(theirs));
+  ASSERT_TRUE(beta_stream->Read(&resp));
+  EXPECT_EQ(resp.results(0).error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  beta_stream->WritesDone();
+  EXPECT_OK(ToAbsl(beta_stream->Finish()));
+  ASSERT_OK_AND_ASSIGN(v1::Audit after, Get(alpha_, audit.id()));
+  EXPECT_EQ(after.labelled(), now.labelled());
+}
+
 // After a restart the audit is exactly where it was, and equals the replay of its event log (past
 // a snapshot, which only shortens the replay).
 TEST_F(AuditServiceTest, RestartRestoresStateEqualToReplayOfTheLog) {

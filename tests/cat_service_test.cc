@@ -137,7 +137,9 @@ TEST_F(CatServiceTest, SessionToCompletionEqualsTheCoreSessionAndSurvivesRestart
       // the NextItems that follows then returns those without drawing.
       const int next_count = (steps % 2 == 1 && k + 1 == next.items_size()) ? 2 : 0;
       ASSERT_OK_AND_ASSIGN(last, Submit(started.id(), next.items(k), y, next_count));
-      if (next_count > 0 && !last.finished()) EXPECT_EQ(last.pending_items_size(), 2);
+      if (next_count > 0 && !last.finished()) {
+        EXPECT_EQ(last.pending_items_size(), 2);
+      }
       algebra += bank_.tags[static_cast<size_t>(expected[static_cast<size_t>(k)])] == 0;
     }
     const cat::CatEstimate e = offline.Estimate();

@@ -66,6 +66,35 @@ AuditServiceImpl::StreamLabels(grpc::CallbackServerContext* context) {
       });
 }
 
+grpc::ServerBidiReactor<v1::LabelBatch, v1::LabelBatchResponse>*
+AuditServiceImpl::StreamLabelBatches(grpc::CallbackServerContext* context) {
+  AuditManager* audits = deps_.audits;
+  return new PipelinedStream<v1::LabelBatch, v1::LabelBatchResponse>(
+      context, deps_,
+      [audits](WriteContext& ctx, const Principal& who, const v1::LabelBatch& batch,
+               v1::LabelBatchResponse* resp) -> absl::Status {
+        if (batch.labels().empty() || batch.labels_size() > 1000) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("labels: 1 to 1000 per batch, got ", batch.labels_size()));
+        }
+        for (const v1::SubmitLabelRequest& label : batch.labels()) {
+          v1::SubmitLabelResponse* result = resp->add_results();
+          // Each label in its own savepoint: a failed one is undone alone.
+          const absl::Status status = ctx.RunNested(
+              [&](WriteContext& nested) { return audits->Label(nested, who, label, result); });
+          if (!status.ok()) {
+            const grpc::Status error = ToGrpcStatus(status);
+            result->Clear();
+            result->set_case_id(label.case_id());
+            result->set_error_code(static_cast<int>(error.error_code()));
+            result->set_error_message(error.error_message());
+          }
+        }
+        return absl::OkStatus();
+      },
+      [](const v1::LabelBatch&, v1::LabelBatchResponse&) {});
+}
+
 grpc::ServerUnaryReactor* AuditServiceImpl::VoidCase(grpc::CallbackServerContext* context,
                                                      const v1::VoidCaseRequest* request,
                                                      v1::VoidCaseResponse* response) {

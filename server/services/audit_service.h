@@ -29,6 +29,8 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
                                         v1::SubmitLabelResponse* response) override;
   grpc::ServerBidiReactor<v1::SubmitLabelRequest, v1::SubmitLabelResponse>* StreamLabels(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<v1::LabelBatch, v1::LabelBatchResponse>* StreamLabelBatches(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* VoidCase(grpc::CallbackServerContext* context,
                                      const v1::VoidCaseRequest* request,
                                      v1::VoidCaseResponse* response) override;

@@ -2,7 +2,8 @@
 // assayd on a fresh database file, then C concurrent clients (one channel and one audit each)
 // stream labels with at most W unacknowledged per client; a label's latency runs from just before
 // its Write to the arrival of its acknowledgement (sent by the server after the commit that holds
-// it). Prints throughput and latency percentiles per client count.
+// it). With --batch B each message carries B labels (StreamLabelBatches) and each label's latency
+// is its message's. Prints throughput and latency percentiles per client count.
 //
 //   build/tests/bench/ingest_bench --assayd build/server/assayd --clients 1,8,32 --labels 4000
 #include <signal.h>
@@ -36,9 +37,58 @@ struct ClientResult {
   int errors = 0;
 };
 
-// One client: creates its audit, hands out `labels` cases, then streams their labels.
-ClientResult RunClient(int port, const std::string& key, int labels, int window, uint64_t seed,
-                       absl::Notification* go) {
+// Streams the labels of `ids` in messages of `batch` labels over StreamLabelBatches, at most
+// `window` messages unacknowledged; every label's latency is its message's.
+ClientResult RunBatchedClient(v1::AuditService::Stub* stub, const std::string& key,
+                              const std::string& audit_id, const std::vector<std::string>& ids,
+                              int batch, int window, std::mt19937_64& rng) {
+  ClientResult result;
+  std::bernoulli_distribution outcome(0.85);
+  auto context = Ctx(key, absl::Minutes(10));
+  auto stream = stub->StreamLabelBatches(context.get());
+  absl::Mutex mu;
+  absl::CondVar acked;
+  std::deque<absl::Time> sent;  // send times of unacknowledged messages, in order
+  std::thread reader([&] {
+    v1::LabelBatchResponse resp;
+    while (stream->Read(&resp)) {
+      const absl::Time now = absl::Now();
+      absl::MutexLock lock(&mu);
+      const double us = absl::ToDoubleMicroseconds(now - sent.front());
+      sent.pop_front();
+      acked.Signal();
+      for (const v1::SubmitLabelResponse& r : resp.results()) {
+        result.latencies_us.push_back(us);
+        if (r.error_code() != 0) ++result.errors;
+      }
+      if (resp.error_code() != 0) ++result.errors;
+    }
+  });
+  for (size_t start = 0; start < ids.size(); start += static_cast<size_t>(batch)) {
+    v1::LabelBatch message;
+    for (size_t i = start; i < std::min(ids.size(), start + static_cast<size_t>(batch)); ++i) {
+      v1::SubmitLabelRequest* label = message.add_labels();
+      label->set_audit_id(audit_id);
+      label->set_case_id(ids[i]);
+      label->set_y(outcome(rng) ? 1.0 : 0.0);
+    }
+    {
+      absl::MutexLock lock(&mu);
+      while (static_cast<int>(sent.size()) >= window) acked.Wait(&mu);
+      sent.push_back(absl::Now());
+    }
+    if (!stream->Write(message)) break;
+  }
+  stream->WritesDone();
+  reader.join();
+  if (!stream->Finish().ok()) ++result.errors;
+  return result;
+}
+
+// One client: creates its audit, hands out `labels` cases, then streams their labels (one per
+// message, or `batch` per message over StreamLabelBatches).
+ClientResult RunClient(int port, const std::string& key, int labels, int window, int batch,
+                       uint64_t seed, absl::Notification* go) {
   ClientResult result;
   auto stub = v1::AuditService::NewStub(testing::LocalChannel(port));
   v1::CreateAuditRequest create;
@@ -61,6 +111,7 @@ ClientResult RunClient(int port, const std::string& key, int labels, int window,
 
   std::mt19937_64 rng(seed);
   std::bernoulli_distribution outcome(0.85);
+  if (batch > 1) return RunBatchedClient(stub.get(), key, audit.id(), ids, batch, window, rng);
   auto context = Ctx(key, absl::Minutes(10));
   auto stream = stub->StreamLabels(context.get());
   absl::Mutex mu;
@@ -107,14 +158,18 @@ double Percentile(std::vector<double>& v, double q) {
 
 int main(int argc, char** argv) {
   std::string assayd = "build/server/assayd", clients_list = "1,8,32";
-  int labels = 4000, window = 16;
+  int labels = 4000, window = 16, batch = 1;
   CLI::App app{"audit label ingest benchmark"};
   app.add_option("--assayd", assayd, "path of the assayd binary")->capture_default_str();
   app.add_option("--clients", clients_list, "client counts to run")->capture_default_str();
   app.add_option("--labels", labels, "labels per client")->capture_default_str();
   app.add_option("--window", window, "unacknowledged labels per client")->capture_default_str();
+  app.add_option("--batch", batch,
+                 "labels per message (> 1: StreamLabelBatches; the window counts messages)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  std::printf("batch ");
   std::printf("clients window labels   seconds  labels/s  p50_ms  p99_ms  max_ms errors\n");
   for (absl::string_view c : absl::StrSplit(clients_list, ',')) {
     int clients = 0;
@@ -134,8 +189,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int i = 0; i < clients; ++i) {
       threads.emplace_back([&, i] {
-        results[static_cast<size_t>(i)] =
-            assay::RunClient(server->port, *key, labels, window, static_cast<uint64_t>(i) + 1, &go);
+        results[static_cast<size_t>(i)] = assay::RunClient(server->port, *key, labels, window,
+                                                           batch, static_cast<uint64_t>(i) + 1, &go);
       });
     }
     absl::SleepFor(absl::Seconds(1) + absl::Milliseconds(100) * clients);  // setup done
@@ -153,6 +208,7 @@ int main(int argc, char** argv) {
     const double p50 = assay::Percentile(all, 0.50) / 1000,
                  p99 = assay::Percentile(all, 0.99) / 1000;
     const double max = all.empty() ? 0 : *std::max_element(all.begin(), all.end()) / 1000;
+    std::printf("%5d ", batch);
     std::printf("%7d %6d %6.0f %9.2f %9.0f %7.2f %7.2f %7.2f %6d\n", clients, window, n, seconds,
                 n / seconds, p50, p99, max, errors);
     std::fflush(stdout);
