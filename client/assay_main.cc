@@ -4,6 +4,7 @@
 // 2 bad command-line arguments.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "absl/status/status.h"
@@ -11,6 +12,7 @@
 #include "client/audit_command.h"
 #include "client/cat_command.h"
 #include "client/client.h"
+#include "client/demo_command.h"
 #include "client/fit_command.h"
 
 namespace {
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   assay::client::ClientOptions options;
   double timeout_seconds = 10;
   app.add_option("--server", options.server, "assayd address host:port")->capture_default_str();
+  app.add_option("--token", options.token, "API key (default: the ASSAY_TOKEN environment variable)");
   app.add_option("--timeout", timeout_seconds, "deadline of each call, seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -43,6 +46,8 @@ int main(int argc, char** argv) {
   CLI::App* audit_replay = assay::client::AddAuditCommand(app, audit_args);
   assay::client::CatSimulateArgs cat_args;
   CLI::App* cat_simulate = assay::client::AddCatCommand(app, cat_args);
+  assay::client::DemoArgs demo_args;
+  CLI::App* demo = assay::client::AddDemoCommand(app, demo_args);
 
   try {
     app.parse(argc, argv);
@@ -50,6 +55,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   options.timeout = absl::Seconds(timeout_seconds);
+  if (options.token.empty()) {
+    if (const char* token = std::getenv("ASSAY_TOKEN"); token != nullptr) options.token = token;
+  }
   if (*fit) {
     absl::Status status = assay::client::RunFit(fit_args);
     return status.ok() ? 0 : Fail(status);
@@ -69,6 +77,10 @@ int main(int argc, char** argv) {
     if (!status.ok()) return Fail(status.status());
     absl::PrintF("%s\n", *status);
     return *status == "SERVING" ? 0 : 1;
+  }
+  if (*demo) {
+    absl::Status status = assay::client::RunDemo(demo_args, client);
+    return status.ok() ? 0 : Fail(status);
   }
   if (*info) {
     auto response = client.ServerInfo();

@@ -16,6 +16,14 @@ AssayClient::AssayClient(const ClientOptions& options)
       health_(grpc::health::v1::Health::NewStub(channel_)),
       system_(assay::v1::SystemService::NewStub(channel_)) {}
 
+std::unique_ptr<grpc::ClientContext> AssayClient::Context(absl::Duration timeout) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  const absl::Duration deadline = timeout == absl::InfiniteDuration() ? options_.timeout : timeout;
+  context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
+  return context;
+}
+
 void AssayClient::SetDeadline(grpc::ClientContext& context) const {
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
 }

@@ -18,6 +18,7 @@ namespace assay::client {
 struct ClientOptions {
   std::string server = "127.0.0.1:50051";      // host:port
   absl::Duration timeout = absl::Seconds(10);  // deadline of each call
+  std::string token;                           // API key, sent as `authorization: Bearer KEY`
 };
 
 // The gRPC status as an absl::Status with the same code, message prefixed by what was called.
@@ -32,6 +33,13 @@ class AssayClient {
   absl::StatusOr<std::string> Health(const std::string& service = "");
 
   absl::StatusOr<assay::v1::GetServerInfoResponse> ServerInfo();
+
+  const std::string& server() const { return options_.server; }
+  // The channel, for the generated stubs of the other services.
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  // A context for one call: the token and a deadline of `timeout` (the options' by default).
+  std::unique_ptr<grpc::ClientContext> Context(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
 
  private:
   void SetDeadline(grpc::ClientContext& context) const;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The run command (README): installs what is missing, builds, starts assayd on a local SQLite file
-# and checks it answers. With --once it stops the server afterwards (used by the test command);
+# The run command (README): installs what is missing, builds, starts assayd on a local SQLite file,
+# checks it answers and runs the demo (`assay demo`: upload MATH-500, fit, adaptive test, audit). With --once it stops the server afterwards (used by the test command);
 # otherwise the server keeps running until Ctrl-C.
 #
 # Environment: ASSAY_DATA (default ./assay-data) holds the database; ASSAY_LISTEN (default
@@ -38,6 +38,23 @@ echo "== assay health --server $address"
 build/client/assay --server "$address" health
 echo "== assay info --server $address"
 build/client/assay --server "$address" info
+
+# The demo on the bundled data (../shared/data beside the checkout), with a team of its own whose
+# admin key is kept in the data directory (readable by its owner only).
+demo_data=${ASSAY_DEMO_DATA:-../shared/data/math500.csv}
+if [ -f "$demo_data" ]; then
+  key_file="$data/demo-team.key"
+  if [ ! -s "$key_file" ]; then
+    (umask 077 && build/server/assayd --db "$data/assay.db" team create "demo-$(date +%s)" \
+      > "$key_file.tmp" && mv "$key_file.tmp" "$key_file")
+  fi
+  echo "== assay --server $address demo $demo_data"
+  ASSAY_TOKEN=$(cat "$key_file") build/client/assay --server "$address" --timeout 60 demo \
+    "$demo_data"
+  echo "(the demo team's API key is in $key_file: KEY=\$(cat $key_file))"
+else
+  echo "run: no demo data at $demo_data (set ASSAY_DEMO_DATA); skipping the demo"
+fi
 
 if [ "$once" -eq 1 ]; then
   kill -TERM $server

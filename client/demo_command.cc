@@ -1,0 +1,234 @@
+#include "client/demo_command.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "assay/v1/audit.grpc.pb.h"
+#include "assay/v1/benchmarks.grpc.pb.h"
+#include "assay/v1/cat.grpc.pb.h"
+#include "client/import/csv.h"
+#include "client/upload.h"
+#include "core/base/status_macros.h"
+
+namespace assay::client {
+namespace {
+
+// One model's observed responses (item index → proportion correct).
+std::vector<std::pair<Eigen::Index, double>> RowOf(const irt::ResponseMatrix& data,
+                                                   Eigen::Index model) {
+  std::vector<std::pair<Eigen::Index, double>> row;
+  for (Eigen::Index j = 0; j < data.num_items(); ++j) {
+    const irt::ResponseMatrix::Column col = data.column(j);
+    for (Eigen::Index k = 0; k < col.size; ++k) {
+      if ((col.rows == nullptr ? k : col.rows[k]) == model) row.emplace_back(j, col.y[k]);
+    }
+  }
+  return row;
+}
+
+absl::Status Check(const grpc::Status& status, const char* call) {
+  return FromGrpcStatus(status, call);
+}
+
+}  // namespace
+
+CLI::App* AddDemoCommand(CLI::App& app, DemoArgs& args) {
+  CLI::App* demo = app.add_subcommand(
+      "demo", "Tour the service on a response file: upload, fit, adaptive test, audit");
+  demo->add_option("responses", args.responses, "response matrix CSV (wide or long)")->required();
+  demo->add_option("--max-items", args.max_items, "items for the adaptive test")
+      ->capture_default_str();
+  demo->add_option("--seed", args.seed, "seed of the simulated audit")->capture_default_str();
+  return demo;
+}
+
+absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
+  ASSIGN_OR_RETURN(irt::ResponseMatrix all, import::ReadResponsesCsv(args.responses));
+  // Hold out the model of median accuracy: it is scored adaptively later.
+  std::vector<Eigen::Index> order(static_cast<size_t>(all.num_models()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Eigen::Index>(i);
+  const auto accuracy = [&](Eigen::Index i) {
+    return all.model_successes()[i] / std::max(1.0, all.model_trials()[i]);
+  };
+  std::sort(order.begin(), order.end(),
+            [&](Eigen::Index x, Eigen::Index y) { return accuracy(x) < accuracy(y); });
+  const Eigen::Index held_out = order[order.size() / 2];
+  const std::string held_out_name = all.model_ids()[static_cast<size_t>(held_out)];
+  const auto held_out_row = RowOf(all, held_out);
+  std::vector<irt::Cell> cells;
+  for (Eigen::Index j = 0; j < all.num_items(); ++j) {
+    const irt::ResponseMatrix::Column col = all.column(j);
+    for (Eigen::Index k = 0; k < col.size; ++k) {
+      const Eigen::Index i = col.rows == nullptr ? k : col.rows[k];
+      if (i == held_out) continue;
+      const double w = col.w == nullptr ? 1.0 : col.w[k];
+      cells.push_back(irt::Cell{static_cast<int32_t>(i > held_out ? i - 1 : i),
+                                static_cast<int32_t>(j), col.y[k] * w, w});
+    }
+  }
+  std::vector<std::string> models = all.model_ids();
+  models.erase(models.begin() + held_out);
+  ASSIGN_OR_RETURN(irt::ResponseMatrix data,
+                   irt::ResponseMatrix::FromCells(models, all.item_ids(), std::move(cells)));
+
+  auto benchmarks = v1::BenchmarkService::NewStub(client.channel());
+  v1::CreateBenchmarkRequest create;
+  create.set_name(absl::StrFormat("demo %s", absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(),
+                                                               absl::UTCTimeZone())));
+  v1::Benchmark bm;
+  RETURN_IF_ERROR(Check(benchmarks->CreateBenchmark(client.Context().get(), create, &bm),
+                        "CreateBenchmark"));
+  absl::PrintF("== benchmark %s (%s)\n", bm.id(), bm.name());
+  {
+    auto context = client.Context(absl::Minutes(10));
+    ASSIGN_OR_RETURN(v1::UploadResponsesResponse up,
+                     UploadResponses(*benchmarks, *context, data, bm.id()));
+    absl::PrintF("uploaded %d cells: %d models x %d items (held out for adaptive testing: %s)\n",
+                 up.cells(), up.benchmark().num_models(), up.benchmark().num_items(),
+                 held_out_name);
+  }
+
+  v1::StartFitRequest start;
+  start.set_benchmark_id(bm.id());
+  v1::Fit fit;
+  RETURN_IF_ERROR(Check(benchmarks->StartFit(client.Context().get(), start, &fit), "StartFit"));
+  {
+    v1::WatchFitRequest watch;
+    watch.set_fit_id(fit.id());
+    auto context = client.Context(absl::Minutes(30));
+    auto reader = benchmarks->WatchFit(context.get(), watch);
+    int last_printed = -1000;
+    while (reader->Read(&fit)) {
+      if (fit.state() == v1::FIT_STATE_RUNNING && fit.iteration() > 0 &&
+          fit.iteration() - last_printed >= 250) {
+        absl::PrintF("fit %s: iteration %d, loss %.3f\n", fit.id(), fit.iteration(), fit.loss());
+        last_printed = fit.iteration();
+      }
+    }
+    RETURN_IF_ERROR(Check(reader->Finish(), "WatchFit"));
+  }
+  if (fit.state() != v1::FIT_STATE_SUCCEEDED) {
+    return absl::InternalError(absl::StrCat("fit ended ", v1::FitState_Name(fit.state()), ": ",
+                                            fit.error()));
+  }
+  absl::PrintF("fit %s succeeded: %d iterations, loss %.3f, %.2f s\n", fit.id(), fit.iteration(),
+               fit.loss(), fit.seconds());
+
+  v1::ListAbilitiesRequest top;
+  top.set_benchmark_id(bm.id());
+  top.set_page_size(10);
+  v1::ListAbilitiesResponse abilities;
+  RETURN_IF_ERROR(Check(benchmarks->ListAbilities(client.Context().get(), top, &abilities),
+                        "ListAbilities"));
+  absl::PrintF("\n== top %d of %d models by ability\n%4s  %-44s %8s %6s %9s\n",
+               abilities.abilities_size(), abilities.total(), "rank", "model", "theta", "se",
+               "accuracy");
+  for (const v1::Ability& a : abilities.abilities()) {
+    absl::PrintF("%4d  %-44s %8.3f %6.3f %9.3f\n", a.rank(), a.model(), a.theta(0), a.se(0),
+                 a.accuracy());
+  }
+
+  // Adaptive testing of the held-out model, answered from its known responses.
+  auto cat = v1::CatService::NewStub(client.channel());
+  v1::StartSessionRequest session_req;
+  session_req.set_benchmark_id(bm.id());
+  session_req.set_model(held_out_name);
+  session_req.mutable_options()->set_max_items(args.max_items);
+  v1::CatSession session;
+  RETURN_IF_ERROR(
+      Check(cat->StartSession(client.Context().get(), session_req, &session), "StartSession"));
+  v1::NextItemsRequest first;
+  first.set_session_id(session.id());
+  v1::NextItemsResponse next;
+  RETURN_IF_ERROR(Check(cat->NextItems(client.Context().get(), first, &next), "NextItems"));
+  session = next.session();
+  double true_accuracy = 0;
+  for (const auto& [j, y] : held_out_row) true_accuracy += y;
+  true_accuracy /= static_cast<double>(std::max<size_t>(1, held_out_row.size()));
+  while (!session.finished() && !session.pending_items().empty()) {
+    const std::string item = session.pending_items(0);
+    const auto j = std::find(all.item_ids().begin(), all.item_ids().end(), item) -
+                   all.item_ids().begin();
+    const auto answer = std::find_if(held_out_row.begin(), held_out_row.end(),
+                                     [&](const auto& cell) { return cell.first == j; });
+    if (answer == held_out_row.end()) {
+      return absl::FailedPreconditionError("the held-out model has no response to " + item);
+    }
+    v1::SubmitOutcomesRequest submit;
+    submit.set_session_id(session.id());
+    submit.set_next_count(1);
+    v1::CatOutcome* outcome = submit.add_outcomes();
+    outcome->set_item(item);
+    outcome->set_successes(answer->second);
+    RETURN_IF_ERROR(
+        Check(cat->SubmitOutcomes(client.Context().get(), submit, &session), "SubmitOutcomes"));
+  }
+  absl::PrintF(
+      "\n== adaptive test of %s (session %s)\n%d of %d items: theta %.3f (se %.3f), predicted "
+      "accuracy %.3f [%.3f, %.3f]; its true accuracy on all items: %.3f\n",
+      held_out_name, session.id(), session.answered(), all.num_items(), session.theta(),
+      session.se(), session.predicted_accuracy(), session.lower(), session.upper(), true_accuracy);
+
+  // An audit: does the held-out model solve at least half of the benchmark? Its responses, in
+  // random order, are the auditors' labels (bets on 40% vs 65%).
+  auto audits = v1::AuditService::NewStub(client.channel());
+  v1::CreateAuditRequest audit_req;
+  audit_req.set_display_name("demo: " + held_out_name + " solves >= 50%");
+  audit_req.mutable_config()->set_tau(0.5);
+  audit_req.mutable_config()->set_p_model(0.4);
+  audit_req.mutable_config()->set_p_auditor(0.65);
+  audit_req.mutable_config()->set_max_samples(500);
+  v1::Audit audit;
+  RETURN_IF_ERROR(Check(audits->CreateAudit(client.Context().get(), audit_req, &audit),
+                        "CreateAudit"));
+  std::vector<std::pair<Eigen::Index, double>> shuffled = held_out_row;
+  std::mt19937_64 rng(args.seed);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  v1::Audit state = audit;
+  size_t used = 0;
+  for (size_t start = 0; start < shuffled.size() && state.decision() == v1::DECISION_NONE;
+       start += 20) {
+    v1::HandOutCasesRequest hand_out;
+    hand_out.set_audit_id(audit.id());
+    const size_t end = std::min(shuffled.size(), start + 20);
+    for (size_t k = start; k < end; ++k) {
+      hand_out.add_cases()->set_case_id(all.item_ids()[static_cast<size_t>(shuffled[k].first)]);
+    }
+    v1::HandOutCasesResponse handed;
+    RETURN_IF_ERROR(Check(audits->HandOutCases(client.Context().get(), hand_out, &handed),
+                          "HandOutCases"));
+    for (size_t k = start; k < end && state.decision() == v1::DECISION_NONE; ++k) {
+      v1::SubmitLabelRequest label;
+      label.set_audit_id(audit.id());
+      label.set_case_id(all.item_ids()[static_cast<size_t>(shuffled[k].first)]);
+      label.set_y(shuffled[k].second);
+      v1::SubmitLabelResponse labelled;
+      RETURN_IF_ERROR(Check(audits->SubmitLabel(client.Context().get(), label, &labelled),
+                            "SubmitLabel"));
+      ++used;
+      v1::GetAuditRequest get;
+      get.set_audit_id(audit.id());
+      RETURN_IF_ERROR(Check(audits->GetAudit(client.Context().get(), get, &state), "GetAudit"));
+    }
+  }
+  absl::PrintF(
+      "\n== audit %s (\"%s\"): %s after %d labels of %d; accuracy in [%.3f, %.3f] "
+      "(anytime-valid 95%%)\n",
+      audit.id(), audit_req.display_name(), v1::Decision_Name(state.decision()), used,
+      shuffled.size(), state.accuracy_lower(), state.accuracy_upper());
+
+  absl::PrintF(
+      "\n== next\n"
+      "the API: proto/assay/v1/*.proto (grpcurl works through server reflection), e.g.\n"
+      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" -d '{\"benchmark_id\":\"%s\"}' "
+      "%s assay.v1.BenchmarkService/ListAbilities\n"
+      "offline tools: assay fit | cat simulate | audit replay (README)\n",
+      bm.id(), client.server());
+  return absl::OkStatus();
+}
+
+}  // namespace assay::client
