@@ -313,10 +313,10 @@ absl::Status FitJobs::RecordToProto(const storage::FitRecord& r, v1::Fit* out) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<storage::FitRecord> FitJobs::FindRecord(storage::Storage& source,
-                                                       const Principal& who,
+absl::StatusOr<storage::FitRecord> FitJobs::FindRecord(const Principal& who,
                                                        const std::string& fit_id) {
-  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> record, source.FindFit(who.team_id, fit_id));
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> record,
+                   storage_->FindFit(who.team_id, fit_id));
   if (!record.has_value()) return FitNotFound(fit_id);
   return *std::move(record);
 }
@@ -439,7 +439,7 @@ absl::Status FitJobs::Get(const Principal& who, const std::string& fit_id, v1::F
       return absl::OkStatus();
     }
   }
-  ASSIGN_OR_RETURN(storage::FitRecord record, FindRecord(*storage_, who, fit_id));
+  ASSIGN_OR_RETURN(storage::FitRecord record, FindRecord(who, fit_id));
   return RecordToProto(record, out);
 }
 
@@ -493,7 +493,7 @@ absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
     const Principal& who, const std::string& fit_id, const std::string& benchmark_id) {
   storage::FitRecord record;
   if (!fit_id.empty()) {
-    ASSIGN_OR_RETURN(record, FindRecord(*storage_, who, fit_id));
+    ASSIGN_OR_RETURN(record, FindRecord(who, fit_id));
   } else {
     if (benchmark_id.empty()) {
       return absl::InvalidArgumentError("fit_id or benchmark_id: one is required");

@@ -115,8 +115,7 @@ class FitJobs {
   };
   void RunLoop();
   void Run(const std::shared_ptr<Job>& job);
-  absl::StatusOr<storage::FitRecord> FindRecord(storage::Storage& source, const Principal& who,
-                                                const std::string& fit_id);
+  absl::StatusOr<storage::FitRecord> FindRecord(const Principal& who, const std::string& fit_id);
   void Publish(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RecordToProto(const storage::FitRecord& record, v1::Fit* out);
 

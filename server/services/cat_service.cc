@@ -19,30 +19,35 @@ grpc::ServerUnaryReactor* CatServiceImpl::StartSession(grpc::CallbackServerConte
       });
 }
 
+namespace {
+
+// A step of a session: bring it into memory on the executor, then `step` as a CommitQueue work.
+template <typename Request, typename Response, typename Step>
+grpc::ServerUnaryReactor* RunSessionStep(grpc::CallbackServerContext* context,
+                                         const ServerDeps& deps, const Request* request,
+                                         Response* response, Step step) {
+  CatManager* cat = deps.cat;
+  return RunPreparedWrite(
+      context, deps, Role::kWrite,
+      [cat, request](const Principal& who) { return cat->Load(who, request->session_id()); },
+      [cat, request, response, step](WriteContext& ctx, const Principal& who,
+                                     const std::shared_ptr<CatManager::Live>& live) {
+        return (cat->*step)(ctx, who, *request, live, response);
+      });
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* CatServiceImpl::NextItems(grpc::CallbackServerContext* context,
                                                     const v1::NextItemsRequest* request,
                                                     v1::NextItemsResponse* response) {
-  CatManager* cat = deps_.cat;
-  return RunPreparedWrite(
-      context, deps_, Role::kWrite,
-      [cat, request](const Principal& who) { return cat->Load(who, request->session_id()); },
-      [cat, request, response](WriteContext& ctx, const Principal& who,
-                               const std::shared_ptr<CatManager::Live>& live) {
-        return cat->Next(ctx, who, *request, live, response);
-      });
+  return RunSessionStep(context, deps_, request, response, &CatManager::Next);
 }
 
 grpc::ServerUnaryReactor* CatServiceImpl::SubmitOutcomes(grpc::CallbackServerContext* context,
                                                          const v1::SubmitOutcomesRequest* request,
                                                          v1::CatSession* response) {
-  CatManager* cat = deps_.cat;
-  return RunPreparedWrite(
-      context, deps_, Role::kWrite,
-      [cat, request](const Principal& who) { return cat->Load(who, request->session_id()); },
-      [cat, request, response](WriteContext& ctx, const Principal& who,
-                               const std::shared_ptr<CatManager::Live>& live) {
-        return cat->Submit(ctx, who, *request, live, response);
-      });
+  return RunSessionStep(context, deps_, request, response, &CatManager::Submit);
 }
 
 grpc::ServerUnaryReactor* CatServiceImpl::GetSession(grpc::CallbackServerContext* context,
