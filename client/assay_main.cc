@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "client/api_commands.h"
 #include "client/audit_command.h"
 #include "client/cat_command.h"
 #include "client/client.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   CLI::App* cat_simulate = assay::client::AddCatCommand(app, cat_args);
   assay::client::DemoArgs demo_args;
   CLI::App* demo = assay::client::AddDemoCommand(app, demo_args);
+  assay::client::ApiCommands api(app, options);
 
   try {
     app.parse(argc, argv);
@@ -68,6 +70,10 @@ int main(int argc, char** argv) {
   }
   if (*audit_replay) {
     absl::Status status = assay::client::RunAuditReplay(audit_args);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (api.chosen()) {
+    absl::Status status = api.Run();
     return status.ok() ? 0 : Fail(status);
   }
   assay::client::AssayClient client(options);

@@ -19,6 +19,7 @@ struct ClientOptions {
   std::string server = "127.0.0.1:50051";      // host:port
   absl::Duration timeout = absl::Seconds(10);  // deadline of each call
   std::string token;                           // API key, sent as `authorization: Bearer KEY`
+  int attempts = 4;  // tries of a call that fails transiently and is safe to repeat (call.h)
 };
 
 // The gRPC status as an absl::Status with the same code, message prefixed by what was called.
@@ -35,6 +36,7 @@ class AssayClient {
   absl::StatusOr<assay::v1::GetServerInfoResponse> ServerInfo();
 
   const std::string& server() const { return options_.server; }
+  int attempts() const { return options_.attempts; }
   // The channel, for the generated stubs of the other services.
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   // A context for one call: the token and a deadline of `timeout` (the options' by default).

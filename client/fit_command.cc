@@ -12,23 +12,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/import/csv.h"
+#include "client/import/logs.h"
+#include "client/output.h"
 #include "core/base/status_macros.h"
 #include "core/base/version.h"
 #include "core/irt/report.h"
 
 namespace assay::client {
 namespace {
-
-// A CSV field, quoted when it contains a separator, quote or line break.
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string quoted = "\"";
-  for (char c : s) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
 
 std::string Num(double v) {
   if (std::isnan(v)) return "";
@@ -143,7 +134,9 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
       "1/0, "
       "+1/-1, a fraction in [0,1], or empty for missing) or long (model,item,correct[,n] or "
       "model,item,score). Writes OUT/abilities.csv, OUT/items.csv and OUT/fit.json.");
-  fit->add_option("responses", args.responses, "response matrix CSV")->required();
+  fit->add_option("responses", args.responses,
+                  "response matrix CSV, harness log(s) or a directory of them (see `assay import`)")
+      ->required();
   fit->add_option("--out", args.out_dir, "directory for the result tables")->required();
   irt::FitOptions& o = args.options;
   fit->add_option("--dims", o.dims, "ability dimensions K")->capture_default_str();
@@ -174,7 +167,8 @@ absl::Status RunFit(const FitArgs& args_in) {
     args.options = paper;
   }
   RETURN_IF_ERROR(args.options.Validate());
-  ASSIGN_OR_RETURN(irt::ResponseMatrix data, import::ReadResponsesCsv(args.responses));
+  ASSIGN_OR_RETURN(import::ImportResult imported, import::ImportResponses(args.responses));
+  const irt::ResponseMatrix& data = imported.responses;
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(irt::FitResult fit, irt::Fit(data, args.options));
   const double seconds =

@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libeigen3-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev grpc-proto
+  python3 python3-grpcio python3-protobuf
 )
 
 missing=()

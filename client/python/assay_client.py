@@ -1,0 +1,181 @@
+"""A thin Python client for the assay service, for dashboards and notebooks.
+
+Uses the stubs generated from proto/ by Debian's protoc and grpc_python_plugin (the build writes
+them to build/python; put that directory on PYTHONPATH) and Debian's python3-grpcio. Every result
+is a plain dict or list of dicts with the .proto's field names (int64 values are Python ints).
+
+    client = AssayClient("127.0.0.1:50051", token=os.environ["ASSAY_TOKEN"])
+    for row in client.leaderboard("bm_...", limit=10):
+        print(row["rank"], row["model"], row["theta"][0])
+    for update in client.watch_audit("a_..."):
+        print(update["audit"]["decision"])
+
+Conventions as in the C++ client: a deadline on every call, the token sent as
+`authorization: Bearer KEY`, a random request_id filled into every request that has one (so a
+retried write is applied once), and retries of UNAVAILABLE only where a repeat is safe.
+"""
+
+import secrets
+import time
+
+import grpc
+from google.protobuf import json_format
+
+from assay.v1 import audit_pb2, audit_pb2_grpc
+from assay.v1 import benchmarks_pb2, benchmarks_pb2_grpc
+from assay.v1 import cat_pb2, cat_pb2_grpc
+from assay.v1 import monitor_pb2, monitor_pb2_grpc
+from assay.v1 import teams_pb2, teams_pb2_grpc
+
+_MODULES = {
+    "AuditService": (audit_pb2, audit_pb2_grpc),
+    "BenchmarkService": (benchmarks_pb2, benchmarks_pb2_grpc),
+    "CatService": (cat_pb2, cat_pb2_grpc),
+    "MonitorService": (monitor_pb2, monitor_pb2_grpc),
+    "TeamService": (teams_pb2, teams_pb2_grpc),
+}
+
+
+class AssayError(Exception):
+    """A failed call: `code` is the grpc.StatusCode, the message is the server's."""
+
+    def __init__(self, method, code, details):
+        super().__init__(f"{method}: {details}")
+        self.code = code
+        self.details = details
+
+
+def to_dict(message):
+    """A protobuf message as a plain dict: .proto field names, defaults included, int64 as int."""
+    out = json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                    including_default_value_fields=True)
+    return _int64_to_int(message.DESCRIPTOR, out)
+
+
+def _int64_to_int(descriptor, value):
+    # The proto3 JSON mapping writes 64-bit integers as strings; a dashboard wants numbers.
+    for field in descriptor.fields:
+        if field.name not in value:
+            continue
+        v = value[field.name]
+        if field.type in (field.TYPE_INT64, field.TYPE_UINT64, field.TYPE_SINT64,
+                          field.TYPE_FIXED64, field.TYPE_SFIXED64):
+            value[field.name] = [int(x) for x in v] if isinstance(v, list) else int(v)
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            if isinstance(v, list):
+                value[field.name] = [_int64_to_int(field.message_type, x) for x in v]
+            elif isinstance(v, dict):
+                value[field.name] = _int64_to_int(field.message_type, v)
+    return value
+
+
+class AssayClient:
+    def __init__(self, server, token="", timeout=10.0, attempts=4):
+        self._channel = grpc.insecure_channel(server)
+        self._metadata = [("authorization", f"Bearer {token}")] if token else []
+        self._timeout = timeout
+        self._attempts = attempts
+        self._stubs = {}
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _stub(self, service):
+        if service not in self._stubs:
+            self._stubs[service] = getattr(_MODULES[service][1], f"{service}Stub")(self._channel)
+        return self._stubs[service]
+
+    def _request(self, service, method, fields):
+        pb2 = _MODULES[service][0]
+        method_desc = pb2.DESCRIPTOR.services_by_name[service].methods_by_name[method]
+        request = json_format.ParseDict(fields, _message_class(pb2, method_desc.input_type)())
+        if "request_id" in request.DESCRIPTOR.fields_by_name and not request.request_id:
+            request.request_id = secrets.token_hex(16)
+        return request
+
+    def call(self, service, method, read_only=False, **fields):
+        """Calls a unary method with `fields` (the request as keyword arguments, nested values as
+        dicts) and returns the response as a dict. Raises AssayError."""
+        request = self._request(service, method, fields)
+        safe = read_only or "request_id" in request.DESCRIPTOR.fields_by_name
+        for attempt in range(self._attempts):
+            try:
+                response = getattr(self._stub(service), method)(
+                    request, timeout=self._timeout, metadata=self._metadata)
+                return to_dict(response)
+            except grpc.RpcError as e:
+                if not (safe and e.code() == grpc.StatusCode.UNAVAILABLE
+                        and attempt + 1 < self._attempts):
+                    raise AssayError(method, e.code(), e.details()) from None
+                time.sleep(min(0.1 * 2 ** attempt, 2.0))
+
+    def stream(self, service, method, **fields):
+        """Yields the messages of a server-streaming method as dicts until it ends."""
+        request = self._request(service, method, fields)
+        try:
+            for message in getattr(self._stub(service), method)(request,
+                                                                 metadata=self._metadata):
+                yield to_dict(message)
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.CANCELLED:
+                raise AssayError(method, e.code(), e.details()) from None
+
+    def _pages(self, service, method, rows, limit=None, **fields):
+        token, out = "", []
+        while limit is None or len(out) < limit:
+            size = 1000 if limit is None else min(1000, limit - len(out))
+            page = self.call(service, method, read_only=True, page_size=size, page_token=token,
+                             **fields)
+            out.extend(page[rows])
+            token = page["next_page_token"]
+            if not token:
+                break
+        return out
+
+    # ---- the calls a dashboard makes most ----
+
+    def whoami(self):
+        return self.call("TeamService", "WhoAmI", read_only=True)
+
+    def benchmarks(self, limit=None):
+        return self._pages("BenchmarkService", "ListBenchmarks", "benchmarks", limit)
+
+    def benchmark(self, benchmark_id):
+        return self.call("BenchmarkService", "GetBenchmark", read_only=True,
+                         benchmark_id=benchmark_id)
+
+    def leaderboard(self, benchmark_id, limit=None, fit_id=""):
+        """Abilities of the benchmark's current calibration (or `fit_id`), best first."""
+        return self._pages("BenchmarkService", "ListAbilities", "abilities", limit,
+                           benchmark_id=benchmark_id, fit_id=fit_id)
+
+    def items(self, benchmark_id, limit=None, fit_id=""):
+        return self._pages("BenchmarkService", "ListItemParams", "items", limit,
+                           benchmark_id=benchmark_id, fit_id=fit_id)
+
+    def audits(self, limit=None):
+        return self._pages("AuditService", "ListAudits", "audits", limit)
+
+    def audit(self, audit_id):
+        return self.call("AuditService", "GetAudit", read_only=True, audit_id=audit_id)
+
+    def watch_audit(self, audit_id):
+        """The audit now, then every committed change in order, until it is decided."""
+        return self.stream("AuditService", "WatchAudit", audit_id=audit_id)
+
+    def monitors(self, limit=None):
+        return self._pages("MonitorService", "ListMonitors", "monitors", limit)
+
+    def watch_monitor(self, monitor_id):
+        return self.stream("MonitorService", "WatchMonitor", monitor_id=monitor_id)
+
+
+def _message_class(pb2, descriptor):
+    # The generated class for a message descriptor of this file (requests live beside services).
+    return getattr(pb2, descriptor.name)

@@ -1,0 +1,268 @@
+// The `assay` CLI as a user drives it against a live assayd (real processes, loopback, port 0):
+// every command over the API once, with the outputs a user reads and the failures they meet
+// (wrong token, unknown ids, malformed files, a read-only key writing).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "client/import/csv.h"
+#include "tests/testing/assayd_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace assay {
+namespace {
+
+using nlohmann::json;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kMath500[] = ASSAY_SHARED_DATA "/math500.csv";
+
+class CliApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.File("assay.db");
+    ASSERT_OK_AND_ASSIGN(admin_key_, testing::CreateTeamWithAssayd(ASSAYD_PATH, db_, "evals"));
+    ASSERT_OK_AND_ASSIGN(auto server, testing::StartAssayd(ASSAYD_PATH, db_));
+    server_ = std::make_unique<testing::RunningAssayd>(std::move(server));
+    address_ = absl::StrCat("127.0.0.1:", server_->port);
+  }
+  void TearDown() override {
+    if (server_) server_->process.Signal(SIGTERM);
+  }
+
+  // Runs `assay --server ADDRESS --token KEY ARGS...` (KEY = the admin key unless given).
+  testing::RunResult Assay(const std::vector<std::string>& args, const std::string& key = "") {
+    std::vector<std::string> argv = {ASSAY_CLI_PATH, "--server", address_, "--token",
+                                     key.empty() ? admin_key_ : key};
+    argv.insert(argv.end(), args.begin(), args.end());
+    absl::StatusOr<testing::RunResult> run = testing::Run(argv, absl::Seconds(120));
+    EXPECT_TRUE(run.ok()) << run.status();
+    return run.ok() ? *run : testing::RunResult{};
+  }
+  // Runs a command that must succeed and returns its stdout.
+  std::string Ok(const std::vector<std::string>& args, const std::string& key = "") {
+    testing::RunResult run = Assay(args, key);
+    EXPECT_EQ(run.exit_code, 0) << absl::StrJoin(args, " ") << "\n" << run.output;
+    return run.output;
+  }
+  json OkJson(const std::vector<std::string>& args, const std::string& key = "") {
+    std::vector<std::string> with_json = args;
+    with_json.push_back("--json");
+    const std::string out = Ok(with_json, key);
+    json doc = json::parse(out, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << out;
+    return doc;
+  }
+  // Runs a command that must fail with exit code 1 and one "assay: error: ..." line.
+  std::string Fails(const std::vector<std::string>& args, const std::string& key = "") {
+    testing::RunResult run = Assay(args, key);
+    EXPECT_EQ(run.exit_code, 1) << absl::StrJoin(args, " ") << "\n" << run.output;
+    EXPECT_THAT(run.output, StartsWith("assay: error: "));
+    EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+    return run.output;
+  }
+
+  testing::TempDir dir_;
+  std::string db_, admin_key_, address_;
+  std::unique_ptr<testing::RunningAssayd> server_;
+};
+
+TEST_F(CliApiTest, EveryCommandAsAUserDrivesIt) {
+  // Benchmarks and upload.
+  const json bm = OkJson({"benchmarks", "create", "MATH-500", "--description", "from LART"});
+  const std::string id = bm["id"];
+  ASSERT_THAT(id, StartsWith("bm_"));
+  EXPECT_THAT(Ok({"upload", id, kMath500}),
+              HasSubstr("uploaded 70000 cells in 1 chunks: 70000 added, 0 changed, 0 unchanged; "
+                        "benchmark now 140 models x 500 items, 70000 cells"));
+  EXPECT_THAT(Ok({"benchmarks", "get", id}),
+              AllOf(HasSubstr("name         MATH-500\n"), HasSubstr("num_models   140\n")));
+  const std::string list = Ok({"benchmarks", "list"});
+  EXPECT_THAT(list, HasSubstr("id"));
+  EXPECT_THAT(list, HasSubstr(id + "  MATH-500     140    500  70000"));
+  EXPECT_EQ(Ok({"benchmarks", "items", id, "--csv", "--limit", "2"}), "item,tags\n0,\n1,\n");
+
+  // A fit followed to the end (not a terminal: plain lines), then its tables.
+  const std::string fit_out = Ok({"fits", "start", id, "--wait"});
+  EXPECT_THAT(fit_out, HasSubstr("succeeded: iteration"));
+  const json fits = OkJson({"fits", "list", id});
+  ASSERT_EQ(fits["fits"].size(), 1u);
+  const std::string fit_id = fits["fits"][0]["id"];
+  EXPECT_EQ(fits["fits"][0]["current"], true);
+  EXPECT_THAT(Ok({"fits", "get", fit_id}), HasSubstr("state                FIT_STATE_SUCCEEDED"));
+
+  const std::string top = Ok({"abilities", id, "--limit", "3"});
+  std::vector<std::string> lines = absl::StrSplit(top, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << top;
+  EXPECT_THAT(lines[0], AllOf(StartsWith("rank  model"), HasSubstr("theta")));
+  EXPECT_THAT(lines[1], StartsWith("   1  "));
+  ASSERT_OK_AND_ASSIGN(auto csv, import::ParseCsv(Ok({"abilities", id, "--csv"}), "stdout"));
+  EXPECT_EQ(csv.size(), 141u);
+  const json abilities = OkJson({"abilities", id, "--sort", "model"});
+  ASSERT_EQ(abilities["abilities"].size(), 140u);
+  EXPECT_LT(abilities["abilities"][0]["model"].get<std::string>(),
+            abilities["abilities"][1]["model"].get<std::string>());
+  const json hardest = OkJson({"items", id, "--sort", "difficulty", "--limit", "11"});
+  ASSERT_EQ(hardest["items"].size(), 11u);
+  for (const json& item : hardest["items"]) EXPECT_THAT(item["flags"], HasSubstr("never_solved"));
+  EXPECT_THAT(Fails({"items", id, "--sort", "hardness"}),
+              HasSubstr("--sort: 'hardness' is not one of item, difficulty, discrimination, "
+                        "p_correct, misfit"));
+
+  // Score one model's own row.
+  ASSERT_OK_AND_ASSIGN(std::string text, import::ReadFile(kMath500));
+  std::vector<std::string> rows = absl::StrSplit(text, '\n');
+  const std::string one = dir_.File("one.csv");
+  std::ofstream(one) << rows[0] << "\n" << rows[1] << "\n";
+  const json score = OkJson({"score", id, one});
+  EXPECT_EQ(score["num_responses"], 500);
+  EXPECT_EQ(score["fit_id"], fit_id);
+
+  // An adaptive session: start, submit with --next, get, list.
+  const std::string started =
+      Ok({"sessions", "start", id, "--model", "new-model", "--max-items", "3"});
+  EXPECT_THAT(started, HasSubstr(": 0 answered"));
+  const json session = OkJson({"sessions", "list"})["sessions"][0];
+  const std::string sid = session["id"];
+  const std::string item = session["pending_items"][0];
+  EXPECT_THAT(Ok({"sessions", "submit", sid, item, "1", "--next"}),
+              AllOf(HasSubstr("session " + sid + ": 1 answered"), HasSubstr("next: ")));
+  EXPECT_THAT(Ok({"sessions", "get", sid}), HasSubstr(": 1 answered"));
+  EXPECT_THAT(Fails({"sessions", "submit", sid, "no-such-item", "1"}),
+              HasSubstr("SubmitOutcomes: "));
+
+  // An audit: create, hand out, label, void, status, list, watch.
+  const json audit = OkJson({"audits", "create", "--name", "refusals", "--tau", "0.85"});
+  const std::string aid = audit["id"];
+  EXPECT_THAT(Ok({"audits", "case", aid, "c1", "c2"}),
+              AllOf(HasSubstr("case  p_model  p_auditor"), HasSubstr("c1 "), HasSubstr("c2 ")));
+  EXPECT_THAT(Ok({"audits", "label", aid, "c1", "1"}),
+              HasSubstr("case c1 labelled: 1 steps merged"));
+  EXPECT_THAT(Ok({"audits", "label", aid, "c1", "1"}), HasSubstr("case c1 labelled (duplicate"));
+  Ok({"audits", "void", aid, "c2"});
+  EXPECT_THAT(Ok({"audits", "status", aid}), HasSubstr("tested           1\n"));
+  EXPECT_THAT(Ok({"audits", "list"}), HasSubstr(aid + "  refusals"));
+  EXPECT_THAT(Ok({"audits", "watch", aid, "--limit", "1"}),
+              HasSubstr("audit " + aid + " rev 4: 1 tested of 2 handed out"));
+  EXPECT_THAT(Fails({"audits", "label", aid, "c3", "1"}), HasSubstr("SubmitLabel: "));
+
+  // A monitor.
+  const json monitor = OkJson({"monitors", "create", "--tau", "0.9", "--alpha", "0.05"});
+  const std::string mid = monitor["id"];
+  EXPECT_THAT(Ok({"monitors", "scores", mid, "1", "1", "0", "1"}), HasSubstr("t 4"));
+  EXPECT_THAT(Ok({"monitors", "scores", mid, "--first-t", "3", "0", "1"}), HasSubstr("t 4"));
+  EXPECT_THAT(Ok({"monitors", "status", mid}), HasSubstr("t                4\n"));
+  EXPECT_THAT(Ok({"monitors", "watch", mid, "--limit", "1"}),
+              HasSubstr("monitor " + mid + ": t 4"));
+  EXPECT_THAT(Ok({"monitors", "list", "--csv"}), HasSubstr(mid + ",,4,"));
+  EXPECT_THAT(Fails({"monitors", "scores", mid, "1", "x"}),
+              HasSubstr("score 2: 'x' is not a number"));
+  EXPECT_THAT(Fails({"monitors", "scores", mid, "1.5"}), HasSubstr("SubmitScores: "));
+
+  // Keys: a read key can read but not write; a revoked key is refused.
+  const std::string read_key = std::string(absl::StripTrailingAsciiWhitespace(
+      Ok({"keys", "create", "--role", "read", "--description", "dashboard"})));
+  EXPECT_THAT(Ok({"whoami"}, read_key),
+              AllOf(HasSubstr("team        evals"), HasSubstr("ROLE_READ")));
+  Ok({"benchmarks", "get", id}, read_key);
+  EXPECT_THAT(Fails({"benchmarks", "create", "x"}, read_key), HasSubstr("CreateBenchmark: "));
+  const json keys = OkJson({"keys", "list"});
+  ASSERT_EQ(keys["keys"].size(), 2u);
+  std::string read_prefix;
+  for (const json& k : keys["keys"]) {
+    if (k["description"] == "dashboard") read_prefix = k["prefix"];
+  }
+  EXPECT_THAT(Ok({"keys", "revoke", read_prefix}), HasSubstr("revoked " + read_prefix));
+  EXPECT_THAT(Fails({"whoami"}, read_key), HasSubstr("WhoAmI: "));
+}
+
+TEST_F(CliApiTest, FailuresPrintOneClearLine) {
+  EXPECT_THAT(Fails({"benchmarks", "list"}, "not-a-key"), HasSubstr("ListBenchmarks: "));
+  EXPECT_THAT(Fails({"benchmarks", "get", "bm_missing"}),
+              HasSubstr("GetBenchmark: benchmark_id: no benchmark 'bm_missing'"));
+  EXPECT_THAT(Fails({"abilities", "bm_missing"}), HasSubstr("ListAbilities: "));
+  EXPECT_THAT(Fails({"upload", "bm_missing", kMath500}), HasSubstr("benchmark"));
+  // A malformed file: the message names file, line and column; nothing is sent.
+  const json bm = OkJson({"benchmarks", "create", "b"});
+  const std::string bad = dir_.File("bad.csv");
+  std::ofstream(bad) << ",q1,q2\nm1,1,0\nm2,1,2\n";
+  EXPECT_THAT(Fails({"upload", bm["id"], bad}), HasSubstr("bad.csv:3:3: "));
+  EXPECT_EQ(OkJson({"benchmarks", "get", bm["id"]})["num_cells"], "0");  // int64: a JSON string
+  EXPECT_THAT(Fails({"import", dir_.File("nothing.jsonl"), "--summary"}), HasSubstr("cannot open"));
+  EXPECT_THAT(Fails({"import", kMath500}), HasSubstr("give --summary or --benchmark"));
+  // Usage errors exit 2; --help exits 0 on every level.
+  testing::RunResult usage = Assay({"audits", "label", "a_1"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"fits", "--help"}, {"fits", "start", "--help"}, {"import", "--help"}}) {
+    testing::RunResult help = Assay(args);
+    EXPECT_EQ(help.exit_code, 0) << help.output;
+    EXPECT_THAT(help.output, HasSubstr("Usage:"));
+  }
+}
+
+// The Python client's example (Debian's python3-grpcio, stubs generated by the build) against the
+// same kind of live server: the leaderboard, then an audit followed to its end.
+TEST_F(CliApiTest, PythonExamplePrintsLeaderboardAndWatchesAudit) {
+  const std::string id = OkJson({"benchmarks", "create", "MATH-500"})["id"];
+  Ok({"upload", id, kMath500});
+  Ok({"fits", "start", id, "--wait"});
+  const std::string aid = OkJson({"audits", "create", "--tau", "0.85", "--max-samples", "3"})["id"];
+  Ok({"audits", "case", aid, "c1", "c2", "c3"});
+  for (const char* c : {"c1", "c2", "c3"}) Ok({"audits", "label", aid, c, "1"});
+
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({"/usr/bin/env", "PYTHONPATH=" ASSAY_PYTHON_PATH, "/usr/bin/python3",
+                              ASSAY_PYTHON_EXAMPLE, "--server", address_, "--token", admin_key_,
+                              "--benchmark", id, "--audit", aid, "--top", "3"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::vector<std::string> lines = absl::StrSplit(run.output, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 6u) << run.output;
+  EXPECT_THAT(lines[0], HasSubstr("MATH-500: 140 models x 500 items, calibration fit_"));
+  EXPECT_THAT(lines[1], HasSubstr("rank  model"));
+  // The same top three, in the same order, as the CLI's table.
+  const json top = OkJson({"abilities", id, "--limit", "3"});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(lines[2 + i], HasSubstr(top["abilities"][i]["model"].get<std::string>()));
+  }
+  EXPECT_THAT(run.output, HasSubstr("3 tested"));
+  EXPECT_THAT(lines.back(), HasSubstr("DECISION_INCONCLUSIVE"));
+  // A wrong token: one error line, exit 1.
+  ASSERT_OK_AND_ASSIGN(
+      auto bad, testing::Run({"/usr/bin/env", "PYTHONPATH=" ASSAY_PYTHON_PATH, "/usr/bin/python3",
+                              ASSAY_PYTHON_EXAMPLE, "--server", address_, "--token", "nope"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("error: ListBenchmarks: "));
+}
+
+TEST(CliImportTest, SummaryOfTheFixtureLogs) {
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "import",
+                                               ASSAY_SHARED_DATA "/fixtures", "--summary"}));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output,
+              AllOf(HasSubstr("  format   inspect\n  model    ollama/qwen2.5:0.5b\n"),
+                    HasSubstr("  samples  3, accuracy 0.3333\n  log says 3 samples, accuracy "
+                              "0.3333 (results.scores 'choice')\n"),
+                    HasSubstr("  samples  10, accuracy 0.0000\n  log says 5000 samples"),
+                    HasSubstr("total: 5 sources, 5 models, 35 items, 38 cells\n")));
+  ASSERT_OK_AND_ASSIGN(auto json_run, testing::Run({ASSAY_CLI_PATH, "import",
+                                                    ASSAY_SHARED_DATA "/fixtures/helm", "--json"}));
+  const json doc = json::parse(json_run.output);
+  ASSERT_EQ(doc["sources"].size(), 2u);
+  EXPECT_EQ(doc["sources"][0]["samples"], 10);
+  EXPECT_EQ(doc["sources"][0]["accuracy"], 0.3);
+  EXPECT_EQ(doc["cells"], 20);
+}
+
+}  // namespace
+}  // namespace assay
