@@ -132,29 +132,30 @@ int main(int argc, char** argv) {
   sim.items = items;
   sim.missing = 0;
   const assay::testing::Simulated data = assay::testing::Simulate(sim);
-  char dir_template[] = "/tmp/assay_cat_XXXXXX";
-  const std::string dir = mkdtemp(dir_template);
-  const std::string db = dir + "/bench.db";
-  auto key = assay::testing::CreateTeamWithAssayd(assayd, db, "bench");
-  auto server = assay::testing::StartAssayd(assayd, db);
-  if (!key.ok() || !server.ok()) return 1;
-  auto benchmarks = v1::BenchmarkService::NewStub(assay::testing::LocalChannel(server->port));
+  auto scratch = assay::testing::StartScratchAssayd(assayd);
+  if (!scratch.ok()) {
+    std::fprintf(stderr, "cannot start assayd: %s\n", scratch.status().ToString().c_str());
+    return 1;
+  }
+  const std::string& key = (*scratch)->key;
+  const int port = (*scratch)->server.port;
+  auto benchmarks = v1::BenchmarkService::NewStub(assay::testing::LocalChannel(port));
   v1::CreateBenchmarkRequest create;
   create.set_name("bank");
   v1::Benchmark bm;
-  if (!benchmarks->CreateBenchmark(Ctx(*key).get(), create, &bm).ok()) return 1;
+  if (!benchmarks->CreateBenchmark(Ctx(key).get(), create, &bm).ok()) return 1;
   {
-    auto context = Ctx(*key, absl::Minutes(30));
+    auto context = Ctx(key, absl::Minutes(30));
     if (!assay::client::UploadResponses(*benchmarks, *context, data.data, bm.id()).ok()) return 1;
   }
   v1::StartFitRequest start_fit;
   start_fit.set_benchmark_id(bm.id());
   v1::Fit fit;
-  if (!benchmarks->StartFit(Ctx(*key).get(), start_fit, &fit).ok()) return 1;
+  if (!benchmarks->StartFit(Ctx(key).get(), start_fit, &fit).ok()) return 1;
   {
     v1::WatchFitRequest w;
     w.set_fit_id(fit.id());
-    auto context = Ctx(*key, absl::Minutes(30));
+    auto context = Ctx(key, absl::Minutes(30));
     auto reader = benchmarks->WatchFit(context.get(), w);
     while (reader->Read(&fit)) {
     }
@@ -173,9 +174,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int s = 0; s < sessions; ++s) {
       threads.emplace_back([&, s] {
-        results[static_cast<size_t>(s)] =
-            RunSession(server->port, *key, bm.id(), max_items, think, one_call,
-                       static_cast<uint64_t>(s) + 1, &go);
+        results[static_cast<size_t>(s)] = RunSession(port, key, bm.id(), max_items, think, one_call,
+                                                     static_cast<uint64_t>(s) + 1, &go);
       });
     }
     const absl::Time start = absl::Now();
@@ -196,8 +196,5 @@ int main(int argc, char** argv) {
                 Percentile(all.step_us, 0.5) / 1000, Percentile(all.step_us, 0.99) / 1000);
     std::fflush(stdout);
   }
-  server->process.Signal(SIGTERM);
-  (void)server->process.Wait(absl::Seconds(60));
-  std::filesystem::remove_all(dir);
   return 0;
 }

@@ -174,23 +174,20 @@ int main(int argc, char** argv) {
   for (absl::string_view c : absl::StrSplit(clients_list, ',')) {
     int clients = 0;
     if (!absl::SimpleAtoi(c, &clients) || clients < 1) return 2;
-    char dir_template[] = "/tmp/assay_ingest_XXXXXX";
-    const std::string dir = mkdtemp(dir_template);
-    const std::string db = dir + "/bench.db";
-    auto key = assay::testing::CreateTeamWithAssayd(assayd, db, "bench");
-    auto server = assay::testing::StartAssayd(assayd, db, {"--workers", "2"});
-    if (!key.ok() || !server.ok()) {
-      std::fprintf(stderr, "cannot start assayd: %s %s\n", key.status().ToString().c_str(),
-                   server.status().ToString().c_str());
+    auto scratch = assay::testing::StartScratchAssayd(assayd, {"--workers", "2"});
+    if (!scratch.ok()) {
+      std::fprintf(stderr, "cannot start assayd: %s\n", scratch.status().ToString().c_str());
       return 1;
     }
+    const std::string& key = (*scratch)->key;
+    const int port = (*scratch)->server.port;
     absl::Notification go;
     std::vector<assay::ClientResult> results(static_cast<size_t>(clients));
     std::vector<std::thread> threads;
     for (int i = 0; i < clients; ++i) {
       threads.emplace_back([&, i] {
-        results[static_cast<size_t>(i)] = assay::RunClient(server->port, *key, labels, window,
-                                                           batch, static_cast<uint64_t>(i) + 1, &go);
+        results[static_cast<size_t>(i)] =
+            assay::RunClient(port, key, labels, window, batch, static_cast<uint64_t>(i) + 1, &go);
       });
     }
     absl::SleepFor(absl::Seconds(1) + absl::Milliseconds(100) * clients);  // setup done
@@ -212,9 +209,6 @@ int main(int argc, char** argv) {
     std::printf("%7d %6d %6.0f %9.2f %9.0f %7.2f %7.2f %7.2f %6d\n", clients, window, n, seconds,
                 n / seconds, p50, p99, max, errors);
     std::fflush(stdout);
-    server->process.Signal(SIGTERM);
-    (void)server->process.Wait(absl::Seconds(30));
-    std::filesystem::remove_all(dir);
   }
   return 0;
 }

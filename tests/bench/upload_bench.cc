@@ -38,26 +38,24 @@ int main(int argc, char** argv) {
   sim.missing = 0;
   const assay::testing::Simulated data = assay::testing::Simulate(sim);
 
-  char dir_template[] = "/tmp/assay_upload_XXXXXX";
-  const std::string dir = mkdtemp(dir_template);
-  const std::string db = dir + "/bench.db";
-  auto key = assay::testing::CreateTeamWithAssayd(assayd, db, "bench");
-  auto server = assay::testing::StartAssayd(assayd, db);
-  if (!key.ok() || !server.ok()) {
-    std::fprintf(stderr, "cannot start assayd\n");
+  auto scratch = assay::testing::StartScratchAssayd(assayd);
+  if (!scratch.ok()) {
+    std::fprintf(stderr, "cannot start assayd: %s\n", scratch.status().ToString().c_str());
     return 1;
   }
-  auto stub = assay::v1::BenchmarkService::NewStub(assay::testing::LocalChannel(server->port));
+  const std::string& key = (*scratch)->key;
+  const int port = (*scratch)->server.port;
+  auto stub = assay::v1::BenchmarkService::NewStub(assay::testing::LocalChannel(port));
   assay::v1::CreateBenchmarkRequest create;
   create.set_name("bench");
   assay::v1::Benchmark bm;
-  if (!stub->CreateBenchmark(assay::testing::Ctx(*key).get(), create, &bm).ok()) return 1;
+  if (!stub->CreateBenchmark(assay::testing::Ctx(key).get(), create, &bm).ok()) return 1;
 
   std::printf(
       "models  items        cells  chunk  pass        seconds  cells/s     added  unchanged\n");
   for (const char* pass : {"first", "again"}) {
     const absl::Time start = absl::Now();
-    auto context = assay::testing::Ctx(*key, absl::Minutes(30));
+    auto context = assay::testing::Ctx(key, absl::Minutes(30));
     auto up = assay::client::UploadResponses(*stub, *context, data.data, bm.id(), chunk);
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     if (!up.ok()) {
@@ -72,17 +70,17 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("database file: %.0f MB\n",
-              static_cast<double>(std::filesystem::file_size(db)) / 1e6);
+              static_cast<double>(std::filesystem::file_size((*scratch)->db)) / 1e6);
 
   if (fit) {
     assay::v1::StartFitRequest start_fit;
     start_fit.set_benchmark_id(bm.id());
     assay::v1::Fit started;
     const absl::Time start = absl::Now();
-    if (!stub->StartFit(assay::testing::Ctx(*key).get(), start_fit, &started).ok()) return 1;
+    if (!stub->StartFit(assay::testing::Ctx(key).get(), start_fit, &started).ok()) return 1;
     assay::v1::WatchFitRequest watch;
     watch.set_fit_id(started.id());
-    auto context = assay::testing::Ctx(*key, absl::Minutes(30));
+    auto context = assay::testing::Ctx(key, absl::Minutes(30));
     auto reader = stub->WatchFit(context.get(), watch);
     assay::v1::Fit fit_state;
     int messages = 0;
@@ -93,8 +91,5 @@ int main(int argc, char** argv) {
         assay::v1::FitState_Name(fit_state.state()).c_str(), fit_state.iteration(),
         fit_state.seconds(), absl::ToDoubleSeconds(absl::Now() - start), messages);
   }
-  server->process.Signal(SIGTERM);
-  (void)server->process.Wait(absl::Seconds(60));
-  std::filesystem::remove_all(dir);
   return 0;
 }

@@ -1,9 +1,15 @@
 #include "tests/testing/assayd_process.h"
 
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/base/status_macros.h"
 
 namespace assay::testing {
 
@@ -44,6 +50,24 @@ absl::StatusOr<std::string> CreateTeamWithAssayd(const std::string& assayd, cons
     if (absl::StartsWith(line, "ak_")) return std::string(line);
   }
   return absl::InternalError(absl::StrCat("no key printed: ", run->output));
+}
+
+ScratchAssayd::~ScratchAssayd() {
+  server.process.Signal(SIGTERM);
+  (void)server.process.Wait(absl::Seconds(60));
+  std::filesystem::remove_all(dir);
+}
+
+absl::StatusOr<std::unique_ptr<ScratchAssayd>> StartScratchAssayd(
+    const std::string& assayd, const std::vector<std::string>& extra) {
+  char dir_template[] = "/tmp/assay_bench_XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
+  const std::string dir = dir_template;
+  const std::string db = dir + "/bench.db";
+  ASSIGN_OR_RETURN(std::string key, CreateTeamWithAssayd(assayd, db, "bench"));
+  ASSIGN_OR_RETURN(RunningAssayd server, StartAssayd(assayd, db, extra));
+  return std::unique_ptr<ScratchAssayd>(
+      new ScratchAssayd{dir, db, std::move(key), std::move(server)});
 }
 
 }  // namespace assay::testing

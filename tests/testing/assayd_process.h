@@ -2,6 +2,7 @@
 #ifndef ASSAY_TESTS_TESTING_ASSAYD_PROCESS_H_
 #define ASSAY_TESTS_TESTING_ASSAYD_PROCESS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,16 @@ absl::StatusOr<RunningAssayd> StartAssayd(const std::string& assayd, const std::
 // `assayd --db DB team create NAME`: returns the printed admin key.
 absl::StatusOr<std::string> CreateTeamWithAssayd(const std::string& assayd, const std::string& db,
                                                  const std::string& name);
+
+// For benchmarks: assayd on a new database in a new /tmp directory, with a team "bench" and its
+// admin key. Destruction stops the server (SIGTERM) and removes the directory.
+struct ScratchAssayd {
+  std::string dir, db, key;
+  RunningAssayd server;
+  ~ScratchAssayd();
+};
+absl::StatusOr<std::unique_ptr<ScratchAssayd>> StartScratchAssayd(
+    const std::string& assayd, const std::vector<std::string>& extra = {});
 
 }  // namespace assay::testing
 
