@@ -27,6 +27,7 @@
 #include "client/import/logs.h"
 #include "client/output.h"
 #include "client/upload.h"
+#include "client/watch.h"
 #include "core/base/status_macros.h"
 
 namespace assay::client {
@@ -80,7 +81,8 @@ absl::StatusOr<Response> ListAll(const AssayClient& client, Stub& stub,
     const int want = limit > 0 ? std::min(1000, limit - have) : 1000;
     if (want <= 0) break;
     request.set_page_size(want);
-    ASSIGN_OR_RETURN(Response page, Call(client, stub, method, request, what, CallKind::kReadOnly));
+    ASSIGN_OR_RETURN(Response page,
+                     Call(client, stub, method, request, what, CallKind::kIdempotent));
     const std::string next = page.next_page_token();
     all.MergeFrom(page);
     all.clear_next_page_token();
@@ -202,10 +204,7 @@ absl::StatusOr<import::ImportResult> Import(const Args& a) {
 
 absl::Status Upload(const AssayClient& client, const std::string& benchmark_id,
                     const irt::ResponseMatrix& data) {
-  auto stub = v1::BenchmarkService::NewStub(client.channel());
-  auto context = client.Context(absl::Hours(1));
-  ASSIGN_OR_RETURN(v1::UploadResponsesResponse up,
-                   UploadResponses(*stub, *context, data, benchmark_id));
+  ASSIGN_OR_RETURN(v1::UploadResponsesResponse up, UploadResponses(client, data, benchmark_id));
   absl::PrintF(
       "uploaded %d cells in %d chunks: %d added, %d changed, %d unchanged; benchmark now %d "
       "models x %d items, %d cells\n",
@@ -223,30 +222,24 @@ std::string FitLine(const v1::Fit& f) {
                          f.error().empty() ? "" : absl::StrCat(" (", f.error(), ")"));
 }
 
-// Streams a fit's progress until it finishes: a redrawn bar on a terminal, otherwise a line per
-// 100 iterations and the final line. Returns the final state.
-absl::StatusOr<v1::Fit> WatchFit(const AssayClient& client, const std::string& fit_id) {
-  auto stub = v1::BenchmarkService::NewStub(client.channel());
-  v1::WatchFitRequest request;
-  request.set_fit_id(fit_id);
-  auto context = client.Context(absl::Hours(24));
-  auto reader = stub->WatchFit(context.get(), request);
+// Follows a fit until it finishes: a redrawn bar on a terminal, otherwise a line per 100
+// iterations and the final line. Returns the final state.
+absl::StatusOr<v1::Fit> FollowFit(const AssayClient& client, const std::string& fit_id) {
   const bool tty = isatty(STDOUT_FILENO) != 0;
-  v1::Fit fit;
   int printed = -100;
-  while (reader->Read(&fit)) {
-    if (tty) {
-      const int max_iter = std::max(1, fit.options().max_iter());
-      const int filled = std::min(30, 30 * fit.iteration() / max_iter);
-      absl::PrintF("\r[%s%s] %s   ", std::string(static_cast<size_t>(filled), '#'),
-                   std::string(static_cast<size_t>(30 - filled), ' '), FitLine(fit));
-      std::fflush(stdout);
-    } else if (fit.iteration() - printed >= 100) {
-      absl::PrintF("%s\n", FitLine(fit));
-      printed = fit.iteration();
-    }
-  }
-  RETURN_IF_ERROR(FromGrpcStatus(reader->Finish(), "WatchFit"));
+  ASSIGN_OR_RETURN(v1::Fit fit, WatchFit(client, fit_id, [&](const v1::Fit& f) {
+                     if (tty) {
+                       const int max_iter = std::max(1, f.options().max_iter());
+                       const int filled = std::min(30, 30 * f.iteration() / max_iter);
+                       absl::PrintF("\r[%s%s] %s   ", std::string(static_cast<size_t>(filled), '#'),
+                                    std::string(static_cast<size_t>(30 - filled), ' '), FitLine(f));
+                       std::fflush(stdout);
+                     } else if (f.iteration() - printed >= 100) {
+                       absl::PrintF("%s\n", FitLine(f));
+                       printed = f.iteration();
+                     }
+                     return true;
+                   }));
   absl::PrintF(tty ? "\r%s\n" : "%s\n", FitLine(fit));
   return fit;
 }
@@ -327,26 +320,15 @@ std::string MonitorLine(const v1::Monitor& m) {
                          m.recent_accuracy());
 }
 
-// Reads a server stream, printing `line(message)` for each, until it ends or `count` messages
-// (0 = no limit) were printed.
-template <typename Msg, typename Reader, typename LineFn>
-absl::Status PrintStream(Reader& reader, grpc::ClientContext& context, int count,
-                         OutputFormat format, const char* what, LineFn line) {
-  Msg message;
-  int n = 0;
-  while (reader->Read(&message)) {
+// An on_update callback for the watch helpers: prints `line(message)` (or the JSON) for each
+// update and stops after `count` updates (0 = no limit).
+template <typename Msg, typename LineFn>
+std::function<bool(const Msg&)> PrintUpdates(int count, OutputFormat format, LineFn line) {
+  return [count, format, line, n = 0](const Msg& message) mutable {
     Print(format == OutputFormat::kJson ? FormatJson(message) : line(message) + "\n");
     std::fflush(stdout);
-    if (count > 0 && ++n >= count) {
-      context.TryCancel();
-      break;
-    }
-  }
-  const grpc::Status status = reader->Finish();
-  if (count > 0 && n >= count && status.error_code() == grpc::StatusCode::CANCELLED) {
-    return absl::OkStatus();
-  }
-  return FromGrpcStatus(status, what);
+    return count <= 0 || ++n < count;
+  };
 }
 
 absl::StatusOr<std::vector<double>> ParseNumbers(const std::vector<std::string>& words,
@@ -432,7 +414,7 @@ void ApiCommands::AddBenchmarkCommands(CLI::App& app) {
         v1::GetBenchmarkRequest request;
         request.set_benchmark_id(a.id);
         ASSIGN_OR_RETURN(auto bm, Call(client, *stub, &v1::BenchmarkService::Stub::GetBenchmark,
-                                       request, "GetBenchmark", CallKind::kReadOnly));
+                                       request, "GetBenchmark", CallKind::kIdempotent));
         Print(FormatMessage(bm, a.format));
         return absl::OkStatus();
       });
@@ -516,7 +498,7 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         ASSIGN_OR_RETURN(v1::Fit fit, Call(client, *stub, &v1::BenchmarkService::Stub::StartFit,
                                            request, "StartFit"));
         if (!a.wait) return Print(FormatMessage(fit, a.format)), absl::OkStatus();
-        ASSIGN_OR_RETURN(fit, WatchFit(client, fit.id()));
+        ASSIGN_OR_RETURN(fit, FollowFit(client, fit.id()));
         if (fit.state() != v1::FIT_STATE_SUCCEEDED) {
           return absl::AbortedError(absl::StrCat("fit ", fit.id(), " did not succeed: ",
                                                  v1::FitState_Name(fit.state()), " ", fit.error()));
@@ -538,14 +520,14 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
 
   sub = Add(*group, "watch", "Follow a fit's progress until it ends",
             [](const AssayClient& client, const Args& a) -> absl::Status {
-              return WatchFit(client, a.id).status();
+              return FollowFit(client, a.id).status();
             });
   sub->add_option("fit", flags.id, "fit id")->required();
 
   for (const FitIdCommand& c :
        {FitIdCommand{
             "get", "One fit",
-            FitIdAction(&v1::BenchmarkService::Stub::GetFit, "GetFit", CallKind::kReadOnly)},
+            FitIdAction(&v1::BenchmarkService::Stub::GetFit, "GetFit", CallKind::kIdempotent)},
         FitIdCommand{
             "cancel", "Cancel a queued or running fit",
             FitIdAction(&v1::BenchmarkService::Stub::CancelFit, "CancelFit", CallKind::kMutating)},
@@ -655,7 +637,7 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         }
         auto stub = v1::BenchmarkService::NewStub(client.channel());
         ASSIGN_OR_RETURN(auto score, Call(client, *stub, &v1::BenchmarkService::Stub::ScoreModel,
-                                          request, "ScoreModel", CallKind::kReadOnly));
+                                          request, "ScoreModel", CallKind::kIdempotent));
         Print(FormatMessage(score, a.format));
         return absl::OkStatus();
       });
@@ -761,7 +743,7 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
               v1::GetSessionRequest request;
               request.set_session_id(a.id);
               ASSIGN_OR_RETURN(auto s, Call(client, *stub, &v1::CatService::Stub::GetSession,
-                                            request, "GetSession", CallKind::kReadOnly));
+                                            request, "GetSession", CallKind::kIdempotent));
               Print(a.format == OutputFormat::kJson ? FormatJson(s) : SessionLine(s) + "\n");
               return absl::OkStatus();
             });
@@ -850,7 +832,7 @@ void ApiCommands::AddAuditCommands(CLI::App& app) {
               v1::GetAuditRequest request;
               request.set_audit_id(a.id);
               ASSIGN_OR_RETURN(auto audit, Call(client, *stub, &v1::AuditService::Stub::GetAudit,
-                                                request, "GetAudit", CallKind::kReadOnly));
+                                                request, "GetAudit", CallKind::kIdempotent));
               Print(FormatMessage(audit, a.format));
               return absl::OkStatus();
             });
@@ -918,14 +900,11 @@ void ApiCommands::AddAuditCommands(CLI::App& app) {
 
   sub = Add(*group, "watch", "Follow an audit: its state, then every change, until decided",
             [](const AssayClient& client, const Args& a) -> absl::Status {
-              auto stub = v1::AuditService::NewStub(client.channel());
-              v1::WatchAuditRequest request;
-              request.set_audit_id(a.id);
-              auto context = client.Context(absl::Hours(24 * 365));
-              auto reader = stub->WatchAudit(context.get(), request);
-              return PrintStream<v1::AuditUpdate>(
-                  reader, *context, a.limit, a.format, "WatchAudit",
-                  [](const v1::AuditUpdate& u) { return AuditLine(u.audit()); });
+              return WatchAudit(
+                  client, a.id,
+                  PrintUpdates<v1::AuditUpdate>(a.limit, a.format, [](const v1::AuditUpdate& u) {
+                    return AuditLine(u.audit());
+                  }));
             });
   sub->add_option("audit", flags.id, "audit id")->required();
   sub->add_option("--limit", flags.limit, "stop after this many updates");
@@ -988,7 +967,7 @@ void ApiCommands::AddMonitorCommands(CLI::App& app) {
               v1::GetMonitorRequest request;
               request.set_monitor_id(a.id);
               ASSIGN_OR_RETURN(auto m, Call(client, *stub, &v1::MonitorService::Stub::GetMonitor,
-                                            request, "GetMonitor", CallKind::kReadOnly));
+                                            request, "GetMonitor", CallKind::kIdempotent));
               Print(FormatMessage(m, a.format));
               return absl::OkStatus();
             });
@@ -1014,14 +993,11 @@ void ApiCommands::AddMonitorCommands(CLI::App& app) {
 
   sub = Add(*group, "watch", "Follow a monitor: its state, then every committed batch",
             [](const AssayClient& client, const Args& a) -> absl::Status {
-              auto stub = v1::MonitorService::NewStub(client.channel());
-              v1::WatchMonitorRequest request;
-              request.set_monitor_id(a.id);
-              auto context = client.Context(absl::Hours(24 * 365));
-              auto reader = stub->WatchMonitor(context.get(), request);
-              return PrintStream<v1::MonitorUpdate>(
-                  reader, *context, a.limit, a.format, "WatchMonitor",
-                  [](const v1::MonitorUpdate& u) { return MonitorLine(u.monitor()); });
+              return WatchMonitor(client, a.id,
+                                  PrintUpdates<v1::MonitorUpdate>(a.limit, a.format,
+                                                                  [](const v1::MonitorUpdate& u) {
+                                                                    return MonitorLine(u.monitor());
+                                                                  }));
             });
   sub->add_option("monitor", flags.id, "monitor id")->required();
   sub->add_option("--limit", flags.limit, "stop after this many updates");
@@ -1056,7 +1032,7 @@ void ApiCommands::AddKeyCommands(CLI::App& app) {
         auto stub = v1::TeamService::NewStub(client.channel());
         ASSIGN_OR_RETURN(auto r,
                          Call(client, *stub, &v1::TeamService::Stub::ListApiKeys,
-                              v1::ListApiKeysRequest(), "ListApiKeys", CallKind::kReadOnly));
+                              v1::ListApiKeysRequest(), "ListApiKeys", CallKind::kIdempotent));
         Table t{{"prefix", "role", "description", "created", "revoked"}, {}};
         for (const v1::ApiKeyInfo& k : r.keys()) {
           t.rows.push_back({k.prefix(), absl::AsciiStrToLower(v1::Role_Name(k.role()).substr(5)),
@@ -1074,7 +1050,7 @@ void ApiCommands::AddKeyCommands(CLI::App& app) {
               request.set_prefix(a.id);
               // Revoking twice is harmless, so a retry is safe.
               ASSIGN_OR_RETURN(auto r, Call(client, *stub, &v1::TeamService::Stub::RevokeApiKey,
-                                            request, "RevokeApiKey", CallKind::kReadOnly));
+                                            request, "RevokeApiKey", CallKind::kIdempotent));
               Print(FormatMessage(r, a.format));
               absl::PrintF("revoked %s\n", a.id);
               return absl::OkStatus();
@@ -1085,7 +1061,7 @@ void ApiCommands::AddKeyCommands(CLI::App& app) {
             [](const AssayClient& client, const Args& a) -> absl::Status {
               auto stub = v1::TeamService::NewStub(client.channel());
               ASSIGN_OR_RETURN(auto r, Call(client, *stub, &v1::TeamService::Stub::WhoAmI,
-                                            v1::WhoAmIRequest(), "WhoAmI", CallKind::kReadOnly));
+                                            v1::WhoAmIRequest(), "WhoAmI", CallKind::kIdempotent));
               Print(FormatMessage(r, a.format));
               return absl::OkStatus();
             });

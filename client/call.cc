@@ -27,10 +27,16 @@ bool FillRequestId(google::protobuf::Message& request) {
   return true;
 }
 
+bool IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         (status.code() == absl::StatusCode::kResourceExhausted &&
+          absl::StrContains(status.message(), "retry"));
+}
+
 bool IsTransient(const grpc::Status& status) {
-  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
-          absl::StrContains(status.error_message(), "retry"));
+  // gRPC's and Abseil's status codes have the same numbers.
+  return IsTransient(
+      absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
 }
 
 absl::Duration RetryBackoff(int attempt) {

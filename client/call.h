@@ -6,7 +6,7 @@
 //    RESOURCE_EXHAUSTED replies that ask to retry (the server's "busy" and "write queue is full"),
 //    with exponential backoff (100 ms, 200 ms, ... at most 2 s) for up to ClientOptions.attempts
 //    attempts. A retry is sent only when it is safe: the request carries a request_id, or the
-//    caller marks the call read-only.
+//    caller marks the call idempotent (CallKind).
 // Errors keep the server's code; the message is prefixed by `what`.
 #ifndef ASSAY_CLIENT_CALL_H_
 #define ASSAY_CLIENT_CALL_H_
@@ -32,11 +32,14 @@ bool FillRequestId(google::protobuf::Message& request);
 
 // Whether `status` is one of the transient failures above.
 bool IsTransient(const grpc::Status& status);
+bool IsTransient(const absl::Status& status);
 
 // The pause before attempt `attempt` (1 = the first retry).
 absl::Duration RetryBackoff(int attempt);
 
-enum class CallKind { kMutating, kReadOnly };
+// kIdempotent: a read, or a write whose repeat changes nothing (RevokeApiKey); retried even
+// without a request_id.
+enum class CallKind { kMutating, kIdempotent };
 
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> Call(const AssayClient& client, Stub& stub,
@@ -45,7 +48,7 @@ absl::StatusOr<Response> Call(const AssayClient& client, Stub& stub,
                               Request request, absl::string_view what,
                               CallKind kind = CallKind::kMutating) {
   const bool has_request_id = FillRequestId(request);
-  const bool retry_safe = has_request_id || kind == CallKind::kReadOnly;
+  const bool retry_safe = has_request_id || kind == CallKind::kIdempotent;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) absl::SleepFor(RetryBackoff(attempt));
     Response response;

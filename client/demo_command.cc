@@ -12,6 +12,7 @@
 #include "assay/v1/cat.grpc.pb.h"
 #include "client/import/csv.h"
 #include "client/upload.h"
+#include "client/watch.h"
 #include "core/base/status_macros.h"
 
 namespace assay::client {
@@ -77,43 +78,44 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
 
   auto benchmarks = v1::BenchmarkService::NewStub(client.channel());
   v1::CreateBenchmarkRequest create;
-  create.set_name(absl::StrFormat("demo %s", absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(),
-                                                               absl::UTCTimeZone())));
+  create.set_name(absl::StrFormat(
+      "demo %s", absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::UTCTimeZone())));
   v1::Benchmark bm;
-  RETURN_IF_ERROR(Check(benchmarks->CreateBenchmark(client.Context().get(), create, &bm),
-                        "CreateBenchmark"));
+  RETURN_IF_ERROR(
+      Check(benchmarks->CreateBenchmark(client.Context().get(), create, &bm), "CreateBenchmark"));
   absl::PrintF("== benchmark %s (%s)\n", bm.id(), bm.name());
   {
-    auto context = client.Context(absl::Minutes(10));
     ASSIGN_OR_RETURN(v1::UploadResponsesResponse up,
-                     UploadResponses(*benchmarks, *context, data, bm.id()));
+                     UploadResponses(client, data, bm.id(), absl::Minutes(10)));
     absl::PrintF("uploaded %d cells: %d models x %d items (held out for adaptive testing: %s)\n",
                  up.cells(), up.benchmark().num_models(), up.benchmark().num_items(),
                  held_out_name);
   }
 
-  v1::StartFitRequest start;
-  start.set_benchmark_id(bm.id());
+  v1::StartFitRequest start_fit;
+  start_fit.set_benchmark_id(bm.id());
   v1::Fit fit;
-  RETURN_IF_ERROR(Check(benchmarks->StartFit(client.Context().get(), start, &fit), "StartFit"));
+  RETURN_IF_ERROR(Check(benchmarks->StartFit(client.Context().get(), start_fit, &fit), "StartFit"));
   {
-    v1::WatchFitRequest watch;
-    watch.set_fit_id(fit.id());
-    auto context = client.Context(absl::Minutes(30));
-    auto reader = benchmarks->WatchFit(context.get(), watch);
     int last_printed = -1000;
-    while (reader->Read(&fit)) {
-      if (fit.state() == v1::FIT_STATE_RUNNING && fit.iteration() > 0 &&
-          fit.iteration() - last_printed >= 250) {
-        absl::PrintF("fit %s: iteration %d, loss %.3f\n", fit.id(), fit.iteration(), fit.loss());
-        last_printed = fit.iteration();
-      }
-    }
-    RETURN_IF_ERROR(Check(reader->Finish(), "WatchFit"));
+    WatchOptions watch;
+    watch.timeout = absl::Minutes(30);
+    ASSIGN_OR_RETURN(fit, WatchFit(
+                              client, fit.id(),
+                              [&](const v1::Fit& f) {
+                                if (f.state() == v1::FIT_STATE_RUNNING && f.iteration() > 0 &&
+                                    f.iteration() - last_printed >= 250) {
+                                  absl::PrintF("fit %s: iteration %d, loss %.3f\n", f.id(),
+                                               f.iteration(), f.loss());
+                                  last_printed = f.iteration();
+                                }
+                                return true;
+                              },
+                              watch));
   }
   if (fit.state() != v1::FIT_STATE_SUCCEEDED) {
-    return absl::InternalError(absl::StrCat("fit ended ", v1::FitState_Name(fit.state()), ": ",
-                                            fit.error()));
+    return absl::InternalError(
+        absl::StrCat("fit ended ", v1::FitState_Name(fit.state()), ": ", fit.error()));
   }
   absl::PrintF("fit %s succeeded: %d iterations, loss %.3f, %.2f s\n", fit.id(), fit.iteration(),
                fit.loss(), fit.seconds());
@@ -122,8 +124,8 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
   top.set_benchmark_id(bm.id());
   top.set_page_size(10);
   v1::ListAbilitiesResponse abilities;
-  RETURN_IF_ERROR(Check(benchmarks->ListAbilities(client.Context().get(), top, &abilities),
-                        "ListAbilities"));
+  RETURN_IF_ERROR(
+      Check(benchmarks->ListAbilities(client.Context().get(), top, &abilities), "ListAbilities"));
   absl::PrintF("\n== top %d of %d models by ability\n%4s  %-44s %8s %6s %9s\n",
                abilities.abilities_size(), abilities.total(), "rank", "model", "theta", "se",
                "accuracy");
@@ -151,8 +153,8 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
   true_accuracy /= static_cast<double>(std::max<size_t>(1, held_out_row.size()));
   while (!session.finished() && !session.pending_items().empty()) {
     const std::string item = session.pending_items(0);
-    const auto j = std::find(all.item_ids().begin(), all.item_ids().end(), item) -
-                   all.item_ids().begin();
+    const auto j =
+        std::find(all.item_ids().begin(), all.item_ids().end(), item) - all.item_ids().begin();
     const auto answer = std::find_if(held_out_row.begin(), held_out_row.end(),
                                      [&](const auto& cell) { return cell.first == j; });
     if (answer == held_out_row.end()) {
@@ -183,8 +185,8 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
   audit_req.mutable_config()->set_p_auditor(0.65);
   audit_req.mutable_config()->set_max_samples(500);
   v1::Audit audit;
-  RETURN_IF_ERROR(Check(audits->CreateAudit(client.Context().get(), audit_req, &audit),
-                        "CreateAudit"));
+  RETURN_IF_ERROR(
+      Check(audits->CreateAudit(client.Context().get(), audit_req, &audit), "CreateAudit"));
   std::vector<std::pair<Eigen::Index, double>> shuffled = held_out_row;
   std::mt19937_64 rng(args.seed);
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
@@ -199,16 +201,16 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
       hand_out.add_cases()->set_case_id(all.item_ids()[static_cast<size_t>(shuffled[k].first)]);
     }
     v1::HandOutCasesResponse handed;
-    RETURN_IF_ERROR(Check(audits->HandOutCases(client.Context().get(), hand_out, &handed),
-                          "HandOutCases"));
+    RETURN_IF_ERROR(
+        Check(audits->HandOutCases(client.Context().get(), hand_out, &handed), "HandOutCases"));
     for (size_t k = start; k < end && state.decision() == v1::DECISION_NONE; ++k) {
       v1::SubmitLabelRequest label;
       label.set_audit_id(audit.id());
       label.set_case_id(all.item_ids()[static_cast<size_t>(shuffled[k].first)]);
       label.set_y(shuffled[k].second);
       v1::SubmitLabelResponse labelled;
-      RETURN_IF_ERROR(Check(audits->SubmitLabel(client.Context().get(), label, &labelled),
-                            "SubmitLabel"));
+      RETURN_IF_ERROR(
+          Check(audits->SubmitLabel(client.Context().get(), label, &labelled), "SubmitLabel"));
       ++used;
       v1::GetAuditRequest get;
       get.set_audit_id(audit.id());

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/clock.h"
+#include "client/call.h"
 #include "client/client.h"
 
 namespace assay::client {
@@ -79,6 +81,23 @@ absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(
   const grpc::Status status = writer->Finish();
   if (!status.ok()) return FromGrpcStatus(status, "UploadResponses");
   return response;
+}
+
+absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(const AssayClient& client,
+                                                            const irt::ResponseMatrix& data,
+                                                            const std::string& benchmark_id,
+                                                            absl::Duration timeout,
+                                                            size_t max_cells) {
+  auto stub = v1::BenchmarkService::NewStub(client.channel());
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) absl::SleepFor(RetryBackoff(attempt));
+    auto context = client.Context(timeout);
+    absl::StatusOr<v1::UploadResponsesResponse> response =
+        UploadResponses(*stub, *context, data, benchmark_id, max_cells);
+    if (response.ok() || !IsTransient(response.status()) || attempt + 1 >= client.attempts()) {
+      return response;
+    }
+  }
 }
 
 }  // namespace assay::client

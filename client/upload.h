@@ -1,6 +1,6 @@
 // Response uploads: a ResponseMatrix cut into UploadResponses chunks (whole models where they fit,
-// models in matrix order, each chunk with its own model and item dictionaries), and the
-// client-streaming call that sends them.
+// models in matrix order, each chunk with its own model and item dictionaries), the
+// client-streaming call that sends them, and the same with the client's conventions and retries.
 #ifndef ASSAY_CLIENT_UPLOAD_H_
 #define ASSAY_CLIENT_UPLOAD_H_
 
@@ -11,7 +11,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
+#include "client/client.h"
 #include "core/irt/responses.h"
 
 namespace assay::client {
@@ -32,6 +34,16 @@ absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(
     v1::BenchmarkService::StubInterface& stub, grpc::ClientContext& context,
     const irt::ResponseMatrix& data, const std::string& benchmark_id,
     size_t max_cells = kDefaultChunkCells);
+
+// The same through `client`: its token, a deadline of `timeout` per attempt, and after a transient
+// failure (call.h's IsTransient: the server restarting, a dropped connection) the whole upload is
+// sent again with backoff, up to ClientOptions.attempts times. Safe because uploads are idempotent
+// upserts; cells that a broken attempt had already committed count as unchanged in the reply.
+absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(const AssayClient& client,
+                                                            const irt::ResponseMatrix& data,
+                                                            const std::string& benchmark_id,
+                                                            absl::Duration timeout = absl::Hours(1),
+                                                            size_t max_cells = kDefaultChunkCells);
 
 }  // namespace assay::client
 
