@@ -1,7 +1,8 @@
 // Importers on the real harness logs in ../shared/data/fixtures: each reproduces the sample count
 // and accuracy the log itself reports (lm-eval results.json, Inspect results.scores); HELM's
 // per-instance stats reproduce the exact_match means computed from the file independently
-// (10 instances: hellaswag 3 correct, philosophy 1 correct).
+// (10 instances: hellaswag 3 correct, philosophy 1 correct) and, with the run's stats.json beside
+// them, the totals HELM itself reports.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -116,6 +117,50 @@ class ImportTempTest : public ::testing::Test {
   std::string dir_ = ::testing::TempDir() + "/import_" +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name();
 };
+
+// HELM's aggregate stats.json beside the per-instance file: the run's own sample count and
+// accuracy. The fixtures lack it; these entries are copied verbatim (a subset) from the same runs'
+// stats.json in evaleval/every_eval_ever (tests/data/helm/..., commit f34dd09, MIT licence, see
+// the fixtures' LICENSE-every-eval-ever). Philosophy has 9 test and 1 valid instance.
+std::string HelmStat(const std::string& name, const std::string& split, const std::string& m,
+                     const std::string& perturbation = "") {
+  return "{\"name\":{\"name\":\"" + name + "\",\"split\":\"" + split + "\"" +
+         (perturbation.empty() ? "" : ",\"perturbation\":{\"name\":\"" + perturbation + "\"}") +
+         "},\"count\":1,\"sum\":" + m + ",\"mean\":" + m + "}";
+}
+
+TEST_F(ImportTempTest, HelmStatsJsonGivesTheRunsOwnTotals) {
+  for (const char* run : {"commonsense-dataset_hellaswag", "mmlu-subject_philosophy"}) {
+    std::filesystem::create_directories(dir_ + "/" + run);
+    for (const char* file : {"per_instance_stats.json", "run_spec.json"}) {
+      std::filesystem::copy_file(kFixtures + "/helm/" + run + "/" + file,
+                                 dir_ + "/" + run + "/" + file);
+    }
+  }
+  Write("commonsense-dataset_hellaswag/stats.json",
+        "[" + HelmStat("num_references", "valid", "4.0") + "," +
+            HelmStat("exact_match", "valid", "0.3") + "," +
+            HelmStat("exact_match", "valid", "0.3", "robustness") + "," +
+            HelmStat("num_instances", "valid", "10.0") + "]");
+  Write("mmlu-subject_philosophy/stats.json",
+        "[" + HelmStat("exact_match", "test", "0.1111111111111111") + "," +
+            HelmStat("exact_match", "valid", "0.0") + "," +
+            HelmStat("num_instances", "test", "9.0") + "," +
+            HelmStat("num_instances", "valid", "1.0") + "]");
+  ASSERT_OK_AND_ASSIGN(ImportResult r, ImportResponses(dir_));
+  ASSERT_THAT(r.sources, SizeIs(2));
+  EXPECT_TRUE(r.ignored_files.empty());  // stats.json is read beside its run, not on its own
+  const SourceSummary& hellaswag = r.sources[0];
+  EXPECT_EQ(hellaswag.reported_by, "stats.json (valid 10)");
+  EXPECT_EQ(hellaswag.reported_samples, hellaswag.samples);
+  EXPECT_EQ(hellaswag.reported_samples, 10);
+  EXPECT_NEAR(hellaswag.reported_accuracy, hellaswag.accuracy, 1e-6);
+  const SourceSummary& philosophy = r.sources[1];
+  EXPECT_EQ(philosophy.reported_by, "stats.json (test 9, valid 1)");
+  EXPECT_EQ(philosophy.reported_samples, philosophy.samples);
+  EXPECT_NEAR(philosophy.reported_accuracy, philosophy.accuracy, 1e-6);  // (9 × 1/9 + 0) / 10
+  EXPECT_NEAR(philosophy.accuracy, 0.1, 1e-12);
+}
 
 // No real Every Eval Ever instance file is among the fixtures: these lines follow its
 // instance_level_eval schema (0.2.1) field for field.

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -256,6 +258,41 @@ absl::Status ImportLmEval(const fs::path& file, const ImportOptions& options, Co
 
 // ---- HELM ----
 
+// The run's own totals from HELM's stats.json, if it is there: per split, the metric's mean and
+// num_instances (unperturbed entries only); the reported accuracy is the instance-weighted mean
+// over the splits, as the per-instance file mixes them.
+absl::Status ReadHelmTotals(const fs::path& totals_file, SourceSummary& source) {
+  std::error_code ec;
+  if (!fs::exists(totals_file, ec)) return absl::OkStatus();
+  const std::string path = totals_file.string();
+  ASSIGN_OR_RETURN(json totals, ReadJsonFile(path));
+  if (!totals.is_array()) return ErrorAt(path, 0, "expected a JSON array of statistics");
+  std::map<std::string, double> mean, instances;  // by split
+  for (const json& stat : totals) {
+    const json* name = Member(stat, "name");
+    const json* value = Member(stat, "mean");
+    if (!name || Member(*name, "perturbation") || !value || !value->is_number()) continue;
+    const std::string split = StringField(*name, "split").value_or("");
+    const std::optional<std::string> what = StringField(*name, "name");
+    if (what == source.metric) mean[split] = value->get<double>();
+    if (what == "num_instances") instances[split] = value->get<double>();
+  }
+  double n = 0, correct = 0;
+  std::vector<std::string> splits;
+  for (const auto& [split, m] : mean) {
+    const auto it = instances.find(split);
+    if (it == instances.end()) continue;
+    n += it->second;
+    correct += m * it->second;
+    splits.push_back(absl::StrCat(split, " ", it->second));
+  }
+  if (splits.empty()) return absl::OkStatus();
+  source.reported_by = absl::StrCat("stats.json (", absl::StrJoin(splits, ", "), ")");
+  source.reported_samples = static_cast<int64_t>(std::llround(n));
+  source.reported_accuracy = correct / n;
+  return absl::OkStatus();
+}
+
 absl::Status ImportHelm(const fs::path& stats_file, const ImportOptions& options,
                         Collector& collector, SourceSummary& source) {
   const fs::path dir = stats_file.parent_path();
@@ -316,7 +353,7 @@ absl::Status ImportHelm(const fs::path& stats_file, const ImportOptions& options
     collector.AddValue(source, model, absl::StrCat(source.task, "/", *id),
                        json(sum->get<double>() / count->get<double>()), source.metric, UnitValue);
   }
-  return absl::OkStatus();
+  return ReadHelmTotals(dir / "stats.json", source);
 }
 
 // ---- Inspect AI ----

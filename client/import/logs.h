@@ -10,7 +10,9 @@
 //    run's sample count and score for the comparison in the summary;
 //  - HELM run directories: per_instance_stats.json with run_spec.json beside it; the metric is
 //    the run spec's first metric name (exact_match for HELM's basic metrics, or --metric);
-//    perturbed instances are skipped; several train trials of one instance pool as k of n;
+//    perturbed instances are skipped; several train trials of one instance pool as k of n; a
+//    stats.json beside it reports the run's num_instances and metric mean per split (the reported
+//    accuracy is their instance-weighted mean, as the per-instance file mixes the splits);
 //  - Inspect AI eval logs in JSON (`inspect log convert --to json` for .eval files); the scorer is
 //    the first in the log's results (or --metric); C = 1, P = 0.5, I and N = 0, numbers in [0,1],
 //    true/false; several epochs of one sample pool as k of n; samples with an error are skipped;
