@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--queue", options.queue_capacity,
                  "calls that may wait for a worker before RESOURCE_EXHAUSTED")
       ->capture_default_str();
+  app.add_option("--max-live-sessions", options.max_live_sessions,
+                 "adaptive-testing sessions kept in memory (idle ones beyond are reloaded on use)")
+      ->capture_default_str();
   app.add_option("--fit-threads", options.fit_threads,
                  "threads of each calibration job (0 = one per core)")
       ->capture_default_str();

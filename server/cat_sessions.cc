@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -20,6 +21,7 @@ struct CatManager::Live {
   std::optional<cat::CatSession> session;  // committer thread only (after load)
   int64_t steps = 0;                       // events logged
   bool dropped = false;                    // committer thread only
+  int64_t last_used = 0;                   // CatManager::clock_ at the last lookup (under mu_)
   absl::Mutex mu;
   v1::CatSession published ABSL_GUARDED_BY(mu);
 };
@@ -187,7 +189,7 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
     }
     ctx.OnCommit([this, live] {
       absl::MutexLock lock(&mu_);
-      live_[live->record.public_id] = live;
+      Keep(live);
     });
     return absl::OkStatus();
   });
@@ -200,6 +202,7 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Princip
     auto it = live_.find(id);
     if (it != live_.end()) {
       if (it->second->record.team_id != who.team_id) return SessionNotFound(id);
+      it->second->last_used = ++clock_;
       return it->second;
     }
   }
@@ -242,8 +245,32 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Princip
     live->published = ToProto(*live);
   }
   absl::MutexLock lock(&mu_);
-  auto [it, added] = live_.try_emplace(id, live);
-  return it->second;
+  return Keep(live);
+}
+
+std::shared_ptr<CatManager::Live> CatManager::Keep(const std::shared_ptr<Live>& live) {
+  auto [it, added] = live_.try_emplace(live->record.public_id, live);
+  std::shared_ptr<Live> kept = it->second;
+  kept->last_used = ++clock_;
+  if (live_.size() <= max_live_) return kept;
+  // Over the limit: drop idle sessions, least recently used first, down to 90% of the limit so
+  // that the scan is not repeated on every new session.
+  std::vector<std::pair<int64_t, std::string>> idle;
+  for (const auto& [id, held] : live_) {
+    if (held.use_count() == 1) idle.emplace_back(held->last_used, id);
+  }
+  std::sort(idle.begin(), idle.end());
+  const size_t target = std::max<size_t>(1, max_live_ - max_live_ / 10);
+  for (const auto& entry : idle) {
+    if (live_.size() <= target) break;
+    live_.erase(entry.second);
+  }
+  return kept;
+}
+
+size_t CatManager::live_count() {
+  absl::MutexLock lock(&mu_);
+  return live_.size();
 }
 
 void CatManager::Drop(const std::shared_ptr<Live>& live) {

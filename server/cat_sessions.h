@@ -9,6 +9,10 @@
 // Works must not read the database, so anything that needs reads (the fit's tables, loading a
 // session) happens first on the executor: PrepareStart and Load.
 //
+// Memory: at most `max_live` sessions are kept rebuilt (each holds bank-sized scratch arrays);
+// beyond that the least recently used ones that no call is using are dropped, and a later call
+// replays them from the database like after a restart.
+//
 // Every lookup is scoped to the caller's team; another team's session is NOT_FOUND.
 #ifndef ASSAY_SERVER_CAT_SESSIONS_H_
 #define ASSAY_SERVER_CAT_SESSIONS_H_
@@ -33,8 +37,9 @@ namespace assay::server {
 
 class CatManager {
  public:
-  CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits)
-      : storage_(storage), benchmarks_(benchmarks), fits_(fits) {}
+  CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits,
+             size_t max_live = 1000)
+      : storage_(storage), benchmarks_(benchmarks), fits_(fits), max_live_(max_live) {}
 
   // What StartSession needs from the database, found on the executor.
   struct StartPlan {
@@ -62,8 +67,15 @@ class CatManager {
   absl::Status List(const Principal& who, const v1::ListSessionsRequest& req,
                     v1::ListSessionsResponse* out);
 
+  // Sessions currently held in memory (≤ max_live once no call holds the extra ones).
+  size_t live_count();
+
  private:
   void Drop(const std::shared_ptr<Live>& live);
+  // Keeps `live` in memory as the most recently used session, then drops least recently used
+  // idle sessions (held by nothing but this map) while more than max_live_ are held. Returns the
+  // session held for that id (an earlier loader's, if one raced this one).
+  std::shared_ptr<Live> Keep(const std::shared_ptr<Live>& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands out items until `count` are pending (or the session has finished), logging the draw.
   absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
   // Appends `event` to the log and registers the publication of `proto` on commit.
@@ -73,8 +85,10 @@ class CatManager {
   storage::Storage* storage_;
   BenchmarkManager* benchmarks_;
   FitJobs* fits_;
+  const size_t max_live_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
+  int64_t clock_ ABSL_GUARDED_BY(mu_) = 0;  // ticks once per use, for least-recently-used order
 };
 
 }  // namespace assay::server

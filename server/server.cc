@@ -43,6 +43,9 @@ absl::Status ServerOptions::Validate() const {
         absl::StrCat("fit threads: must be in [0, 256], got ", fit_threads));
   }
   if (queue_capacity < 1) return absl::InvalidArgumentError("queue: capacity must be >= 1");
+  if (max_live_sessions < 1) {
+    return absl::InvalidArgumentError("max live sessions: must be >= 1");
+  }
   if (shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("shutdown grace: must not be negative");
   }
@@ -122,7 +125,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
     return started;
   }
   parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
-                                            parts->fits.get());
+                                            parts->fits.get(), options.max_live_sessions);
   parts->monitors = std::make_unique<MonitorManager>(parts->storage.get());
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
                   parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
@@ -165,6 +168,8 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
 
 AssayServer::AssayServer(std::unique_ptr<Parts> parts, int port)
     : parts_(std::move(parts)), port_(port) {}
+
+size_t AssayServer::live_sessions() const { return parts_->cat->live_count(); }
 
 AssayServer::~AssayServer() { Shutdown(); }
 

@@ -28,6 +28,9 @@ struct ServerOptions {
   // Sweep threads of each calibration (fits run one at a time, off the request path); 0 means
   // one per core.
   int fit_threads = 0;
+  // Adaptive-testing sessions kept in memory; beyond that the least recently used idle ones are
+  // dropped and replayed from the database when next used.
+  size_t max_live_sessions = 1000;
   // How long in-flight calls may run after shutdown starts before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // TLS: PEM files of the server's certificate chain and private key. Both or neither; without
@@ -50,6 +53,9 @@ class AssayServer {
 
   // The bound port (the real one when listen_address asked for port 0).
   int port() const { return port_; }
+
+  // Adaptive-testing sessions held in memory now (see ServerOptions::max_live_sessions).
+  size_t live_sessions() const;
 
   // Graceful stop; idempotent and thread safe. Returns once everything is closed.
   void Shutdown();

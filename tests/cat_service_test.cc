@@ -227,6 +227,54 @@ TEST_F(CatServiceTest, RetriesChangeNothingAndBadInputsAreRefused) {
   EXPECT_EQ(list.sessions_size(), 1);
 }
 
+// Memory stays bounded: with room for 3 sessions in memory, 8 sessions used in turn are evicted
+// and replayed from the database again and again, and every step still equals the core session.
+TEST_F(CatServiceTest, IdleSessionsBeyondTheLimitAreDroppedAndReplayedOnUse) {
+  max_live_sessions_ = 3;
+  RestartServer();
+  constexpr int kSessions = 8, kSteps = 6;
+  std::vector<std::string> ids;
+  std::vector<cat::CatSession> offline;
+  for (int s = 0; s < kSessions; ++s) {
+    v1::CatOptions options;
+    options.set_max_items(kSteps);
+    options.set_randomesque(2);
+    options.set_seed(100 + s);
+    ids.push_back(Start(options).id());
+    cat::CatOptions core;
+    core.max_items = kSteps;
+    core.randomesque = 2;
+    core.seed = 100 + s;
+    ASSERT_OK_AND_ASSIGN(cat::CatSession session, cat::CatSession::Start(&bank_, core));
+    offline.push_back(std::move(session));
+    EXPECT_LE(server_->live_sessions(), 3u);
+  }
+  for (int step = 0; step < kSteps; ++step) {
+    for (int s = 0; s < kSessions; ++s) {
+      SCOPED_TRACE(::testing::Message() << "session " << s << " step " << step);
+      ASSERT_OK_AND_ASSIGN(v1::NextItemsResponse next, Next(ids[s], 1));
+      ASSERT_EQ(next.items_size(), 1);
+      ASSERT_OK_AND_ASSIGN(std::vector<Eigen::Index> expected, offline[s].Next(1));
+      ASSERT_EQ(next.items(0), names_[static_cast<size_t>(expected[0])]);
+      const double y = Answer(next.items(0), -0.4 + 0.1 * s);
+      ASSERT_OK(offline[s].Submit(expected[0], y));
+      ASSERT_OK_AND_ASSIGN(v1::CatSession after, Submit(ids[s], next.items(0), y));
+      EXPECT_EQ(after.theta(), offline[s].Estimate().theta);
+      EXPECT_EQ(after.answered(), step + 1);
+      EXPECT_LE(server_->live_sessions(), 3u);
+    }
+  }
+  for (int s = 0; s < kSessions; ++s) {
+    v1::GetSessionRequest get;
+    get.set_session_id(ids[s]);
+    v1::CatSession got;
+    ASSERT_OK(ToAbsl(cat_->GetSession(Ctx(alpha_).get(), get, &got)));
+    EXPECT_TRUE(got.finished());
+    EXPECT_EQ(got.se(), offline[s].Estimate().se);
+  }
+  EXPECT_LE(server_->live_sessions(), 3u);
+}
+
 TEST_F(CatServiceTest, TeamsCannotSeeEachOthersSessions) {
   const v1::CatSession s = Start({});
   const auto not_found = [](const grpc::Status& status, const std::string& id) {

@@ -40,6 +40,7 @@ class ServiceTest : public ::testing::Test {
     options.db_path = db_;
     options.shutdown_grace = absl::Seconds(2);
     options.fit_threads = 1;  // as `assay fit`'s default: the same arithmetic, bit for bit
+    options.max_live_sessions = max_live_sessions_;
     ASSERT_OK_AND_ASSIGN(server_, server::AssayServer::Start(options));
     auto channel = LocalChannel(server_->port());
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
@@ -77,6 +78,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  size_t max_live_sessions_ = server::ServerOptions().max_live_sessions;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<server::AssayServer> server_;
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;
