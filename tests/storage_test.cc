@@ -4,7 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "core/base/status_macros.h"
 #include "server/storage/sqlite.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -202,6 +208,42 @@ TEST(SqliteTest, PreparedStatementsBindAndReuse) {
   EXPECT_THAT(c->Prepare("SELEC nonsense"), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK_AND_ASSIGN(Statement * bad, c->Prepare("SELECT ?"));
   EXPECT_THAT(bad->BindInt(5, 1), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Loading a benchmark's matrix (seconds on large ones) does not hold up commits: a write issued
+// from another thread while the scan is in its first row completes before the scan goes on.
+TEST(StorageTest, WritesProceedWhileAMatrixIsRead) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(dir.path() + "/assay.db"));
+  BenchmarkRecord bm;
+  ASSERT_OK(storage->Write([&](WriteTxn& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t team, txn.InsertTeam("t", 1));
+    bm.public_id = "bm_1";
+    bm.team_id = team;
+    bm.name = "b";
+    RETURN_IF_ERROR(txn.InsertBenchmark(bm));
+    for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(txn.PutResponseRow(bm.id, i, "x"));
+    return absl::OkStatus();
+  }));
+  std::vector<int64_t> seen;
+  bool wrote_during_scan = false;
+  absl::Notification done;
+  std::thread writer;  // joined after the scan (a writer held up by it could not finish before)
+  ASSERT_OK(storage->ForEachResponseRow(bm.id, [&](int64_t model, const std::string&) {
+    if (seen.empty()) {
+      writer = std::thread([&] {
+        EXPECT_OK(storage->PutSetting("written", "during the scan"));
+        done.Notify();
+      });
+      wrote_during_scan = done.WaitForNotificationWithTimeout(absl::Seconds(10));
+    }
+    seen.push_back(model);
+  }));
+  writer.join();
+  EXPECT_TRUE(wrote_during_scan);
+  EXPECT_THAT(seen, ::testing::ElementsAre(0, 1, 2));
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> value, storage->GetSetting("written"));
+  EXPECT_EQ(value, "during the scan");
 }
 
 }  // namespace

@@ -744,20 +744,42 @@ absl::StatusOr<std::vector<Entry>> Storage::BenchmarkEntries(int64_t benchmark_i
   return EntriesIn(*connection_, benchmark_id, kind);
 }
 
-absl::Status Storage::ForEachResponseRow(int64_t benchmark_id,
-                                         absl::FunctionRef<void(int64_t, const std::string&)> row) {
-  absl::MutexLock lock(&mu_);
+namespace {
+
+absl::Status ScanResponseRows(Connection& connection, int64_t benchmark_id,
+                              absl::FunctionRef<void(int64_t, const std::string&)> row) {
   ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare("SELECT model_idx, cells FROM response_rows WHERE "
-                                        "benchmark_id = ? ORDER BY model_idx"));
+                   connection.Prepare("SELECT model_idx, cells FROM response_rows WHERE "
+                                      "benchmark_id = ? ORDER BY model_idx"));
   RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, stmt->Step());
-    if (!more) break;
+  absl::Status status = absl::OkStatus();
+  while (status.ok()) {
+    absl::StatusOr<bool> more = stmt->Step();
+    if (!more.ok()) status = more.status();
+    if (!more.ok() || !*more) break;
     row(stmt->ColumnInt(0), stmt->ColumnBlob(1));
   }
   stmt->Reset();
-  return absl::OkStatus();
+  return status;
+}
+
+}  // namespace
+
+absl::Status Storage::ForEachResponseRow(int64_t benchmark_id,
+                                         absl::FunctionRef<void(int64_t, const std::string&)> row) {
+  std::string path;
+  {
+    absl::MutexLock lock(&mu_);
+    path = connection_->path();
+    if (path == ":memory:") return ScanResponseRows(*connection_, benchmark_id, row);
+  }
+  // A whole matrix (seconds for tens of millions of cells) is read on a read-only connection of
+  // its own, as Backup does, so that commits and other reads go on meanwhile. Its one SELECT is
+  // one read transaction: a consistent snapshot (WAL).
+  ConnectionOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, Connection::Open(path, options));
+  return ScanResponseRows(*reader, benchmark_id, row);
 }
 
 absl::StatusOr<std::optional<FitRecord>> Storage::FindFit(int64_t team_id,

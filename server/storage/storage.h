@@ -243,9 +243,10 @@ class Storage {
                                                               int limit);
   absl::StatusOr<std::vector<Entry>> BenchmarkEntries(int64_t benchmark_id, EntryKind kind);
   // Calls `row(model_idx, cells)` for every stored response row, in model order, all from one
-  // consistent read.
-  absl::Status ForEachResponseRow(
-      int64_t benchmark_id, absl::FunctionRef<void(int64_t, const std::string&)> row);
+  // consistent read. File databases read on a connection of their own: writes and other reads
+  // are not held up while it runs (`row` may even call them).
+  absl::Status ForEachResponseRow(int64_t benchmark_id,
+                                  absl::FunctionRef<void(int64_t, const std::string&)> row);
 
   // Fits. ListFits: the benchmark's fits, newest first, row id < before_id (0: no bound).
   // FitsInState: every fit whose state is one of `states` (restart recovery), oldest first.
@@ -261,8 +262,8 @@ class Storage {
   // ListCatSessions: newest first, row id < before_id (0: no bound). CatEvents: in order.
   absl::StatusOr<std::optional<CatSessionRecord>> FindCatSession(int64_t team_id,
                                                                  const std::string& public_id);
-  absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id,
-                                                                int64_t before_id, int limit);
+  absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id, int64_t before_id,
+                                                                int limit);
   absl::StatusOr<std::vector<CatEvent>> CatEvents(int64_t session_id);
 
   // Monitors. FindMonitor: nullopt unless it exists AND belongs to `team_id`. MonitorScores: the

@@ -1,7 +1,8 @@
 // Response upload through gRPC (issue #6): starts the real assayd on a fresh database file and
 // uploads a simulated full models × items matrix with one UploadResponses stream (chunks of
 // --chunk cells, each durable before the next is read), then uploads it again (every cell
-// unchanged). Optionally (--fit) runs a calibration job on it and follows its progress stream.
+// unchanged). Optionally (--fit) runs a calibration job on it and follows its progress stream,
+// while a probe measures how long small durable writes take meanwhile.
 //
 //   build/tests/bench/upload_bench --assayd build/server/assayd --models 2211 --items 12032
 #include <signal.h>
@@ -9,8 +10,13 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
@@ -82,14 +88,43 @@ int main(int argc, char** argv) {
     watch.set_fit_id(started.id());
     auto context = assay::testing::Ctx(key, absl::Minutes(30));
     auto reader = stub->WatchFit(context.get(), watch);
+    // Meanwhile a probe makes one small durable write (CreateBenchmark) every 20 ms: how long a
+    // commit waits while the job loads and fits the matrix.
+    std::atomic<bool> fit_done{false};
+    std::vector<double> probe_ms;
+    std::thread probe([&] {
+      for (int n = 0; !fit_done; ++n) {
+        assay::v1::CreateBenchmarkRequest small;
+        small.set_name("probe " + std::to_string(n));
+        assay::v1::Benchmark created;
+        const absl::Time sent = absl::Now();
+        if (!stub->CreateBenchmark(assay::testing::Ctx(key, absl::Minutes(5)).get(), small,
+                                   &created)
+                 .ok()) {
+          std::fprintf(stderr, "probe write failed\n");
+          return;
+        }
+        probe_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - sent));
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+    });
     assay::v1::Fit fit_state;
     int messages = 0;
     while (reader->Read(&fit_state)) ++messages;
+    fit_done = true;
+    probe.join();
     std::printf(
         "fit job: %s, %d iterations, %.2f s in the job, %.2f s start to final message, "
         "%d progress messages\n",
         assay::v1::FitState_Name(fit_state.state()).c_str(), fit_state.iteration(),
         fit_state.seconds(), absl::ToDoubleSeconds(absl::Now() - start), messages);
+    std::sort(probe_ms.begin(), probe_ms.end());
+    if (!probe_ms.empty()) {
+      std::printf("small writes during the fit: %zu, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                  probe_ms.size(), probe_ms[probe_ms.size() / 2],
+                  probe_ms[std::min(probe_ms.size() - 1, probe_ms.size() * 99 / 100)],
+                  probe_ms.back());
+    }
   }
   return 0;
 }
