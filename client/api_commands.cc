@@ -37,7 +37,7 @@ struct ApiCommands::Args {
   std::string id, id2, path, name, description, model, metric, fit_id, sort, role, config;
   std::vector<std::string> words;  // positional lists (case ids, scores)
   bool descending = false, summary = false, wait = false, no_current = false, paper_mode = false,
-       cusum = false, next = false;
+       shrink_items = false, cusum = false, next = false;
   int limit = 0, count = 1, dims = 0, max_iter = 0, max_items = 0, randomesque = 0, budget = 0,
       max_samples = 0;
   double sigma = 0, ridge = -1, tol = 0, se_target = 0, tau = 0, alpha = 0, trials = 1, outcome = 0,
@@ -493,6 +493,7 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         o.set_tol(a.tol);
         o.set_max_iter(a.max_iter);
         o.set_paper_mode(a.paper_mode);
+        o.set_shrink_items(a.shrink_items);
         o.set_seed(a.seed);
         if (a.no_current) request.set_make_current(false);
         ASSIGN_OR_RETURN(v1::Fit fit, Call(client, *stub, &v1::BenchmarkService::Stub::StartFit,
@@ -514,6 +515,8 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
   sub->add_option("--seed", flags.seed, "seed of the initial values");
   sub->add_flag("--paper-mode", flags.paper_mode,
                 "the paper's cBMM exactly (no ridge, its stop rule)");
+  sub->add_flag("--shrink-items", flags.shrink_items,
+                "shrink discriminations towards their common distribution (empirical Bayes)");
   sub->add_flag("--no-current", flags.no_current, "do not make it the current calibration");
   sub->add_flag("--wait", flags.wait, "follow progress until the fit ends");
   AddFormatFlags(sub, flags.format);

@@ -120,7 +120,16 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
                   {"threads", o.threads},
                   {"paper_mode", o.paper_mode},
                   {"accelerate", !o.paper_mode && o.accelerate},
-                  {"seed", o.seed}};
+                  {"seed", o.seed},
+                  {"shrink_items", !o.paper_mode && o.shrink_items}};
+  if (fit.item_prior) {
+    const irt::ItemPrior& prior = *fit.item_prior;
+    std::vector<double> mean(prior.mean.data(), prior.mean.data() + prior.mean.size()), sd;
+    for (Eigen::Index k = 0; k < prior.variance.size(); ++k) {
+      sd.push_back(std::sqrt(prior.variance[k]));  // +inf (too few items) is written as null
+    }
+    j["item_prior"] = {{"a_mean", mean}, {"a_sd", sd}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -147,6 +156,10 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
   fit->add_option("--max-iter", o.max_iter, "iteration limit")->capture_default_str();
   fit->add_option("--threads", o.threads, "threads for the sweeps")->capture_default_str();
   fit->add_option("--seed", o.seed, "seed for random initial values")->capture_default_str();
+  fit->add_flag(
+      "--shrink-items", o.shrink_items,
+      "after the fit, shrink discriminations towards their common distribution "
+      "(empirical Bayes; a ~ N(mean, sd^2) estimated from the items, written to fit.json)");
   fit->add_flag("--paper-mode", args.paper_mode,
                 "the released method: random init, no ridge, no acceleration, tol 1e-4 and 1000 "
                 "iterations unless --tol/--max-iter are given");
@@ -155,6 +168,10 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
 
 absl::Status RunFit(const FitArgs& args_in) {
   FitArgs args = args_in;
+  if (args.paper_mode && args.options.shrink_items) {
+    return absl::InvalidArgumentError(
+        "--shrink-items: not with --paper-mode (the released method has no item prior)");
+  }
   if (args.paper_mode) {
     irt::FitOptions paper = irt::FitOptions::Paper();
     const irt::FitOptions defaults;
@@ -174,7 +191,8 @@ absl::Status RunFit(const FitArgs& args_in) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const irt::FitReport report = irt::MakeReport(data, fit.params, args.options.sigma,
-                                                args.options.paper_mode ? 0.0 : args.options.ridge);
+                                                args.options.paper_mode ? 0.0 : args.options.ridge,
+                                                fit.item_prior ? &*fit.item_prior : nullptr);
 
   std::error_code ec;
   std::filesystem::create_directories(args.out_dir, ec);

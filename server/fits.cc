@@ -120,8 +120,13 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
   core.tol = o.tol();
   core.max_iter = o.max_iter();
   core.seed = o.seed();
+  core.shrink_items = o.shrink_items();
   if (absl::Status valid = core.Validate(); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
+  }
+  if (o.paper_mode() && o.shrink_items()) {
+    return absl::InvalidArgumentError(
+        "options.shrink_items: paper mode reproduces the released method; leave unset");
   }
   if (o.paper_mode() && o.ridge() != 0) {
     return absl::InvalidArgumentError(
@@ -250,8 +255,15 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
       final.add_normalization_shift(result->normalization.shift[k]);
       final.add_normalization_scale(result->normalization.scale[k]);
     }
-    const irt::FitReport report = irt::MakeReport(*data, result->params, options->sigma,
-                                                  options->paper_mode ? 0.0 : options->ridge);
+    const irt::ItemPrior* prior = result->item_prior ? &*result->item_prior : nullptr;
+    if (prior != nullptr) {
+      for (Eigen::Index k = 0; k < prior->mean.size(); ++k) {
+        final.add_item_prior_mean(prior->mean[k]);
+        final.add_item_prior_sd(std::sqrt(prior->variance[k]));
+      }
+    }
+    const irt::FitReport report = irt::MakeReport(
+        *data, result->params, options->sigma, options->paper_mode ? 0.0 : options->ridge, prior);
     tables = BuildTables(*data, *result, report, *tags).SerializeAsString();
   } else if (absl::IsCancelled(result.status())) {
     final.set_state(v1::FIT_STATE_CANCELLED);

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -40,6 +41,38 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
   EXPECT_THAT(json, HasSubstr("\"converged\": true"));
   EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_mean0_sd1\""));
+}
+
+// --shrink-items: the prior lands in fit.json and the discriminations are pulled in.
+TEST(AssayFitCliTest, ShrinkItemsWritesThePriorAndNarrowsTheDiscriminations) {
+  testing::TempDir dir;
+  auto max_a = [](const std::string& items_csv) {
+    double m = 0;
+    auto rows = import::ParseCsv(items_csv, "items.csv").value();
+    for (size_t r = 1; r < rows.size(); ++r) m = std::max(m, std::stod(rows[r].fields[1]));
+    return m;
+  };
+  double plain = 0, shrunk = 0;
+  for (const bool shrink : {false, true}) {
+    const std::string out = dir.File(shrink ? "shrunk" : "plain");
+    std::vector<std::string> args = {ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv",
+                                     "--out", out};
+    if (shrink) args.push_back("--shrink-items");
+    ASSERT_OK_AND_ASSIGN(auto run, testing::Run(args));
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
+    ASSERT_OK_AND_ASSIGN(std::string items, import::ReadFile(out + "/items.csv"));
+    (shrink ? shrunk : plain) = max_a(items);
+    EXPECT_THAT(json, HasSubstr(shrink ? "\"shrink_items\": true" : "\"shrink_items\": false"));
+    EXPECT_EQ(json.find("\"item_prior\"") != std::string::npos, shrink);
+  }
+  EXPECT_LT(shrunk, plain);
+  ASSERT_OK_AND_ASSIGN(
+      auto both, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+                               dir.File("both"), "--shrink-items", "--paper-mode"}));
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_THAT(both.output, HasSubstr("--shrink-items: not with --paper-mode"));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("both")));
 }
 
 // fit → cat simulate on a real MATH-500 row, as a user would chain them.

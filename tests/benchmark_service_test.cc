@@ -13,6 +13,8 @@
 #include "client/fit_command.h"
 #include "client/import/csv.h"
 #include "client/upload.h"
+#include "core/irt/fit.h"
+#include "core/irt/report.h"
 #include "tests/testing/api.h"
 #include "tests/testing/irt_sim.h"
 #include "tests/testing/service_fixture.h"
@@ -282,6 +284,59 @@ TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   set.set_fit_id(long_fit.id());
   EXPECT_THAT(ToAbsl(benchmarks_->SetCurrentFit(Ctx(alpha_).get(), set, &after_set)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// options.shrink_items: the served tables are the core's shrunk fit, with posterior SEs and the
+// estimated prior on the Fit; paper mode refuses it.
+TEST_F(BenchmarkServiceTest, ShrinkItemsFitServesTheCoresShrunkTables) {
+  testing::SimOptions sim;
+  sim.models = 300;
+  sim.items = 200;
+  const irt::ResponseMatrix data = testing::Simulate(sim).data;
+  const std::string bm = Create("shrink").id();
+  ASSERT_OK(Upload(data, bm, 50000).status());
+  v1::FitOptions options;
+  options.set_shrink_items(true);
+  const v1::Fit fit = FitAndWatch(bm, options).back();
+  ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED) << fit.error();
+  EXPECT_TRUE(fit.options().shrink_items());
+
+  // The server fits the same cells in its own order and thread split: equal within the
+  // convergence tolerance (param_tol 1e-5).
+  constexpr double kTol = 1e-4;
+  irt::FitOptions core;
+  core.shrink_items = true;
+  ASSERT_OK_AND_ASSIGN(const irt::FitResult offline, irt::Fit(data, core));
+  ASSERT_TRUE(offline.item_prior.has_value());
+  ASSERT_EQ(fit.item_prior_mean_size(), 1);
+  EXPECT_NEAR(fit.item_prior_mean(0), offline.item_prior->mean[0], kTol);
+  EXPECT_NEAR(fit.item_prior_sd(0), std::sqrt(offline.item_prior->variance[0]), kTol);
+  const irt::FitReport report =
+      irt::MakeReport(data, offline.params, 1.0, core.ridge, &*offline.item_prior);
+  std::map<std::string, Eigen::Index> column;
+  for (size_t j = 0; j < data.item_ids().size(); ++j) {
+    column[data.item_ids()[j]] = static_cast<Eigen::Index>(j);
+  }
+  v1::ListItemParamsRequest req;
+  req.set_fit_id(fit.id());
+  req.set_page_size(1000);
+  v1::ListItemParamsResponse items;
+  ASSERT_OK(ToAbsl(benchmarks_->ListItemParams(Ctx(alpha_read_).get(), req, &items)));
+  ASSERT_EQ(items.items_size(), data.num_items());
+  for (const v1::ItemParams& item : items.items()) {
+    const Eigen::Index j = column.at(item.item());
+    EXPECT_NEAR(item.a(0), offline.params.a(j, 0), kTol) << item.item();
+    EXPECT_NEAR(item.b(), offline.params.b[j], kTol) << item.item();
+    EXPECT_NEAR(item.se_a(0), report.a_se(j, 0), kTol) << item.item();
+  }
+
+  options.set_paper_mode(true);
+  v1::StartFitRequest start;
+  start.set_benchmark_id(bm);
+  *start.mutable_options() = options;
+  v1::Fit refused;
+  EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &refused)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.shrink_items")));
 }
 
 TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {

@@ -8,6 +8,7 @@
 
 #include "client/import/csv.h"
 #include "core/irt/fit.h"
+#include "core/irt/item_prior.h"
 #include "core/irt/report.h"
 #include "core/irt/scoring.h"
 #include "tests/testing/irt_sim.h"
@@ -32,50 +33,57 @@ void ExpectNonIncreasing(const std::vector<double>& history) {
   }
 }
 
-struct PaperMetrics {
-  double spearman_a, rmse_b, frobenius, hellinger, spearman_theta;
-};
+enum class Mode { kPaper, kProduction, kShrinkItems };
 
-PaperMetrics Evaluate(const FitResult& fit, const IrtParams& truth) {
-  return {testing::Spearman(fit.params.a.col(0), truth.a.col(0)),
-          testing::Rmse(fit.params.b, truth.b), testing::RelativeFrobeniusError(fit.params, truth),
-          testing::MeanHellinger(fit.params, truth),
-          testing::Spearman(fit.params.theta.col(0), truth.theta.col(0))};
-}
-
-class PaperSimulationTest : public ::testing::TestWithParam<bool> {};
+class PaperSimulationTest : public ::testing::TestWithParam<Mode> {};
 
 TEST_P(PaperSimulationTest, MeetsPaperAccuracy) {
-  const bool paper_mode = GetParam();
+  const Mode mode = GetParam();
   SimOptions sim;  // N = J = 1000, 20% missing, the paper's DGP
   sim.seed = 2026;
   const testing::Simulated s = Simulate(sim);
-  FitOptions options = paper_mode ? FitOptions::Paper() : FitOptions();
+  FitOptions options = mode == Mode::kPaper ? FitOptions::Paper() : FitOptions();
+  options.shrink_items = mode == Mode::kShrinkItems;
   options.threads = 2;
   ASSERT_OK_AND_ASSIGN(FitResult fit, Fit(s.data, options));
-  const PaperMetrics m = Evaluate(fit, s.truth);
-  // Issue #3 asks for Spearman(â,a) ≥ 0.88, RMSE(b̂) ≤ 0.08, Frobenius ≤ 0.15 (the paper's plots:
-  // ≈0.89 / 0.07 / 0.14). The penalized joint MLE measured here reaches 0.875–0.878 / 0.081 /
-  // 0.150 on this seed (0.861–0.888 over seeds 1–6): close to the information bound for
-  // a ~ U(0.5, 1) with ~800 responses per item, but short of those thresholds. These assertions
-  // guard the level actually reached; the gap is recorded in the issue, not hidden here.
+  const testing::Recovery m = testing::PaperMetrics(fit.params, s.truth);
+  // The bound of the design: items fitted knowing every θ (compared in the truth's own convention).
+  const IrtParams oracle = testing::ItemsGivenTrueAbilities(s.data, s.truth);
+  const double oracle_spearman_a = testing::Spearman(oracle.a.col(0), s.truth.a.col(0));
+  const double oracle_rmse_b = testing::Rmse(oracle.b, s.truth.b);
+  std::printf(
+      "%s: spearman_a=%.4f rmse_b=%.4f frob=%.4f hellinger=%.4f spearman_theta=%.4f iters=%d "
+      "sweeps=%d | items fitted with the true abilities: spearman_a=%.4f rmse_b=%.4f\n",
+      ::testing::UnitTest::GetInstance()->current_test_info()->name(), m.spearman_a, m.rmse_b,
+      m.frobenius, m.hellinger, m.spearman_theta, fit.diagnostics.iterations,
+      fit.diagnostics.sweeps, oracle_spearman_a, oracle_rmse_b);
+  // Issue #3 asks for Spearman(â, a) ≥ 0.88 (the paper's plot: ≈ 0.89). On this seed even the
+  // oracle reaches only 0.880 (0.863–0.889 over seeds 1–6), so the fit is held to within 0.01 of
+  // what knowing θ would give, and to the level measured; the gap is reported in the issue.
+  EXPECT_GE(m.spearman_a, oracle_spearman_a - 0.01);
   EXPECT_GE(m.spearman_a, 0.87);
-  EXPECT_LE(m.rmse_b, 0.085);
-  EXPECT_LE(m.frobenius, 0.155);
+  EXPECT_LE(m.rmse_b, 0.08);
+  // Frobenius ≤ 0.15: the joint MLE sits at 0.150; shrinking the items reaches 0.141.
+  EXPECT_LE(m.frobenius, mode == Mode::kShrinkItems ? 0.15 : 0.155);
   EXPECT_LE(m.hellinger, 0.02);
   EXPECT_GE(m.spearman_theta, 0.99);
   EXPECT_TRUE(fit.diagnostics.converged) << fit.diagnostics.stop_reason;
   ExpectNonIncreasing(fit.diagnostics.loss_history);
-  std::printf(
-      "%s: spearman_a=%.4f rmse_b=%.4f frob=%.4f hellinger=%.4f spearman_theta=%.4f iters=%d "
-      "sweeps=%d\n",
-      paper_mode ? "paper" : "production", m.spearman_a, m.rmse_b, m.frobenius, m.hellinger,
-      m.spearman_theta, fit.diagnostics.iterations, fit.diagnostics.sweeps);
+  EXPECT_EQ(fit.item_prior.has_value(), mode == Mode::kShrinkItems);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, PaperSimulationTest, ::testing::Values(true, false),
+INSTANTIATE_TEST_SUITE_P(Modes, PaperSimulationTest,
+                         ::testing::Values(Mode::kPaper, Mode::kProduction, Mode::kShrinkItems),
                          [](const auto& param_info) {
-                           return param_info.param ? "Paper" : "Production";
+                           switch (param_info.param) {
+                             case Mode::kPaper:
+                               return "Paper";
+                             case Mode::kProduction:
+                               return "Production";
+                             case Mode::kShrinkItems:
+                               return "ShrinkItems";
+                           }
+                           return "";
                          });
 
 class Math500Test : public ::testing::Test {
@@ -149,6 +157,66 @@ TEST_F(Math500Test, ScoringAgainstFixedItemsMatchesFullFit) {
     ++checked;
   }
   EXPECT_GE(checked, 10);
+}
+
+// Half of MATH-500's cells held out at random: the joint MLE's discriminations run up to ~20 and
+// shrinking them (empirical Bayes) predicts the held-out cells better; its posterior standard
+// errors are smaller than the MLE's.
+TEST_F(Math500Test, ShrinkingDiscriminationsPredictsHeldOutCellsBetter) {
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> unif(0, 1);
+  std::vector<Cell> train;
+  std::vector<Cell> held_out;
+  for (Eigen::Index j = 0; j < data_->num_items(); ++j) {
+    for (Eigen::Index i = 0; i < data_->num_models(); ++i) {
+      const Cell cell{static_cast<int32_t>(i), static_cast<int32_t>(j), data_->column(j).y[i]};
+      (unif(rng) < 0.5 ? held_out : train).push_back(cell);
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(const ResponseMatrix half,
+                       ResponseMatrix::FromCells(data_->model_ids(), data_->item_ids(), train));
+  auto held_out_log_loss = [&](const IrtParams& p) {
+    double loss = 0;
+    for (const Cell& c : held_out) {
+      const double x = p.theta(c.model, 0) * p.a(c.item, 0) + p.b[c.item];
+      loss += std::log1p(std::exp(c.successes > 0.5 ? -x : x));  // −log P(observed outcome)
+    }
+    return loss / static_cast<double>(held_out.size());
+  };
+  FitOptions options;
+  ASSERT_OK_AND_ASSIGN(const FitResult mle, Fit(half, options));
+  options.shrink_items = true;
+  ASSERT_OK_AND_ASSIGN(const FitResult shrunk, Fit(half, options));
+  ASSERT_TRUE(shrunk.item_prior.has_value());
+  const double mle_loss = held_out_log_loss(mle.params);
+  const double shrunk_loss = held_out_log_loss(shrunk.params);
+  std::printf(
+      "held-out log loss: MLE %.4f (max a %.1f), shrunk %.4f (max a %.1f; prior a ~ N(%.2f, "
+      "%.2f^2))\n",
+      mle_loss, mle.params.a.maxCoeff(), shrunk_loss, shrunk.params.a.maxCoeff(),
+      shrunk.item_prior->mean[0], std::sqrt(shrunk.item_prior->variance[0]));
+  EXPECT_LT(shrunk_loss, mle_loss);
+  EXPECT_LT(shrunk.params.a.maxCoeff(), 0.5 * mle.params.a.maxCoeff());
+  EXPECT_EQ(shrunk.params.theta, mle.params.theta);  // abilities are kept
+  const FitReport plain = MakeReport(half, shrunk.params, 1.0, options.ridge);
+  const FitReport posterior =
+      MakeReport(half, shrunk.params, 1.0, options.ridge, &*shrunk.item_prior);
+  EXPECT_TRUE((posterior.a_se.array() < plain.a_se.array()).all());
+  EXPECT_TRUE((posterior.b_se.array() <= plain.b_se.array()).all());
+}
+
+TEST(ShrinkItemsTest, TooFewInformativeItemsLeaveTheFitUnchanged) {
+  // Two items, both answered: a spread cannot be estimated from two estimates.
+  ASSERT_OK_AND_ASSIGN(
+      const ResponseMatrix data,
+      ResponseMatrix::FromDense({"m1", "m2", "m3", "m4"}, {"q1", "q2"},
+                                (Eigen::MatrixXf(4, 2) << 1, 1, 1, 0, 0, 1, 0, 0).finished()));
+  ASSERT_OK_AND_ASSIGN(const FitResult fit, Fit(data, FitOptions()));
+  IrtParams shrunk = fit.params;
+  const ItemPrior prior = ShrinkItems(data, 1.0, FitOptions().ridge, shrunk);
+  EXPECT_TRUE(std::isinf(prior.variance[0]));
+  EXPECT_EQ(shrunk.a, fit.params.a);
+  EXPECT_EQ(shrunk.b, fit.params.b);
 }
 
 TEST(KOfNTest, CountsRecoverDifficultyBetterThanMajorityVotes) {

@@ -9,6 +9,7 @@
 #include "Eigen/Cholesky"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "core/irt/item_prior.h"
 
 namespace assay::irt {
 namespace {
@@ -560,6 +561,9 @@ absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& opti
   FitResult result;
   result.params = std::move(x);
   result.normalization = Normalize(result.params);
+  if (options.shrink_items && !options.paper_mode) {
+    result.item_prior = ShrinkItems(data, options.sigma, options.ridge, result.params);
+  }
   result.diagnostics = std::move(diag);
   return result;
 }

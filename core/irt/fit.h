@@ -55,6 +55,13 @@ struct Normalization {
   static constexpr const char* kConvention = "theta_mean0_sd1";
 };
 
+// An empirical-Bayes prior on the discriminations: a_j ~ N(mean, diag(variance)), estimated from
+// the fitted items themselves (see core/irt/item_prior.h). Vectors of size K, normalized scale.
+struct ItemPrior {
+  Eigen::VectorXd mean;
+  Eigen::VectorXd variance;
+};
+
 struct FitOptions {
   int dims = 1;             // K ≥ 1
   double sigma = 1.0;       // temperature σ > 0
@@ -66,7 +73,12 @@ struct FitOptions {
   int threads = 1;          // sweep threads ≥ 1
   bool paper_mode = false;
   bool accelerate = true;  // SQUAREM (production only)
-  uint64_t seed = 1;       // random initial values (paper mode, and dims > 1 beyond the first)
+  // Production only: after the (normalized) fit, shrink each item's discrimination towards the
+  // items' common distribution (empirical Bayes, ShrinkItems in core/irt/item_prior.h); b follows
+  // through its correlation with a, abilities are kept. Off by default: the tables are then the
+  // penalized joint MLE.
+  bool shrink_items = false;
+  uint64_t seed = 1;  // random initial values (paper mode, and dims > 1 beyond the first)
   std::optional<IrtParams> warm_start;  // initial value (production); must match the data's shape
   bool keep_loss_history = true;
 
@@ -93,9 +105,10 @@ struct FitDiagnostics {
 };
 
 struct FitResult {
-  IrtParams params;             // normalized
-  Normalization normalization;  // how the raw fit was normalized
-  FitDiagnostics diagnostics;
+  IrtParams params;                     // normalized (and item-shrunk with shrink_items)
+  Normalization normalization;          // how the raw fit was normalized
+  FitDiagnostics diagnostics;           // of the penalized fit, before any item shrinkage
+  std::optional<ItemPrior> item_prior;  // the prior used, with shrink_items
 };
 
 // Fits the model. Errors: InvalidArgument (options, warm start shape, no observed cells),

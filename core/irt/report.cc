@@ -5,6 +5,7 @@
 
 #include "Eigen/Cholesky"
 #include "absl/strings/str_join.h"
+#include "core/irt/item_prior.h"
 
 namespace assay::irt {
 namespace {
@@ -47,7 +48,7 @@ std::string ModelFlagNames(uint32_t flags) {
 }
 
 FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
-                     double ridge) {
+                     double ridge, const ItemPrior* item_prior) {
   const Index n = data.num_models(), j = data.num_items(), k = params.dims();
   const double nan = std::numeric_limits<double>::quiet_NaN();
   FitReport r;
@@ -58,11 +59,10 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   r.outfit = VectorXd::Constant(j, nan);
   r.item_flags.assign(j, 0);
   r.model_flags.assign(n, 0);
-  MatrixXd item_info(k + 1, k + 1);
-  VectorXd z(k + 1);
   for (Index c = 0; c < j; ++c) {
     const ResponseMatrix::Column col = data.column(c);
-    item_info = MatrixXd::Identity(k + 1, k + 1) * ridge;
+    MatrixXd item_info = ItemInformation(data, params, sigma, ridge, c);
+    if (item_prior != nullptr) item_info.diagonal().head(k) += item_prior->variance.cwiseInverse();
     double sq_resid = 0, var_sum = 0, outfit_sum = 0, weight_sum = 0;
     for (Index m = 0; m < col.size; ++m) {
       const Index i = col.rows ? col.rows[m] : m;
@@ -71,9 +71,6 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
       const double p = 1.0 / (1.0 + std::exp(-x / sigma));
       const double pq = std::max(p * (1 - p), 1e-12);
       const double curvature = w * pq / (sigma * sigma);
-      z.head(k) = params.theta.row(i).transpose();
-      z[k] = 1.0;
-      item_info.noalias() += curvature * z * z.transpose();
       theta_info[i].noalias() += curvature * params.a.row(c).transpose() * params.a.row(c);
       const double resid = col.y[m] - p;
       sq_resid += w * resid * resid;

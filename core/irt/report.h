@@ -32,7 +32,8 @@ std::string ModelFlagNames(uint32_t flags);
 
 struct FitReport {
   // Standard errors from the observed information of each block at the solution (the penalized
-  // likelihood, ridge λ applied on the reported scale). Joint-ML errors: optimistic for small N or
+  // likelihood, ridge λ applied on the reported scale; for items shrunk with an ItemPrior, its
+  // precision is added: posterior standard deviations). Joint-ML errors: optimistic for small N or
   // J.
   Eigen::MatrixXd theta_se;            // N×K
   Eigen::MatrixXd a_se;                // J×K
@@ -44,10 +45,11 @@ struct FitReport {
   std::vector<uint32_t> item_flags, model_flags;
 };
 
-// Computes the report for normalized `params` fitted on `data`. O(observed · K² + N·J·K) (the
-// predicted accuracy visits every model × item pair).
+// Computes the report for normalized `params` fitted on `data` (with `item_prior` when the items
+// were shrunk by it, else null). O(observed · K² + N·J·K) (the predicted accuracy visits every
+// model × item pair).
 FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
-                     double ridge);
+                     double ridge, const ItemPrior* item_prior = nullptr);
 
 }  // namespace assay::irt
 

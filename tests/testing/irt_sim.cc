@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "Eigen/Cholesky"
+
 namespace assay::testing {
 
 using Eigen::Index;
@@ -82,6 +84,40 @@ double MeanHellinger(const irt::IrtParams& e, const irt::IrtParams& t) {
   const Eigen::ArrayXXd pe = 1 / (1 + (-xe).exp()), pt = 1 / (1 + (-xt).exp());
   const Eigen::ArrayXXd bc = (pe * pt).sqrt() + ((1 - pe) * (1 - pt)).sqrt();
   return (1 - bc).max(0.0).sqrt().mean();
+}
+
+Recovery PaperMetrics(const irt::IrtParams& estimate, irt::IrtParams truth) {
+  irt::Normalize(truth);
+  return {Spearman(estimate.a.col(0), truth.a.col(0)), Rmse(estimate.b, truth.b),
+          RelativeFrobeniusError(estimate, truth), MeanHellinger(estimate, truth),
+          Spearman(estimate.theta.col(0), truth.theta.col(0))};
+}
+
+irt::IrtParams ItemsGivenTrueAbilities(const irt::ResponseMatrix& data,
+                                       const irt::IrtParams& truth) {
+  irt::IrtParams oracle = truth;
+  for (Index j = 0; j < data.num_items(); ++j) {
+    const irt::ResponseMatrix::Column col = data.column(j);
+    Eigen::Vector2d ab(1.0, 0.0);  // (a_j, b_j)
+    for (int step = 0; step < 50; ++step) {
+      Eigen::Vector2d gradient = Eigen::Vector2d::Zero();
+      Eigen::Matrix2d info = Eigen::Matrix2d::Zero();
+      for (Index c = 0; c < col.size; ++c) {
+        const Index i = col.rows ? col.rows[c] : c;
+        const double w = col.w ? col.w[c] : 1.0;
+        const Eigen::Vector2d z(truth.theta(i, 0), 1.0);
+        const double p = 1 / (1 + std::exp(-ab.dot(z)));
+        gradient += w * (col.y[c] - p) * z;
+        info += w * p * (1 - p) * z * z.transpose();
+      }
+      const Eigen::Vector2d delta = info.ldlt().solve(gradient);
+      ab += delta;
+      if (delta.cwiseAbs().maxCoeff() < 1e-10) break;
+    }
+    oracle.a(j, 0) = ab[0];
+    oracle.b[j] = ab[1];
+  }
+  return oracle;
 }
 
 }  // namespace assay::testing

@@ -37,6 +37,21 @@ double Rmse(const Eigen::VectorXd& x, const Eigen::VectorXd& y);
 double RelativeFrobeniusError(const irt::IrtParams& estimate, const irt::IrtParams& truth);
 double MeanHellinger(const irt::IrtParams& estimate, const irt::IrtParams& truth);
 
+// The paper's accuracy metrics of a normalized `estimate` (K = 1). The parameters are identified
+// only up to the normalization, so the truth is first brought to the same convention (θ centred,
+// unit sd; X unchanged): against the raw truth even a perfect estimator would miss b by a·mean(θ)
+// and a by the sample's sd(θ).
+struct Recovery {
+  double spearman_a, rmse_b, frobenius, hellinger, spearman_theta;
+};
+Recovery PaperMetrics(const irt::IrtParams& estimate, irt::IrtParams truth);
+
+// The item estimates an oracle would get (K = 1, σ = 1): each item's (a_j, b_j) by Newton's method
+// on its own likelihood with the abilities fixed at the truth's. What no estimator that must also
+// learn θ can beat by more than chance: the information bound of the design.
+irt::IrtParams ItemsGivenTrueAbilities(const irt::ResponseMatrix& data,
+                                       const irt::IrtParams& truth);
+
 }  // namespace assay::testing
 
 #endif  // ASSAY_TESTS_TESTING_IRT_SIM_H_
