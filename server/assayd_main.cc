@@ -48,6 +48,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-live-sessions", options.max_live_sessions,
                  "adaptive-testing sessions kept in memory (idle ones beyond are reloaded on use)")
       ->capture_default_str();
+  app.add_option("--max-live-audits", options.max_live_audits,
+                 "audits kept in memory (idle ones beyond are reloaded on use)")
+      ->capture_default_str();
+  app.add_option("--max-live-monitors", options.max_live_monitors,
+                 "monitors kept in memory (idle ones beyond are replayed on use)")
+      ->capture_default_str();
   app.add_option("--fit-threads", options.fit_threads,
                  "threads of each calibration job (0 = one per core)")
       ->capture_default_str();

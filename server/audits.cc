@@ -213,16 +213,11 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Find(
     Source& source, const Principal& who, const std::string& audit_id) {
   RETURN_IF_ERROR(CheckId("audit_id", audit_id));
   while (true) {
-    int64_t generation;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = live_.find(audit_id);
-      if (it != live_.end()) {
-        if (it->second->record.team_id != who.team_id) return NotFound(audit_id);
-        return it->second;
-      }
-      generation = generation_;
+    if (std::shared_ptr<Live> held = live_.Find(audit_id)) {
+      if (held->record.team_id != who.team_id) return NotFound(audit_id);
+      return held;
     }
+    const int64_t generation = live_.generation();
     ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
                      source.FindAudit(who.team_id, audit_id));
     if (!record.has_value()) return NotFound(audit_id);
@@ -251,21 +246,15 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Find(
     const int64_t revision = record->snapshot_revision + static_cast<int64_t>(events.size());
     auto live =
         std::make_shared<Live>(*std::move(record), std::move(config), *std::move(state), revision);
-    absl::MutexLock lock(&mu_);
-    // A write failed and dropped audits while we read: what we read may be older than the
-    // database now is. Read again.
-    if (generation != generation_) continue;
-    return live_.try_emplace(audit_id, std::move(live)).first->second;
+    // Null when audits were dropped or evicted while we read: read again.
+    if (std::shared_ptr<Live> held = live_.InsertLoaded(audit_id, std::move(live), generation)) {
+      return held;
+    }
   }
 }
 
 void AuditManager::Drop(const std::shared_ptr<Live>& live) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = live_.find(live->record.public_id);
-    if (it != live_.end() && it->second == live) live_.erase(it);
-    ++generation_;
-  }
+  live_.Erase(live->record.public_id, live);
   absl::MutexLock lock(&live->mu);
   live->dropped = true;
   for (AuditWatcher* w : live->watchers)
@@ -326,10 +315,7 @@ absl::Status AuditManager::Create(WriteContext& ctx, const Principal& who,
     RETURN_IF_ERROR(ctx.txn().InsertAudit(record));
     auto live = std::make_shared<Live>(std::move(record), std::move(stored), std::move(state), 0);
     *out = live->ToProto();
-    ctx.OnCommit([this, live] {
-      absl::MutexLock lock(&mu_);
-      live_.try_emplace(live->record.public_id, live);
-    });
+    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
     return absl::OkStatus();
   });
 }

@@ -6,6 +6,9 @@
 // published (committed) state and never block on a commit. A failed write drops the LiveAudit so
 // the next access reloads it from the database: memory never runs ahead of disk.
 //
+// Memory: at most about `max_live` audits are held; the least recently used idle ones beyond are
+// dropped and rebuilt from snapshot + log on next use (LiveCache).
+//
 // Every lookup is scoped to the caller's team: another team's audit is NOT_FOUND, with the same
 // message as an id that does not exist.
 #ifndef ASSAY_SERVER_AUDITS_H_
@@ -25,6 +28,7 @@
 #include "core/audit/audit.h"
 #include "server/auth.h"
 #include "server/commit_queue.h"
+#include "server/live_cache.h"
 #include "server/storage/storage.h"
 #include "server/watcher.h"
 
@@ -40,7 +44,9 @@ v1::AuditConfig AuditConfigToProto(const audit::AuditConfig& config);
 
 class AuditManager {
  public:
-  explicit AuditManager(storage::Storage* storage) : storage_(storage) {}
+  // Holds at most about `max_live` audits in memory (see LiveCache).
+  explicit AuditManager(storage::Storage* storage, size_t max_live = 1000)
+      : storage_(storage), live_(max_live) {}
 
   // CommitQueue works. Each validates fully before changing anything.
   absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateAuditRequest& req,
@@ -64,6 +70,9 @@ class AuditManager {
   // Unregisters; after it returns the watcher is never called again.
   void Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher);
 
+  // Audits held in memory now (≤ max_live once no call holds the extra ones).
+  size_t live_count() { return live_.size(); }
+
  private:
   struct Live;
   // Loads through `source` (Storage for reads, the WriteTxn inside works).
@@ -79,9 +88,7 @@ class AuditManager {
                        std::vector<audit::Step> steps);
 
   storage::Storage* storage_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
-  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by every Drop
+  LiveCache<Live> live_;
 };
 
 }  // namespace assay::server

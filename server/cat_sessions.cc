@@ -21,7 +21,6 @@ struct CatManager::Live {
   std::optional<cat::CatSession> session;  // committer thread only (after load)
   int64_t steps = 0;                       // events logged
   bool dropped = false;                    // committer thread only
-  int64_t last_used = 0;                   // CatManager::clock_ at the last lookup (under mu_)
   absl::Mutex mu;
   v1::CatSession published ABSL_GUARDED_BY(mu);
 };
@@ -187,25 +186,29 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
       absl::MutexLock lock(&live->mu);
       live->published = *out;
     }
-    ctx.OnCommit([this, live] {
-      absl::MutexLock lock(&mu_);
-      Keep(live);
-    });
+    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
     return absl::OkStatus();
   });
 }
 
 absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Principal& who,
                                                                    const std::string& id) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = live_.find(id);
-    if (it != live_.end()) {
-      if (it->second->record.team_id != who.team_id) return SessionNotFound(id);
-      it->second->last_used = ++clock_;
-      return it->second;
+  while (true) {
+    if (std::shared_ptr<Live> held = live_.Find(id)) {
+      if (held->record.team_id != who.team_id) return SessionNotFound(id);
+      return held;
+    }
+    const int64_t generation = live_.generation();
+    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Replay(who, id));
+    // Null when sessions were dropped or evicted while we read: read again.
+    if (std::shared_ptr<Live> held = live_.InsertLoaded(id, std::move(live), generation)) {
+      return held;
     }
   }
+}
+
+absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Principal& who,
+                                                                     const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<storage::CatSessionRecord> record,
                    storage_->FindCatSession(who.team_id, id));
   if (!record.has_value()) return SessionNotFound(id);
@@ -244,40 +247,12 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Princip
     absl::MutexLock lock(&live->mu);
     live->published = ToProto(*live);
   }
-  absl::MutexLock lock(&mu_);
-  return Keep(live);
-}
-
-std::shared_ptr<CatManager::Live> CatManager::Keep(const std::shared_ptr<Live>& live) {
-  auto [it, added] = live_.try_emplace(live->record.public_id, live);
-  std::shared_ptr<Live> kept = it->second;
-  kept->last_used = ++clock_;
-  if (live_.size() <= max_live_) return kept;
-  // Over the limit: drop idle sessions, least recently used first, down to 90% of the limit so
-  // that the scan is not repeated on every new session.
-  std::vector<std::pair<int64_t, std::string>> idle;
-  for (const auto& [id, held] : live_) {
-    if (held.use_count() == 1) idle.emplace_back(held->last_used, id);
-  }
-  std::sort(idle.begin(), idle.end());
-  const size_t target = std::max<size_t>(1, max_live_ - max_live_ / 10);
-  for (const auto& entry : idle) {
-    if (live_.size() <= target) break;
-    live_.erase(entry.second);
-  }
-  return kept;
-}
-
-size_t CatManager::live_count() {
-  absl::MutexLock lock(&mu_);
-  return live_.size();
+  return live;
 }
 
 void CatManager::Drop(const std::shared_ptr<Live>& live) {
   live->dropped = true;
-  absl::MutexLock lock(&mu_);
-  auto it = live_.find(live->record.public_id);
-  if (it != live_.end() && it->second == live) live_.erase(it);
+  live_.Erase(live->record.public_id, live);
 }
 
 absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,

@@ -31,6 +31,7 @@
 #include "server/benchmarks.h"
 #include "server/commit_queue.h"
 #include "server/fits.h"
+#include "server/live_cache.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -39,7 +40,7 @@ class CatManager {
  public:
   CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits,
              size_t max_live = 1000)
-      : storage_(storage), benchmarks_(benchmarks), fits_(fits), max_live_(max_live) {}
+      : storage_(storage), benchmarks_(benchmarks), fits_(fits), live_(max_live) {}
 
   // What StartSession needs from the database, found on the executor.
   struct StartPlan {
@@ -68,14 +69,12 @@ class CatManager {
                     v1::ListSessionsResponse* out);
 
   // Sessions currently held in memory (≤ max_live once no call holds the extra ones).
-  size_t live_count();
+  size_t live_count() { return live_.size(); }
 
  private:
   void Drop(const std::shared_ptr<Live>& live);
-  // Keeps `live` in memory as the most recently used session, then drops least recently used
-  // idle sessions (held by nothing but this map) while more than max_live_ are held. Returns the
-  // session held for that id (an earlier loader's, if one raced this one).
-  std::shared_ptr<Live> Keep(const std::shared_ptr<Live>& live) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds the session from the database (record, fit tables, step log).
+  absl::StatusOr<std::shared_ptr<Live>> Replay(const Principal& who, const std::string& id);
   // Hands out items until `count` are pending (or the session has finished), logging the draw.
   absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
   // Appends `event` to the log and registers the publication of `proto` on commit.
@@ -85,10 +84,7 @@ class CatManager {
   storage::Storage* storage_;
   BenchmarkManager* benchmarks_;
   FitJobs* fits_;
-  const size_t max_live_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
-  int64_t clock_ ABSL_GUARDED_BY(mu_) = 0;  // ticks once per use, for least-recently-used order
+  LiveCache<Live> live_;
 };
 
 }  // namespace assay::server

@@ -78,14 +78,23 @@ void CommitQueue::RunBatch(std::vector<Item>& batch) {
     }
     return absl::OkStatus();
   });
+  // Works and callbacks are released before anyone is answered, so whatever they captured (a live
+  // audit, session or monitor) is idle by the time a client can send its next call.
+  auto release = [&] {
+    on_commit.clear();
+    on_rollback.clear();
+    for (Item& item : batch) item.work = nullptr;
+  };
   if (committed.ok()) {
     for (auto& f : on_commit) f();
+    release();
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
     return;
   }
   Log(LogLevel::kError, "write batch of %d failed and was rolled back: %s",
       static_cast<int>(batch.size()), committed.ToString());
   for (auto& f : on_rollback) f();
+  release();
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done(results[i].ok() ? committed : results[i]);
   }

@@ -20,10 +20,11 @@ struct MonitorManager::Live {
   std::optional<audit::Monitor> monitor;  // committer thread (and loading) only
   double sum_since_alarm = 0;             // for recent_accuracy
   int64_t count_since_alarm = 0;
-  bool dropped = false;
+  bool dropped = false;  // committer thread only
   absl::Mutex mu;
   v1::Monitor published ABSL_GUARDED_BY(mu);
   absl::flat_hash_set<MonitorWatcher*> watchers ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;  // dropped: watchers must watch the reloaded one
 };
 
 namespace {
@@ -89,14 +90,23 @@ template <typename Source>
 absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(Source& source,
                                                                            const Principal& who,
                                                                            const std::string& id) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = live_.find(id);
-    if (it != live_.end()) {
-      if (it->second->record.team_id != who.team_id) return MonitorNotFound(id);
-      return it->second;
+  while (true) {
+    if (std::shared_ptr<Live> held = live_.Find(id)) {
+      if (held->record.team_id != who.team_id) return MonitorNotFound(id);
+      return held;
+    }
+    const int64_t generation = live_.generation();
+    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Replay(source, who, id));
+    // Null when monitors were dropped or evicted while we read: read again.
+    if (std::shared_ptr<Live> held = live_.InsertLoaded(id, std::move(live), generation)) {
+      return held;
     }
   }
+}
+
+template <typename Source>
+absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Replay(
+    Source& source, const Principal& who, const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<storage::MonitorRecord> record,
                    source.FindMonitor(who.team_id, id));
   if (!record.has_value()) return MonitorNotFound(id);
@@ -112,26 +122,20 @@ absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(Sourc
   ASSIGN_OR_RETURN(std::vector<double> scores,
                    source.MonitorScores(live->record.id, 1, std::numeric_limits<int64_t>::max()));
   for (double y : scores) RETURN_IF_ERROR(Apply(*live, y).status());
-  {
-    absl::MutexLock lock(&live->mu);
-    live->published = ToProto(*live);
-  }
-  absl::MutexLock lock(&mu_);
-  return live_.try_emplace(id, live).first->second;
+  absl::MutexLock lock(&live->mu);
+  live->published = ToProto(*live);
+  return live;
 }
 
 void MonitorManager::Drop(const std::shared_ptr<Live>& live) {
   live->dropped = true;
-  {
-    absl::MutexLock lock(&live->mu);
-    for (MonitorWatcher* w : live->watchers) {
-      w->Drop("monitor was reloaded after a failed write; watch again");
-    }
-    live->watchers.clear();
+  live_.Erase(live->record.public_id, live);
+  absl::MutexLock lock(&live->mu);
+  live->closed = true;
+  for (MonitorWatcher* w : live->watchers) {
+    w->Drop("monitor was reloaded after a failed write; watch again");
   }
-  absl::MutexLock lock(&mu_);
-  auto it = live_.find(live->record.public_id);
-  if (it != live_.end() && it->second == live) live_.erase(it);
+  live->watchers.clear();
 }
 
 absl::Status MonitorManager::Create(WriteContext& ctx, const Principal& who,
@@ -157,10 +161,7 @@ absl::Status MonitorManager::Create(WriteContext& ctx, const Principal& who,
       absl::MutexLock lock(&live->mu);
       live->published = *out;
     }
-    ctx.OnCommit([this, live] {
-      absl::MutexLock lock(&mu_);
-      live_[live->record.public_id] = live;
-    });
+    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
     return absl::OkStatus();
   });
 }
@@ -256,13 +257,16 @@ absl::Status MonitorManager::List(const Principal& who, const v1::ListMonitorsRe
 absl::StatusOr<std::shared_ptr<void>> MonitorManager::Watch(const Principal& who,
                                                             const std::string& monitor_id,
                                                             MonitorWatcher* watcher) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, monitor_id));
-  absl::MutexLock lock(&live->mu);
-  live->watchers.insert(watcher);
-  v1::MonitorUpdate now;
-  *now.mutable_monitor() = live->published;
-  watcher->Push(now, false);
-  return std::shared_ptr<void>(live);
+  while (true) {
+    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, monitor_id));
+    absl::MutexLock lock(&live->mu);
+    if (live->closed) continue;  // raced with a failed write: take the reloaded one
+    live->watchers.insert(watcher);
+    v1::MonitorUpdate now;
+    *now.mutable_monitor() = live->published;
+    watcher->Push(now, false);
+    return std::shared_ptr<void>(live);
+  }
 }
 
 void MonitorManager::Unwatch(const std::shared_ptr<void>& token, MonitorWatcher* watcher) {

@@ -5,6 +5,9 @@
 // state; works read through their transaction); each publishes a MonitorUpdate to the watchers
 // once committed, and a failed write drops the monitor from memory so it reloads from disk.
 //
+// Memory: at most about `max_live` monitors are held; the least recently used idle ones beyond are
+// dropped and replayed from their log on next use (LiveCache).
+//
 // Every lookup is scoped to the caller's team; another team's monitor is NOT_FOUND.
 #ifndef ASSAY_SERVER_MONITORS_H_
 #define ASSAY_SERVER_MONITORS_H_
@@ -20,6 +23,7 @@
 #include "core/audit/monitor.h"
 #include "server/auth.h"
 #include "server/commit_queue.h"
+#include "server/live_cache.h"
 #include "server/storage/storage.h"
 #include "server/watcher.h"
 
@@ -29,7 +33,9 @@ using MonitorWatcher = Watcher<v1::MonitorUpdate>;
 
 class MonitorManager {
  public:
-  explicit MonitorManager(storage::Storage* storage) : storage_(storage) {}
+  // Holds at most about `max_live` monitors in memory (see LiveCache).
+  explicit MonitorManager(storage::Storage* storage, size_t max_live = 1000)
+      : storage_(storage), live_(max_live) {}
 
   // CommitQueue works.
   absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateMonitorRequest& req,
@@ -46,17 +52,23 @@ class MonitorManager {
                                               MonitorWatcher* watcher);
   void Unwatch(const std::shared_ptr<void>& token, MonitorWatcher* watcher);
 
+  // Monitors held in memory now (≤ max_live once no call holds the extra ones).
+  size_t live_count() { return live_.size(); }
+
   struct Live;  // defined in monitors.cc
 
  private:
   template <typename Source>
   absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
                                              const std::string& monitor_id);
+  // Rebuilds the monitor from its config and its whole score log.
+  template <typename Source>
+  absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
+                                               const std::string& monitor_id);
   void Drop(const std::shared_ptr<Live>& live);
 
   storage::Storage* storage_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Live>> live_ ABSL_GUARDED_BY(mu_);
+  LiveCache<Live> live_;
 };
 
 }  // namespace assay::server

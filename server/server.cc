@@ -46,6 +46,8 @@ absl::Status ServerOptions::Validate() const {
   if (max_live_sessions < 1) {
     return absl::InvalidArgumentError("max live sessions: must be >= 1");
   }
+  if (max_live_audits < 1) return absl::InvalidArgumentError("max live audits: must be >= 1");
+  if (max_live_monitors < 1) return absl::InvalidArgumentError("max live monitors: must be >= 1");
   if (shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("shutdown grace: must not be negative");
   }
@@ -113,7 +115,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   parts->executor =
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
   parts->auth = std::make_unique<Authenticator>(parts->storage.get());
-  parts->audits = std::make_unique<AuditManager>(parts->storage.get());
+  parts->audits = std::make_unique<AuditManager>(parts->storage.get(), options.max_live_audits);
   parts->benchmarks = std::make_unique<BenchmarkManager>(parts->storage.get());
   const int fit_threads = options.fit_threads > 0
                               ? options.fit_threads
@@ -126,7 +128,8 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   }
   parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
                                             parts->fits.get(), options.max_live_sessions);
-  parts->monitors = std::make_unique<MonitorManager>(parts->storage.get());
+  parts->monitors =
+      std::make_unique<MonitorManager>(parts->storage.get(), options.max_live_monitors);
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
                   parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
                   parts->fits.get(),    parts->cat.get(),      parts->monitors.get()};
@@ -170,6 +173,8 @@ AssayServer::AssayServer(std::unique_ptr<Parts> parts, int port)
     : parts_(std::move(parts)), port_(port) {}
 
 size_t AssayServer::live_sessions() const { return parts_->cat->live_count(); }
+size_t AssayServer::live_audits() const { return parts_->audits->live_count(); }
+size_t AssayServer::live_monitors() const { return parts_->monitors->live_count(); }
 
 AssayServer::~AssayServer() { Shutdown(); }
 

@@ -31,6 +31,9 @@ struct ServerOptions {
   // Adaptive-testing sessions kept in memory; beyond that the least recently used idle ones are
   // dropped and replayed from the database when next used.
   size_t max_live_sessions = 1000;
+  // The same for audits (rebuilt from snapshot + log) and monitors (replayed from their log).
+  size_t max_live_audits = 1000;
+  size_t max_live_monitors = 1000;
   // How long in-flight calls may run after shutdown starts before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // TLS: PEM files of the server's certificate chain and private key. Both or neither; without
@@ -56,6 +59,9 @@ class AssayServer {
 
   // Adaptive-testing sessions held in memory now (see ServerOptions::max_live_sessions).
   size_t live_sessions() const;
+  // Audits and monitors held in memory now.
+  size_t live_audits() const;
+  size_t live_monitors() const;
 
   // Graceful stop; idempotent and thread safe. Returns once everything is closed.
   void Shutdown();

@@ -47,6 +47,7 @@ class AuditServiceTest : public ::testing::Test {
     options.listen_address = "127.0.0.1:0";
     options.db_path = db_;
     options.shutdown_grace = absl::Seconds(2);
+    options.max_live_audits = max_live_audits_;
     ASSERT_OK_AND_ASSIGN(server_, AssayServer::Start(options));
     auto channel = testing::LocalChannel(server_->port());
     audits_ = v1::AuditService::NewStub(channel);
@@ -111,6 +112,7 @@ class AuditServiceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  size_t max_live_audits_ = ServerOptions().max_live_audits;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<AssayServer> server_;
   std::unique_ptr<v1::AuditService::Stub> audits_;
@@ -641,6 +643,50 @@ TEST_F(AuditServiceTest, RestartRestoresStateEqualToReplayOfTheLog) {
   EXPECT_EQ(after.e_auditor(), std::exp(replayed.log_e_auditor()));
   EXPECT_EQ(after.accuracy_lower(), replayed.accuracy_lower());
   EXPECT_EQ(after.outstanding(), 1);
+}
+
+// Memory stays bounded: with room for 2 audits in memory, 5 audits labelled in turn are evicted and
+// rebuilt (snapshot + log) again and again, and every label's result equals the core audit's.
+TEST_F(AuditServiceTest, IdleAuditsBeyondTheLimitAreDroppedAndRebuiltOnUse) {
+  max_live_audits_ = 2;
+  RestartServer();
+  constexpr int kAudits = 5, kRounds = 30;
+  std::vector<std::string> ids;
+  std::vector<audit::Audit> offline;
+  for (int a = 0; a < kAudits; ++a) {
+    v1::AuditConfig config;
+    config.set_budget(1000);
+    const v1::Audit created = Create(alpha_, config);
+    ids.push_back(created.id());
+    ASSERT_OK_AND_ASSIGN(audit::AuditConfig core, AuditConfigFromProto(created.config()));
+    ASSERT_OK_AND_ASSIGN(audit::Audit state, audit::Audit::Create(core));
+    offline.push_back(std::move(state));
+    EXPECT_LE(server_->live_audits(), 2u);
+  }
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < kRounds; ++round) {
+    for (int a = 0; a < kAudits; ++a) {
+      SCOPED_TRACE(::testing::Message() << "audit " << a << " round " << round);
+      const std::string case_id = "c" + std::to_string(round);
+      ASSERT_OK(HandOut(alpha_, ids[a], {case_id}).status());
+      ASSERT_OK(offline[a].HandOut(case_id).status());
+      const double y = std::bernoulli_distribution(0.6 + 0.08 * a)(rng) ? 1.0 : 0.0;
+      ASSERT_OK_AND_ASSIGN(v1::SubmitLabelResponse labelled, Label(alpha_, ids[a], case_id, y));
+      std::vector<audit::Step> merged;
+      ASSERT_OK(offline[a].SubmitLabel(case_id, y, &merged).status());
+      EXPECT_EQ(labelled.revision(), 2 * (round + 1));
+      EXPECT_LE(server_->live_audits(), 2u);
+    }
+  }
+  for (int a = 0; a < kAudits; ++a) {
+    ASSERT_OK_AND_ASSIGN(v1::Audit got, Get(alpha_, ids[a]));
+    EXPECT_EQ(got.labelled(), kRounds);
+    EXPECT_EQ(got.e_model(), std::exp(offline[a].log_e_model()));
+    EXPECT_EQ(got.e_auditor(), std::exp(offline[a].log_e_auditor()));
+    EXPECT_EQ(got.accuracy_lower(), offline[a].accuracy_lower());
+    EXPECT_EQ(got.accuracy_upper(), offline[a].accuracy_upper());
+    EXPECT_LE(server_->live_audits(), 2u);
+  }
 }
 
 TEST_F(AuditServiceTest, BackupIsAConsistentCopy) {

@@ -136,6 +136,47 @@ TEST_F(MonitorServiceTest, DegradingModelAlarmsAndTheWatcherSeesEveryUpdate) {
   EXPECT_EQ(reloaded.SerializeAsString(), served.SerializeAsString());
 }
 
+// Memory stays bounded: with room for 2 monitors in memory, 4 monitors fed in turn are evicted and
+// replayed again and again; their states equal a single replay of each log after a restart.
+TEST_F(MonitorServiceTest, IdleMonitorsBeyondTheLimitAreDroppedAndReplayedOnUse) {
+  max_live_monitors_ = 2;
+  RestartServer();
+  constexpr int kMonitors = 4, kRounds = 25;
+  std::vector<std::string> ids;
+  std::vector<int64_t> alarms(kMonitors, 0);
+  for (int m = 0; m < kMonitors; ++m) {
+    ids.push_back(Create().id());
+    EXPECT_LE(server_->live_monitors(), 2u);
+  }
+  std::mt19937_64 rng(11);
+  std::vector<v1::Monitor> last(kMonitors);
+  for (int round = 0; round < kRounds; ++round) {
+    for (int m = 0; m < kMonitors; ++m) {
+      SCOPED_TRACE(::testing::Message() << "monitor " << m << " round " << round);
+      // Monitor m's model degrades from round 10 on, faster for larger m.
+      std::bernoulli_distribution correct(round < 10 ? 0.92 : 0.9 - 0.1 * m);
+      std::vector<double> scores;
+      for (int k = 0; k < 8; ++k) scores.push_back(correct(rng) ? 1.0 : 0.0);
+      ASSERT_OK_AND_ASSIGN(v1::SubmitScoresResponse r, Submit(ids[m], scores));
+      EXPECT_EQ(r.monitor().t(), 8 * (round + 1));
+      alarms[m] += r.alarm_ts_size();
+      last[m] = r.monitor();
+      EXPECT_LE(server_->live_monitors(), 2u);
+    }
+  }
+  EXPECT_GT(alarms[kMonitors - 1], 0);  // the degrading models did alarm
+  max_live_monitors_ = server::ServerOptions().max_live_monitors;
+  RestartServer();
+  for (int m = 0; m < kMonitors; ++m) {
+    v1::GetMonitorRequest get;
+    get.set_monitor_id(ids[m]);
+    v1::Monitor replayed;
+    ASSERT_OK(ToAbsl(monitors_->GetMonitor(Ctx(alpha_read_).get(), get, &replayed)));
+    EXPECT_EQ(replayed.SerializeAsString(), last[m].SerializeAsString()) << "monitor " << m;
+    EXPECT_EQ(replayed.alarms(), alarms[m]);
+  }
+}
+
 TEST_F(MonitorServiceTest, RetriesNeverDoubleCountAndBadInputsChangeNothing) {
   const v1::Monitor m = Create();
   ASSERT_OK_AND_ASSIGN(auto first, Submit(m.id(), {1, 1, 0}, 1));

@@ -41,6 +41,8 @@ class ServiceTest : public ::testing::Test {
     options.shutdown_grace = absl::Seconds(2);
     options.fit_threads = 1;  // as `assay fit`'s default: the same arithmetic, bit for bit
     options.max_live_sessions = max_live_sessions_;
+    options.max_live_audits = max_live_audits_;
+    options.max_live_monitors = max_live_monitors_;
     ASSERT_OK_AND_ASSIGN(server_, server::AssayServer::Start(options));
     auto channel = LocalChannel(server_->port());
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
@@ -79,6 +81,8 @@ class ServiceTest : public ::testing::Test {
 
   TempDir dir_;
   size_t max_live_sessions_ = server::ServerOptions().max_live_sessions;
+  size_t max_live_audits_ = server::ServerOptions().max_live_audits;
+  size_t max_live_monitors_ = server::ServerOptions().max_live_monitors;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<server::AssayServer> server_;
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;
