@@ -1,9 +1,10 @@
 // MonitorManager: monitors of deployed models in the server (proto/assay/v1/monitor.proto).
 //
-// A monitor lives in memory as the core audit::Monitor rebuilt by replaying its score log, and on
-// disk as config + log. Score batches are CommitQueue works (the committer alone mutates monitor
-// state; works read through their transaction); each publishes a MonitorUpdate to the watchers
-// once committed, and a failed write drops the monitor from memory so it reloads from disk.
+// A monitor lives in memory as the core audit::Monitor rebuilt from its latest snapshot (taken
+// every 10,000 scores) plus the scores after it, and on disk as config + score log + snapshot.
+// Score batches are CommitQueue works (the committer alone mutates monitor state; works read
+// through their transaction); each publishes a MonitorUpdate to the watchers once committed, and a
+// failed write drops the monitor from memory so it reloads from disk.
 //
 // Memory: at most about `max_live` monitors are held; the least recently used idle ones beyond are
 // dropped and replayed from their log on next use (LiveCache).
@@ -61,7 +62,7 @@ class MonitorManager {
   template <typename Source>
   absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
                                              const std::string& monitor_id);
-  // Rebuilds the monitor from its config and its whole score log.
+  // Rebuilds the monitor from its snapshot (or config) and the scores after it.
   template <typename Source>
   absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
                                                const std::string& monitor_id);

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "core/audit/monitor.h"
+#include "server/storage/storage.h"
 #include "tests/testing/service_fixture.h"
 
 namespace assay::server {
@@ -134,6 +136,54 @@ TEST_F(MonitorServiceTest, DegradingModelAlarmsAndTheWatcherSeesEveryUpdate) {
   v1::Monitor reloaded;
   ASSERT_OK(ToAbsl(monitors_->GetMonitor(Ctx(alpha_read_).get(), get, &reloaded)));
   EXPECT_EQ(reloaded.SerializeAsString(), served.SerializeAsString());
+}
+
+// A reload starts from the latest snapshot (every 10,000 scores) plus the scores after it: the same
+// state, exactly, as a replay of the whole log.
+TEST_F(MonitorServiceTest, RestartFromSnapshotEqualsReplayOfTheWholeLog) {
+  const v1::Monitor m = Create();
+  std::mt19937_64 rng(4);
+  std::vector<int64_t> alarms;
+  // 25,000 scores: the model degrades for t in (10,000, 15,000], then recovers, so the last alarm
+  // comes before the snapshot at 20,000 and the recent-accuracy tally spans it.
+  for (int chunk = 0; chunk < 5; ++chunk) {
+    std::bernoulli_distribution correct(chunk < 2 ? 0.9 : chunk == 2 ? 0.75 : 0.95);
+    std::vector<double> scores;
+    for (int k = 0; k < 5000; ++k) scores.push_back(correct(rng) ? 1.0 : 0.0);
+    ASSERT_OK_AND_ASSIGN(v1::SubmitScoresResponse r, Submit(m.id(), scores));
+    alarms.insert(alarms.end(), r.alarm_ts().begin(), r.alarm_ts().end());
+  }
+  ASSERT_FALSE(alarms.empty());
+  ASSERT_LT(alarms.back(), 20000);
+  v1::GetMonitorRequest get;
+  get.set_monitor_id(m.id());
+  v1::Monitor served;
+  ASSERT_OK(ToAbsl(monitors_->GetMonitor(Ctx(alpha_read_).get(), get, &served)));
+  ASSERT_EQ(served.t(), 25000);
+  EXPECT_EQ(served.alarms(), static_cast<int64_t>(alarms.size()));
+
+  RestartServer();  // loads snapshot (t = 20,000) + 5,000 scores
+  v1::Monitor from_snapshot;
+  ASSERT_OK(ToAbsl(monitors_->GetMonitor(Ctx(alpha_read_).get(), get, &from_snapshot)));
+  EXPECT_EQ(from_snapshot.SerializeAsString(), served.SerializeAsString());
+
+  server_->Shutdown();
+  server_.reset();
+  {  // remove the snapshot: the next load replays all 25,000 scores
+    ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db_));
+    ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
+    ASSERT_OK_AND_ASSIGN(std::optional<storage::MonitorRecord> record,
+                         storage->FindMonitor(*team, m.id()));
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->snapshot_t, 20000);
+    EXPECT_FALSE(record->snapshot.empty());
+    ASSERT_OK(storage->Write(
+        [&](storage::WriteTxn& txn) { return txn.PutMonitorSnapshot(record->id, 0, ""); }));
+  }
+  StartServer();
+  v1::Monitor replayed;
+  ASSERT_OK(ToAbsl(monitors_->GetMonitor(Ctx(alpha_read_).get(), get, &replayed)));
+  EXPECT_EQ(replayed.SerializeAsString(), served.SerializeAsString());
 }
 
 // Memory stays bounded: with room for 2 monitors in memory, 4 monitors fed in turn are evicted and

@@ -183,10 +183,12 @@ MonitorRecord ReadMonitor(const Statement& s) {
   r.display_name = s.ColumnText(3);
   r.config = s.ColumnBlob(4);
   r.created_at = s.ColumnInt(5);
+  r.snapshot = s.ColumnBlob(6);
+  r.snapshot_t = s.ColumnInt(7);
   return r;
 }
 constexpr const char* kMonitorColumns =
-    "id, public_id, team_id, display_name, config, created_at FROM monitors";
+    "id, public_id, team_id, display_name, config, created_at, snapshot, snapshot_t FROM monitors";
 
 absl::StatusOr<std::vector<double>> MonitorScoresIn(Connection& c, int64_t monitor_id,
                                                     int64_t first_t, int64_t last_t) {
@@ -589,6 +591,17 @@ absl::Status WriteTxn::InsertMonitor(MonitorRecord& r) {
                    FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
   r.id = id.value_or(0);
   return absl::OkStatus();
+}
+
+absl::Status WriteTxn::PutMonitorSnapshot(int64_t monitor_id, int64_t t,
+                                          const std::string& snapshot) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("UPDATE monitors SET snapshot = ?, snapshot_t = ? "
+                                        "WHERE id = ?"));
+  RETURN_IF_ERROR(stmt->BindBlob(1, snapshot));
+  RETURN_IF_ERROR(stmt->BindInt(2, t));
+  RETURN_IF_ERROR(stmt->BindInt(3, monitor_id));
+  return stmt->Run();
 }
 
 absl::Status WriteTxn::AppendScore(int64_t monitor_id, int64_t t, double y) {

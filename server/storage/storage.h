@@ -105,6 +105,8 @@ struct MonitorRecord {
   std::string display_name;
   std::string config;  // serialized assay.v1.MonitorConfig (opaque here)
   int64_t created_at = 0;
+  std::string snapshot;  // the state after the first snapshot_t scores; empty: none (opaque)
+  int64_t snapshot_t = 0;
 };
 
 // The stored reply to a mutating call made with a request_id.
@@ -180,6 +182,7 @@ class WriteTxn {
   // Storage methods, seeing this transaction's writes.
   absl::Status InsertMonitor(MonitorRecord& record);
   absl::Status AppendScore(int64_t monitor_id, int64_t t, double y);
+  absl::Status PutMonitorSnapshot(int64_t monitor_id, int64_t t, const std::string& snapshot);
   absl::StatusOr<std::optional<MonitorRecord>> FindMonitor(int64_t team_id,
                                                            const std::string& public_id);
   absl::StatusOr<std::vector<double>> MonitorScores(int64_t monitor_id, int64_t first_t,
