@@ -212,45 +212,42 @@ template <typename Source>
 absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Find(
     Source& source, const Principal& who, const std::string& audit_id) {
   RETURN_IF_ERROR(CheckId("audit_id", audit_id));
-  while (true) {
-    if (std::shared_ptr<Live> held = live_.Find(audit_id)) {
-      if (held->record.team_id != who.team_id) return NotFound(audit_id);
-      return held;
-    }
-    const int64_t generation = live_.generation();
-    ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
-                     source.FindAudit(who.team_id, audit_id));
-    if (!record.has_value()) return NotFound(audit_id);
-    v1::AuditConfig config;
-    if (!config.ParseFromString(record->config)) {
-      return absl::DataLossError(absl::StrCat("audit ", audit_id, ": stored config is corrupt"));
-    }
-    ASSIGN_OR_RETURN(audit::AuditConfig core_config, AuditConfigFromProto(config));
-    absl::StatusOr<audit::Audit> state = record->snapshot.empty()
-                                             ? audit::Audit::Create(core_config)
-                                             : audit::Audit::Deserialize(record->snapshot);
-    if (!state.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "audit ", audit_id, ": cannot restore snapshot: ", state.status().message()));
-    }
-    ASSIGN_OR_RETURN(std::vector<audit::Event> events,
-                     source.AuditEvents(record->id, record->snapshot_revision));
-    for (size_t i = 0; i < events.size(); ++i) {
-      const absl::Status applied = state->Apply(events[i]);
-      if (!applied.ok()) {
-        return absl::DataLossError(absl::StrCat("audit ", audit_id, ": event ",
-                                                record->snapshot_revision + 1 + i,
-                                                " does not replay: ", applied.message()));
-      }
-    }
-    const int64_t revision = record->snapshot_revision + static_cast<int64_t>(events.size());
-    auto live =
-        std::make_shared<Live>(*std::move(record), std::move(config), *std::move(state), revision);
-    // Null when audits were dropped or evicted while we read: read again.
-    if (std::shared_ptr<Live> held = live_.InsertLoaded(audit_id, std::move(live), generation)) {
-      return held;
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
+                   live_.FindOrLoad(audit_id, [&] { return Replay(source, who, audit_id); }));
+  if (live->record.team_id != who.team_id) return NotFound(audit_id);
+  return live;
+}
+
+template <typename Source>
+absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
+    Source& source, const Principal& who, const std::string& audit_id) {
+  ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
+                   source.FindAudit(who.team_id, audit_id));
+  if (!record.has_value()) return NotFound(audit_id);
+  v1::AuditConfig config;
+  if (!config.ParseFromString(record->config)) {
+    return absl::DataLossError(absl::StrCat("audit ", audit_id, ": stored config is corrupt"));
+  }
+  ASSIGN_OR_RETURN(audit::AuditConfig core_config, AuditConfigFromProto(config));
+  absl::StatusOr<audit::Audit> state = record->snapshot.empty()
+                                           ? audit::Audit::Create(core_config)
+                                           : audit::Audit::Deserialize(record->snapshot);
+  if (!state.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("audit ", audit_id, ": cannot restore snapshot: ", state.status().message()));
+  }
+  ASSIGN_OR_RETURN(std::vector<audit::Event> events,
+                   source.AuditEvents(record->id, record->snapshot_revision));
+  for (size_t i = 0; i < events.size(); ++i) {
+    const absl::Status applied = state->Apply(events[i]);
+    if (!applied.ok()) {
+      return absl::DataLossError(absl::StrCat("audit ", audit_id, ": event ",
+                                              record->snapshot_revision + 1 + i,
+                                              " does not replay: ", applied.message()));
     }
   }
+  const int64_t revision = record->snapshot_revision + static_cast<int64_t>(events.size());
+  return std::make_shared<Live>(*std::move(record), std::move(config), *std::move(state), revision);
 }
 
 void AuditManager::Drop(const std::shared_ptr<Live>& live) {

@@ -79,6 +79,10 @@ class AuditManager {
   template <typename Source>
   absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
                                              const std::string& audit_id);
+  // Rebuilds the audit from its snapshot and the events after it.
+  template <typename Source>
+  absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
+                                               const std::string& audit_id);
   // Drops `live` from memory (after a rolled-back write).
   void Drop(const std::shared_ptr<Live>& live);
   // Appends `event` to the log (in `ctx`) and snapshots when due.

@@ -193,18 +193,10 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
 
 absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Principal& who,
                                                                    const std::string& id) {
-  while (true) {
-    if (std::shared_ptr<Live> held = live_.Find(id)) {
-      if (held->record.team_id != who.team_id) return SessionNotFound(id);
-      return held;
-    }
-    const int64_t generation = live_.generation();
-    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Replay(who, id));
-    // Null when sessions were dropped or evicted while we read: read again.
-    if (std::shared_ptr<Live> held = live_.InsertLoaded(id, std::move(live), generation)) {
-      return held;
-    }
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
+                   live_.FindOrLoad(id, [&] { return Replay(who, id); }));
+  if (live->record.team_id != who.team_id) return SessionNotFound(id);
+  return live;
 }
 
 absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Principal& who,

@@ -11,8 +11,8 @@
 // Loads read the database outside the lock. So that a load never installs a state older than the
 // database (the entry it would replace may have been written, then dropped, while it read), a
 // loader takes generation() before reading and passes it to InsertLoaded, which refuses (returns
-// null: read again) if any entry was dropped or evicted since. Evictions happen in batches, so
-// this costs a reload only when a batch fell inside the read.
+// null: read again) if any entry was dropped or evicted since. FindOrLoad does all of this.
+// Evictions happen in batches, so this costs a reload only when a batch fell inside the read.
 //
 // Thread safety: all methods are thread safe.
 #ifndef ASSAY_SERVER_LIVE_CACHE_H_
@@ -28,6 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
 namespace assay::server {
@@ -65,6 +66,20 @@ class LiveCache {
     }
     if (generation_ != loaded_at) return nullptr;
     return HoldLocked(id, std::move(fresh));
+  }
+
+  // The entry for `id`: the one held, else what `load()` (an absl::StatusOr<std::shared_ptr<T>>
+  // read from the database) returns, held from now on; a load that raced a drop or eviction is
+  // repeated. Errors are load()'s.
+  template <typename Load>
+  absl::StatusOr<std::shared_ptr<T>> FindOrLoad(const std::string& id, Load load) {
+    while (true) {
+      if (std::shared_ptr<T> held = Find(id)) return held;
+      const int64_t loaded_at = generation();
+      absl::StatusOr<std::shared_ptr<T>> fresh = load();
+      if (!fresh.ok()) return fresh.status();
+      if (std::shared_ptr<T> held = InsertLoaded(id, *std::move(fresh), loaded_at)) return held;
+    }
   }
 
   // Holds a resource just created (committed), which no load can have raced.

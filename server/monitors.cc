@@ -117,18 +117,10 @@ template <typename Source>
 absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(Source& source,
                                                                            const Principal& who,
                                                                            const std::string& id) {
-  while (true) {
-    if (std::shared_ptr<Live> held = live_.Find(id)) {
-      if (held->record.team_id != who.team_id) return MonitorNotFound(id);
-      return held;
-    }
-    const int64_t generation = live_.generation();
-    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Replay(source, who, id));
-    // Null when monitors were dropped or evicted while we read: read again.
-    if (std::shared_ptr<Live> held = live_.InsertLoaded(id, std::move(live), generation)) {
-      return held;
-    }
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
+                   live_.FindOrLoad(id, [&] { return Replay(source, who, id); }));
+  if (live->record.team_id != who.team_id) return MonitorNotFound(id);
+  return live;
 }
 
 template <typename Source>

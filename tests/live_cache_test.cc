@@ -72,6 +72,28 @@ TEST(LiveCacheTest, ALoadThatRacedADropOrEvictionIsRefused) {
   EXPECT_EQ(z->value, 9);
 }
 
+TEST(LiveCacheTest, FindOrLoadReadsAgainAfterARacedDropAndPassesErrorsOn) {
+  LiveCache<State> cache(4);
+  std::shared_ptr<State> other = cache.InsertCreated("other", Make(0));
+  int loads = 0;
+  auto load = [&]() -> absl::StatusOr<std::shared_ptr<State>> {
+    ++loads;
+    if (loads == 1) cache.Erase("other", other);  // a write elsewhere failed while we read
+    return Make(loads);
+  };
+  absl::StatusOr<std::shared_ptr<State>> got = cache.FindOrLoad("x", load);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(loads, 2);  // the first read was refused
+  EXPECT_EQ((*got)->value, 2);
+  got = cache.FindOrLoad("x", load);  // held now: no load
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ((*got)->value, 2);
+  got = cache.FindOrLoad(
+      "y", []() -> absl::StatusOr<std::shared_ptr<State>> { return absl::NotFoundError("no y"); });
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cache.Find("y"), nullptr);
+}
+
 TEST(LiveCacheTest, EraseIgnoresAReplacedEntry) {
   LiveCache<State> cache(4);
   std::shared_ptr<State> old = cache.InsertCreated("x", Make(1));
