@@ -48,7 +48,8 @@ class AuditManager {
   explicit AuditManager(storage::Storage* storage, size_t max_live = 1000)
       : storage_(storage), live_(max_live) {}
 
-  // CommitQueue works. Each validates fully before changing anything.
+  // CommitQueue works. Each validates fully before changing anything (so Label may run under
+  // WriteContext::RunChecked).
   absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateAuditRequest& req,
                       v1::Audit* out);
   absl::Status HandOut(WriteContext& ctx, const Principal& who, const v1::HandOutCasesRequest& req,

@@ -39,23 +39,23 @@ class WriteContext {
   void OnCommit(std::function<void()> f) { on_commit_.push_back(std::move(f)); }
   void OnRollback(std::function<void()> f) { on_rollback_.push_back(std::move(f)); }
 
-  // Runs `fn` inside its own savepoint with its own callbacks: if it fails, only its changes are
-  // undone (and its OnRollback callbacks run now); if it succeeds, its callbacks join this
-  // context's. Returns fn's status, or the savepoint's own error.
+  // Runs `fn` as part of this context's work without a savepoint of its own (one costs more than
+  // a label's whole update), for a `fn` that follows the rule for works (every check before its
+  // first change). If fn fails before changing anything (no row changed, no callback registered),
+  // this context is as before and *failed_after_change is false: the caller may report the error
+  // and go on. If fn fails after a change, that change cannot be undone alone:
+  // *failed_after_change is true, fn's callbacks join this context's, and the caller must fail its
+  // whole work (the commit queue then undoes all of it).
   template <typename Fn>
-  absl::Status RunNested(Fn fn) {
-    absl::Status opened = txn_.Savepoint();
-    if (!opened.ok()) return opened;
+  absl::Status RunChecked(Fn fn, bool* failed_after_change) {
+    const int64_t changes_before = txn_.changes();
     WriteContext nested(txn_);
     absl::Status status = fn(nested);
-    if (status.ok()) {
-      absl::Status released = txn_.Release();
-      nested.MoveCallbacksTo(*this);
-      return released;
-    }
-    for (auto& f : nested.on_rollback_) f();
-    absl::Status undone = txn_.Rollback();
-    return undone.ok() ? status : undone;
+    *failed_after_change =
+        !status.ok() && (txn_.changes() != changes_before || !nested.on_commit_.empty() ||
+                         !nested.on_rollback_.empty());
+    if (status.ok() || *failed_after_change) nested.MoveCallbacksTo(*this);
+    return status;
   }
 
  private:

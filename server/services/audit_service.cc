@@ -79,9 +79,13 @@ AuditServiceImpl::StreamLabelBatches(grpc::CallbackServerContext* context) {
         }
         for (const v1::SubmitLabelRequest& label : batch.labels()) {
           v1::SubmitLabelResponse* result = resp->add_results();
-          // Each label in its own savepoint: a failed one is undone alone.
-          const absl::Status status = ctx.RunNested(
-              [&](WriteContext& nested) { return audits->Label(nested, who, label, result); });
+          // A label rejected by its checks has changed nothing and fails alone; one that failed
+          // after a change (the database failing) fails the whole batch, which is then undone.
+          bool failed_after_change = false;
+          const absl::Status status = ctx.RunChecked(
+              [&](WriteContext& nested) { return audits->Label(nested, who, label, result); },
+              &failed_after_change);
+          if (failed_after_change) return status;
           if (!status.ok()) {
             const grpc::Status error = ToGrpcStatus(status);
             result->Clear();

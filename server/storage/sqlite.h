@@ -116,6 +116,8 @@ class Connection {
   absl::Status BackupTo(const std::string& dest_path);
 
   bool in_transaction() const;
+  // Rows inserted, updated or deleted on this connection since it opened (sqlite3_total_changes64).
+  int64_t total_changes() const;
   const std::string& path() const { return path_; }
 
  private:

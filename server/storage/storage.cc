@@ -277,25 +277,31 @@ absl::Status RunWith(Connection& c, const char* sql,
 
 // ---- WriteTxn ----
 
+int64_t WriteTxn::changes() const { return connection_->total_changes(); }
+
+// Savepoint statements are prepared once per depth and reused: parsing them on every label was a
+// tenth of the committer's time under load.
 absl::Status WriteTxn::Savepoint() {
-  RETURN_IF_ERROR(connection_->Exec(absl::StrCat("SAVEPOINT sp", depth_ + 1)));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(absl::StrCat("SAVEPOINT sp", depth_ + 1)));
+  RETURN_IF_ERROR(stmt->Run());
   ++depth_;
   return absl::OkStatus();
 }
 
 absl::Status WriteTxn::Release() {
   if (depth_ == 0) return absl::FailedPreconditionError("no open savepoint");
-  RETURN_IF_ERROR(connection_->Exec(absl::StrCat("RELEASE sp", depth_)));
+  ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(absl::StrCat("RELEASE sp", depth_)));
+  RETURN_IF_ERROR(stmt->Run());
   --depth_;
   return absl::OkStatus();
 }
 
 absl::Status WriteTxn::Rollback() {
   if (depth_ == 0) return absl::FailedPreconditionError("no open savepoint");
-  RETURN_IF_ERROR(
-      connection_->Exec(absl::StrCat("ROLLBACK TO sp", depth_, "; RELEASE sp", depth_)));
-  --depth_;
-  return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement * undo, connection_->Prepare(absl::StrCat("ROLLBACK TO sp", depth_)));
+  RETURN_IF_ERROR(undo->Run());
+  return Release();
 }
 
 absl::StatusOr<int64_t> WriteTxn::InsertTeam(const std::string& name, int64_t now) {

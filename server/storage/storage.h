@@ -123,6 +123,8 @@ class WriteTxn {
   absl::Status Savepoint();
   absl::Status Release();
   absl::Status Rollback();
+  // Rows changed so far on this connection: a work's changes are the difference.
+  int64_t changes() const;
 
   // Teams and keys. InsertTeam: AlreadyExists for a taken name. InsertApiKey: AlreadyExists if the
   // prefix or hash is taken (the caller draws a new key). RevokeApiKey: NotFound unless the team
