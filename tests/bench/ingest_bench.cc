@@ -151,11 +151,8 @@ struct Client {
 };
 
 Client SetUpClient(int port, const std::string& key, int labels) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // own connection, as separate clients have
   Client client;
-  client.stub = v1::AuditService::NewStub(grpc::CreateCustomChannel(
-      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
+  client.stub = v1::AuditService::NewStub(testing::OwnConnection(port));
   v1::CreateAuditRequest create;
   create.mutable_config()->set_alpha(1e-12);  // keeps running for the whole benchmark
   create.mutable_config()->set_max_samples(10000000);

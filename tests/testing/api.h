@@ -31,6 +31,15 @@ inline std::shared_ptr<grpc::Channel> LocalChannel(int port) {
                              grpc::InsecureChannelCredentials());
 }
 
+// As LocalChannel, on a TCP connection of its own: channels to one address otherwise share a
+// connection. Benchmarks use it to play separate clients (separate processes or machines).
+inline std::shared_ptr<grpc::Channel> OwnConnection(int port) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
 }  // namespace assay::testing
 
 #endif  // ASSAY_TESTS_TESTING_API_H_
