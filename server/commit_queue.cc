@@ -9,6 +9,7 @@ namespace assay::server {
 CommitQueue::CommitQueue(storage::Storage* storage, size_t capacity, size_t max_batch)
     : storage_(storage), capacity_(capacity), max_batch_(max_batch) {
   thread_ = std::thread([this] { Loop(); });
+  reply_thread_ = std::thread([this] { ReplyLoop(); });
 }
 
 CommitQueue::~CommitQueue() { Shutdown(); }
@@ -30,6 +31,29 @@ void CommitQueue::Shutdown() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&reply_mu_);
+    replies_done_ = true;
+  }
+  if (reply_thread_.joinable()) reply_thread_.join();
+}
+
+void CommitQueue::ReplyLoop() {
+  while (true) {
+    Replies replies;
+    {
+      absl::MutexLock lock(&reply_mu_);
+      reply_mu_.Await(absl::Condition(
+          +[](CommitQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->reply_mu_) {
+            return q->replies_done_ || !q->replies_.empty();
+          },
+          this));
+      if (replies_.empty()) return;  // the committer has finished and every reply is sent
+      replies = std::move(replies_.front());
+      replies_.pop_front();
+    }
+    for (auto& [done, status] : replies) done(std::move(status));
+  }
 }
 
 void CommitQueue::Loop() {
@@ -87,17 +111,19 @@ void CommitQueue::RunBatch(std::vector<Item>& batch) {
   };
   if (committed.ok()) {
     for (auto& f : on_commit) f();
-    release();
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
-    return;
+  } else {
+    Log(LogLevel::kError, "write batch of %d failed and was rolled back: %s",
+        static_cast<int>(batch.size()), committed.ToString());
+    for (auto& f : on_rollback) f();
   }
-  Log(LogLevel::kError, "write batch of %d failed and was rolled back: %s",
-      static_cast<int>(batch.size()), committed.ToString());
-  for (auto& f : on_rollback) f();
   release();
+  Replies replies;
+  replies.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done(results[i].ok() ? committed : results[i]);
+    replies.emplace_back(std::move(batch[i].done), results[i].ok() ? committed : results[i]);
   }
+  absl::MutexLock lock(&reply_mu_);
+  replies_.push_back(std::move(replies));
 }
 
 }  // namespace assay::server

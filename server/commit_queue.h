@@ -12,8 +12,10 @@
 //                it, or the commit failed (drop the in-memory object so it reloads from disk).
 // Rule for works: check everything first, register OnRollback, then mutate.
 //
-// Every Work and callback runs on the committer thread, one at a time: in-memory state that only
-// works mutate needs no further locking against other works.
+// Every Work and OnCommit / OnRollback callback runs on the committer thread, one at a time:
+// in-memory state that only works mutate needs no further locking against other works. Done
+// callbacks (answering clients) run on a reply thread of their own, in submission order, so that
+// the committer goes on with the next batch while the replies of the last one are sent.
 //
 // Thread safety: Submit and Shutdown are thread safe.
 #ifndef ASSAY_SERVER_COMMIT_QUEUE_H_
@@ -71,11 +73,11 @@ class WriteContext {
 class CommitQueue {
  public:
   using Work = std::function<absl::Status(WriteContext&)>;
-  // Called exactly once, on the committer thread: the work's own error, the commit's error, or OK
-  // once durable. Keep it short (finish an RPC, queue a stream write).
+  // Called exactly once, on the reply thread, in submission order: the work's own error, the
+  // commit's error, or OK once durable. Keep it short (finish an RPC, queue a stream write).
   using Done = std::function<void(absl::Status)>;
 
-  // Starts the committer thread. `storage` must outlive the queue.
+  // Starts the committer and reply threads. `storage` must outlive the queue.
   CommitQueue(storage::Storage* storage, size_t capacity = 65536, size_t max_batch = 1024);
   ~CommitQueue();  // Shutdown()
   CommitQueue(const CommitQueue&) = delete;
@@ -85,7 +87,8 @@ class CommitQueue {
   // Shutdown(). On error neither `work` nor `done` is called.
   absl::Status Submit(Work work, Done done);
 
-  // Stops accepting works, commits everything queued, joins the thread. Idempotent.
+  // Stops accepting works, commits everything queued, sends every reply, joins the threads.
+  // Idempotent.
   void Shutdown();
 
  private:
@@ -93,16 +96,21 @@ class CommitQueue {
     Work work;
     Done done;
   };
+  using Replies = std::vector<std::pair<Done, absl::Status>>;
   void Loop();
   void RunBatch(std::vector<Item>& batch);
+  void ReplyLoop();
 
   storage::Storage* storage_;
   const size_t capacity_, max_batch_;
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex reply_mu_;
+  std::deque<Replies> replies_ ABSL_GUARDED_BY(reply_mu_);
+  bool replies_done_ ABSL_GUARDED_BY(reply_mu_) = false;  // the committer has finished
   absl::Mutex join_mu_;
-  std::thread thread_;
+  std::thread thread_, reply_thread_;
 };
 
 }  // namespace assay::server

@@ -137,5 +137,31 @@ TEST_F(CommitQueueTest, RunCheckedPartFailingAfterRegisteringARollbackCountsAsCh
   EXPECT_EQ(rollbacks, 1);
 }
 
+// Replies come from the reply thread in submission order, each after its work committed (the row
+// is visible to a read by then); Shutdown sends every reply still due.
+TEST_F(CommitQueueTest, RepliesComeInSubmissionOrderAfterTheCommitAndAllBeforeShutdownReturns) {
+  absl::Mutex mu;
+  std::vector<int> order;
+  int visible = 0;
+  for (int i = 0; i < 500; ++i) {
+    const std::string name = "t" + std::to_string(i);
+    ASSERT_THAT(
+        queue_->Submit([name](WriteContext& ctx) { return ctx.txn().InsertTeam(name, 1).status(); },
+                       [&, i, name](absl::Status s) {
+                         EXPECT_THAT(s, IsOk());
+                         const bool found = TeamExists(name);
+                         absl::MutexLock lock(&mu);
+                         order.push_back(i);
+                         if (found) ++visible;
+                       }),
+        IsOk());
+  }
+  queue_->Shutdown();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(order.size(), 500u);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
+  EXPECT_EQ(visible, 500);
+}
+
 }  // namespace
 }  // namespace assay::server
