@@ -44,7 +44,7 @@ struct ApiCommands::Args {
          y = 0;
   int64_t first_t = 0;
   uint64_t seed = 0;
-  std::string method, subgroup;
+  std::string method, subgroup, selection;
 };
 
 namespace {
@@ -677,6 +677,12 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
                                                      "CAT_ESTIMATOR_", "--method", a.method));
           o.set_estimator(method);
         }
+        if (!a.selection.empty()) {
+          ASSIGN_OR_RETURN(auto selection,
+                           EnumArg<v1::CatSelection>(v1::CatSelection_descriptor(),
+                                                     "CAT_SELECTION_", "--selection", a.selection));
+          o.set_selection(selection);
+        }
         ASSIGN_OR_RETURN(v1::CatSession s, Call(client, *stub, &v1::CatService::Stub::StartSession,
                                                 request, "StartSession"));
         v1::NextItemsRequest next;
@@ -694,6 +700,9 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
   sub->add_option("--max-items", flags.max_items, "stop after this many items");
   sub->add_option("--se-target", flags.se_target, "stop when the ability SE is below this");
   sub->add_option("--method", flags.method, "map (default) or eap");
+  sub->add_option("--selection", flags.selection,
+                  "fisher (default), accuracy or model-assisted (best accuracy prediction for "
+                  "models that misfit the calibration)");
   sub->add_option("--randomesque", flags.randomesque, "choose among the k most informative items");
   sub->add_option("--count", flags.count, "items to ask for at once")->capture_default_str();
   sub->add_option("--seed", flags.seed, "seed of randomesque choice");

@@ -69,6 +69,16 @@ CLI::App* AddCatCommand(CLI::App& app, CatSimulateArgs& args) {
   sim->add_option("--method", args.method, "ability estimator")
       ->check(CLI::IsMember({"map", "eap"}))
       ->capture_default_str();
+  sim->add_option(
+         "--selection", args.selection,
+         "item choice: maximum information, accuracy variance, or model-assisted "
+         "(locate theta, then random items; corrects the prediction where the 2PL misfits)")
+      ->check(CLI::IsMember({"fisher", "accuracy", "model-assisted"}))
+      ->capture_default_str();
+  sim->add_option("--locate-items", args.locate_items,
+                  "model-assisted: items chosen by information before the random ones")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sim->add_option("--seed", args.seed, "seed for randomized choices")->capture_default_str();
   return sim;
 }
@@ -99,6 +109,10 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args) {
   o.max_items = args.max_items;
   o.se_target = args.se_target;
   o.estimator = args.method == "eap" ? cat::Estimator::kEap : cat::Estimator::kMap;
+  o.selection = args.selection == "model-assisted" ? cat::Selection::kModelAssisted
+                : args.selection == "accuracy"     ? cat::Selection::kAccuracy
+                                                   : cat::Selection::kFisher;
+  o.locate_items = args.locate_items;
   o.seed = args.seed;
   double truth = 0;
   int observed = 0;

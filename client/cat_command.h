@@ -23,6 +23,8 @@ struct CatSimulateArgs {
   int max_items = 50;
   double se_target = 0;
   std::string method = "map";
+  std::string selection = "fisher";  // fisher | accuracy | model-assisted
+  int locate_items = cat::CatOptions().locate_items;
   uint64_t seed = 1;
 };
 

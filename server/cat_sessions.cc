@@ -58,11 +58,15 @@ absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
     case v1::CAT_SELECTION_ACCURACY:
       c.selection = cat::Selection::kAccuracy;
       break;
+    case v1::CAT_SELECTION_MODEL_ASSISTED:
+      c.selection = cat::Selection::kModelAssisted;
+      break;
     default:
       return bad("selection", absl::StrCat("unknown value ", o.selection()));
   }
   if (o.prior_sd() == 0) o.set_prior_sd(1.0);
   if (o.randomesque() == 0) o.set_randomesque(1);
+  if (!o.has_locate_items()) o.set_locate_items(c.locate_items);
   if (o.max_items() == 0) o.set_max_items(50);
   if (o.interval_level() == 0) o.set_interval_level(0.95);
   if (o.alpha() == 0) o.set_alpha(0.05);
@@ -72,6 +76,7 @@ absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
   c.prior_sd = o.prior_sd();
   if (o.has_start_theta()) c.start_theta = o.start_theta();
   c.randomesque = o.randomesque();
+  c.locate_items = o.locate_items();
   c.min_items = o.min_items();
   c.max_items = o.max_items();
   c.se_target = o.se_target();

@@ -93,6 +93,19 @@ TEST(AssayCatCliTest, SimulatesAnAdaptiveTestFromAFittedBank) {
   EXPECT_EQ(rows[22].fields[0], "20");
   EXPECT_EQ(rows[22].fields[6], "0.028000");  // the row's true accuracy on MATH-500
   ASSERT_OK_AND_ASSIGN(
+      auto assisted,
+      testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv", "--responses",
+                    ASSAY_SHARED_DATA "/math500.csv", "--row", "01_ai_Yi_34B_zero_shot",
+                    "--max-items", "20", "--selection", "model-assisted", "--locate-items", "5"}));
+  ASSERT_EQ(assisted.exit_code, 0) << assisted.output;
+  ASSERT_OK_AND_ASSIGN(auto assisted_rows, import::ParseCsv(assisted.output, "stdout"));
+  ASSERT_EQ(assisted_rows.size(), 23u);
+  EXPECT_EQ(assisted_rows[22].fields[0], "20");
+  // After the 5 located items the choice differs from maximum information.
+  bool differs = false;
+  for (size_t k = 6; k <= 20; ++k) differs |= assisted_rows[k].fields[1] != rows[k].fields[1];
+  EXPECT_TRUE(differs);
+  ASSERT_OK_AND_ASSIGN(
       auto missing,
       testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv", "--responses",
                     ASSAY_SHARED_DATA "/math500.csv", "--row", "nobody"}));

@@ -103,6 +103,41 @@ class CatServiceTest : public testing::ServiceTest {
   std::vector<std::string> names_;
 };
 
+// The model-assisted design through the API: the items and the prediction equal the core
+// session's; locate_items defaults to 15 and is echoed; a negative one is refused by name.
+TEST_F(CatServiceTest, ModelAssistedSessionEqualsTheCoreSession) {
+  v1::CatOptions options;
+  options.set_max_items(25);
+  options.set_selection(v1::CAT_SELECTION_MODEL_ASSISTED);
+  options.set_seed(3);
+  const v1::CatSession started = Start(options);
+  EXPECT_EQ(started.options().locate_items(), 15);
+  cat::CatOptions core_options;
+  core_options.max_items = 25;
+  core_options.selection = cat::Selection::kModelAssisted;
+  core_options.seed = 3;
+  ASSERT_OK_AND_ASSIGN(cat::CatSession offline, cat::CatSession::Start(&bank_, core_options));
+  v1::CatSession last = started;
+  while (!last.finished()) {
+    ASSERT_OK_AND_ASSIGN(v1::NextItemsResponse next, Next(started.id(), 1));
+    ASSERT_EQ(next.items_size(), 1);
+    ASSERT_OK_AND_ASSIGN(std::vector<Eigen::Index> expected, offline.Next(1));
+    ASSERT_EQ(next.items(0), names_[static_cast<size_t>(expected[0])]);
+    const double y = Answer(next.items(0), 0.2);
+    ASSERT_OK(offline.Submit(expected[0], y));
+    ASSERT_OK_AND_ASSIGN(last, Submit(started.id(), next.items(0), y, 0));
+  }
+  EXPECT_EQ(last.answered(), 25);
+  EXPECT_DOUBLE_EQ(last.predicted_accuracy(), offline.Estimate().predicted_accuracy);
+
+  v1::StartSessionRequest bad;
+  bad.set_benchmark_id(benchmark_);
+  bad.mutable_options()->set_locate_items(-1);
+  v1::CatSession ignored;
+  EXPECT_THAT(ToAbsl(cat_->StartSession(Ctx(alpha_).get(), bad, &ignored)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.locate_items")));
+}
+
 TEST_F(CatServiceTest, SessionToCompletionEqualsTheCoreSessionAndSurvivesRestart) {
   v1::CatOptions options;
   options.set_max_items(30);

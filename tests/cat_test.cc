@@ -8,9 +8,9 @@
 #include <numeric>
 #include <random>
 
-#include "client/import/csv.h"
 #include "core/cat/session.h"
 #include "core/irt/fit.h"
+#include "tests/testing/cat_math500.h"
 #include "tests/testing/status_matchers.h"
 
 namespace assay::cat {
@@ -19,111 +19,31 @@ namespace {
 using absl_testing::StatusIs;
 using ::testing::HasSubstr;
 
-// MATH-500 as a dense 0/1 matrix (140 rows × 500 items).
-Eigen::MatrixXf Math500() {
-  auto data = import::ReadResponsesCsv(ASSAY_SHARED_DATA "/math500.csv").value();
-  Eigen::MatrixXf y(data.num_models(), data.num_items());
-  for (Eigen::Index j = 0; j < data.num_items(); ++j) {
-    for (Eigen::Index i = 0; i < data.num_models(); ++i) y(i, j) = data.column(j).y[i];
-  }
-  return y;
-}
-
-// Calibrates on `rows` of y; returns the item bank.
-Bank Calibrate(const Eigen::MatrixXf& y, const std::vector<int>& rows, double ridge) {
-  Eigen::MatrixXf sub(static_cast<Eigen::Index>(rows.size()), y.cols());
-  std::vector<std::string> models, items;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    sub.row(static_cast<Eigen::Index>(r)) = y.row(rows[r]);
-    models.push_back("m" + std::to_string(rows[r]));
-  }
-  for (Eigen::Index j = 0; j < y.cols(); ++j) items.push_back("q" + std::to_string(j));
-  auto data = irt::ResponseMatrix::FromDense(models, items, sub).value();
-  irt::FitOptions o;
-  o.ridge = ridge;
-  const irt::FitResult fit = irt::Fit(data, o).value();
-  Bank bank;
-  bank.items = irt::ItemBank{fit.params.a.col(0), fit.params.b, 1.0};
-  return bank;
-}
-
-struct Curve {
-  double cat = 0, random_irt = 0, sample_mean = 0;
-};
-
-// Mean absolute error (accuracy points) over `test` rows after `k` items: CAT (max information),
-// random items with the same IRT-combined predictor, and the plain mean of random items.
-Curve Experiment(const Eigen::MatrixXf& y, const Bank& bank, const std::vector<int>& test, int k,
-                 uint64_t seed, Selection selection = Selection::kFisher, double prior_sd = 1.0,
-                 Estimator estimator = Estimator::kMap) {
-  Curve c;
-  std::mt19937_64 rng(seed);
-  for (int row : test) {
-    const double truth = y.row(row).mean();
-    CatOptions o;
-    o.max_items = k;
-    o.selection = selection;
-    o.prior_sd = prior_sd;
-    o.estimator = estimator;
-    CatSession s = CatSession::Start(&bank, o).value();
-    while (!s.Estimate().finished) {
-      auto next = s.Next(1);
-      if (!next.ok()) break;
-      EXPECT_OK(s.Submit(next->front(), y(row, next->front())));
-    }
-    c.cat += std::abs(s.Estimate().predicted_accuracy - truth);
-    // Random items: a fixed random order, answered one by one.
-    std::vector<Eigen::Index> order(static_cast<size_t>(y.cols()));
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
-    std::vector<irt::Response> responses;
-    double sum = 0;
-    for (int t = 0; t < k; ++t) {
-      responses.push_back({order[t], y(row, order[t]), 1.0});
-      sum += y(row, order[t]);
-    }
-    const irt::AbilityEstimate est = irt::ScoreMap(bank.items, responses).value();
-    const Eigen::ArrayXd p =
-        (1.0 + (-(bank.items.a.array() * est.theta + bank.items.b.array())).exp()).inverse();
-    double predicted = sum;
-    std::vector<bool> seen(static_cast<size_t>(y.cols()), false);
-    for (int t = 0; t < k; ++t) seen[static_cast<size_t>(order[t])] = true;
-    for (Eigen::Index j = 0; j < y.cols(); ++j) {
-      if (!seen[static_cast<size_t>(j)]) predicted += p[j];
-    }
-    c.random_irt += std::abs(predicted / y.cols() - truth);
-    c.sample_mean += std::abs(sum / k - truth);
-  }
-  const double n = static_cast<double>(test.size()) / 100.0;  // → accuracy points
-  c.cat /= n;
-  c.random_irt /= n;
-  c.sample_mean /= n;
-  return c;
-}
-
 // Issue #5 asks for MAE ≤ 3.0 points with 50 items and ≥ 25% below averaging 50 random items.
-// Measured here (seeded split, EAP, N(0,1) prior): ≈ 3.7 points, ≈ 26% below the sample mean's
-// ≈ 5.1 on this split; the ≤ 3.0 target is not reached (see the issue note). The assertions guard
-// the level reached and the relative gain.
+// Measured here (seeded split, EAP, N(0,1) prior): max-information CAT ≈ 3.7 points; the
+// model-assisted design ≈ 3.2-3.3 (its MAE varies with its random draws: 3.0-3.6 for single
+// seeds, 3.23-3.26 over 40 seeds per row), ≈ 35% below the sample mean's ≈ 5.1, and its nominal
+// 95% interval covers ≈ 96% of rows (max-information CAT's: 53%). The ≤ 3.0 target is not reached
+// (see the issue note). The assertions guard the levels reached and the relative gains.
 TEST(CatMath500Test, FiftyAdaptiveItemsPredictFullAccuracy) {
-  const Eigen::MatrixXf y = Math500();
-  std::vector<int> rows(140);
-  std::iota(rows.begin(), rows.end(), 0);
-  std::shuffle(rows.begin(), rows.end(), std::mt19937_64(2026));
-  const std::vector<int> calibration(rows.begin(), rows.begin() + 100),
-      test(rows.begin() + 100, rows.end());
-  const Bank bank = Calibrate(y, calibration, irt::FitOptions().ridge);
-  Curve at50;
+  const Eigen::MatrixXf y = testing::Math500();
+  const testing::Math500Split split = testing::SplitMath500(y, 2026);
+  testing::Math500Curve at50;
   for (int k : {10, 20, 50, 100}) {
-    const Curve c = Experiment(y, bank, test, k, 7, Selection::kFisher, 1.0, Estimator::kEap);
+    const testing::Math500Curve c =
+        testing::Math500Experiment(y, split, k, 7, /*assisted_reps=*/8, Estimator::kEap);
     std::printf(
-        "k=%3d  CAT %.2f  random items + IRT %.2f  sample mean of random items %.2f (MAE, "
-        "points)\n",
-        k, c.cat, c.random_irt, c.sample_mean);
+        "k=%3d  CAT %.2f  model-assisted %.2f (95%% interval coverage %.2f)  random items + IRT "
+        "%.2f  sample mean of random items %.2f (MAE, points)\n",
+        k, c.cat, c.assisted, c.assisted_coverage, c.random_irt, c.sample_mean);
     if (k == 50) at50 = c;
   }
   EXPECT_LE(at50.cat, 3.8);
   EXPECT_LE(at50.cat, 0.75 * at50.sample_mean);
+  EXPECT_LE(at50.assisted, 3.5);
+  EXPECT_LT(at50.assisted, at50.cat - 0.2);
+  EXPECT_LE(at50.assisted, 0.7 * at50.sample_mean);
+  EXPECT_GE(at50.assisted_coverage, 0.9);
 }
 
 Bank SyntheticBank(Eigen::Index n, uint64_t seed) {
@@ -217,10 +137,15 @@ TEST(CatSessionTest, ExclusionContentBalancingAndRetries) {
 
 TEST(CatSessionTest, SnapshotRoundTripsMidSession) {
   const Bank bank = SyntheticBank(500, 5);
-  for (bool anytime : {false, true}) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool anytime = variant == 1;
     CatOptions o;
     o.estimator = anytime ? Estimator::kEap : Estimator::kMap;
     o.anytime_valid = anytime;
+    if (variant == 2) {
+      o.selection = Selection::kModelAssisted;
+      o.locate_items = 7;
+    }
     o.cs_grid = 200;
     o.max_items = 40;
     ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
@@ -238,6 +163,113 @@ TEST(CatSessionTest, SnapshotRoundTripsMidSession) {
     }
   }
   EXPECT_THAT(CatSession::Deserialize("junk", &bank), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Sessions persisted before locate_items existed (snapshot format 1: no locate_items field) still
+// load, with the default.
+TEST(CatSessionTest, FormatOneSnapshotStillLoads) {
+  const Bank bank = SyntheticBank(200, 5);
+  CatOptions o;
+  o.max_items = 20;
+  ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
+  ASSERT_OK_AND_ASSIGN(auto items, s.Next(3));
+  ASSERT_OK(s.Submit(items[0], 1.0));
+  std::string v1 = s.Serialize();
+  // Header "ASCT" + format byte, estimator, selection, then the 8-byte locate_items to drop.
+  ASSERT_EQ(v1[4], 2);
+  v1[4] = 1;
+  v1.erase(7, 8);
+  ASSERT_OK_AND_ASSIGN(CatSession old, CatSession::Deserialize(v1, &bank));
+  EXPECT_EQ(old.Serialize(), s.Serialize());
+  EXPECT_EQ(old.pending().size(), 2u);
+  EXPECT_EQ(old.Estimate().theta, s.Estimate().theta);
+}
+
+// Model-assisted selection: locate_items by information, then uniformly random free items (never
+// excluded ones, never twice); reproducible from the seed.
+TEST(CatSessionTest, ModelAssistedLocatesThenSamplesAtRandom) {
+  const Bank bank = SyntheticBank(400, 11);
+  CatOptions fisher;
+  fisher.max_items = 40;
+  fisher.excluded = {3, 4, 5};
+  CatOptions assisted = fisher;
+  assisted.selection = Selection::kModelAssisted;
+  assisted.locate_items = 5;
+  auto run = [&](const CatOptions& o) {
+    CatSession s = CatSession::Start(&bank, o).value();
+    std::vector<Eigen::Index> order;
+    while (!s.finished()) {
+      auto next = s.Next(1);
+      if (!next.ok()) break;
+      order.push_back(next->front());
+      EXPECT_OK(s.Submit(next->front(), order.size() % 2 == 0 ? 1.0 : 0.0));
+    }
+    return order;
+  };
+  const std::vector<Eigen::Index> f = run(fisher), a = run(assisted);
+  ASSERT_EQ(a.size(), 40u);
+  EXPECT_EQ(std::vector<Eigen::Index>(a.begin(), a.begin() + 5),
+            std::vector<Eigen::Index>(f.begin(), f.begin() + 5));
+  EXPECT_NE(std::vector<Eigen::Index>(a.begin() + 5, a.end()),
+            std::vector<Eigen::Index>(f.begin() + 5, f.end()));
+  std::vector<Eigen::Index> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end()) << "an item given twice";
+  for (Eigen::Index j : a) EXPECT_TRUE(j < 3 || j > 5) << "excluded item " << j << " given";
+  EXPECT_EQ(run(assisted), a) << "not reproducible from the seed";
+  assisted.seed = 2;
+  EXPECT_NE(run(assisted), a);
+  assisted.locate_items = -1;
+  EXPECT_THAT(CatSession::Start(&bank, assisted),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("locate_items")));
+}
+
+// Models that misfit the calibrated 2PL the way format failures do on real benchmarks (a share
+// s of every item lost, easy ones too: P = (1 − s)·logistic(aθ + b)). With s = 0.25 the
+// model-assisted design's residual correction predicts full accuracy better than max-information
+// CAT, whose items all sit where p ≈ 1/2 and cannot see the loss on easy items; its nominal
+// intervals cover whether or not the model fits. When the 2PL fits (s = 0), max-information CAT
+// predicts better (measured: 2.3 against 3.8 points): the design trades precision for robustness.
+TEST(CatSyntheticTest, ModelAssistedCorrectsMisfitAndKeepsCoverage) {
+  const Bank bank = SyntheticBank(1000, 12);
+  constexpr int kModels = 300;
+  for (double slip : {0.0, 0.25}) {
+    std::mt19937_64 rng(13);
+    std::normal_distribution<double> normal(0, 1);
+    std::uniform_real_distribution<double> unif(0, 1);
+    double err[2] = {0, 0};
+    int covered[2] = {0, 0};
+    for (int m = 0; m < kModels; ++m) {
+      const double theta = normal(rng);
+      Eigen::VectorXd y(bank.items.size());
+      for (Eigen::Index j = 0; j < y.size(); ++j) {
+        const double p = 1 / (1 + std::exp(-(bank.items.a[j] * theta + bank.items.b[j])));
+        y[j] = unif(rng) < (1 - slip) * p ? 1.0 : 0.0;
+      }
+      const double truth = y.mean();
+      for (int assisted : {0, 1}) {
+        CatOptions o;
+        o.max_items = 60;
+        o.selection = assisted ? Selection::kModelAssisted : Selection::kFisher;
+        o.seed = static_cast<uint64_t>(m + 1);
+        ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
+        while (!s.finished()) {
+          auto next = s.Next(1);
+          if (!next.ok()) break;
+          ASSERT_OK(s.Submit(next->front(), y[next->front()]));
+        }
+        const CatEstimate e = s.Estimate();
+        err[assisted] += std::abs(e.predicted_accuracy - truth) * 100 / kModels;
+        covered[assisted] += e.lower <= truth && truth <= e.upper;
+      }
+    }
+    std::printf(
+        "slip %.2f: MAE max-information %.2f, model-assisted %.2f points; 95%% interval coverage "
+        "%d / %d of %d\n",
+        slip, err[0], err[1], covered[0], covered[1], kModels);
+    EXPECT_GE(covered[1], 0.93 * kModels) << "slip " << slip;
+    if (slip > 0) EXPECT_LT(err[1], 0.85 * err[0]);
+  }
 }
 
 // Synthetic bank at the issue's size is a benchmark (tests/bench); here a smaller one keeps the

@@ -18,7 +18,18 @@ using Eigen::Index;
 
 constexpr uint8_t kFree = 0, kPending = 1, kAnswered = 2, kExcluded = 3;
 constexpr char kMagic[] = "ASCT";
-constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormat = 2;  // 2 added locate_items; format 1 snapshots still load
+
+// Model-assisted prediction: upper edges of the bands of p_j(θ̂) (the last band runs to 1), and
+// the pseudo-count of answered items that shrinks a band's residual mean toward 0.
+constexpr double kBandEdges[] = {0.05, 0.2, 0.5, 0.8, 0.95};
+constexpr int kBands = 6;
+constexpr double kResidualPseudoCount = 3.0;
+
+int Band(double p) {
+  return static_cast<int>(std::upper_bound(std::begin(kBandEdges), std::end(kBandEdges), p) -
+                          std::begin(kBandEdges));
+}
 
 // Standard normal quantile by bisection on erf (only called for interval levels).
 double NormalQuantile(double p) {
@@ -69,6 +80,10 @@ absl::Status CatOptions::Validate(const Bank& bank) const {
     return absl::InvalidArgumentError("start_theta: must be finite");
   if (randomesque < 1)
     return absl::InvalidArgumentError(absl::StrCat("randomesque: must be >= 1, got ", randomesque));
+  if (locate_items < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("locate_items: must be >= 0, got ", locate_items));
+  }
   if (!tag_targets.empty() && static_cast<int>(tag_targets.size()) != bank.num_tags) {
     return absl::InvalidArgumentError(
         absl::StrCat("tag_targets: need one share per tag (", bank.num_tags, ")"));
@@ -155,11 +170,47 @@ void CatSession::UpdateTheta() {
   se_ = est.se;
 }
 
+int CatSession::ContentTag() const {
+  if (options_.tag_targets.empty()) return -1;
+  const double given =
+      static_cast<double>(std::accumulate(tag_counts_.begin(), tag_counts_.end(), int64_t{0}));
+  std::vector<bool> has_free(static_cast<size_t>(bank_->num_tags), false);
+  for (Index j = 0; j < bank_->items.size(); ++j) {
+    if (state_[j] == kFree) has_free[static_cast<size_t>(bank_->tags[j])] = true;
+  }
+  int tag = -1;
+  double best = -1e300;
+  for (int t = 0; t < bank_->num_tags; ++t) {
+    if (!has_free[static_cast<size_t>(t)]) continue;
+    const double deficit = options_.tag_targets[t] - (given > 0 ? tag_counts_[t] / given : 0.0);
+    if (deficit > best) {
+      best = deficit;
+      tag = t;
+    }
+  }
+  return tag;
+}
+
 // The most informative free item (randomesque among the top k; within the tag furthest below its
 // target share when content balancing is on). −1 if none is left or none reaches min_information.
-Index CatSession::PickMaxInformation() {
+// Model-assisted selection past its locate_items: a free item (of that tag) uniformly at random.
+Index CatSession::PickNext() {
   const irt::ItemBank& b = bank_->items;
   const Index n = b.size();
+  const auto eligible = [&](Index j, int tag) {
+    return state_[j] == kFree && (tag < 0 || bank_->tags[j] == tag);
+  };
+  if (options_.selection == Selection::kModelAssisted &&
+      static_cast<int64_t>(responses_.size() + pending_.size()) >= options_.locate_items) {
+    const int tag = ContentTag();
+    int64_t count = 0;
+    for (Index j = 0; j < n; ++j) count += eligible(j, tag) ? 1 : 0;
+    if (count == 0) return -1;
+    int64_t pick = static_cast<int64_t>(NextRandom() % static_cast<uint64_t>(count));
+    for (Index j = 0; j < n; ++j) {
+      if (eligible(j, tag) && pick-- == 0) return j;
+    }
+  }
   p_ = (1.0 + (-(b.a.array() * theta_ + b.b.array()) / b.sigma).exp()).inverse();
   score_ = (b.a.array() / b.sigma).square() * p_ * (1 - p_);  // Fisher information
   if (options_.selection == Selection::kAccuracy) {
@@ -171,29 +222,12 @@ Index CatSession::PickMaxInformation() {
     score_ = p_ * (1 - p_) + slope * slope * se2 * se2 * score_ / (1 + score_ * se2);
   }
   const ArrayXd& info = score_;
-  int tag = -1;
-  if (!options_.tag_targets.empty()) {
-    const double given =
-        static_cast<double>(std::accumulate(tag_counts_.begin(), tag_counts_.end(), int64_t{0}));
-    std::vector<bool> has_free(static_cast<size_t>(bank_->num_tags), false);
-    for (Index j = 0; j < n; ++j) {
-      if (state_[j] == kFree) has_free[static_cast<size_t>(bank_->tags[j])] = true;
-    }
-    double best = -1e300;
-    for (int t = 0; t < bank_->num_tags; ++t) {
-      if (!has_free[static_cast<size_t>(t)]) continue;
-      const double deficit = options_.tag_targets[t] - (given > 0 ? tag_counts_[t] / given : 0.0);
-      if (deficit > best) {
-        best = deficit;
-        tag = t;
-      }
-    }
-  }
+  const int tag = ContentTag();
   const size_t k = static_cast<size_t>(options_.randomesque);
   if (k == 1) {
     // Vectorized: mask what cannot be chosen, take the first maximum (lowest index on ties).
     for (Index j = 0; j < n; ++j) {
-      if (state_[j] != kFree || (tag >= 0 && bank_->tags[j] != tag)) score_[j] = -1;
+      if (!eligible(j, tag)) score_[j] = -1;
     }
     Index best;
     const double top = score_.maxCoeff(&best);
@@ -206,7 +240,7 @@ Index CatSession::PickMaxInformation() {
     return l.first != r.first ? l.first > r.first : l.second < r.second;
   };
   for (Index j = 0; j < n; ++j) {
-    if (state_[j] != kFree || (tag >= 0 && bank_->tags[j] != tag)) continue;
+    if (!eligible(j, tag)) continue;
     if (top.size() == k && !better({info[j], j}, top.back())) continue;
     top.insert(std::upper_bound(top.begin(), top.end(), std::make_pair(info[j], j), better),
                {info[j], j});
@@ -321,7 +355,7 @@ absl::StatusOr<std::vector<Index>> CatSession::Next(int count) {
           break;
       }
     } else {
-      item = PickMaxInformation();
+      item = PickNext();
     }
     if (item < 0) break;
     state_[item] = kPending;
@@ -393,6 +427,33 @@ CatEstimate CatSession::Estimate() const {
     unanswered += 1;
   }
   for (const irt::Response& r : responses_) observed += r.successes / r.trials;
+  if (options_.selection == Selection::kModelAssisted) {
+    // Post-stratified residual correction; its variance replaces the Bernoulli term.
+    double unseen[kBands] = {}, model_var[kBands] = {}, seen[kBands] = {}, sum[kBands] = {},
+           sum_sq[kBands] = {};
+    for (Index j = 0; j < b.size(); ++j) {
+      if (state_[j] == kAnswered) continue;
+      unseen[Band(p[j])] += 1;
+      model_var[Band(p[j])] += p[j] * (1 - p[j]);
+    }
+    for (const irt::Response& r : responses_) {
+      const double res = r.successes / r.trials - p[r.item];
+      const int h = Band(p[r.item]);
+      seen[h] += 1;
+      sum[h] += res;
+      sum_sq[h] += res * res;
+    }
+    bernoulli = 0;
+    constexpr double kappa = kResidualPseudoCount;
+    for (int h = 0; h < kBands; ++h) {
+      if (unseen[h] == 0) continue;
+      const double weight = seen[h] + kappa;
+      const double var = (sum_sq[h] + kappa * model_var[h] / unseen[h]) / weight;
+      predicted += unseen[h] * sum[h] / weight;
+      bernoulli += unseen[h] * unseen[h] * var / weight + unseen[h] * var;
+    }
+    predicted = std::clamp(predicted, 0.0, unanswered);
+  }
   e.predicted_accuracy = (observed + predicted) / n;
   const double sd = std::sqrt(slope * slope * se_ * se_ + bernoulli) / n;
   const double z = NormalQuantile(0.5 + options_.interval_level / 2);
@@ -411,6 +472,7 @@ std::string CatSession::Serialize() const {
   const CatOptions& o = options_;
   w.U8(static_cast<uint8_t>(o.estimator));
   w.U8(static_cast<uint8_t>(o.selection));
+  w.I64(o.locate_items);
   w.F64(o.prior_mean);
   w.F64(o.prior_sd);
   w.U8(o.start_theta.has_value() ? 1 : 0);
@@ -460,13 +522,14 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
   if (bank == nullptr) return absl::InvalidArgumentError("bank: missing");
   ByteReader r(bytes);
   uint8_t estimator, selection, has_start, anytime, finished;
-  if (!r.Header(kMagic, kFormat)) return bad("not a session snapshot of this format");
+  const bool format1 = !ByteReader(bytes).Header(kMagic, kFormat);
+  if (!r.Header(kMagic, format1 ? 1 : kFormat)) return bad("not a session snapshot of this format");
   CatOptions o;
   double start;
-  int64_t randomesque, n_excluded, min_items, max_items, cs_grid, seed, bank_size;
-  if (!r.U8(estimator) || !r.U8(selection) || selection > 1 || !r.F64(o.prior_mean) ||
-      !r.F64(o.prior_sd) || !r.U8(has_start) || !r.F64(start) || !r.I64(randomesque) ||
-      !r.F64s(o.tag_targets) || !r.I64(n_excluded) || n_excluded < 0) {
+  int64_t randomesque, n_excluded, min_items, max_items, cs_grid, seed, bank_size, locate = 0;
+  if (!r.U8(estimator) || !r.U8(selection) || selection > 2 || (!format1 && !r.I64(locate)) ||
+      !r.F64(o.prior_mean) || !r.F64(o.prior_sd) || !r.U8(has_start) || !r.F64(start) ||
+      !r.I64(randomesque) || !r.F64s(o.tag_targets) || !r.I64(n_excluded) || n_excluded < 0) {
     return bad("truncated options");
   }
   for (int64_t k = 0; k < n_excluded; ++k) {
@@ -484,6 +547,7 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
   o.selection = static_cast<Selection>(selection);
   if (has_start) o.start_theta = start;
   o.randomesque = static_cast<int>(randomesque);
+  if (!format1) o.locate_items = static_cast<int>(locate);
   o.min_items = static_cast<int>(min_items);
   o.max_items = static_cast<int>(max_items);
   o.anytime_valid = anytime != 0;
