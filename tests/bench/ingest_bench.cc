@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <memory>
 #include <random>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
