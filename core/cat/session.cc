@@ -170,6 +170,12 @@ void CatSession::UpdateTheta() {
   se_ = est.se;
 }
 
+void CatSession::ComputeProbabilities() {
+  if (p_theta_ == theta_ && p_.size() == bank_->items.size()) return;
+  p_ = Probabilities(bank_->items, theta_);
+  p_theta_ = theta_;
+}
+
 int CatSession::ContentTag() const {
   if (options_.tag_targets.empty()) return -1;
   const double given =
@@ -211,7 +217,7 @@ Index CatSession::PickNext() {
       if (eligible(j, tag) && pick-- == 0) return j;
     }
   }
-  p_ = (1.0 + (-(b.a.array() * theta_ + b.b.array()) / b.sigma).exp()).inverse();
+  ComputeProbabilities();
   score_ = (b.a.array() / b.sigma).square() * p_ * (1 - p_);  // Fisher information
   if (options_.selection == Selection::kAccuracy) {
     double slope = 0;
@@ -255,7 +261,7 @@ Index CatSession::PickNext() {
 void CatSession::DrawAnytime() {
   const irt::ItemBank& b = bank_->items;
   const Index n = b.size();
-  p_ = (1.0 + (-(b.a.array() * theta_ + b.b.array()) / b.sigma).exp()).inverse();
+  ComputeProbabilities();
   ArrayXd& q = score_;  // information, then the sampling probabilities
   q = (b.a.array() / b.sigma).square() * p_ * (1 - p_);
   Index eligible = 0;
@@ -417,16 +423,23 @@ CatEstimate CatSession::Estimate() const {
   e.stop_reason = stop_reason_;
   const irt::ItemBank& b = bank_->items;
   const double n = static_cast<double>(b.size());
-  const ArrayXd p = Probabilities(b, theta_);
-  double observed = 0, predicted = 0, slope = 0, bernoulli = 0, unanswered = 0;
-  for (Index j = 0; j < b.size(); ++j) {
-    if (state_[j] == kAnswered) continue;
-    predicted += p[j];
-    slope += b.a[j] / b.sigma * p[j] * (1 - p[j]);
-    bernoulli += p[j] * (1 - p[j]);
-    unanswered += 1;
+  ArrayXd computed;  // only when selection has not just computed them at this θ̂
+  const bool cached = p_theta_ == theta_ && p_.size() == b.size();
+  if (!cached) computed = Probabilities(b, theta_);
+  const ArrayXd& p = cached ? p_ : computed;
+  // Sums over the unanswered items: over all (vectorized), less the few answered ones.
+  double predicted = p.sum(), slope = (b.a.array() * p * (1 - p)).sum() / b.sigma,
+         bernoulli = (p * (1 - p)).sum(), unanswered = n, observed = 0;
+  for (const irt::Response& r : responses_) {  // one per answered item
+    const double pj = p[r.item];
+    predicted -= pj;
+    slope -= b.a[r.item] / b.sigma * pj * (1 - pj);
+    bernoulli -= pj * (1 - pj);
+    unanswered -= 1;
+    observed += r.successes / r.trials;
   }
-  for (const irt::Response& r : responses_) observed += r.successes / r.trials;
+  predicted = std::max(predicted, 0.0);
+  bernoulli = std::max(bernoulli, 0.0);
   if (options_.selection == Selection::kModelAssisted) {
     // Post-stratified residual correction; its variance replaces the Bernoulli term.
     double unseen[kBands] = {}, model_var[kBands] = {}, seen[kBands] = {}, sum[kBands] = {},

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -155,7 +156,10 @@ class CatSession {
   std::deque<Draw> draws_;  // anytime mode: draws not yet resolved, in draw order
   std::optional<audit::ConfidenceSequence> cs_;
   // Scratch buffers (bank-sized), reused so that a step allocates nothing; not part of the state.
+  // p_ holds P(correct) of every item at θ = p_theta_ (NaN: not computed); Estimate() reuses it.
   Eigen::ArrayXd p_, score_;
+  double p_theta_ = std::numeric_limits<double>::quiet_NaN();
+  void ComputeProbabilities();  // p_ at theta_
 };
 
 // The EAP quadrature grid: 121 points on [−6, 6].
