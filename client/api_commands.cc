@@ -705,7 +705,7 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
                   "models that misfit the calibration)");
   sub->add_option("--randomesque", flags.randomesque, "choose among the k most informative items");
   sub->add_option("--count", flags.count, "items to ask for at once")->capture_default_str();
-  sub->add_option("--seed", flags.seed, "seed of randomesque choice");
+  sub->add_option("--seed", flags.seed, "seed of randomized choices (randomesque, model-assisted)");
   AddFormatFlags(sub, flags.format);
 
   sub = Add(*group, "submit", "Submit the outcome of an item (and ask for the next with --next)",
