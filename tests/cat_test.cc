@@ -268,7 +268,9 @@ TEST(CatSyntheticTest, ModelAssistedCorrectsMisfitAndKeepsCoverage) {
         "%d / %d of %d\n",
         slip, err[0], err[1], covered[0], covered[1], kModels);
     EXPECT_GE(covered[1], 0.93 * kModels) << "slip " << slip;
-    if (slip > 0) EXPECT_LT(err[1], 0.85 * err[0]);
+    if (slip > 0) {
+      EXPECT_LT(err[1], 0.85 * err[0]);
+    }
   }
 }
 

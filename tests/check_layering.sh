@@ -3,7 +3,8 @@
 #  - core/ is pure: no gRPC, protobuf, SQLite or stream I/O includes, and its CMake target links
 #    only Eigen and Abseil;
 #  - only server/storage/ includes sqlite3.h;
-#  - client/ never includes server/ (it talks to the server only through proto).
+#  - client/ never includes server/ (it talks to the server only through proto);
+#  - Eigen is included only through core/base/eigen.h.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -17,6 +18,10 @@ links=$(sed -n '/target_link_libraries(assay_core/,/)/p' core/CMakeLists.txt | t
 if [ -n "$links" ]; then report "assay_core links more than Eigen and Abseil: $links"; fi
 if hits=$(grep -rln 'sqlite3\.h' --include='*.h' --include='*.cc' . | grep -v '^./server/storage/' | grep -vE '^./build'); then
   report "only server/storage/ may include sqlite3.h:"; echo "$hits" >&2
+fi
+if hits=$(grep -rnE '#include *[<"]Eigen/' core server client tests | grep -v '^core/base/eigen.h:'); then
+  report "include Eigen through core/base/eigen.h (it silences GCC 12's false AVX-512 warnings):"
+  echo "$hits" >&2
 fi
 if hits=$(grep -rnE '#include *"server/' client); then
   report "client/ must not include server/:"; echo "$hits" >&2

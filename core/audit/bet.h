@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "Eigen/Core"
 #include "absl/status/status.h"
+#include "core/base/eigen.h"
 
 namespace assay::audit {
 

@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <string>
 
-#include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/base/eigen.h"
 
 namespace assay::audit {
 

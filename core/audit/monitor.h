@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/base/eigen.h"
 
 namespace assay::audit {
 

@@ -38,10 +38,10 @@
 #include <string>
 #include <vector>
 
-#include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/audit/confseq.h"
+#include "core/base/eigen.h"
 #include "core/irt/scoring.h"
 
 namespace assay::cat {

@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "Eigen/Cholesky"
 #include "absl/strings/str_cat.h"
+#include "core/base/eigen.h"
 #include "core/base/status_macros.h"
 #include "core/irt/item_prior.h"
 

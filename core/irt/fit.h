@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "Eigen/Core"
 #include "absl/status/statusor.h"
+#include "core/base/eigen.h"
 #include "core/irt/responses.h"
 
 namespace assay::irt {

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "Eigen/Cholesky"
+#include "core/base/eigen.h"
 
 namespace assay::irt {
 

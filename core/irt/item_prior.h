@@ -20,7 +20,7 @@
 #ifndef ASSAY_CORE_IRT_ITEM_PRIOR_H_
 #define ASSAY_CORE_IRT_ITEM_PRIOR_H_
 
-#include "Eigen/Core"
+#include "core/base/eigen.h"
 #include "core/irt/fit.h"
 #include "core/irt/responses.h"
 

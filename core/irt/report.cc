@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "Eigen/Cholesky"
 #include "absl/strings/str_join.h"
+#include "core/base/eigen.h"
 #include "core/irt/item_prior.h"
 
 namespace assay::irt {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "Eigen/Core"
+#include "core/base/eigen.h"
 #include "core/irt/fit.h"
 #include "core/irt/responses.h"
 

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "Eigen/Core"
 #include "absl/status/statusor.h"
+#include "core/base/eigen.h"
 
 namespace assay::irt {
 

@@ -6,9 +6,9 @@
 
 #include <cstdint>
 
-#include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/base/eigen.h"
 
 namespace assay::irt {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "Eigen/Core"
+#include "core/base/eigen.h"
 #include "core/cat/session.h"
 
 namespace assay::testing {

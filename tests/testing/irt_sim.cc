@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "Eigen/Cholesky"
+#include "core/base/eigen.h"
 
 namespace assay::testing {
 

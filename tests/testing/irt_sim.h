@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "Eigen/Core"
+#include "core/base/eigen.h"
 #include "core/irt/fit.h"
 #include "core/irt/responses.h"
 
