@@ -11,6 +11,7 @@
 #include "core/cat/session.h"
 #include "core/irt/fit.h"
 #include "tests/testing/cat_math500.h"
+#include "tests/testing/cat_run.h"
 #include "tests/testing/status_matchers.h"
 
 namespace assay::cat {
@@ -197,14 +198,9 @@ TEST(CatSessionTest, ModelAssistedLocatesThenSamplesAtRandom) {
   assisted.locate_items = 5;
   auto run = [&](const CatOptions& o) {
     CatSession s = CatSession::Start(&bank, o).value();
-    std::vector<Eigen::Index> order;
-    while (!s.finished()) {
-      auto next = s.Next(1);
-      if (!next.ok()) break;
-      order.push_back(next->front());
-      EXPECT_OK(s.Submit(next->front(), order.size() % 2 == 0 ? 1.0 : 0.0));
-    }
-    return order;
+    int answered = 0;  // every second answer correct
+    return testing::AnswerUntilFinished(s, [&](Eigen::Index) { return ++answered % 2 == 0; })
+        .value();
   };
   const std::vector<Eigen::Index> f = run(fisher), a = run(assisted);
   ASSERT_EQ(a.size(), 40u);
@@ -253,11 +249,7 @@ TEST(CatSyntheticTest, ModelAssistedCorrectsMisfitAndKeepsCoverage) {
         o.selection = assisted ? Selection::kModelAssisted : Selection::kFisher;
         o.seed = static_cast<uint64_t>(m + 1);
         ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
-        while (!s.finished()) {
-          auto next = s.Next(1);
-          if (!next.ok()) break;
-          ASSERT_OK(s.Submit(next->front(), y[next->front()]));
-        }
+        ASSERT_OK(testing::AnswerUntilFinished(s, [&](Eigen::Index j) { return y[j]; }).status());
         const CatEstimate e = s.Estimate();
         err[assisted] += std::abs(e.predicted_accuracy - truth) * 100 / kModels;
         covered[assisted] += e.lower <= truth && truth <= e.upper;

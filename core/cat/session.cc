@@ -446,8 +446,9 @@ CatEstimate CatSession::Estimate() const {
            sum_sq[kBands] = {};
     for (Index j = 0; j < b.size(); ++j) {
       if (state_[j] == kAnswered) continue;
-      unseen[Band(p[j])] += 1;
-      model_var[Band(p[j])] += p[j] * (1 - p[j]);
+      const int h = Band(p[j]);
+      unseen[h] += 1;
+      model_var[h] += p[j] * (1 - p[j]);
     }
     for (const irt::Response& r : responses_) {
       const double res = r.successes / r.trials - p[r.item];

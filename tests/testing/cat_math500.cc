@@ -10,6 +10,7 @@
 
 #include "client/import/csv.h"
 #include "core/irt/fit.h"
+#include "tests/testing/cat_run.h"
 
 namespace assay::testing {
 namespace {
@@ -31,11 +32,7 @@ T OrDie(absl::StatusOr<T> v) {
 cat::CatEstimate RunSession(const cat::Bank& bank, const cat::CatOptions& options,
                             const Eigen::MatrixXf& y, int row) {
   cat::CatSession s = OrDie(cat::CatSession::Start(&bank, options));
-  while (!s.finished()) {
-    auto next = s.Next(1);
-    if (!next.ok()) break;
-    OrDie(s.Submit(next->front(), y(row, next->front())));
-  }
+  OrDie(AnswerUntilFinished(s, [&](Eigen::Index j) { return y(row, j); }));
   return s.Estimate();
 }
 
