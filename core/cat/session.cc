@@ -171,7 +171,7 @@ void CatSession::UpdateTheta() {
 }
 
 void CatSession::ComputeProbabilities() {
-  if (p_theta_ == theta_ && p_.size() == bank_->items.size()) return;
+  if (ProbabilitiesCurrent()) return;
   p_ = Probabilities(bank_->items, theta_);
   p_theta_ = theta_;
 }
@@ -424,7 +424,7 @@ CatEstimate CatSession::Estimate() const {
   const irt::ItemBank& b = bank_->items;
   const double n = static_cast<double>(b.size());
   ArrayXd computed;  // only when selection has not just computed them at this θ̂
-  const bool cached = p_theta_ == theta_ && p_.size() == b.size();
+  const bool cached = ProbabilitiesCurrent();
   if (!cached) computed = Probabilities(b, theta_);
   const ArrayXd& p = cached ? p_ : computed;
   // Sums over the unanswered items: over all (vectorized), less the few answered ones.

@@ -159,6 +159,9 @@ class CatSession {
   // p_ holds P(correct) of every item at θ = p_theta_ (NaN: not computed); Estimate() reuses it.
   Eigen::ArrayXd p_, score_;
   double p_theta_ = std::numeric_limits<double>::quiet_NaN();
+  bool ProbabilitiesCurrent() const {  // p_ is at theta_
+    return p_theta_ == theta_ && p_.size() == bank_->items.size();
+  }
   void ComputeProbabilities();  // p_ at theta_
 };
 
