@@ -7,17 +7,13 @@
 // latencies). Prints latency percentiles of NextItems, SubmitOutcomes and the whole step.
 //
 //   build/tests/bench/cat_session_bench --assayd build/server/assayd --sessions 100 --items 12032
-#include <signal.h>
-#include <stdlib.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <queue>
 #include <random>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -41,9 +37,9 @@ struct Latencies {
 };
 
 // The sessions as callback state machines on gRPC's threads, woken after their think time by one
-// timer thread: the load generator shares the server's 2 vCPUs, and a thread per session (100
-// threads waking and sleeping) took a fifth of the machine and added its own scheduling delays to
-// the latencies it measured.
+// timer loop (the caller's thread): the load generator shares the server's 2 vCPUs, and a thread
+// per session (100 threads waking and sleeping) took a fifth of the machine and added its own
+// scheduling delays to the latencies it measured.
 class Driver {
  public:
   Driver(v1::CatService::Stub* stub, std::string key, std::string benchmark, int max_items,
@@ -74,8 +70,7 @@ class Driver {
       absl::MutexLock lock(&mu_);
       running_ = count;
     }
-    std::thread timer([this] { TimerLoop(); });
-    timer.join();
+    TimerLoop();  // on this thread, until every session has finished
     Latencies all;
     for (const Session& s : sessions_) {
       all.next_us.insert(all.next_us.end(), s.lat.next_us.begin(), s.lat.next_us.end());
