@@ -48,8 +48,9 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-ArrayXd Probabilities(const irt::ItemBank& bank, double theta) {
-  return (1.0 + (-(bank.a.array() * theta + bank.b.array()) / bank.sigma).exp()).inverse();
+// Into *out, evaluated in place: no allocation once *out has the bank's size.
+void Probabilities(const irt::ItemBank& bank, double theta, ArrayXd* out) {
+  *out = (1.0 + (-(bank.a.array() * theta + bank.b.array()) / bank.sigma).exp()).inverse();
 }
 
 }  // namespace
@@ -172,7 +173,7 @@ void CatSession::UpdateTheta() {
 
 void CatSession::ComputeProbabilities() {
   if (ProbabilitiesCurrent()) return;
-  p_ = Probabilities(bank_->items, theta_);
+  Probabilities(bank_->items, theta_, &p_);
   p_theta_ = theta_;
 }
 
@@ -425,7 +426,7 @@ CatEstimate CatSession::Estimate() const {
   const double n = static_cast<double>(b.size());
   ArrayXd computed;  // only when selection has not just computed them at this θ̂
   const bool cached = ProbabilitiesCurrent();
-  if (!cached) computed = Probabilities(b, theta_);
+  if (!cached) Probabilities(b, theta_, &computed);
   const ArrayXd& p = cached ? p_ : computed;
   // Sums over the unanswered items: over all (vectorized), less the few answered ones.
   double predicted = p.sum(), slope = (b.a.array() * p * (1 - p)).sum() / b.sigma,

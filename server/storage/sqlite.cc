@@ -210,6 +210,11 @@ absl::StatusOr<Statement*> Connection::Prepare(absl::string_view sql) {
   return raw;
 }
 
+absl::Status Connection::Run(absl::string_view sql) {
+  ASSIGN_OR_RETURN(Statement * stmt, Prepare(sql));
+  return stmt->Run();
+}
+
 absl::StatusOr<int> Connection::UserVersion() {
   ASSIGN_OR_RETURN(Statement * stmt, Prepare("PRAGMA user_version"));
   ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -262,7 +267,7 @@ absl::StatusOr<Transaction> Transaction::Begin(Connection& connection) {
   if (connection.in_transaction()) {
     return absl::FailedPreconditionError("a transaction is already open on this connection");
   }
-  RETURN_IF_ERROR(connection.Exec("BEGIN IMMEDIATE"));
+  RETURN_IF_ERROR(connection.Run("BEGIN IMMEDIATE"));
   return Transaction(&connection);
 }
 
@@ -272,13 +277,13 @@ Transaction::Transaction(Transaction&& other) noexcept
 Transaction::~Transaction() {
   if (connection_ != nullptr && connection_->in_transaction()) {
     // Nothing useful to do with a failed rollback here: SQLite rolls back on close anyway.
-    connection_->Exec("ROLLBACK").IgnoreError();
+    connection_->Run("ROLLBACK").IgnoreError();
   }
 }
 
 absl::Status Transaction::Commit() {
   if (connection_ == nullptr) return absl::FailedPreconditionError("transaction already finished");
-  RETURN_IF_ERROR(connection_->Exec("COMMIT"));
+  RETURN_IF_ERROR(connection_->Run("COMMIT"));
   connection_ = nullptr;
   return absl::OkStatus();
 }

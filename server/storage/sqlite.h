@@ -106,6 +106,10 @@ class Connection {
   // valid for the connection's lifetime. InvalidArgument for SQL that does not compile.
   absl::StatusOr<Statement*> Prepare(absl::string_view sql);
 
+  // Runs one statement with no parameters and no result rows, compiled once (Prepare): for the
+  // hot path (BEGIN, COMMIT, savepoints), where Exec would parse the text on every call.
+  absl::Status Run(absl::string_view sql);
+
   // PRAGMA user_version (the schema version) and its setter.
   absl::StatusOr<int> UserVersion();
   absl::Status SetUserVersion(int version);
