@@ -20,19 +20,19 @@ namespace {
 using absl_testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Issue #5 asks for MAE ≤ 3.0 points with 50 items and ≥ 25% below averaging 50 random items.
-// Measured here (seeded split, EAP, N(0,1) prior): max-information CAT ≈ 3.7 points; the
-// model-assisted design ≈ 3.2-3.3 (its MAE varies with its random draws: 3.0-3.6 for single
-// seeds, 3.23-3.26 over 40 seeds per row), ≈ 35% below the sample mean's ≈ 5.1, and its nominal
-// 95% interval covers ≈ 96% of rows (max-information CAT's: 53%). The ≤ 3.0 target is not reached
-// (see the issue note). The assertions guard the levels reached and the relative gains.
+// Issue #5 asks for MAE ≤ 3.0 points with 50 items and ≥ 25% below averaging 50 random items, on
+// a random split (100 rows calibrate, 40 are held out). One split's curve (seed 2026, EAP, N(0,1)
+// prior, 20 draws of the model-assisted design per row), measured: max-information CAT 3.74 points
+// at 50 items; the model-assisted design 3.27 (3.18 over 40 draws per row), 35% below the sample
+// mean's 5.06, its nominal 95% interval covering 92% of rows. This split is a hard one: the
+// assertions guard its levels and the relative gains.
 TEST(CatMath500Test, FiftyAdaptiveItemsPredictFullAccuracy) {
   const Eigen::MatrixXf y = testing::Math500();
-  const testing::Math500Split split = testing::SplitMath500(y, 2026);
+  const testing::Math500Split split = testing::SplitMath500(y, testing::Math500SplitSeed(0));
   testing::Math500Curve at50;
   for (int k : {10, 20, 50, 100}) {
     const testing::Math500Curve c =
-        testing::Math500Experiment(y, split, k, 7, /*assisted_reps=*/8, Estimator::kEap);
+        testing::Math500Experiment(y, split, k, 7, /*assisted_reps=*/20, Estimator::kEap);
     std::printf(
         "k=%3d  CAT %.2f  model-assisted %.2f (95%% interval coverage %.2f)  random items + IRT "
         "%.2f  sample mean of random items %.2f (MAE, points)\n",
@@ -41,10 +41,33 @@ TEST(CatMath500Test, FiftyAdaptiveItemsPredictFullAccuracy) {
   }
   EXPECT_LE(at50.cat, 3.8);
   EXPECT_LE(at50.cat, 0.75 * at50.sample_mean);
-  EXPECT_LE(at50.assisted, 3.5);
-  EXPECT_LT(at50.assisted, at50.cat - 0.2);
+  EXPECT_LE(at50.assisted, 3.35);
+  EXPECT_LT(at50.assisted, at50.cat - 0.3);
   EXPECT_LE(at50.assisted, 0.7 * at50.sample_mean);
   EXPECT_GE(at50.assisted_coverage, 0.9);
+}
+
+// The issue's target as it is stated, for a random split: the mean over ten splits (seeds 2026,
+// 1, ..., 9; 10 draws of the design per held-out row) at 50 items. Measured: model-assisted 2.92
+// points, sample mean of 50 random items 4.53 (36% below it), interval coverage 94%.
+// tests/bench/cat_math500_bench runs 20 splits with 40 draws (2.90 points).
+TEST(CatMath500Test, ModelAssistedMeetsTheTargetOverTenSplits) {
+  const Eigen::MatrixXf y = testing::Math500();
+  constexpr int kSplits = 10;
+  testing::Math500Curve mean;
+  for (int s = 0; s < kSplits; ++s) {
+    const testing::Math500Split split = testing::SplitMath500(y, testing::Math500SplitSeed(s));
+    const testing::Math500Curve c =
+        testing::Math500Experiment(y, split, 50, 7, /*assisted_reps=*/10, Estimator::kEap);
+    mean.assisted += c.assisted / kSplits;
+    mean.assisted_coverage += c.assisted_coverage / kSplits;
+    mean.sample_mean += c.sample_mean / kSplits;
+  }
+  std::printf("10 splits, 50 items: model-assisted %.3f (coverage %.3f), sample mean %.3f\n",
+              mean.assisted, mean.assisted_coverage, mean.sample_mean);
+  EXPECT_LE(mean.assisted, 3.0);
+  EXPECT_LE(mean.assisted, 0.75 * mean.sample_mean);
+  EXPECT_GE(mean.assisted_coverage, 0.9);
 }
 
 Bank SyntheticBank(Eigen::Index n, uint64_t seed) {
@@ -186,8 +209,8 @@ TEST(CatSessionTest, FormatOneSnapshotStillLoads) {
   EXPECT_EQ(old.Estimate().theta, s.Estimate().theta);
 }
 
-// Model-assisted selection: locate_items by information, then uniformly random free items (never
-// excluded ones, never twice); reproducible from the seed.
+// Model-assisted selection: locate_items by information, then random free items (never excluded
+// ones, never twice); reproducible from the seed.
 TEST(CatSessionTest, ModelAssistedLocatesThenSamplesAtRandom) {
   const Bank bank = SyntheticBank(400, 11);
   CatOptions fisher;
@@ -220,12 +243,45 @@ TEST(CatSessionTest, ModelAssistedLocatesThenSamplesAtRandom) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("locate_items")));
 }
 
+// Past the located items, the design allocates draws to bands of p_j(θ̂) by their residual
+// variance (Neyman allocation): for a strong model that fits the 2PL, the items it is almost sure
+// to solve (p ≥ 0.95; residuals near 0) get a smaller share of the draws than of the bank, and the
+// uncertain middle a larger one. Uniform draws would give each band its share of the bank.
+TEST(CatSessionTest, ModelAssistedAllocatesDrawsToUncertainBands) {
+  const Bank bank = SyntheticBank(2000, 14);
+  const double theta = 2.0;
+  const Eigen::ArrayXd p =
+      (1 + (-(bank.items.a.array() * theta + bank.items.b.array())).exp()).inverse();
+  const double easy_share = (p >= 0.95).cast<double>().mean(),
+               middle_share = (p >= 0.2 && p < 0.8).cast<double>().mean();
+  double easy = 0, middle = 0, drawn = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    CatOptions o;
+    o.selection = Selection::kModelAssisted;
+    o.max_items = 100;
+    o.seed = seed;
+    ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
+    std::mt19937_64 rng(seed);
+    RunToEnd(s, bank, theta, rng);
+    for (size_t t = static_cast<size_t>(o.locate_items); t < s.responses().size(); ++t) {
+      const double pj = p[s.responses()[t].item];
+      easy += pj >= 0.95;
+      middle += pj >= 0.2 && pj < 0.8;
+      drawn += 1;
+    }
+  }
+  std::printf("bank share p >= 0.95: %.3f, of draws: %.3f; 0.2 <= p < 0.8: %.3f, of draws: %.3f\n",
+              easy_share, easy / drawn, middle_share, middle / drawn);
+  EXPECT_LT(easy / drawn, 0.75 * easy_share);
+  EXPECT_GT(middle / drawn, 1.25 * middle_share);
+}
+
 // Models that misfit the calibrated 2PL the way format failures do on real benchmarks (a share
 // s of every item lost, easy ones too: P = (1 − s)·logistic(aθ + b)). With s = 0.25 the
 // model-assisted design's residual correction predicts full accuracy better than max-information
 // CAT, whose items all sit where p ≈ 1/2 and cannot see the loss on easy items; its nominal
 // intervals cover whether or not the model fits. When the 2PL fits (s = 0), max-information CAT
-// predicts better (measured: 2.3 against 3.8 points): the design trades precision for robustness.
+// predicts better (measured: 2.3 against 3.7 points): the design trades precision for robustness.
 TEST(CatSyntheticTest, ModelAssistedCorrectsMisfitAndKeepsCoverage) {
   const Bank bank = SyntheticBank(1000, 12);
   constexpr int kModels = 300;

@@ -26,9 +26,43 @@ constexpr double kBandEdges[] = {0.05, 0.2, 0.5, 0.8, 0.95};
 constexpr int kBands = 6;
 constexpr double kResidualPseudoCount = 3.0;
 
-int Band(double p) {
-  return static_cast<int>(std::upper_bound(std::begin(kBandEdges), std::end(kBandEdges), p) -
-                          std::begin(kBandEdges));
+// Per band of p_j(θ̂): the unanswered items (count, summed 2PL variance p(1 − p)) and the
+// answered ones (count, summed residual y − p and its square).
+struct Bands {
+  double unseen[kBands] = {}, model_var[kBands] = {}, seen[kBands] = {}, sum[kBands] = {},
+         sum_sq[kBands] = {};
+  // The residual variance of band h: the answered items' mean square, shrunk toward the 2PL's.
+  double Variance(int h) const {
+    const double prior = unseen[h] > 0 ? model_var[h] / unseen[h] : 0.25;
+    return (sum_sq[h] + kResidualPseudoCount * prior) / (seen[h] + kResidualPseudoCount);
+  }
+  // Variance of the predicted total over band h's unanswered items: the estimated correction's
+  // plus the items' own.
+  double PredictionVariance(int h, double unseen_h, double seen_h) const {
+    const double var = Variance(h);
+    return unseen_h * unseen_h * var / (seen_h + kResidualPseudoCount) + unseen_h * var;
+  }
+};
+
+// Band statistics, given each item's band: items not answered are unseen (free or pending),
+// answered ones seen.
+Bands BandStats(const ArrayXd& p, const ArrayXd& band, const std::vector<uint8_t>& state,
+                const std::vector<irt::Response>& responses) {
+  Bands bands;
+  for (Index j = 0; j < p.size(); ++j) {
+    if (state[static_cast<size_t>(j)] == kAnswered) continue;
+    const int h = static_cast<int>(band[j]);
+    bands.unseen[h] += 1;
+    bands.model_var[h] += p[j] * (1 - p[j]);
+  }
+  for (const irt::Response& r : responses) {
+    const double res = r.successes / r.trials - p[r.item];
+    const int h = static_cast<int>(band[r.item]);
+    bands.seen[h] += 1;
+    bands.sum[h] += res;
+    bands.sum_sq[h] += res * res;
+  }
+  return bands;
 }
 
 // Standard normal quantile by bisection on erf (only called for interval levels).
@@ -171,6 +205,12 @@ void CatSession::UpdateTheta() {
   se_ = est.se;
 }
 
+const ArrayXd& CatSession::BandsAt(const ArrayXd& p) const {
+  band_.setZero(p.size());
+  for (double edge : kBandEdges) band_ += (p >= edge).cast<double>();  // edges at or below p
+  return band_;
+}
+
 void CatSession::ComputeProbabilities() {
   if (ProbabilitiesCurrent()) return;
   Probabilities(bank_->items, theta_, &p_);
@@ -200,7 +240,8 @@ int CatSession::ContentTag() const {
 
 // The most informative free item (randomesque among the top k; within the tag furthest below its
 // target share when content balancing is on). −1 if none is left or none reaches min_information.
-// Model-assisted selection past its locate_items: a free item (of that tag) uniformly at random.
+// Model-assisted selection past its locate_items: a free item (of that tag) drawn uniformly at
+// random from the band of p_j(θ̂) that Neyman allocation picks.
 Index CatSession::PickNext() {
   const irt::ItemBank& b = bank_->items;
   const Index n = b.size();
@@ -210,12 +251,34 @@ Index CatSession::PickNext() {
   if (options_.selection == Selection::kModelAssisted &&
       static_cast<int64_t>(responses_.size() + pending_.size()) >= options_.locate_items) {
     const int tag = ContentTag();
-    int64_t count = 0;
-    for (Index j = 0; j < n; ++j) count += eligible(j, tag) ? 1 : 0;
-    if (count == 0) return -1;
+    ComputeProbabilities();
+    const ArrayXd& band_of = BandsAt(p_);
+    const Bands bands = BandStats(p_, band_of, state_, responses_);
+    double pending_in[kBands] = {}, free_in[kBands] = {};
+    for (Index j : pending_) pending_in[static_cast<int>(band_of[j])] += 1;
+    for (Index j = 0; j < n; ++j) {
+      if (eligible(j, tag)) free_in[static_cast<int>(band_of[j])] += 1;
+    }
+    // Neyman allocation, one item at a time: the band where one more answered item most reduces
+    // the variance of the predicted total (pending items count as answered).
+    int band = -1;
+    double best = -1;
+    for (int h = 0; h < kBands; ++h) {
+      if (free_in[h] == 0) continue;
+      const double unseen = bands.unseen[h] - pending_in[h], seen = bands.seen[h] + pending_in[h];
+      const double gain = bands.PredictionVariance(h, unseen, seen) -
+                          bands.PredictionVariance(h, unseen - 1, seen + 1);
+      if (gain > best) {
+        best = gain;
+        band = h;
+      }
+    }
+    if (band < 0) return -1;
+    const auto in_band = [&](Index j) { return eligible(j, tag) && band_of[j] == band; };
+    const int64_t count = static_cast<int64_t>(free_in[band]);
     int64_t pick = static_cast<int64_t>(NextRandom() % static_cast<uint64_t>(count));
     for (Index j = 0; j < n; ++j) {
-      if (eligible(j, tag) && pick-- == 0) return j;
+      if (in_band(j) && pick-- == 0) return j;
     }
   }
   ComputeProbabilities();
@@ -443,29 +506,12 @@ CatEstimate CatSession::Estimate() const {
   bernoulli = std::max(bernoulli, 0.0);
   if (options_.selection == Selection::kModelAssisted) {
     // Post-stratified residual correction; its variance replaces the Bernoulli term.
-    double unseen[kBands] = {}, model_var[kBands] = {}, seen[kBands] = {}, sum[kBands] = {},
-           sum_sq[kBands] = {};
-    for (Index j = 0; j < b.size(); ++j) {
-      if (state_[j] == kAnswered) continue;
-      const int h = Band(p[j]);
-      unseen[h] += 1;
-      model_var[h] += p[j] * (1 - p[j]);
-    }
-    for (const irt::Response& r : responses_) {
-      const double res = r.successes / r.trials - p[r.item];
-      const int h = Band(p[r.item]);
-      seen[h] += 1;
-      sum[h] += res;
-      sum_sq[h] += res * res;
-    }
+    const Bands bands = BandStats(p, BandsAt(p), state_, responses_);
     bernoulli = 0;
-    constexpr double kappa = kResidualPseudoCount;
     for (int h = 0; h < kBands; ++h) {
-      if (unseen[h] == 0) continue;
-      const double weight = seen[h] + kappa;
-      const double var = (sum_sq[h] + kappa * model_var[h] / unseen[h]) / weight;
-      predicted += unseen[h] * sum[h] / weight;
-      bernoulli += unseen[h] * unseen[h] * var / weight + unseen[h] * var;
+      if (bands.unseen[h] == 0) continue;
+      predicted += bands.unseen[h] * bands.sum[h] / (bands.seen[h] + kResidualPseudoCount);
+      bernoulli += bands.PredictionVariance(h, bands.unseen[h], bands.seen[h]);
     }
     predicted = std::clamp(predicted, 0.0, unanswered);
   }

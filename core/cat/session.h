@@ -56,8 +56,11 @@ enum class Estimator : uint8_t { kMap = 0, kEap = 1 };
 //              Best when the goal is full-benchmark accuracy rather than θ.
 //   kModelAssisted: a survey design for full-benchmark accuracy that does not trust the 2PL for
 //              the model under test: the first locate_items items by Fisher information (to place
-//              θ̂), then free items uniformly at random. The prediction adds a post-stratified
-//              residual correction (see Estimate()). On real data, where models misfit the 2PL
+//              θ̂), then a stratified random sample over the bands of p_j(θ̂) (see below): each
+//              next item comes from the band where one more answered item most reduces the
+//              variance of the predicted total (Neyman allocation, one item at a time), uniformly
+//              at random within the band. The prediction adds a post-stratified residual
+//              correction (see Estimate()). On real data, where models misfit the 2PL
 //              (e.g. a format failure that costs easy items too), this predicts accuracy better
 //              than max-information CAT; θ̂ itself is less precise.
 enum class Selection : uint8_t { kFisher = 0, kAccuracy = 1, kModelAssisted = 2 };
@@ -158,6 +161,8 @@ class CatSession {
   // Scratch buffers (bank-sized), reused so that a step allocates nothing; not part of the state.
   // p_ holds P(correct) of every item at θ = p_theta_ (NaN: not computed); Estimate() reuses it.
   Eigen::ArrayXd p_, score_;
+  mutable Eigen::ArrayXd band_;  // kModelAssisted: each item's band of p_j(θ̂) (see BandsAt)
+  const Eigen::ArrayXd& BandsAt(const Eigen::ArrayXd& p) const;  // fills band_
   double p_theta_ = std::numeric_limits<double>::quiet_NaN();
   bool ProbabilitiesCurrent() const {  // p_ is at theta_
     return p_theta_ == theta_ && p_.size() == bank_->items.size();

@@ -1,6 +1,7 @@
 // Adaptive-testing step latency on a 12,032-item bank (MMLU-Pro size): Next() (selection over the
 // whole bank) + Submit() (θ update), for MAP and EAP; "server step" adds the Estimate() that the
-// server reports with every step. Target ≤ 1 ms per step.
+// server reports with every step. Designs: maximum information, anytime-valid sampling,
+// model-assisted (stratified sampling over bands of p_j(θ̂)). Target ≤ 1 ms per step.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -24,7 +25,8 @@ void BM_CatStep(benchmark::State& state) {
   static const assay::cat::Bank bank = MakeBank(12032);
   assay::cat::CatOptions o;
   o.estimator = state.range(0) ? assay::cat::Estimator::kEap : assay::cat::Estimator::kMap;
-  o.anytime_valid = state.range(1) != 0;
+  o.anytime_valid = state.range(1) == 1;
+  if (state.range(1) == 2) o.selection = assay::cat::Selection::kModelAssisted;
   o.max_items = 200;
   std::mt19937_64 rng(2);
   std::uniform_real_distribution<double> unif(0, 1);
@@ -42,13 +44,16 @@ void BM_CatStep(benchmark::State& state) {
     benchmark::DoNotOptimize(session.Submit(j, unif(rng) < p ? 1.0 : 0.0));
   }
   state.SetLabel(std::string(state.range(0) ? "EAP" : "MAP") +
-                 (state.range(1) ? ", anytime-valid design" : "") +
+                 (state.range(1) == 1 ? ", anytime-valid design" : "") +
+                 (state.range(1) == 2 ? ", model-assisted design" : "") +
                  (state.range(2) ? ", server step (with Estimate)" : ""));
 }
 BENCHMARK(BM_CatStep)
     ->Args({0, 0, 0})
     ->Args({1, 0, 0})
     ->Args({0, 1, 0})
+    ->Args({0, 2, 0})
+    ->Args({1, 2, 1})
     ->Args({0, 0, 1})
     ->Args({1, 0, 1})
     ->Unit(benchmark::kMicrosecond);

@@ -1,6 +1,7 @@
-// Issue #5's MATH-500 held-out experiment, shared by tests/cat_test.cc (one split) and
-// tests/bench/cat_math500_bench.cc (many splits and seeds): calibrate a bank on 100 random rows of
-// the 140, test on the other 40, and compare predictions of each row's full accuracy after k items.
+// Issue #5's MATH-500 held-out experiment, shared by tests/cat_test.cc (one split's curve, ten
+// splits at 50 items) and tests/bench/cat_math500_bench.cc (many splits and seeds): calibrate a
+// bank on 100 random rows of the 140, test on the other 40, and compare predictions of each row's
+// full accuracy after k items.
 #ifndef ASSAY_TESTS_TESTING_CAT_MATH500_H_
 #define ASSAY_TESTS_TESTING_CAT_MATH500_H_
 
@@ -21,6 +22,8 @@ struct Math500Split {
 };
 // Rows shuffled by `seed`; the first 100 calibrate.
 Math500Split SplitMath500(const Eigen::MatrixXf& y, uint64_t seed);
+// The seed of the s-th split of a many-split run: 2026 (the test's single split), then 1, 2, ...
+inline uint64_t Math500SplitSeed(int s) { return s == 0 ? 2026 : static_cast<uint64_t>(s); }
 
 // Mean absolute errors in accuracy points over the split's test rows after k items.
 struct Math500Curve {
