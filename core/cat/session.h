@@ -56,8 +56,8 @@ enum class Estimator : uint8_t { kMap = 0, kEap = 1 };
 //              Best when the goal is full-benchmark accuracy rather than θ.
 //   kModelAssisted: a survey design for full-benchmark accuracy that does not trust the 2PL for
 //              the model under test: the first locate_items items by Fisher information (to place
-//              θ̂), then a stratified random sample over the bands of p_j(θ̂) (see below): each
-//              next item comes from the band where one more answered item most reduces the
+//              θ̂), then a stratified random sample over the bands of p_j(θ̂) described above:
+//              each next item comes from the band where one more answered item most reduces the
 //              variance of the predicted total (Neyman allocation, one item at a time), uniformly
 //              at random within the band. The prediction adds a post-stratified residual
 //              correction (see Estimate()). On real data, where models misfit the 2PL
