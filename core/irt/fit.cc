@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/eigen.h"
 #include "core/base/status_macros.h"
+#include "core/base/thread_team.h"
 #include "core/irt/item_prior.h"
 
 namespace assay::irt {
@@ -61,6 +62,7 @@ class Sweeper {
       w.gram = MatrixXd::Zero(n, k_ * k_);
       w.grad = MatrixXd::Zero(n, k_);
     }
+    team_ = std::make_unique<ThreadTeam>(static_cast<int>(workers_.size()));
   }
 
   struct Output {
@@ -72,16 +74,7 @@ class Sweeper {
   void Run(const IrtParams& x, Output& out) {
     out.next.a.resize(x.a.rows(), k_);
     out.next.b.resize(x.b.size());
-    if (workers_.size() == 1) {
-      Items(x, out.next, 0);
-    } else {
-      std::vector<std::thread> threads;
-      for (size_t w = 1; w < workers_.size(); ++w) {
-        threads.emplace_back([this, &x, &out, w] { Items(x, out.next, w); });
-      }
-      Items(x, out.next, 0);
-      for (std::thread& t : threads) t.join();
-    }
+    team_->Run([&](int w) { Items(x, out.next, static_cast<size_t>(w)); });
     // Reduce the per-thread row accumulators into worker 0's.
     Worker& total = workers_[0];
     double loss = total.loss, kkt = total.kkt;
@@ -369,6 +362,7 @@ class Sweeper {
   const double sigma_, ridge_, gamma_;
   std::vector<Index> bounds_;
   std::vector<Worker> workers_;
+  std::unique_ptr<ThreadTeam> team_;  // one thread per worker, for the whole fit
 };
 
 double Logit(double p) { return std::log(p / (1 - p)); }

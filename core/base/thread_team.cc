@@ -1,0 +1,54 @@
+#include "core/base/thread_team.h"
+
+namespace assay {
+
+ThreadTeam::ThreadTeam(int size) {
+  for (int m = 1; m < size; ++m) threads_.emplace_back([this, m] { Loop(m); });
+}
+
+ThreadTeam::~ThreadTeam() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  for (std::thread& t : threads_) t.join();
+}
+
+void ThreadTeam::Run(absl::FunctionRef<void(int)> task) {
+  if (threads_.empty()) {
+    task(0);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    task_ = &task;
+    running_ = static_cast<int>(threads_.size());
+    ++generation_;
+  }
+  task(0);
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* running) { return *running == 0; }, &running_));
+  task_ = nullptr;
+}
+
+void ThreadTeam::Loop(int member) {
+  uint64_t seen = 0;
+  while (true) {
+    const absl::FunctionRef<void(int)>* task;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || generation_ != seen; };
+      mu_.Await(absl::Condition(&ready));
+      if (stop_) return;
+      seen = generation_;
+      task = task_;
+    }
+    (*task)(member);
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+}
+
+}  // namespace assay

@@ -1,0 +1,49 @@
+#include "core/base/thread_team.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace assay {
+namespace {
+
+TEST(ThreadTeamTest, EveryMemberRunsOncePerRunOnItsOwnThreadAndItsWritesAreVisible) {
+  for (int size : {1, 2, 3}) {
+    ThreadTeam team(size);
+    ASSERT_EQ(team.size(), size);
+    std::vector<int> calls(size, 0);  // plain ints: Run() must publish the members' writes
+    std::vector<std::thread::id> ids(size);
+    for (int run = 0; run < 2000; ++run) {
+      team.Run([&](int m) {
+        ++calls[m];
+        ids[m] = std::this_thread::get_id();
+      });
+      for (int m = 0; m < size; ++m) ASSERT_EQ(calls[m], run + 1) << "member " << m;
+    }
+    EXPECT_EQ(ids[0], std::this_thread::get_id());  // member 0 is the caller
+    for (int m = 1; m < size; ++m) {
+      EXPECT_NE(ids[m], std::this_thread::get_id());
+      for (int o = 1; o < m; ++o) EXPECT_NE(ids[m], ids[o]);
+    }
+  }
+}
+
+TEST(ThreadTeamTest, RunWaitsForTheSlowestMember) {
+  ThreadTeam team(3);
+  std::atomic<int> done{0};
+  team.Run([&](int m) {
+    if (m == 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    done.fetch_add(1);
+  });
+  EXPECT_EQ(done.load(), 3);
+}
+
+TEST(ThreadTeamTest, DestroysWithoutEverRunning) {
+  ThreadTeam team(4);
+  EXPECT_EQ(team.size(), 4);
+}
+
+}  // namespace
+}  // namespace assay
