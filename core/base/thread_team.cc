@@ -27,8 +27,8 @@ void ThreadTeam::Run(absl::FunctionRef<void(int)> task) {
   }
   task(0);
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](int* running) { return *running == 0; }, &running_));
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_ == 0; };
+  mu_.Await(absl::Condition(&done));
   task_ = nullptr;
 }
 
