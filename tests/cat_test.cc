@@ -189,6 +189,32 @@ TEST(CatSessionTest, SnapshotRoundTripsMidSession) {
   EXPECT_THAT(CatSession::Deserialize("junk", &bank), StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// The model-assisted prediction reuses the bands that choosing the next item computed at the same
+// θ̂; it must equal the prediction of a copy restored from the snapshot, which computes them anew.
+TEST(CatSessionTest, ModelAssistedEstimateReusesTheStepsBandsExactly) {
+  const Bank bank = SyntheticBank(500, 5);
+  CatOptions o;
+  o.selection = Selection::kModelAssisted;
+  o.locate_items = 5;
+  o.max_items = 60;
+  ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
+  std::mt19937_64 rng(11);
+  std::bernoulli_distribution coin(0.6);
+  const auto expect_same = [&](const char* when, int step) {
+    ASSERT_OK_AND_ASSIGN(CatSession fresh, CatSession::Deserialize(s.Serialize(), &bank));
+    const CatEstimate a = s.Estimate(), b = fresh.Estimate();
+    EXPECT_EQ(a.predicted_accuracy, b.predicted_accuracy) << when << " step " << step;
+    EXPECT_EQ(a.lower, b.lower) << when << " step " << step;
+    EXPECT_EQ(a.upper, b.upper) << when << " step " << step;
+  };
+  for (int step = 0; step < 40; ++step) {
+    ASSERT_OK_AND_ASSIGN(auto items, s.Next(1));
+    expect_same("after Next", step);
+    ASSERT_OK(s.Submit(items[0], coin(rng) ? 1.0 : 0.0));
+    expect_same("after Submit", step);
+  }
+}
+
 // Sessions persisted before locate_items existed (snapshot format 1: no locate_items field) still
 // load, with the default.
 TEST(CatSessionTest, FormatOneSnapshotStillLoads) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <numeric>
 #include <utility>
 
@@ -23,47 +24,7 @@ constexpr uint8_t kFormat = 2;  // 2 added locate_items; format 1 snapshots stil
 // Model-assisted prediction: upper edges of the bands of p_j(θ̂) (the last band runs to 1), and
 // the pseudo-count of answered items that shrinks a band's residual mean toward 0.
 constexpr double kBandEdges[] = {0.05, 0.2, 0.5, 0.8, 0.95};
-constexpr int kBands = 6;
 constexpr double kResidualPseudoCount = 3.0;
-
-// Per band of p_j(θ̂): the unanswered items (count, summed 2PL variance p(1 − p)) and the
-// answered ones (count, summed residual y − p and its square).
-struct Bands {
-  double unseen[kBands] = {}, model_var[kBands] = {}, seen[kBands] = {}, sum[kBands] = {},
-         sum_sq[kBands] = {};
-  // The residual variance of band h: the answered items' mean square, shrunk toward the 2PL's.
-  double Variance(int h) const {
-    const double prior = unseen[h] > 0 ? model_var[h] / unseen[h] : 0.25;
-    return (sum_sq[h] + kResidualPseudoCount * prior) / (seen[h] + kResidualPseudoCount);
-  }
-  // Variance of the predicted total over band h's unanswered items: the estimated correction's
-  // plus the items' own.
-  double PredictionVariance(int h, double unseen_h, double seen_h) const {
-    const double var = Variance(h);
-    return unseen_h * unseen_h * var / (seen_h + kResidualPseudoCount) + unseen_h * var;
-  }
-};
-
-// Band statistics, given each item's band: items not answered are unseen (free or pending),
-// answered ones seen.
-Bands BandStats(const ArrayXd& p, const ArrayXd& band, const std::vector<uint8_t>& state,
-                const std::vector<irt::Response>& responses) {
-  Bands bands;
-  for (Index j = 0; j < p.size(); ++j) {
-    if (state[static_cast<size_t>(j)] == kAnswered) continue;
-    const int h = static_cast<int>(band[j]);
-    bands.unseen[h] += 1;
-    bands.model_var[h] += p[j] * (1 - p[j]);
-  }
-  for (const irt::Response& r : responses) {
-    const double res = r.successes / r.trials - p[r.item];
-    const int h = static_cast<int>(band[r.item]);
-    bands.seen[h] += 1;
-    bands.sum[h] += res;
-    bands.sum_sq[h] += res * res;
-  }
-  return bands;
-}
 
 // Standard normal quantile by bisection on erf (only called for interval levels).
 double NormalQuantile(double p) {
@@ -205,16 +166,47 @@ void CatSession::UpdateTheta() {
   se_ = est.se;
 }
 
-const ArrayXd& CatSession::BandsAt(const ArrayXd& p) const {
-  band_.setZero(p.size());
-  for (double edge : kBandEdges) band_ += (p >= edge).cast<double>();  // edges at or below p
-  return band_;
+double CatSession::Bands::Variance(int h) const {
+  const double prior = unseen[h] > 0 ? model_var[h] / unseen[h] : 0.25;
+  return (sum_sq[h] + kResidualPseudoCount * prior) / (seen[h] + kResidualPseudoCount);
+}
+
+double CatSession::Bands::PredictionVariance(int h, double unseen_h, double seen_h) const {
+  const double var = Variance(h);
+  return unseen_h * unseen_h * var / (seen_h + kResidualPseudoCount) + unseen_h * var;
+}
+
+void CatSession::BandsOf(const ArrayXd& p, ArrayXd* band, Bands* bands) const {
+  static_assert(std::size(kBandEdges) + 1 == kBands, "one band more than edges");
+  band->setZero(p.size());
+  for (double edge : kBandEdges) *band += (p >= edge).cast<double>();  // edges at or below p
+  *bands = Bands();
+  for (Index j = 0; j < p.size(); ++j) {
+    if (state_[static_cast<size_t>(j)] == kAnswered) continue;
+    const int h = static_cast<int>((*band)[j]);
+    bands->unseen[h] += 1;
+    bands->model_var[h] += p[j] * (1 - p[j]);
+  }
+  for (const irt::Response& r : responses_) {
+    const double res = r.successes / r.trials - p[r.item];
+    const int h = static_cast<int>((*band)[r.item]);
+    bands->seen[h] += 1;
+    bands->sum[h] += res;
+    bands->sum_sq[h] += res * res;
+  }
 }
 
 void CatSession::ComputeProbabilities() {
   if (ProbabilitiesCurrent()) return;
   Probabilities(bank_->items, theta_, &p_);
   p_theta_ = theta_;
+  bands_current_ = false;
+}
+
+void CatSession::ComputeBands() {
+  if (bands_current_) return;
+  BandsOf(p_, &band_, &bands_);
+  bands_current_ = true;
 }
 
 int CatSession::ContentTag() const {
@@ -252,8 +244,9 @@ Index CatSession::PickNext() {
       static_cast<int64_t>(responses_.size() + pending_.size()) >= options_.locate_items) {
     const int tag = ContentTag();
     ComputeProbabilities();
-    const ArrayXd& band_of = BandsAt(p_);
-    const Bands bands = BandStats(p_, band_of, state_, responses_);
+    ComputeBands();
+    const ArrayXd& band_of = band_;
+    const Bands& bands = bands_;
     double pending_in[kBands] = {}, free_in[kBands] = {};
     for (Index j : pending_) pending_in[static_cast<int>(band_of[j])] += 1;
     for (Index j = 0; j < n; ++j) {
@@ -468,6 +461,7 @@ absl::Status CatSession::Submit(Index item, double successes, double trials) {
   state_[item] = kAnswered;
   pending_.erase(std::find(pending_.begin(), pending_.end(), item));
   responses_.push_back({item, successes, trials});
+  bands_current_ = false;
   // EAP: add this response's log-likelihood over the grid (log space: long tests never underflow).
   const irt::ItemBank& b = bank_->items;
   const ArrayXd x = (b.a[item] * EapGrid() + b.b[item]) / b.sigma;
@@ -506,7 +500,12 @@ CatEstimate CatSession::Estimate() const {
   bernoulli = std::max(bernoulli, 0.0);
   if (options_.selection == Selection::kModelAssisted) {
     // Post-stratified residual correction; its variance replaces the Bernoulli term.
-    const Bands bands = BandStats(p, BandsAt(p), state_, responses_);
+    Bands computed_bands;
+    if (!(cached && bands_current_)) {
+      ArrayXd band;
+      BandsOf(p, &band, &computed_bands);
+    }
+    const Bands& bands = cached && bands_current_ ? bands_ : computed_bands;
     bernoulli = 0;
     for (int h = 0; h < kBands; ++h) {
       if (bands.unseen[h] == 0) continue;

@@ -161,13 +161,34 @@ class CatSession {
   // Scratch buffers (bank-sized), reused so that a step allocates nothing; not part of the state.
   // p_ holds P(correct) of every item at θ = p_theta_ (NaN: not computed); Estimate() reuses it.
   Eigen::ArrayXd p_, score_;
-  mutable Eigen::ArrayXd band_;  // kModelAssisted: each item's band of p_j(θ̂) (see BandsAt)
-  const Eigen::ArrayXd& BandsAt(const Eigen::ArrayXd& p) const;  // fills band_
   double p_theta_ = std::numeric_limits<double>::quiet_NaN();
   bool ProbabilitiesCurrent() const {  // p_ is at theta_
     return p_theta_ == theta_ && p_.size() == bank_->items.size();
   }
   void ComputeProbabilities();  // p_ at theta_
+
+  // kModelAssisted: per band of p_j(θ̂), the unanswered items (count, summed 2PL variance
+  // p(1 − p)) and the answered ones (count, summed residual y − p and its square).
+  static constexpr int kBands = 6;
+  struct Bands {
+    double unseen[kBands] = {}, model_var[kBands] = {}, seen[kBands] = {}, sum[kBands] = {},
+           sum_sq[kBands] = {};
+    // The residual variance of band h: the answered items' mean square, shrunk toward the 2PL's.
+    double Variance(int h) const;
+    // Variance of the predicted total over band h's unanswered items: the estimated correction's
+    // plus the items' own.
+    double PredictionVariance(int h, double unseen_h, double seen_h) const;
+  };
+  // Each item's band (band_) and the bands' statistics (bands_) at p_ and the answered items so
+  // far, computed once per step by PickNext() and reused by Estimate(); bands_current_ is cleared
+  // whenever p_ or the answered items change.
+  Eigen::ArrayXd band_;
+  Bands bands_;
+  bool bands_current_ = false;
+  // Each item's band of p into *band and the bands' statistics into *bands: items not answered
+  // are unseen (free or pending), answered ones seen.
+  void BandsOf(const Eigen::ArrayXd& p, Eigen::ArrayXd* band, Bands* bands) const;
+  void ComputeBands();  // band_ and bands_ at p_; requires ProbabilitiesCurrent()
 };
 
 // The EAP quadrature grid: 121 points on [−6, 6].
