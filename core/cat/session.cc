@@ -500,12 +500,13 @@ CatEstimate CatSession::Estimate() const {
   bernoulli = std::max(bernoulli, 0.0);
   if (options_.selection == Selection::kModelAssisted) {
     // Post-stratified residual correction; its variance replaces the Bernoulli term.
+    const bool reuse = cached && bands_current_;  // Next() computed them at this θ̂
     Bands computed_bands;
-    if (!(cached && bands_current_)) {
+    if (!reuse) {
       ArrayXd band;
       BandsOf(p, &band, &computed_bands);
     }
-    const Bands& bands = cached && bands_current_ ? bands_ : computed_bands;
+    const Bands& bands = reuse ? bands_ : computed_bands;
     bernoulli = 0;
     for (int h = 0; h < kBands; ++h) {
       if (bands.unseen[h] == 0) continue;
