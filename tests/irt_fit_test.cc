@@ -42,6 +42,7 @@ struct PaperRun {
   FitResult fit;
   testing::Recovery m;
   double oracle_spearman_a = 0, oracle_rmse_b = 0;
+  bool dense = false;  // the data took the dense layout (every cell observed)
 };
 PaperRun FitPaperSimulation(double missing, Mode mode) {
   SimOptions sim;
@@ -52,6 +53,7 @@ PaperRun FitPaperSimulation(double missing, Mode mode) {
   options.shrink_items = mode == Mode::kShrinkItems;
   options.threads = 2;
   PaperRun run{Fit(s.data, options).value(), {}};
+  run.dense = s.data.dense();
   run.m = testing::PaperMetrics(run.fit.params, s.truth);
   const IrtParams oracle = testing::ItemsGivenTrueAbilities(s.data, s.truth);
   run.oracle_spearman_a = testing::Spearman(oracle.a.col(0), s.truth.a.col(0));
@@ -107,6 +109,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, PaperSimulationTest,
 // out (above) even items fitted knowing every θ reach only 0.871 on average (tests/bench/README).
 TEST(PaperSimulationAllCellsTest, ReachesThePapersFiguresWhenEveryCellIsObserved) {
   const PaperRun run = FitPaperSimulation(0.0, Mode::kProduction);
+  ASSERT_TRUE(run.dense);
   const testing::Recovery& m = run.m;
   EXPECT_GE(m.spearman_a, 0.88);
   EXPECT_LE(m.rmse_b, 0.08);
@@ -121,6 +124,7 @@ TEST(PaperSimulationAllCellsTest, ReachesThePapersFiguresWhenEveryCellIsObserved
 // within reach of that bound.
 TEST(PaperSimulationSparseTest, DegradesGracefullyWithEightyPercentMissing) {
   const PaperRun run = FitPaperSimulation(0.8, Mode::kProduction);
+  ASSERT_FALSE(run.dense);
   const testing::Recovery& m = run.m;
   EXPECT_GE(m.spearman_a, 0.60);
   EXPECT_GE(m.spearman_a, run.oracle_spearman_a - 0.02);
