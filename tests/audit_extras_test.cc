@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/audit/audit.h"
 #include "core/audit/confseq.h"
@@ -92,6 +94,118 @@ TEST(ConfidenceSequenceTest, SnapshotRoundTripsAndBadInputChangesNothing) {
   bad.alpha = 0;
   EXPECT_THAT(ConfidenceSequence::Create(bad),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("alpha")));
+}
+
+// The definition (header comment of confseq.h) computed the plain way: each bettor's log capital
+// summed term by term, every grid point tested at every step. The class keeps running products
+// and folds them into the logs now and then; it must report the same intervals.
+class ReferenceCs {
+ public:
+  explicit ReferenceCs(const ConfSeqOptions& o)
+      : o_(o), log_kp_(static_cast<size_t>(o.grid), 0.0), log_km_(log_kp_) {}
+  void Update(double y, double lo, double hi) {
+    ++t_;
+    const double t = static_cast<double>(t_), c = o_.truncation, cell = 1.0 / o_.grid;
+    int first = -1, last = -1;
+    for (int k = 0; k < o_.grid; ++k) {
+      const double m = (k + 0.5) / o_.grid, cap_p = c / (m - lo), cap_m = c / (hi - m);
+      double bet_p, bet_m;
+      if (o_.bet == CsBet::kPredictablePlugIn) {
+        const double lambda = std::sqrt(2 * std::log(2 / o_.alpha) / (var_ * t * std::log(t + 1)));
+        bet_p = std::min(cap_p, lambda);
+        bet_m = -std::min(cap_m, lambda);
+      } else {
+        const double raw = (mean_ - m) / (var_ + (mean_ - m) * (mean_ - m));
+        bet_p = std::min(std::max(raw, 0.0), cap_p);
+        bet_m = std::max(std::min(raw, 0.0), -cap_m);
+      }
+      log_kp_[k] += std::log(1 + bet_p * (y - m));
+      log_km_[k] += std::log(1 + bet_m * (y - m));
+      if (std::max(std::log(o_.hedge) + log_kp_[k], std::log(1 - o_.hedge) + log_km_[k]) <
+          -std::log(o_.alpha)) {
+        if (first < 0) first = k;
+        last = k;
+      }
+    }
+    sum_ += y;
+    sq_ += (y - mean_) * (y - mean_);
+    mean_ = (0.5 + sum_) / (t + 1);
+    var_ = (0.25 + sq_) / (t + 1);
+    if (first >= 0) {
+      lower_ = std::max(lower_, (first + 0.5) / o_.grid - cell);
+      upper_ = std::min(upper_, (last + 0.5) / o_.grid + cell);
+    }
+  }
+  double lower() const { return lower_; }
+  double upper() const { return upper_; }
+
+ private:
+  ConfSeqOptions o_;
+  std::vector<double> log_kp_, log_km_;
+  int64_t t_ = 0;
+  double sum_ = 0, sq_ = 0, mean_ = 0.5, var_ = 0.25, lower_ = 0, upper_ = 1;
+};
+
+TEST(ConfidenceSequenceTest, RunningProductsGiveTheDefinitionsIntervals) {
+  struct Case {
+    CsBet bet;
+    double alpha, truncation, hi;  // observations in [0, hi]; hi > 1: inverse-probability weights
+  };
+  int steps_compared = 0, steps_with_interval_change = 0;
+  for (const Case& c :
+       {Case{CsBet::kPredictablePlugIn, 0.05, 0.5, 1}, Case{CsBet::kAgrapa, 0.05, 0.5, 1},
+        Case{CsBet::kPredictablePlugIn, 1e-6, 0.9, 1}, Case{CsBet::kAgrapa, 0.01, 0.99, 40},
+        Case{CsBet::kPredictablePlugIn, 0.1, 0.5, 40}}) {
+    ConfSeqOptions o;
+    o.bet = c.bet;
+    o.alpha = c.alpha;
+    o.truncation = c.truncation;
+    o.grid = 300;
+    ConfidenceSequence cs = ConfidenceSequence::Create(o).value();
+    ReferenceCs reference(o);
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> unif(0, 1);
+    for (int t = 1; t <= 1500; ++t) {
+      // Scores with mean 0.7; with weights, 0.7·hi/… scaled so the weighted mean is still ≈ 0.7.
+      const double y = c.hi == 1 ? (unif(rng) < 0.7 ? 1.0 : unif(rng) * 0.5)
+                                 : (unif(rng) < 0.7 / c.hi * 1.2 ? c.hi : 0.0);
+      const double before = cs.upper() - cs.lower();
+      ASSERT_OK(cs.UpdateBounded(y, 0, c.hi));
+      reference.Update(y, 0, c.hi);
+      ASSERT_EQ(cs.lower(), reference.lower()) << "step " << t << ", case alpha " << c.alpha;
+      ASSERT_EQ(cs.upper(), reference.upper()) << "step " << t << ", case alpha " << c.alpha;
+      ++steps_compared;
+      if (cs.upper() - cs.lower() != before) ++steps_with_interval_change;
+    }
+  }
+  std::printf("%d steps compared, the interval moved at %d of them\n", steps_compared,
+              steps_with_interval_change);
+  EXPECT_GT(steps_with_interval_change, 100);  // the comparison saw the interval at work
+}
+
+// A snapshot from before the running products (its capital all in the logs, nothing after the
+// interval) still loads and goes on exactly as the state it was taken from.
+TEST(ConfidenceSequenceTest, LoadsSnapshotsWithoutRunningProducts) {
+  ConfSeqOptions o;
+  o.grid = 200;
+  ConfidenceSequence cs = ConfidenceSequence::Create(o).value();
+  std::mt19937_64 rng(5);
+  std::bernoulli_distribution coin(0.8);
+  for (int t = 0; t < 32; ++t) ASSERT_OK(cs.Update(coin(rng) ? 1.0 : 0.0));  // ends with a fold
+  const std::string bytes = cs.Serialize();
+  const size_t products = 2 * (sizeof(int64_t) + o.grid * sizeof(double));
+  ASSERT_OK_AND_ASSIGN(ConfidenceSequence old,
+                       ConfidenceSequence::Deserialize(bytes.substr(0, bytes.size() - products)));
+  EXPECT_EQ(old.Serialize(), bytes);
+  for (int t = 0; t < 50; ++t) {
+    const double y = coin(rng) ? 1.0 : 0.0;
+    ASSERT_OK(cs.Update(y));
+    ASSERT_OK(old.Update(y));
+  }
+  EXPECT_EQ(old.Serialize(), cs.Serialize());
+  // Half of the running products, or a non-positive one, is damage, not an older format.
+  EXPECT_THAT(ConfidenceSequence::Deserialize(bytes.substr(0, bytes.size() - products / 2)),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 // Average run length to a (false) alarm under no change, at the boundary p = τ, is ≥ 1/α.

@@ -24,7 +24,42 @@ ConfidenceSequence::ConfidenceSequence(const ConfSeqOptions& options)
     : options_(options),
       m_((Eigen::ArrayXd::LinSpaced(options.grid, 0, options.grid - 1) + 0.5) / options.grid),
       log_kp_(Eigen::ArrayXd::Zero(options.grid)),
-      log_km_(Eigen::ArrayXd::Zero(options.grid)) {}
+      log_km_(Eigen::ArrayXd::Zero(options.grid)),
+      kp_(Eigen::ArrayXd::Ones(options.grid)),
+      km_(Eigen::ArrayXd::Ones(options.grid)),
+      limit_p_(options.grid),
+      limit_m_(options.grid),
+      cap_p_(options.grid),
+      cap_m_(options.grid) {
+  Fold();
+  SetBounds(0, 1);
+}
+
+namespace {
+// Updates between folds, and the range a running product may reach before an early fold: a
+// factor lies in [1 − c, 1 + cap · (hi − lo)], so 16 of them stay far inside a double's range for
+// any bounds met in practice, and the range check catches the rest.
+constexpr int64_t kFoldEvery = 16;
+constexpr double kProductMax = 1e100, kProductMin = 1e-100;
+}  // namespace
+
+void ConfidenceSequence::Fold() {
+  log_kp_ += kp_.log();
+  log_km_ += km_.log();
+  kp_.setOnes();
+  km_.setOnes();
+  const double log_inv_alpha = -std::log(options_.alpha);
+  limit_p_ = (log_inv_alpha - std::log(options_.hedge) - log_kp_).exp();
+  limit_m_ = (log_inv_alpha - std::log(1 - options_.hedge) - log_km_).exp();
+}
+
+void ConfidenceSequence::SetBounds(double lo, double hi) {
+  if (lo == cap_lo_ && hi == cap_hi_) return;
+  cap_p_ = options_.truncation / (m_ - lo);
+  cap_m_ = options_.truncation / (hi - m_);
+  cap_lo_ = lo;
+  cap_hi_ = hi;
+}
 
 absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Create(const ConfSeqOptions& options) {
   RETURN_IF_ERROR(options.Validate());
@@ -42,21 +77,25 @@ absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
     return absl::InvalidArgumentError(
         absl::StrCat("observation ", y, " outside its bounds [", lo, ", ", hi, "]"));
   }
+  SetBounds(lo, hi);
   ++t_;
   const double t = static_cast<double>(t_);
-  const double c = options_.truncation;
-  const Eigen::ArrayXd d = y - m_;
-  const Eigen::ArrayXd cap_plus = c / (m_ - lo), cap_minus = c / (hi - m_);
+  const auto d = y - m_;
   if (options_.bet == CsBet::kPredictablePlugIn) {
     const double lambda =
         std::sqrt(2 * std::log(2 / options_.alpha) / (sigma2_hat_ * t * std::log(t + 1)));
-    log_kp_ += (1 + cap_plus.min(lambda) * d).log();
-    log_km_ += (1 - cap_minus.min(lambda) * d).log();
+    kp_ *= 1 + cap_p_.min(lambda) * d;
+    km_ *= 1 - cap_m_.min(lambda) * d;
   } else {
-    const Eigen::ArrayXd gap = mu_hat_ - m_;
-    const Eigen::ArrayXd raw = gap / (sigma2_hat_ + gap.square());
-    log_kp_ += (1 + raw.max(0.0).min(cap_plus) * d).log();
-    log_km_ += (1 + raw.min(0.0).max(-cap_minus) * d).log();
+    const auto gap = mu_hat_ - m_;
+    const auto raw = gap / (sigma2_hat_ + gap.square());
+    kp_ *= 1 + raw.max(0.0).min(cap_p_) * d;
+    km_ *= 1 + raw.min(0.0).max(-cap_m_) * d;
+  }
+  // Fold on schedule, or now if a running product has drifted far from 1.
+  if (t_ % kFoldEvery == 0 || kp_.max(km_).maxCoeff() > kProductMax ||
+      kp_.min(km_).minCoeff() < kProductMin) {
+    Fold();
   }
   // Predictable estimates for the next bet (WSR's regularized running mean and variance).
   sum_ += y;
@@ -64,19 +103,18 @@ absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
   mu_hat_ = (0.5 + sum_) / (t + 1);
   sigma2_hat_ = (0.25 + sq_dev_sum_) / (t + 1);
 
-  // Candidates still plausible: hedged capital below 1/α.
-  const double threshold = -std::log(options_.alpha);
-  const double log_h = std::log(options_.hedge), log_1h = std::log(1 - options_.hedge);
+  // Candidates still plausible: hedged capital below 1/α, the first and the last of them.
   // A true mean between two grid points can be plausible while a neighbouring grid point is not:
   // widen by a whole cell on each side so discretization never excludes it.
   const double cell = 1.0 / options_.grid;
-  Eigen::Index first = -1, last = -1;
-  for (Eigen::Index k = 0; k < m_.size(); ++k) {
-    if (std::max(log_h + log_kp_[k], log_1h + log_km_[k]) < threshold) {
-      if (first < 0) first = k;
-      last = k;
-    }
-  }
+  const auto plausible = [&](Eigen::Index k) {
+    return kp_[k] < limit_p_[k] && km_[k] < limit_m_[k];
+  };
+  const Eigen::Index n = m_.size();
+  Eigen::Index first = 0, last = n - 1;
+  while (first < n && !plausible(first)) ++first;
+  while (last > first && !plausible(last)) --last;
+  if (first == n) first = -1;
   if (first >= 0) {  // an empty set (all candidates rejected) leaves the interval as it was
     lower_ = std::max(lower_, m_[first] - cell);
     upper_ = std::min(upper_, m_[last] + cell);
@@ -95,6 +133,8 @@ std::string ConfidenceSequence::Serialize() const {
   w.F64s(log_km_.data(), log_km_.size());
   w.I64(t_);
   for (double v : {sum_, mu_hat_, sigma2_hat_, sq_dev_sum_, lower_, upper_}) w.F64(v);
+  w.F64s(kp_.data(), kp_.size());  // absent from snapshots written before the running products
+  w.F64s(km_.data(), km_.size());
   return w.Take();
 }
 
@@ -112,15 +152,30 @@ absl::StatusOr<ConfidenceSequence> ConfidenceSequence::Deserialize(absl::string_
   if (!o.Validate().ok())
     return absl::DataLossError("confidence sequence snapshot: invalid options");
   ConfidenceSequence cs(o);
-  std::vector<double> kp, km;
-  if (!r.F64s(kp) || !r.F64s(km) || kp.size() != static_cast<size_t>(grid) ||
-      km.size() != kp.size() || !r.I64(cs.t_) || !r.F64(cs.sum_) || !r.F64(cs.mu_hat_) ||
-      !r.F64(cs.sigma2_hat_) || !r.F64(cs.sq_dev_sum_) || !r.F64(cs.lower_) || !r.F64(cs.upper_) ||
-      !r.done()) {
+  std::vector<double> log_kp, log_km, kp, km;
+  if (!r.F64s(log_kp) || !r.F64s(log_km) || log_kp.size() != static_cast<size_t>(grid) ||
+      log_km.size() != log_kp.size() || !r.I64(cs.t_) || !r.F64(cs.sum_) || !r.F64(cs.mu_hat_) ||
+      !r.F64(cs.sigma2_hat_) || !r.F64(cs.sq_dev_sum_) || !r.F64(cs.lower_) || !r.F64(cs.upper_)) {
     return absl::DataLossError("confidence sequence snapshot: truncated state");
   }
-  cs.log_kp_ = Eigen::Map<const Eigen::ArrayXd>(kp.data(), grid);
-  cs.log_km_ = Eigen::Map<const Eigen::ArrayXd>(km.data(), grid);
+  // An older snapshot ends here, with its capital entirely in the logs.
+  kp.assign(log_kp.size(), 1.0);
+  km.assign(log_kp.size(), 1.0);
+  if (!r.done() && (!r.F64s(kp) || !r.F64s(km) || kp.size() != log_kp.size() ||
+                    km.size() != log_kp.size() || !r.done())) {
+    return absl::DataLossError("confidence sequence snapshot: truncated running products");
+  }
+  for (std::vector<double>* v : {&kp, &km}) {
+    for (double x : *v) {
+      if (!(x > 0 && std::isfinite(x)))
+        return absl::DataLossError("confidence sequence snapshot: capital not positive");
+    }
+  }
+  cs.log_kp_ = Eigen::Map<const Eigen::ArrayXd>(log_kp.data(), grid);
+  cs.log_km_ = Eigen::Map<const Eigen::ArrayXd>(log_km.data(), grid);
+  cs.Fold();  // the limits, from the stored logs (the products are still 1 here)
+  cs.kp_ = Eigen::Map<const Eigen::ArrayXd>(kp.data(), grid);
+  cs.km_ = Eigen::Map<const Eigen::ArrayXd>(km.data(), grid);
   return cs;
 }
 

@@ -58,9 +58,23 @@ class ConfidenceSequence {
  private:
   explicit ConfidenceSequence(const ConfSeqOptions& options);
 
+  // Recomputes the caps for observations in [lo, hi] unless they are the current ones.
+  void SetBounds(double lo, double hi);
+  // Moves the running products into the logs: log_k += log(k), k = 1; refreshes the limits.
+  void Fold();
+
   ConfSeqOptions options_;
-  Eigen::ArrayXd m_;                // grid
-  Eigen::ArrayXd log_kp_, log_km_;  // log capital of the two one-sided bettors
+  Eigen::ArrayXd m_;  // grid
+  // Capital of the two one-sided bettors at each grid point: exp(log_kp_) · kp_ (and the same for
+  // the minus side). An update multiplies kp_ and km_ by the bets' factors, so its cost is a few
+  // multiplications per point; every kFoldEvery updates (or sooner, should a product drift far
+  // from 1) Fold() moves them into the logs. Only t_ and the data decide when, so a replay or a
+  // restored snapshot repeats the live computation exactly.
+  Eigen::ArrayXd log_kp_, log_km_, kp_, km_;
+  // Derived (never serialized): a point is plausible while kp_ < limit_p_ and km_ < limit_m_,
+  // i.e. θ K⁺ < 1/α and (1 − θ) K⁻ < 1/α; and the caps c/(m − lo), c/(hi − m) for cap_bounds_.
+  Eigen::ArrayXd limit_p_, limit_m_, cap_p_, cap_m_;
+  double cap_lo_ = 0, cap_hi_ = 0;
   int64_t t_ = 0;
   double sum_ = 0;
   double mu_hat_ = 0.5, sigma2_hat_ = 0.25, sq_dev_sum_ = 0;  // predictable estimates
