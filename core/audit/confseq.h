@@ -72,7 +72,8 @@ class ConfidenceSequence {
   // restored snapshot repeats the live computation exactly.
   Eigen::ArrayXd log_kp_, log_km_, kp_, km_;
   // Derived (never serialized): a point is plausible while kp_ < limit_p_ and km_ < limit_m_,
-  // i.e. θ K⁺ < 1/α and (1 − θ) K⁻ < 1/α; and the caps c/(m − lo), c/(hi − m) for cap_bounds_.
+  // i.e. θ K⁺ < 1/α and (1 − θ) K⁻ < 1/α; and the caps c/(m − lo), c/(hi − m) for the bounds
+  // [cap_lo_, cap_hi_] of the last update.
   Eigen::ArrayXd limit_p_, limit_m_, cap_p_, cap_m_;
   double cap_lo_ = 0, cap_hi_ = 0;
   int64_t t_ = 0;
