@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -166,7 +167,7 @@ TEST(ConfidenceSequenceTest, RunningProductsGiveTheDefinitionsIntervals) {
     std::mt19937_64 rng(7);
     std::uniform_real_distribution<double> unif(0, 1);
     for (int t = 1; t <= 1500; ++t) {
-      // Scores with mean 0.7; with weights, 0.7·hi/… scaled so the weighted mean is still ≈ 0.7.
+      // Scores in [0, 1] with mean 0.775; weighted: hi with probability 0.84 / hi (mean 0.84).
       const double y = c.hi == 1 ? (unif(rng) < 0.7 ? 1.0 : unif(rng) * 0.5)
                                  : (unif(rng) < 0.7 / c.hi * 1.2 ? c.hi : 0.0);
       const double before = cs.upper() - cs.lower();
@@ -206,6 +207,11 @@ TEST(ConfidenceSequenceTest, LoadsSnapshotsWithoutRunningProducts) {
   // Half of the running products, or a non-positive one, is damage, not an older format.
   EXPECT_THAT(ConfidenceSequence::Deserialize(bytes.substr(0, bytes.size() - products / 2)),
               StatusIs(absl::StatusCode::kDataLoss));
+  std::string negative = bytes;
+  const double minus_one = -1;
+  std::memcpy(&negative[negative.size() - sizeof(double)], &minus_one, sizeof(double));
+  EXPECT_THAT(ConfidenceSequence::Deserialize(negative),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("capital not positive")));
 }
 
 // Average run length to a (false) alarm under no change, at the boundary p = τ, is ≥ 1/α.
