@@ -2,14 +2,21 @@
 
 #include <utility>
 
+#include "core/base/thread_name.h"
 #include "server/log.h"
 
 namespace assay::server {
 
 CommitQueue::CommitQueue(storage::Storage* storage, size_t capacity, size_t max_batch)
     : storage_(storage), capacity_(capacity), max_batch_(max_batch) {
-  thread_ = std::thread([this] { Loop(); });
-  reply_thread_ = std::thread([this] { ReplyLoop(); });
+  thread_ = std::thread([this] {
+    NameCurrentThread("assay-commit");
+    Loop();
+  });
+  reply_thread_ = std::thread([this] {
+    NameCurrentThread("assay-reply");
+    ReplyLoop();
+  });
 }
 
 CommitQueue::~CommitQueue() { Shutdown(); }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/thread_name.h"
 
 namespace assay::server {
 
@@ -10,7 +11,12 @@ BoundedExecutor::BoundedExecutor(int threads, size_t queue_capacity)
     : capacity_(queue_capacity < 1 ? 1 : queue_capacity) {
   if (threads < 1) threads = 1;
   workers_.reserve(static_cast<size_t>(threads));
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < threads; ++i) {
+    workers_.emplace_back([this, i] {
+      NameCurrentThread(absl::StrCat("assay-exec-", i));
+      WorkerLoop();
+    });
+  }
 }
 
 BoundedExecutor::~BoundedExecutor() { Shutdown(); }

@@ -9,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "core/base/thread_name.h"
 #include "core/irt/report.h"
 #include "server/log.h"
 #include "server/paging.h"
@@ -166,7 +167,10 @@ absl::Status FitJobs::Start() {
   }
   if (!unfinished.empty())
     Log(LogLevel::kInfo, "re-queued %d unfinished fit(s)", unfinished.size());
-  runner_ = std::thread([this] { RunLoop(); });
+  runner_ = std::thread([this] {
+    NameCurrentThread("assay-fits");
+    RunLoop();
+  });
   return absl::OkStatus();
 }
 

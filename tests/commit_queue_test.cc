@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "core/base/thread_name.h"
 #include "server/storage/storage.h"
 #include "tests/testing/status_matchers.h"
 
@@ -161,6 +162,25 @@ TEST_F(CommitQueueTest, RepliesComeInSubmissionOrderAfterTheCommitAndAllBeforeSh
   ASSERT_EQ(order.size(), 500u);
   for (int i = 0; i < 500; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
   EXPECT_EQ(visible, 500);
+}
+
+// Works run on the committer and replies on the reply thread, each named for `top -H` and `perf`.
+TEST_F(CommitQueueTest, WorksRunOnTheCommitterAndRepliesOnTheReplyThread) {
+  std::string work_thread, reply_thread;
+  absl::Notification replied;
+  ASSERT_THAT(queue_->Submit(
+                  [&](WriteContext&) {
+                    work_thread = CurrentThreadName();
+                    return absl::OkStatus();
+                  },
+                  [&](absl::Status) {
+                    reply_thread = CurrentThreadName();
+                    replied.Notify();
+                  }),
+              IsOk());
+  replied.WaitForNotification();
+  EXPECT_EQ(work_thread, "assay-commit");
+  EXPECT_EQ(reply_thread, "assay-reply");
 }
 
 }  // namespace

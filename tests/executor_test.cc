@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 
 #include "absl/synchronization/notification.h"
+#include "core/base/thread_name.h"
 #include "tests/testing/status_matchers.h"
 
 namespace assay::server {
@@ -34,6 +36,18 @@ TEST(BoundedExecutorTest, RejectsWhenQueueIsFullAndDrainsOnShutdown) {
   EXPECT_FALSE(rejected_ran);
   EXPECT_THAT(executor.Submit([] {}), StatusIs(absl::StatusCode::kUnavailable));
   executor.Shutdown();  // idempotent
+}
+
+TEST(BoundedExecutorTest, WorkersAreNamed) {
+  BoundedExecutor executor(/*threads=*/1, /*queue_capacity=*/1);
+  std::string name;
+  absl::Notification ran;
+  ASSERT_OK(executor.Submit([&] {
+    name = CurrentThreadName();
+    ran.Notify();
+  }));
+  ran.WaitForNotification();
+  EXPECT_EQ(name, "assay-exec-0");
 }
 
 TEST(BoundedExecutorTest, RunsTasksOnAllWorkers) {

@@ -1,9 +1,11 @@
 #include "core/base/thread_team.h"
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "core/base/thread_name.h"
 #include "gtest/gtest.h"
 
 namespace assay {
@@ -38,6 +40,28 @@ TEST(ThreadTeamTest, RunWaitsForTheSlowestMember) {
     done.fetch_add(1);
   });
   EXPECT_EQ(done.load(), 3);
+}
+
+// Operators tell the threads apart in `top -H` and `perf` by these names.
+TEST(ThreadTeamTest, MembersAreNamedAndTheCallerKeepsItsName) {
+  const std::string before = CurrentThreadName();
+  NameCurrentThread("team-caller");
+  ThreadTeam team(3);
+  std::vector<std::string> names(3);
+  team.Run([&](int m) { names[m] = CurrentThreadName(); });
+  EXPECT_EQ(names[0], "team-caller");
+  EXPECT_EQ(names[1], "assay-team-1");
+  EXPECT_EQ(names[2], "assay-team-2");
+  NameCurrentThread(before);
+}
+
+TEST(ThreadNameTest, NamesLongerThanLinuxKeepsAreCutTo15Bytes) {
+  std::string name;
+  std::thread([&] {
+    NameCurrentThread("assay-a-very-long-thread-name");
+    name = CurrentThreadName();
+  }).join();
+  EXPECT_EQ(name, "assay-a-very-lo");
 }
 
 TEST(ThreadTeamTest, DestroysWithoutEverRunning) {

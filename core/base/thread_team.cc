@@ -1,5 +1,8 @@
 #include "core/base/thread_team.h"
 
+#include "absl/strings/str_cat.h"
+#include "core/base/thread_name.h"
+
 namespace assay {
 
 ThreadTeam::ThreadTeam(int size) {
@@ -33,6 +36,7 @@ void ThreadTeam::Run(absl::FunctionRef<void(int)> task) {
 }
 
 void ThreadTeam::Loop(int member) {
+  NameCurrentThread(absl::StrCat("assay-team-", member));
   uint64_t seen = 0;
   while (true) {
     const absl::FunctionRef<void(int)>* task;
