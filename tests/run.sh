@@ -2,6 +2,8 @@
 # The test command (README, and exactly what .ci/run runs): installs what is missing, builds,
 # runs the whole suite, then builds again with AddressSanitizer + UndefinedBehaviorSanitizer and
 # runs the whole suite under them. Build trees: build/ and build-asan/ (reused between runs).
+# From a fresh clone on the 2-core CI machine (2026-11-24): 1,291 s in all; release build 385 s,
+# its tests 36 s, sanitized build 573 s, its tests 295 s. The brief's limit is 30 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(ASSAY_SANITIZED)  // set by CMake with ASSAY_SANITIZE=ON
 #define ASSAY_SKIP_REPEAT_UNDER_SANITIZERS(covered_by)                            \
   GTEST_SKIP() << "Monte Carlo repetition, run by the release build; " covered_by \
                   " runs its code under the sanitizers"
