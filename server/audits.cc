@@ -1,5 +1,6 @@
 #include "server/audits.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -15,14 +16,25 @@
 namespace assay::server {
 namespace {
 
-// A snapshot every this many events bounds the replay on load.
+// Snapshots bound the replay on load. A snapshot holds the statistics (fixed size) and the
+// outstanding cases (≈ 70 bytes each), so writing one every so many events would make the write
+// cost per label grow with the outstanding cases: with 3,000 open cases a snapshot is ≈ 200 KB and
+// stalls the commit holding it (and every writer behind it) by milliseconds. The rule is the one of
+// log compaction: an audit snapshots once the events since its last snapshot number at least
+// kSnapshotEvery and kEventsPerOutstanding times its outstanding cases, each threshold stretched by
+// a factor in [1, 2) fixed per audit. So the snapshot bytes written per event stay below
+// ≈ 70 / kEventsPerOutstanding plus the fixed part / kSnapshotEvery, and a load replays fewer than
+// 2 max(kSnapshotEvery, kEventsPerOutstanding × outstanding) events.
 constexpr int64_t kSnapshotEvery = 1000;
+constexpr int64_t kEventsPerOutstanding = 4;
 
-// Each audit snapshots every kSnapshotEvery to 2 kSnapshotEvery events, the spread fixed per audit:
-// audits fed in step (a pipeline labelling round-robin) would otherwise all write their snapshots,
-// which grow with the outstanding cases, in the same commit and stall every writer behind it.
-int64_t SnapshotInterval(int64_t audit_id) {
-  return kSnapshotEvery + audit_id * 7919 % kSnapshotEvery;
+// The per-audit stretch: audits fed in step (a pipeline labelling round-robin) reach a threshold
+// together and would otherwise all write their snapshots in the same commit, stalling every writer
+// behind it.
+bool SnapshotDue(int64_t audit_id, int64_t events_since_snapshot, int64_t outstanding) {
+  const int64_t stretch_permille = 1000 + audit_id * 7919 % 1000;  // [1000, 2000)
+  const int64_t threshold = std::max(kSnapshotEvery, kEventsPerOutstanding * outstanding);
+  return events_since_snapshot * 1000 >= threshold * stretch_permille;
 }
 constexpr size_t kMaxIdLength = 256;
 constexpr size_t kMaxNameLength = 200;
@@ -269,7 +281,8 @@ void AuditManager::Drop(const std::shared_ptr<Live>& live) {
 absl::Status AuditManager::Append(WriteContext& ctx, Live& live, const audit::Event& event) {
   ++live.revision;
   RETURN_IF_ERROR(ctx.txn().AppendAuditEvent(live.record.id, live.revision, event));
-  if (live.revision - live.snapshot_revision >= SnapshotInterval(live.record.id)) {
+  if (SnapshotDue(live.record.id, live.revision - live.snapshot_revision,
+                  live.state.outstanding())) {
     RETURN_IF_ERROR(
         ctx.txn().PutAuditSnapshot(live.record.id, live.revision, live.state.Serialize()));
     live.snapshot_revision = live.revision;

@@ -649,6 +649,61 @@ TEST_F(AuditServiceTest, RestartRestoresStateEqualToReplayOfTheLog) {
   EXPECT_EQ(after.outstanding(), 1);
 }
 
+// Snapshots follow the log-compaction rule: an audit with many outstanding cases (each in the
+// snapshot) snapshots only once the events since its last snapshot are at least 4× its outstanding
+// cases (times a stretch in [1, 2) fixed per audit), so the bytes written per event do not grow
+// with them, and the replay on load stays bounded.
+TEST_F(AuditServiceTest, SnapshotsWaitForFourEventsPerOutstandingCase) {
+  v1::AuditConfig config;
+  config.set_max_samples(5000);
+  config.set_budget(4000);
+  config.set_cs_grid(100);
+  const v1::Audit audit = Create(alpha_, config);
+  auto stored_snapshot_revision = [&]() -> int64_t {
+    server_->Shutdown();
+    int64_t revision = -1;
+    {
+      absl::StatusOr<std::unique_ptr<storage::Storage>> storage = storage::Storage::Open(db_);
+      EXPECT_OK(storage.status());
+      absl::StatusOr<std::optional<int64_t>> team = (*storage)->FindTeam("alpha");
+      EXPECT_OK(team.status());
+      absl::StatusOr<std::optional<storage::AuditRecord>> record =
+          (*storage)->FindAudit(**team, audit.id());
+      EXPECT_OK(record.status());
+      if (record.ok() && record->has_value()) revision = (*record)->snapshot_revision;
+    }
+    RestartServer();
+    return revision;
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1500; ++i) ids.push_back("c" + std::to_string(i));
+  for (int first = 0; first < 1500; first += 500) {
+    ASSERT_OK(HandOut(alpha_, audit.id(),
+                      std::vector<std::string>(ids.begin() + first, ids.begin() + first + 500))
+                  .status());
+  }
+  std::mt19937_64 rng(5);
+  std::bernoulli_distribution label(0.86);
+  // 1,500 hand-outs and 800 labels: revision 2,300 with 700 outstanding, below 4 × 700. (The rule
+  // of a fixed 1,000 to 2,000 events would have snapshotted during the hand-outs.)
+  for (int i = 0; i < 800; ++i) ASSERT_OK(Label(alpha_, audit.id(), ids[i], label(rng)).status());
+  EXPECT_EQ(stored_snapshot_revision(), 0);
+  // Labelling the rest, revision r has 3,000 − r outstanding. The snapshot comes once r ≥ 4 (3,000
+  // − r), i.e. r ≥ 2,400, and, stretched by less than 2, before r ≥ 8 (3,000 − r), i.e. r ≥ 2,667.
+  for (int i = 800; i < 1500; ++i) {
+    ASSERT_OK(Label(alpha_, audit.id(), ids[i], label(rng)).status());
+  }
+  ASSERT_OK_AND_ASSIGN(v1::Audit before, Get(alpha_, audit.id()));
+  ASSERT_EQ(before.revision(), 3000);
+  ASSERT_EQ(before.decision(), v1::DECISION_NONE);
+  const int64_t snapshot = stored_snapshot_revision();
+  EXPECT_GE(snapshot, 2400);
+  EXPECT_LE(snapshot, 2667);
+  // Restored from that snapshot, the audit is exactly where it was.
+  ASSERT_OK_AND_ASSIGN(v1::Audit after, Get(alpha_, audit.id()));
+  EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
+}
+
 // Memory stays bounded: with room for 2 audits in memory, 5 audits labelled in turn are evicted and
 // rebuilt (snapshot + log) again and again, and every label's result equals the core audit's.
 TEST_F(AuditServiceTest, IdleAuditsBeyondTheLimitAreDroppedAndRebuiltOnUse) {
