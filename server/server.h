@@ -31,7 +31,7 @@ struct ServerOptions {
   // Adaptive-testing sessions kept in memory; beyond that the least recently used idle ones are
   // dropped and replayed from the database when next used.
   size_t max_live_sessions = 1000;
-  // The same for audits (rebuilt from snapshot + log) and monitors (replayed from their log).
+  // The same for audits and monitors (each rebuilt from its latest snapshot and the log after it).
   size_t max_live_audits = 1000;
   size_t max_live_monitors = 1000;
   // How long in-flight calls may run after shutdown starts before they are cancelled.

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "assay/v1/teams.grpc.pb.h"
 #include "client/import/csv.h"
 #include "core/audit/audit.h"
+#include "core/base/status_macros.h"
 #include "server/admin.h"
 #include "server/audits.h"
 #include "server/server.h"
@@ -87,6 +89,18 @@ class AuditServiceTest : public ::testing::Test {
     return resp;
   }
 
+  // Hands out `cases` in calls of `per_call`.
+  absl::Status HandOutInCalls(const std::string& audit_id, const std::vector<std::string>& cases,
+                              size_t per_call) {
+    for (size_t first = 0; first < cases.size(); first += per_call) {
+      const auto begin = cases.begin() + static_cast<std::ptrdiff_t>(first);
+      const auto end =
+          cases.begin() + static_cast<std::ptrdiff_t>(std::min(cases.size(), first + per_call));
+      RETURN_IF_ERROR(HandOut(alpha_, audit_id, std::vector<std::string>(begin, end)).status());
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<v1::SubmitLabelResponse> Label(const std::string& token,
                                                 const std::string& audit_id,
                                                 const std::string& case_id, double y,
@@ -109,6 +123,23 @@ class AuditServiceTest : public ::testing::Test {
     absl::Status s = ToAbsl(audits_->GetAudit(Ctx(token).get(), req, &audit));
     if (!s.ok()) return s;
     return audit;
+  }
+
+  // Stops the server and reads team alpha's audit `audit_id` as stored, with its whole event log
+  // if `events` is given. Call StartServer() to go on.
+  absl::StatusOr<storage::AuditRecord> StopAndReadStoredAudit(
+      const std::string& audit_id, std::vector<audit::Event>* events = nullptr) {
+    server_->Shutdown();
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::Storage> storage, storage::Storage::Open(db_));
+    ASSIGN_OR_RETURN(std::optional<int64_t> team, storage->FindTeam("alpha"));
+    if (!team.has_value()) return absl::NotFoundError("team alpha");
+    ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
+                     storage->FindAudit(*team, audit_id));
+    if (!record.has_value()) return absl::NotFoundError(audit_id);
+    if (events != nullptr) {
+      ASSIGN_OR_RETURN(*events, storage->AuditEvents(record->id, 0));
+    }
+    return *std::move(record);
   }
 
   testing::TempDir dir_;
@@ -469,11 +500,7 @@ TEST_F(AuditServiceTest, StreamLabelsRepliesInOrderWithErrorsInline) {
   const v1::Audit audit = Create(alpha_);
   std::vector<std::string> ids;
   for (int i = 0; i < 600; ++i) ids.push_back("c" + std::to_string(i));
-  for (int i = 0; i < 600; i += 300) {
-    ASSERT_OK(HandOut(alpha_, audit.id(),
-                      std::vector<std::string>(ids.begin() + i, ids.begin() + i + 300))
-                  .status());
-  }
+  ASSERT_OK(HandOutInCalls(audit.id(), ids, 300));
   auto ctx = Ctx(alpha_);
   auto stream = audits_->StreamLabels(ctx.get());
   std::thread writer([&] {
@@ -519,11 +546,7 @@ TEST_F(AuditServiceTest, StreamLabelBatchesFailLabelsAloneAndKeepOrder) {
   const v1::Audit audit = Create(alpha_, config);
   std::vector<std::string> ids;
   for (int i = 0; i < 3000; ++i) ids.push_back("c" + std::to_string(i));
-  for (int i = 0; i < 3000; i += 1000) {
-    ASSERT_OK(HandOut(alpha_, audit.id(),
-                      std::vector<std::string>(ids.begin() + i, ids.begin() + i + 1000))
-                  .status());
-  }
+  ASSERT_OK(HandOutInCalls(audit.id(), ids, 1000));
   auto ctx = Ctx(alpha_);
   auto stream = audits_->StreamLabelBatches(ctx.get());
   // Batch 0: good, good, duplicate of the second, unknown case, NaN, good.
@@ -623,22 +646,18 @@ TEST_F(AuditServiceTest, RestartRestoresStateEqualToReplayOfTheLog) {
   ASSERT_OK_AND_ASSIGN(v1::Audit after, Get(alpha_, audit.id()));
   EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
 
-  server_->Shutdown();
-  ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db_));
-  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
-  ASSERT_OK_AND_ASSIGN(auto record, storage->FindAudit(*team, audit.id()));
-  ASSERT_TRUE(record.has_value());
-  // A snapshot was taken (every 1,000 to 2,000 events, the spread fixed per audit).
-  EXPECT_GE(record->snapshot_revision, 1000);
-  EXPECT_LE(record->snapshot_revision, 2400);
-  ASSERT_OK_AND_ASSIGN(std::vector<audit::Event> events, storage->AuditEvents(record->id, 0));
+  std::vector<audit::Event> events;
+  ASSERT_OK_AND_ASSIGN(storage::AuditRecord record, StopAndReadStoredAudit(audit.id(), &events));
+  // A snapshot was taken (at least 1,000 events in, and at least 4 events per outstanding case).
+  EXPECT_GE(record.snapshot_revision, 1000);
+  EXPECT_LE(record.snapshot_revision, 2400);
   ASSERT_EQ(events.size(), 2401u);
   v1::AuditConfig stored;
-  ASSERT_TRUE(stored.ParseFromString(record->config));
+  ASSERT_TRUE(stored.ParseFromString(record.config));
   ASSERT_OK_AND_ASSIGN(audit::AuditConfig core_config, AuditConfigFromProto(stored));
   ASSERT_OK_AND_ASSIGN(audit::Audit replayed, audit::Audit::Replay(core_config, events));
-  ASSERT_OK_AND_ASSIGN(audit::Audit from_snapshot, audit::Audit::Deserialize(record->snapshot));
-  for (size_t i = static_cast<size_t>(record->snapshot_revision); i < events.size(); ++i) {
+  ASSERT_OK_AND_ASSIGN(audit::Audit from_snapshot, audit::Audit::Deserialize(record.snapshot));
+  for (size_t i = static_cast<size_t>(record.snapshot_revision); i < events.size(); ++i) {
     ASSERT_OK(from_snapshot.Apply(events[i]));
   }
   EXPECT_TRUE(from_snapshot == replayed);
@@ -660,28 +679,14 @@ TEST_F(AuditServiceTest, SnapshotsWaitForFourEventsPerOutstandingCase) {
   config.set_cs_grid(100);
   const v1::Audit audit = Create(alpha_, config);
   auto stored_snapshot_revision = [&]() -> int64_t {
-    server_->Shutdown();
-    int64_t revision = -1;
-    {
-      absl::StatusOr<std::unique_ptr<storage::Storage>> storage = storage::Storage::Open(db_);
-      EXPECT_OK(storage.status());
-      absl::StatusOr<std::optional<int64_t>> team = (*storage)->FindTeam("alpha");
-      EXPECT_OK(team.status());
-      absl::StatusOr<std::optional<storage::AuditRecord>> record =
-          (*storage)->FindAudit(**team, audit.id());
-      EXPECT_OK(record.status());
-      if (record.ok() && record->has_value()) revision = (*record)->snapshot_revision;
-    }
-    RestartServer();
-    return revision;
+    absl::StatusOr<storage::AuditRecord> record = StopAndReadStoredAudit(audit.id());
+    StartServer();
+    EXPECT_OK(record.status());
+    return record.ok() ? record->snapshot_revision : -1;
   };
   std::vector<std::string> ids;
   for (int i = 0; i < 1500; ++i) ids.push_back("c" + std::to_string(i));
-  for (int first = 0; first < 1500; first += 500) {
-    ASSERT_OK(HandOut(alpha_, audit.id(),
-                      std::vector<std::string>(ids.begin() + first, ids.begin() + first + 500))
-                  .status());
-  }
+  ASSERT_OK(HandOutInCalls(audit.id(), ids, 500));
   std::mt19937_64 rng(5);
   std::bernoulli_distribution label(0.86);
   // 1,500 hand-outs and 800 labels: revision 2,300 with 700 outstanding, below 4 × 700. (The rule
