@@ -145,6 +145,7 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
       Check(cat->StartSession(client.Context().get(), session_req, &session), "StartSession"));
   v1::NextItemsRequest first;
   first.set_session_id(session.id());
+  first.set_view(v1::CAT_SESSION_VIEW_BASIC);  // the loop needs no outcome history
   v1::NextItemsResponse next;
   RETURN_IF_ERROR(Check(cat->NextItems(client.Context().get(), first, &next), "NextItems"));
   session = next.session();
@@ -163,6 +164,7 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
     v1::SubmitOutcomesRequest submit;
     submit.set_session_id(session.id());
     submit.set_next_count(1);
+    submit.set_view(v1::CAT_SESSION_VIEW_BASIC);
     v1::CatOutcome* outcome = submit.add_outcomes();
     outcome->set_item(item);
     outcome->set_successes(answer->second);

@@ -109,15 +109,40 @@ absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
   return c;
 }
 
-// The session's state as served.
-v1::CatSession ToProto(const CatManager::Live& live) {
+// A request's `view`: InvalidArgument for a value the API does not define.
+absl::StatusOr<bool> IsBasicView(v1::CatSessionView view) {
+  switch (view) {
+    case v1::CAT_SESSION_VIEW_UNSPECIFIED:
+    case v1::CAT_SESSION_VIEW_FULL:
+      return false;
+    case v1::CAT_SESSION_VIEW_BASIC:
+      return true;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("view: unknown value ", view));
+  }
+}
+
+// The session's outcomes from the `first`-th on.
+void AddOutcomes(const CatManager::Live& live, size_t first, v1::CatSession* out) {
+  const auto& items = live.tables->tables.items();
+  const std::vector<irt::Response>& responses = live.session->responses();
+  for (size_t k = first; k < responses.size(); ++k) {
+    v1::CatOutcome* o = out->add_outcomes();
+    o->set_item(items[static_cast<int>(responses[k].item)].item());
+    o->set_successes(responses[k].successes);
+    o->set_trials(responses[k].trials);
+  }
+}
+
+// The session's state as served: the BASIC view (everything but options and outcomes; O(pending)),
+// or the FULL one.
+v1::CatSession ToProto(const CatManager::Live& live, bool basic) {
   v1::CatSession out;
   const storage::CatSessionRecord& r = live.record;
   out.set_id(r.public_id);
   out.set_benchmark_id(live.benchmark_id);
   out.set_fit_id(live.fit_id);
   out.set_model(r.model);
-  *out.mutable_options() = live.options;
   out.set_created_at(r.created_at);
   out.set_steps(live.steps);
   const cat::CatSession& s = *live.session;
@@ -134,13 +159,50 @@ v1::CatSession ToProto(const CatManager::Live& live) {
   out.set_stop_reason(e.stop_reason);
   const auto& items = live.tables->tables.items();
   for (Eigen::Index j : s.pending()) out.add_pending_items(items[static_cast<int>(j)].item());
-  for (const irt::Response& resp : s.responses()) {
-    v1::CatOutcome* o = out.add_outcomes();
-    o->set_item(items[static_cast<int>(resp.item)].item());
-    o->set_successes(resp.successes);
-    o->set_trials(resp.trials);
+  if (!basic) {
+    *out.mutable_options() = live.options;
+    AddOutcomes(live, 0, &out);
   }
   return out;
+}
+
+// `full` (a FULL view) after a step: `basic` is the step's BASIC view, `added` a session holding
+// only the outcomes the step added. O(pending + added), not O(outcomes).
+void AdvancePublished(v1::CatSession& full, v1::CatSession basic, v1::CatSession& added) {
+  basic.mutable_options()->Swap(full.mutable_options());
+  basic.mutable_outcomes()->Swap(full.mutable_outcomes());
+  for (v1::CatOutcome& o : *added.mutable_outcomes()) *basic.add_outcomes() = std::move(o);
+  full = std::move(basic);
+}
+
+// `full` (a FULL view) in the BASIC view, without copying the outcomes.
+void CopyBasic(v1::CatSession& full, v1::CatSession* out) {
+  v1::CatOptions options;
+  google::protobuf::RepeatedPtrField<v1::CatOutcome> outcomes;
+  options.Swap(full.mutable_options());
+  outcomes.Swap(full.mutable_outcomes());
+  *out = full;
+  options.Swap(full.mutable_options());
+  outcomes.Swap(full.mutable_outcomes());
+  out->clear_options();
+}
+
+// Puts the session after a step into `out` in the requested view, and registers the publication of
+// its FULL view on commit. `outcomes_before`: the session's outcomes before the step.
+void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CatManager::Live>& live, bool basic,
+                 size_t outcomes_before, v1::CatSession* out) {
+  v1::CatSession step = ToProto(*live, /*basic=*/true);
+  v1::CatSession added;
+  AddOutcomes(*live, outcomes_before, &added);
+  *out = step;
+  if (!basic) {
+    *out->mutable_options() = live->options;
+    AddOutcomes(*live, 0, out);
+  }
+  ctx.OnCommit([live, step = std::move(step), added = std::move(added)]() mutable {
+    absl::MutexLock lock(&live->mu);
+    AdvancePublished(live->published, std::move(step), added);
+  });
 }
 }  // namespace
 
@@ -186,7 +248,7 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
                      cat::CatSession::Start(&plan.tables->bank, plan.core));
     live->session.emplace(std::move(session));
     RETURN_IF_ERROR(ctx.txn().InsertCatSession(live->record));
-    *out = ToProto(*live);
+    *out = ToProto(*live, /*basic=*/false);
     {
       absl::MutexLock lock(&live->mu);
       live->published = *out;
@@ -242,7 +304,7 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Princ
   live->steps = static_cast<int64_t>(events.size());
   {
     absl::MutexLock lock(&live->mu);
-    live->published = ToProto(*live);
+    live->published = ToProto(*live, /*basic=*/false);
   }
   return live;
 }
@@ -280,15 +342,13 @@ absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
     return absl::InvalidArgumentError(
         absl::StrCat("count: must be in [1, 100], got ", req.count()));
   }
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
   return WithRequestId(ctx.txn(), who.team_id, "NextItems", req, out, [&]() -> absl::Status {
+    const size_t outcomes_before = live->session->responses().size();
     RETURN_IF_ERROR(Draw(ctx, live, count));
-    *out->mutable_session() = ToProto(*live);
+    ReplyToStep(ctx, live, basic, outcomes_before, out->mutable_session());
     const auto& items = out->session().pending_items();
     for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
-    ctx.OnCommit([live, published = out->session()] {
-      absl::MutexLock lock(&live->mu);
-      live->published = published;
-    });
     return absl::OkStatus();
   });
 }
@@ -302,6 +362,8 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
     return absl::InvalidArgumentError(
         absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
   }
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
+  const size_t outcomes_before = live->session->responses().size();
   // A request applies whole or not at all: several outcomes are checked on a copy of the session
   // first (a single one needs no copy: the core checks everything before changing anything).
   std::optional<cat::CatSession> copy;
@@ -339,34 +401,36 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
       if (copy.has_value()) *live->session = std::move(*copy);
     }
     RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
-    *out = ToProto(*live);
-    ctx.OnCommit([live, published = *out] {
-      absl::MutexLock lock(&live->mu);
-      live->published = published;
-    });
+    ReplyToStep(ctx, live, basic, outcomes_before, out);
     return absl::OkStatus();
   });
 }
 
 absl::Status CatManager::Get(const Principal& who, const std::string& session_id,
-                             v1::CatSession* out) {
+                             v1::CatSessionView view, v1::CatSession* out) {
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(view));
   ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Load(who, session_id));
   absl::MutexLock lock(&live->mu);
-  *out = live->published;
+  if (basic) {
+    CopyBasic(live->published, out);
+  } else {
+    *out = live->published;
+  }
   return absl::OkStatus();
 }
 
 absl::Status CatManager::List(const Principal& who, const v1::ListSessionsRequest& req,
                               v1::ListSessionsResponse* out) {
-  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
-                                         req.page_size(), req.page_token(),
-                                         [&](int64_t before, int limit) {
-                                           return storage_->ListCatSessions(who.team_id, before,
-                                                                            limit);
-                                         },
-                                         [&](const storage::CatSessionRecord& r) {
-                                           return Get(who, r.public_id, out->add_sessions());
-                                         }));
+  RETURN_IF_ERROR(IsBasicView(req.view()).status());
+  ASSIGN_OR_RETURN(std::string next,
+                   ListNewestFirst(
+                       req.page_size(), req.page_token(),
+                       [&](int64_t before, int limit) {
+                         return storage_->ListCatSessions(who.team_id, before, limit);
+                       },
+                       [&](const storage::CatSessionRecord& r) {
+                         return Get(who, r.public_id, req.view(), out->add_sessions());
+                       }));
   out->set_next_page_token(next);
   return absl::OkStatus();
 }

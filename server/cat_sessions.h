@@ -64,7 +64,9 @@ class CatManager {
                       const std::shared_ptr<Live>& live, v1::CatSession* out);
 
   // Reads.
-  absl::Status Get(const Principal& who, const std::string& session_id, v1::CatSession* out);
+  // In `view` (InvalidArgument for an unknown one).
+  absl::Status Get(const Principal& who, const std::string& session_id, v1::CatSessionView view,
+                   v1::CatSession* out);
   absl::Status List(const Principal& who, const v1::ListSessionsRequest& req,
                     v1::ListSessionsResponse* out);
 
@@ -77,7 +79,7 @@ class CatManager {
   absl::StatusOr<std::shared_ptr<Live>> Replay(const Principal& who, const std::string& id);
   // Hands out items until `count` are pending (or the session has finished), logging the draw.
   absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
-  // Appends `event` to the log and registers the publication of `proto` on commit.
+  // Appends `event` to the session's step log.
   absl::Status Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
                    const storage::CatEvent& event);
 

@@ -262,6 +262,117 @@ TEST_F(CatServiceTest, RetriesChangeNothingAndBadInputsAreRefused) {
   EXPECT_EQ(list.sessions_size(), 1);
 }
 
+// The BASIC view: step replies leave out the options and the outcomes (constant size) and
+// otherwise equal the FULL view; GetSession in FULL still has every outcome in order, before and
+// after a restart; an unknown view is refused by name and changes nothing.
+TEST_F(CatServiceTest, BasicViewLeavesOutOptionsAndOutcomesOnly) {
+  v1::CatOptions options;
+  options.set_max_items(12);
+  options.set_seed(5);
+  options.add_excluded_items(names_[0]);
+  (*options.mutable_tag_targets())["algebra"] = 0.5;
+  (*options.mutable_tag_targets())["geometry"] = 0.5;
+  const v1::CatSession started = Start(options);
+  const auto get = [&](v1::CatSessionView view) {
+    v1::GetSessionRequest req;
+    req.set_session_id(started.id());
+    req.set_view(view);
+    v1::CatSession out;
+    EXPECT_OK(ToAbsl(cat_->GetSession(Ctx(alpha_read_).get(), req, &out)));
+    return out;
+  };
+  // `full` with the parts BASIC leaves out cleared.
+  const auto as_basic = [](v1::CatSession full) {
+    full.clear_options();
+    full.clear_outcomes();
+    return full;
+  };
+  v1::NextItemsRequest next;
+  next.set_session_id(started.id());
+  next.set_view(v1::CAT_SESSION_VIEW_BASIC);
+  v1::NextItemsResponse first;
+  ASSERT_OK(ToAbsl(cat_->NextItems(Ctx(alpha_).get(), next, &first)));
+  ASSERT_EQ(first.items_size(), 1);
+  EXPECT_FALSE(first.session().has_options());
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(first.session(), as_basic(get(v1::CAT_SESSION_VIEW_FULL))));
+
+  std::vector<std::pair<std::string, double>> sent;
+  std::string item = first.items(0);
+  v1::CatSession reply;
+  for (int step = 0; !reply.finished(); ++step) {
+    v1::SubmitOutcomesRequest submit;
+    submit.set_session_id(started.id());
+    submit.set_next_count(1);
+    // Every third step asks for the FULL view, which must equal GetSession's.
+    submit.set_view(step % 3 == 2 ? v1::CAT_SESSION_VIEW_FULL : v1::CAT_SESSION_VIEW_BASIC);
+    v1::CatOutcome* o = submit.add_outcomes();
+    o->set_item(item);
+    o->set_successes(Answer(item, 0.3));
+    sent.emplace_back(item, o->successes());
+    ASSERT_OK(ToAbsl(cat_->SubmitOutcomes(Ctx(alpha_).get(), submit, &reply)));
+    const v1::CatSession full = get(v1::CAT_SESSION_VIEW_FULL);
+    ASSERT_EQ(full.outcomes_size(), static_cast<int>(sent.size()));
+    for (size_t k = 0; k < sent.size(); ++k) {
+      EXPECT_EQ(full.outcomes(static_cast<int>(k)).item(), sent[k].first);
+      EXPECT_EQ(full.outcomes(static_cast<int>(k)).successes(), sent[k].second);
+    }
+    EXPECT_TRUE(MessageDifferencer::Equals(full.options(), started.options()));
+    if (step % 3 == 2) {
+      EXPECT_TRUE(MessageDifferencer::Equals(reply, full));
+    } else {
+      EXPECT_FALSE(reply.has_options());
+      EXPECT_EQ(reply.outcomes_size(), 0);
+      EXPECT_TRUE(MessageDifferencer::Equals(reply, as_basic(full)));
+      EXPECT_TRUE(MessageDifferencer::Equals(get(v1::CAT_SESSION_VIEW_BASIC), reply));
+    }
+    if (!reply.finished()) {
+      ASSERT_EQ(reply.pending_items_size(), 1);
+      item = reply.pending_items(0);
+    }
+  }
+  EXPECT_EQ(reply.answered(), 12);
+
+  // What a session's steps published equals its replay after a restart.
+  const v1::CatSession before = get(v1::CAT_SESSION_VIEW_FULL);
+  RestartServer();
+  EXPECT_TRUE(MessageDifferencer::Equals(get(v1::CAT_SESSION_VIEW_FULL), before));
+
+  v1::ListSessionsRequest list;
+  list.set_view(v1::CAT_SESSION_VIEW_BASIC);
+  v1::ListSessionsResponse listed;
+  ASSERT_OK(ToAbsl(cat_->ListSessions(Ctx(alpha_read_).get(), list, &listed)));
+  ASSERT_EQ(listed.sessions_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(listed.sessions(0), as_basic(before)));
+
+  // An unknown view: InvalidArgument naming the field, from every call; nothing changes.
+  const auto bad_view = static_cast<v1::CatSessionView>(7);
+  const auto refused = [](const grpc::Status& status) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("view: unknown value 7"));
+  };
+  const v1::CatSession second = Start({});
+  next.set_session_id(second.id());
+  next.set_view(bad_view);
+  refused(cat_->NextItems(Ctx(alpha_).get(), next, &first));
+  v1::SubmitOutcomesRequest submit;
+  submit.set_session_id(started.id());
+  submit.set_view(bad_view);
+  submit.add_outcomes()->set_item(names_[1]);
+  refused(cat_->SubmitOutcomes(Ctx(alpha_).get(), submit, &reply));
+  v1::GetSessionRequest get_bad;
+  get_bad.set_session_id(started.id());
+  get_bad.set_view(bad_view);
+  refused(cat_->GetSession(Ctx(alpha_).get(), get_bad, &reply));
+  list.set_view(bad_view);
+  refused(cat_->ListSessions(Ctx(alpha_).get(), list, &listed));
+  EXPECT_TRUE(MessageDifferencer::Equals(get(v1::CAT_SESSION_VIEW_FULL), before));
+  v1::GetSessionRequest get_second;
+  get_second.set_session_id(second.id());
+  ASSERT_OK(ToAbsl(cat_->GetSession(Ctx(alpha_).get(), get_second, &reply)));
+  EXPECT_EQ(reply.steps(), 0);
+}
+
 // Memory stays bounded: with room for 3 sessions in memory, 8 sessions used in turn are evicted
 // and replayed from the database again and again, and every step still equals the core session.
 TEST_F(CatServiceTest, IdleSessionsBeyondTheLimitAreDroppedAndReplayedOnUse) {

@@ -54,7 +54,7 @@ grpc::ServerUnaryReactor* CatServiceImpl::GetSession(grpc::CallbackServerContext
                                                      const v1::GetSessionRequest* request,
                                                      v1::CatSession* response) {
   return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.cat->Get(who, request->session_id(), response);
+    return deps_.cat->Get(who, request->session_id(), request->view(), response);
   });
 }
 

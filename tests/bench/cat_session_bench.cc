@@ -4,7 +4,8 @@
 // SubmitOutcomes (answers drawn from a model of random ability) until the session stops, or with
 // --one-call one SubmitOutcomes per step that also hands out the next item. Every step is durable
 // when acknowledged. --think-ms adds the time the model takes to answer (not counted in the
-// latencies). Prints latency percentiles of NextItems, SubmitOutcomes and the whole step.
+// latencies). --basic asks for step replies in the BASIC view. Prints latency percentiles of
+// NextItems, SubmitOutcomes and the whole step.
 //
 //   build/tests/bench/cat_session_bench --assayd build/server/assayd --sessions 100 --items 12032
 
@@ -43,13 +44,14 @@ struct Latencies {
 class Driver {
  public:
   Driver(v1::CatService::Stub* stub, std::string key, std::string benchmark, int max_items,
-         absl::Duration think, bool one_call)
+         absl::Duration think, bool one_call, v1::CatSessionView view)
       : stub_(stub),
         key_(std::move(key)),
         benchmark_(std::move(benchmark)),
         max_items_(max_items),
         think_(think),
-        one_call_(one_call) {}
+        one_call_(one_call),
+        view_(view) {}
 
   // Runs `count` sessions to their end, started at random times within the first second (as
   // independent clients would: the figures are the steady state of open sessions, not a burst
@@ -153,6 +155,7 @@ class Driver {
         return;
       case Action::kNext:
         session.next.set_session_id(session.state.id());
+        session.next.set_view(view_);
         session.sent = absl::Now();
         stub_->async()->NextItems(session.context.get(), &session.next, &session.items,
                                   [this, s](grpc::Status status) { AfterNext(s, status); });
@@ -161,6 +164,7 @@ class Driver {
         session.submit.Clear();
         session.submit.set_session_id(session.state.id());
         if (one_call_) session.submit.set_next_count(1);
+        session.submit.set_view(view_);
         v1::CatOutcome* o = session.submit.add_outcomes();
         o->set_item(session.item);
         // A plausible answer: more likely right for a higher ability (the exact model does not
@@ -220,6 +224,7 @@ class Driver {
   const int max_items_;
   const absl::Duration think_;
   const bool one_call_;
+  const v1::CatSessionView view_;
   std::vector<Session> sessions_;  // sized before the first call, never resized after
   absl::Mutex mu_;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> queue_ ABSL_GUARDED_BY(mu_);
@@ -239,7 +244,7 @@ int main(int argc, char** argv) {
   std::string assayd = "build/server/assayd";
   int models = 500, items = 12032, sessions = 100, max_items = 50;
   std::string think_list = "0";
-  bool one_call = false;
+  bool one_call = false, basic = false;
   CLI::App app{"adaptive-testing step latency benchmark"};
   app.add_option("--assayd", assayd, "path of the assayd binary")->capture_default_str();
   app.add_option("--models", models, "models in the calibration data")->capture_default_str();
@@ -252,6 +257,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--one-call", one_call,
                "one round trip per step: SubmitOutcomes with next_count = 1 returns the next item");
+  app.add_flag("--basic", basic,
+               "step replies in the BASIC view (no options, no outcome history) instead of FULL");
   CLI11_PARSE(app, argc, argv);
 
   assay::testing::SimOptions sim;
@@ -297,7 +304,8 @@ int main(int argc, char** argv) {
     if (!absl::SimpleAtoi(think_text, &think_ms)) return 2;
     const absl::Duration think = absl::Milliseconds(think_ms);
     auto stub = v1::CatService::NewStub(assay::testing::LocalChannel(port));
-    Driver driver(stub.get(), key, bm.id(), max_items, think, one_call);
+    Driver driver(stub.get(), key, bm.id(), max_items, think, one_call,
+                  basic ? v1::CAT_SESSION_VIEW_BASIC : v1::CAT_SESSION_VIEW_FULL);
     const absl::Time start = absl::Now();
     const Latencies all = driver.Run(sessions);
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
