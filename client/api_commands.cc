@@ -765,9 +765,11 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
   sub = Add(*group, "list", "The team's sessions, newest first",
             [](const AssayClient& client, const Args& a) -> absl::Status {
               auto stub = v1::CatService::NewStub(client.channel());
-              ASSIGN_OR_RETURN(
-                  auto r, ListAll(client, *stub, &v1::CatService::Stub::ListSessions,
-                                  v1::ListSessionsRequest(), "ListSessions", a.limit, "sessions"));
+              v1::ListSessionsRequest request;
+              // The table shows no outcomes: ask for the BASIC view (JSON prints everything).
+              if (a.format != OutputFormat::kJson) request.set_view(v1::CAT_SESSION_VIEW_BASIC);
+              ASSIGN_OR_RETURN(auto r, ListAll(client, *stub, &v1::CatService::Stub::ListSessions,
+                                               request, "ListSessions", a.limit, "sessions"));
               Table t{
                   {"id", "benchmark", "model", "answered", "theta", "se", "predicted", "finished"},
                   {}};

@@ -138,6 +138,9 @@ TEST_F(CliApiTest, EveryCommandAsAUserDrivesIt) {
   EXPECT_THAT(Ok({"sessions", "submit", sid, item, "1", "--next"}),
               AllOf(HasSubstr("session " + sid + ": 1 answered"), HasSubstr("next: ")));
   EXPECT_THAT(Ok({"sessions", "get", sid}), HasSubstr(": 1 answered"));
+  // The table (which asks for the BASIC view) and the JSON (FULL: with the outcomes).
+  EXPECT_THAT(Ok({"sessions", "list"}), AllOf(HasSubstr(sid), HasSubstr("new-model")));
+  EXPECT_EQ(OkJson({"sessions", "list"})["sessions"][0]["outcomes"].size(), 1u);
   EXPECT_THAT(Fails({"sessions", "submit", sid, "no-such-item", "1"}),
               HasSubstr("SubmitOutcomes: "));
 
