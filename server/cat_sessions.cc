@@ -134,6 +134,12 @@ void AddOutcomes(const CatManager::Live& live, size_t first, v1::CatSession* out
   }
 }
 
+// Turns the BASIC view `out` into the FULL one: adds the options and every outcome.
+void AddFullParts(const CatManager::Live& live, v1::CatSession* out) {
+  *out->mutable_options() = live.options;
+  AddOutcomes(live, 0, out);
+}
+
 // The session's state as served: the BASIC view (everything but options and outcomes; O(pending)),
 // or the FULL one.
 v1::CatSession ToProto(const CatManager::Live& live, bool basic) {
@@ -159,10 +165,7 @@ v1::CatSession ToProto(const CatManager::Live& live, bool basic) {
   out.set_stop_reason(e.stop_reason);
   const auto& items = live.tables->tables.items();
   for (Eigen::Index j : s.pending()) out.add_pending_items(items[static_cast<int>(j)].item());
-  if (!basic) {
-    *out.mutable_options() = live.options;
-    AddOutcomes(live, 0, &out);
-  }
+  if (!basic) AddFullParts(live, &out);
   return out;
 }
 
@@ -195,10 +198,7 @@ void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CatManager::Live>& liv
   v1::CatSession added;
   AddOutcomes(*live, outcomes_before, &added);
   *out = step;
-  if (!basic) {
-    *out->mutable_options() = live->options;
-    AddOutcomes(*live, 0, out);
-  }
+  if (!basic) AddFullParts(*live, out);
   ctx.OnCommit([live, step = std::move(step), added = std::move(added)]() mutable {
     absl::MutexLock lock(&live->mu);
     AdvancePublished(live->published, std::move(step), added);
