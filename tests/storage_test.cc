@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "core/base/status_macros.h"
+#include "server/storage/schema.h"
 #include "server/storage/sqlite.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -109,6 +110,54 @@ TEST(StorageTest, RefusesNewerSchemaAndLeavesItUntouched) {
   ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(path));
   EXPECT_THAT(c->UserVersion(), IsOkAndHolds(999));
   EXPECT_THAT(QueryText(*c, "SELECT count(*) FROM sqlite_schema"), IsOkAndHolds("0"));
+}
+
+// Schema 7 rebuilt audit_events to check `kind` by a range instead of an IN list, which made
+// SQLite build a temporary b-tree on every insert. Events stored under schema 6 survive the
+// upgrade, with their index, and the CHECK still refuses an unknown kind.
+TEST(StorageTest, SchemaSevenKeepsAuditEventsAndTheirCheck) {
+  testing::TempDir dir;
+  const std::string path = dir.File("v6.db");
+  {
+    ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(path));
+    ASSERT_OK(Migrate(*c, SchemaMigrations().subspan(0, 6)));
+    ASSERT_OK(
+        c->Exec("INSERT INTO teams VALUES (1, 't', 0);"
+                "INSERT INTO audits(id, public_id, team_id, display_name, config, created_at) "
+                "VALUES (1, 'a', 1, '', x'00', 0);"
+                "INSERT INTO audit_events VALUES (1, 1, 1, 'c1', 'g', 0, 0.5, 0.5),"
+                " (1, 2, 2, 'c1', 'g', 1, 0.5, 0.5), (1, 3, 3, 'c2', '', 0, 0.25, 0.75);"));
+  }
+  ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(path));
+  EXPECT_THAT(storage->SchemaVersion(), IsOkAndHolds(7));
+  ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(path));
+  EXPECT_THAT(
+      QueryText(*c,
+                "SELECT group_concat(audit_id || ':' || seq || ':' || kind || ':' || case_id || "
+                "':' || subgroup || ':' || y || ':' || p_model || ':' || p_auditor, ' ') "
+                "FROM audit_events"),
+      IsOkAndHolds("1:1:1:c1:g:0.0:0.5:0.5 1:2:2:c1:g:1.0:0.5:0.5 "
+                   "1:3:3:c2::0.0:0.25:0.75"));
+  EXPECT_THAT(QueryText(*c,
+                        "SELECT count(*) FROM sqlite_schema WHERE "
+                        "name IN ('audit_events_by_case', 'audit_events_v7')"),
+              IsOkAndHolds("1"));
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 4, 4, 'c3', '', 0, 0.5, 0.5)"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CHECK")));
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 4, 0, 'c3', '', 0, 0.5, 0.5)"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CHECK")));
+  ASSERT_OK(c->Exec("INSERT INTO audit_events VALUES (1, 4, 2, 'c3', '', 0, 0.5, 0.5)"));
+  // The insert's program opens no temporary b-tree any more.
+  ASSERT_OK_AND_ASSIGN(
+      Statement * plan,
+      c->Prepare("EXPLAIN INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  int ephemeral = 0;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(bool row, plan->Step());
+    if (!row) break;
+    ephemeral += plan->ColumnText(1) == "OpenEphemeral";
+  }
+  EXPECT_EQ(ephemeral, 0);
 }
 
 TEST(StorageTest, NotADatabaseIsDataLoss) {

@@ -173,6 +173,28 @@ constexpr Migration kMigrations[] = {
       ALTER TABLE monitors ADD COLUMN snapshot BLOB;
       ALTER TABLE monitors ADD COLUMN snapshot_t INTEGER NOT NULL DEFAULT 0;
     )sql"},
+    {7, R"sql(
+      -- audit_events as in schema 2 with `kind BETWEEN 1 AND 3` for `kind IN (1, 2, 3)`: SQLite
+      -- checked a three-value IN list by building a temporary b-tree on every insert, the
+      -- ingest path's one per label. SQLite cannot alter a CHECK, so the table is rebuilt
+      -- (one pass over the stored events, once).
+      CREATE TABLE audit_events_v7 (
+        audit_id  INTEGER NOT NULL REFERENCES audits(id),
+        seq       INTEGER NOT NULL,
+        kind      INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),
+        case_id   TEXT NOT NULL,
+        subgroup  TEXT NOT NULL,
+        y         REAL NOT NULL,
+        p_model   REAL NOT NULL,
+        p_auditor REAL NOT NULL,
+        PRIMARY KEY (audit_id, seq)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO audit_events_v7
+        SELECT audit_id, seq, kind, case_id, subgroup, y, p_model, p_auditor FROM audit_events;
+      DROP TABLE audit_events;
+      ALTER TABLE audit_events_v7 RENAME TO audit_events;
+      CREATE INDEX audit_events_by_case ON audit_events(audit_id, case_id);
+    )sql"},
 };
 
 }  // namespace
