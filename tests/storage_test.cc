@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/base/status_macros.h"
 #include "server/storage/schema.h"
@@ -112,9 +113,9 @@ TEST(StorageTest, RefusesNewerSchemaAndLeavesItUntouched) {
   EXPECT_THAT(QueryText(*c, "SELECT count(*) FROM sqlite_schema"), IsOkAndHolds("0"));
 }
 
-// Schema 7 rebuilt audit_events to check `kind` by a range instead of an IN list, which made
-// SQLite build a temporary b-tree on every insert. Events stored under schema 6 survive the
-// upgrade, with their index, and the CHECK still refuses an unknown kind.
+// Schema 7 rebuilt audit_events: `kind` is checked by a range instead of an IN list, which made
+// SQLite build a temporary b-tree on every insert, and the by-case index holds hand-outs only.
+// Events stored under schema 6 survive the upgrade and the CHECK still refuses an unknown kind.
 TEST(StorageTest, SchemaSevenKeepsAuditEventsAndTheirCheck) {
   testing::TempDir dir;
   const std::string path = dir.File("v6.db");
@@ -126,7 +127,8 @@ TEST(StorageTest, SchemaSevenKeepsAuditEventsAndTheirCheck) {
                 "INSERT INTO audits(id, public_id, team_id, display_name, config, created_at) "
                 "VALUES (1, 'a', 1, '', x'00', 0);"
                 "INSERT INTO audit_events VALUES (1, 1, 1, 'c1', 'g', 0, 0.5, 0.5),"
-                " (1, 2, 2, 'c1', 'g', 1, 0.5, 0.5), (1, 3, 3, 'c2', '', 0, 0.25, 0.75);"));
+                " (1, 2, 1, 'c2', '', 0, 0.25, 0.75), (1, 3, 2, 'c1', '', 1, 0, 0),"
+                " (1, 4, 3, 'c2', '', 0, 0, 0);"));
   }
   ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(path));
   EXPECT_THAT(storage->SchemaVersion(), IsOkAndHolds(7));
@@ -134,23 +136,36 @@ TEST(StorageTest, SchemaSevenKeepsAuditEventsAndTheirCheck) {
   EXPECT_THAT(
       QueryText(*c,
                 "SELECT group_concat(audit_id || ':' || seq || ':' || kind || ':' || case_id || "
-                "':' || subgroup || ':' || y || ':' || p_model || ':' || p_auditor, ' ') "
+                "':' || subgroup || ':' || y || ':' || p_model || ':' || p_auditor || ':' || "
+                "ifnull(hand_out, '-'), ' ') "
                 "FROM audit_events"),
-      IsOkAndHolds("1:1:1:c1:g:0.0:0.5:0.5 1:2:2:c1:g:1.0:0.5:0.5 "
-                   "1:3:3:c2::0.0:0.25:0.75"));
+      IsOkAndHolds("1:1:1:c1:g:0.0:0.5:0.5:- 1:2:1:c2::0.0:0.25:0.75:- "
+                   "1:3:2:c1::1.0:0.0:0.0:1 1:4:3:c2::0.0:0.0:0.0:2"));
+  // Besides the primary key: hand-outs by case; migrated labels and voids by their hand-out.
   EXPECT_THAT(QueryText(*c,
-                        "SELECT count(*) FROM sqlite_schema WHERE "
-                        "name IN ('audit_events_by_case', 'audit_events_v7')"),
-              IsOkAndHolds("1"));
-  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 4, 4, 'c3', '', 0, 0.5, 0.5)"),
+                        "SELECT group_concat(name) FROM sqlite_schema WHERE "
+                        "tbl_name = 'audit_events' AND type = 'index' AND sql IS NOT NULL"),
+              IsOkAndHolds("audit_hand_outs,audit_late_closes"));
+  EXPECT_THAT(QueryText(*c,
+                        "SELECT count(*) FROM audit_events INDEXED BY audit_hand_outs "
+                        "WHERE audit_id = 1 AND case_id > '' AND kind = 1"),
+              IsOkAndHolds("2"));
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 5, 4, 'c3', '', 0, 0.5, 0.5, 1)"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CHECK")));
-  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 4, 0, 'c3', '', 0, 0.5, 0.5)"),
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 5, 0, 'c3', '', 0, 0.5, 0.5, 1)"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CHECK")));
-  ASSERT_OK(c->Exec("INSERT INTO audit_events VALUES (1, 4, 2, 'c3', '', 0, 0.5, 0.5)"));
+  // A case is handed out once per audit.
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 5, 1, 'c1', '', 0, 0.5, 0.5, NULL)"),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 5, 2, 'c1', '', 0, 0, 0, 1)"),
+              StatusIs(absl::StatusCode::kAlreadyExists));  // c1 has its label
+  EXPECT_THAT(c->Exec("INSERT INTO audit_events VALUES (1, 5, 1, 'c3', '', 0, 0.5, 0.5, 1)"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CHECK")));
+  ASSERT_OK(c->Exec("INSERT INTO audit_events VALUES (1, 5, 1, 'c3', '', 0, 0.5, 0.5, NULL)"));
   // The insert's program opens no temporary b-tree any more.
   ASSERT_OK_AND_ASSIGN(
       Statement * plan,
-      c->Prepare("EXPLAIN INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+      c->Prepare("EXPLAIN INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   int ephemeral = 0;
   while (true) {
     ASSERT_OK_AND_ASSIGN(bool row, plan->Step());
@@ -158,6 +173,72 @@ TEST(StorageTest, SchemaSevenKeepsAuditEventsAndTheirCheck) {
     ephemeral += plan->ColumnText(1) == "OpenEphemeral";
   }
   EXPECT_EQ(ephemeral, 0);
+}
+
+// A case's events are its hand-out and then the first later event of the same case (its label or
+// void), whatever the other cases did in between; a case never handed out has none. A label or
+// void more than 8,192 events after its hand-out is found through the late-close index, a nearer
+// one by scanning the log: both sides of that line.
+TEST(StorageTest, CaseEventsFindTheHandOutAndTheCasesNextEvent) {
+  testing::TempDir dir;
+  const std::string path = dir.File("cases.db");
+  ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(path));
+  using Kind = audit::Event::Kind;
+  auto event = [](Kind kind, const std::string& case_id, double y = 0) {
+    audit::Event e;
+    e.kind = kind;
+    e.case_id = case_id;
+    e.subgroup = kind == Kind::kHandOut ? "g" : "";
+    e.y = y;
+    return e;
+  };
+  ASSERT_OK(storage->Write([&](WriteTxn& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t team, txn.InsertTeam("t", 0));
+    AuditRecord other{.public_id = "aud_other", .team_id = team};
+    AuditRecord audit{.public_id = "aud_1", .team_id = team};
+    RETURN_IF_ERROR(txn.InsertAudit(other));
+    RETURN_IF_ERROR(txn.InsertAudit(audit));
+    // Another audit with the same case ids: never mixed in.
+    RETURN_IF_ERROR(txn.AppendAuditEvent(other.id, 1, event(Kind::kHandOut, "b")));
+    RETURN_IF_ERROR(txn.AppendAuditEvent(other.id, 2, event(Kind::kVoid, "b")));
+    std::vector<audit::Event> log = {
+        event(Kind::kHandOut, "a"),     event(Kind::kHandOut, "b"),   event(Kind::kHandOut, "c"),
+        event(Kind::kLabel, "c", 1),    event(Kind::kHandOut, "d"),   event(Kind::kVoid, "a"),
+        event(Kind::kLabel, "b", 0.25), event(Kind::kLabel, "d", 0),  event(Kind::kHandOut, "e"),
+        event(Kind::kHandOut, "near"),  event(Kind::kHandOut, "late")};  // seq 11
+    while (log.size() < 10 + 8192 - 1) {
+      log.push_back(event(Kind::kHandOut, absl::StrCat("x", log.size())));
+    }
+    log.push_back(event(Kind::kLabel, "near", 1));  // seq 10 + 8192
+    log.push_back(event(Kind::kHandOut, "x"));
+    log.push_back(event(Kind::kVoid, "late"));  // seq 11 + 8193
+    for (size_t i = 0; i < log.size(); ++i) {
+      RETURN_IF_ERROR(txn.AppendAuditEvent(audit.id, static_cast<int64_t>(i) + 1, log[i]));
+    }
+    auto summary = [&](const std::string& case_id) -> absl::StatusOr<std::string> {
+      ASSIGN_OR_RETURN(std::vector<audit::Event> events, txn.CaseEvents(audit.id, case_id));
+      std::string out;
+      for (const audit::Event& e : events) {
+        absl::StrAppend(&out, static_cast<int>(e.kind), e.case_id, e.subgroup, e.y, " ");
+      }
+      return out;
+    };
+    EXPECT_THAT(summary("a"), IsOkAndHolds("1ag0 3a0 "));
+    EXPECT_THAT(summary("b"), IsOkAndHolds("1bg0 2b0.25 "));
+    EXPECT_THAT(summary("c"), IsOkAndHolds("1cg0 2c1 "));
+    EXPECT_THAT(summary("d"), IsOkAndHolds("1dg0 2d0 "));
+    EXPECT_THAT(summary("e"), IsOkAndHolds("1eg0 "));  // still open
+    EXPECT_THAT(summary("zz"), IsOkAndHolds(""));
+    EXPECT_THAT(summary("near"), IsOkAndHolds("1nearg0 2near1 "));
+    EXPECT_THAT(summary("late"), IsOkAndHolds("1lateg0 3late0 "));
+    return absl::OkStatus();
+  }));
+  // Only the late one went into the index.
+  ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(path));
+  EXPECT_THAT(QueryText(*c,
+                        "SELECT group_concat(case_id || '@' || hand_out) FROM audit_events "
+                        "INDEXED BY audit_late_closes WHERE audit_id = 2 AND hand_out > 0"),
+              IsOkAndHolds("late@11"));
 }
 
 TEST(StorageTest, NotADatabaseIsDataLoss) {

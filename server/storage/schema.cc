@@ -174,10 +174,15 @@ constexpr Migration kMigrations[] = {
       ALTER TABLE monitors ADD COLUMN snapshot_t INTEGER NOT NULL DEFAULT 0;
     )sql"},
     {7, R"sql(
-      -- audit_events as in schema 2 with `kind BETWEEN 1 AND 3` for `kind IN (1, 2, 3)`: SQLite
-      -- checked a three-value IN list by building a temporary b-tree on every insert, the
-      -- ingest path's one per label. SQLite cannot alter a CHECK, so the table is rebuilt
-      -- (one pass over the stored events, once).
+      -- audit_events as in schema 2 with two changes for the label path (the table is rebuilt,
+      -- once: SQLite cannot alter a CHECK):
+      -- - `kind BETWEEN 1 AND 3` for `kind IN (1, 2, 3)`, which SQLite checked by building a
+      --   temporary b-tree on every insert;
+      -- - the by-case index held every event, so each label also wrote an index page at its
+      --   case's place in the key order. Now it holds hand-outs only. A label or void is the first
+      --   event of its case after the hand-out: found by scanning the log from there if it came
+      --   soon after, or by `hand_out` (the hand-out's seq) if it came late (WriteTxn::CaseEvents
+      --   has the rule). Here every stored label and void gets its `hand_out`.
       CREATE TABLE audit_events_v7 (
         audit_id  INTEGER NOT NULL REFERENCES audits(id),
         seq       INTEGER NOT NULL,
@@ -187,13 +192,21 @@ constexpr Migration kMigrations[] = {
         y         REAL NOT NULL,
         p_model   REAL NOT NULL,
         p_auditor REAL NOT NULL,
+        hand_out  INTEGER CHECK (kind != 1 OR hand_out IS NULL),
         PRIMARY KEY (audit_id, seq)
       ) STRICT, WITHOUT ROWID;
       INSERT INTO audit_events_v7
-        SELECT audit_id, seq, kind, case_id, subgroup, y, p_model, p_auditor FROM audit_events;
+        SELECT e.audit_id, e.seq, e.kind, e.case_id, e.subgroup, e.y, e.p_model, e.p_auditor,
+               CASE WHEN e.kind = 1 THEN NULL ELSE
+                 (SELECT h.seq FROM audit_events h
+                  WHERE h.audit_id = e.audit_id AND h.case_id = e.case_id AND h.kind = 1) END
+        FROM audit_events e;
       DROP TABLE audit_events;
       ALTER TABLE audit_events_v7 RENAME TO audit_events;
-      CREATE INDEX audit_events_by_case ON audit_events(audit_id, case_id);
+      -- A case is handed out once per audit, and labelled or voided once.
+      CREATE UNIQUE INDEX audit_hand_outs ON audit_events(audit_id, case_id) WHERE kind = 1;
+      CREATE UNIQUE INDEX audit_late_closes ON audit_events(audit_id, hand_out)
+        WHERE hand_out IS NOT NULL;
     )sql"},
 };
 

@@ -385,11 +385,19 @@ absl::Status WriteTxn::InsertAudit(AuditRecord& record) {
   return absl::OkStatus();
 }
 
+// A case's label or void stored more than this many events after its hand-out records the
+// hand-out's seq in `hand_out`, which indexes it (schema 7); a nearer one is found by scanning the
+// log from the hand-out. Only that scan depends on the value; changing it needs no migration.
+constexpr int64_t kCloseScanLimit = 8192;
+
 absl::Status WriteTxn::AppendAuditEvent(int64_t audit_id, int64_t seq, const audit::Event& e) {
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare("INSERT INTO audit_events(audit_id, seq, kind, case_id, "
-                                        "subgroup, y, p_model, p_auditor) "
-                                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO audit_events(audit_id, seq, kind, case_id, subgroup, y, p_model, p_auditor, "
+      "hand_out) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?3 = 1 THEN NULL ELSE "
+      "(SELECT seq FROM audit_events INDEXED BY audit_hand_outs WHERE audit_id = ?1 AND "
+      "case_id = ?4 AND kind = 1 AND seq < ?2 - ",
+      kCloseScanLimit, ") END)");
+  ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(sql));
   RETURN_IF_ERROR(stmt->BindInt(1, audit_id));
   RETURN_IF_ERROR(stmt->BindInt(2, seq));
   RETURN_IF_ERROR(stmt->BindInt(3, static_cast<int64_t>(e.kind)));
@@ -403,13 +411,44 @@ absl::Status WriteTxn::AppendAuditEvent(int64_t audit_id, int64_t seq, const aud
 
 absl::StatusOr<std::vector<audit::Event>> WriteTxn::CaseEvents(int64_t audit_id,
                                                                const std::string& case_id) {
-  ASSIGN_OR_RETURN(Statement * stmt,
+  ASSIGN_OR_RETURN(Statement * hand_out,
+                   connection_->Prepare("SELECT seq, kind, case_id, subgroup, y, p_model, "
+                                        "p_auditor FROM audit_events INDEXED BY audit_hand_outs "
+                                        "WHERE audit_id = ? AND case_id = ? AND kind = 1"));
+  RETURN_IF_ERROR(hand_out->BindInt(1, audit_id));
+  RETURN_IF_ERROR(hand_out->BindText(2, case_id));
+  int64_t seq = 0;
+  ASSIGN_OR_RETURN(std::optional<audit::Event> first,
+                   FirstRow<audit::Event>(hand_out, [&seq](const Statement& s) {
+                     seq = s.ColumnInt(0);
+                     return ReadEvent(s, 1);
+                   }));
+  std::vector<audit::Event> events;
+  if (!first.has_value()) return events;
+  events.push_back(*std::move(first));
+  // The label or void: indexed by the hand-out's seq if it came late, else within the next
+  // kCloseScanLimit events.
+  ASSIGN_OR_RETURN(Statement * late,
                    connection_->Prepare("SELECT kind, case_id, subgroup, y, p_model, p_auditor "
-                                        "FROM audit_events INDEXED BY audit_events_by_case "
-                                        "WHERE audit_id = ? AND case_id = ? ORDER BY seq"));
-  RETURN_IF_ERROR(stmt->BindInt(1, audit_id));
-  RETURN_IF_ERROR(stmt->BindText(2, case_id));
-  return Collect<audit::Event>(stmt, [](const Statement& s) { return ReadEvent(s, 0); });
+                                        "FROM audit_events INDEXED BY audit_late_closes "
+                                        "WHERE audit_id = ? AND hand_out = ?"));
+  RETURN_IF_ERROR(late->BindInt(1, audit_id));
+  RETURN_IF_ERROR(late->BindInt(2, seq));
+  auto read = [](const Statement& s) { return ReadEvent(s, 0); };
+  ASSIGN_OR_RETURN(std::optional<audit::Event> close, FirstRow<audit::Event>(late, read));
+  if (!close.has_value()) {
+    ASSIGN_OR_RETURN(Statement * near,
+                     connection_->Prepare("SELECT kind, case_id, subgroup, y, p_model, p_auditor "
+                                          "FROM audit_events WHERE audit_id = ? AND seq > ? AND "
+                                          "seq <= ? AND case_id = ? ORDER BY seq LIMIT 1"));
+    RETURN_IF_ERROR(near->BindInt(1, audit_id));
+    RETURN_IF_ERROR(near->BindInt(2, seq));
+    RETURN_IF_ERROR(near->BindInt(3, seq + kCloseScanLimit));
+    RETURN_IF_ERROR(near->BindText(4, case_id));
+    ASSIGN_OR_RETURN(close, FirstRow<audit::Event>(near, read));
+  }
+  if (close.has_value()) events.push_back(*std::move(close));
+  return events;
 }
 
 absl::Status WriteTxn::PutAuditSnapshot(int64_t audit_id, int64_t revision,

@@ -143,7 +143,9 @@ class WriteTxn {
                         int64_t now);
 
   // Audits. InsertAudit fills record.id. AppendAuditEvent: `seq` must be the audit's next (1, 2,
-  // ...); AlreadyExists otherwise. CaseEvents: every event of one case, in log order.
+  // ...); AlreadyExists otherwise. CaseEvents: every event of one case, in log order: none, or
+  // its hand-out and then its label or void if it has one. Cost: two index lookups, and for a
+  // case closed soon after its hand-out (or still open) a scan of at most 8,192 events of the log.
   absl::Status InsertAudit(AuditRecord& record);
   absl::Status AppendAuditEvent(int64_t audit_id, int64_t seq, const audit::Event& event);
   absl::StatusOr<std::vector<audit::Event>> CaseEvents(int64_t audit_id,

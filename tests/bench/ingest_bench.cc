@@ -28,6 +28,7 @@
 #include <random>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -152,14 +153,23 @@ class Streamer : public grpc::ClientBidiReactor<Request, Response> {
   absl::Notification done_;
 };
 
-// A client's audit with `labels` cases handed out, on a connection of its own.
+// SplitMix64's finalizer: a bijection, so distinct inputs give distinct ids.
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
+  return x ^ (x >> 31);
+}
+
+// A client's audit with `labels` cases handed out, on a connection of its own. Case ids are "c0",
+// "c1", ... or, with `hashed_ids`, 16 hex digits in no particular order (as content hashes are).
 struct Client {
   std::unique_ptr<v1::AuditService::Stub> stub;
   std::string audit_id;
   std::vector<std::string> case_ids;
 };
 
-Client SetUpClient(int port, const std::string& key, int labels) {
+Client SetUpClient(int port, const std::string& key, int labels, bool hashed_ids) {
   Client client;
   client.stub = v1::AuditService::NewStub(testing::OwnConnection(port));
   v1::CreateAuditRequest create;
@@ -172,7 +182,9 @@ Client SetUpClient(int port, const std::string& key, int labels) {
     v1::HandOutCasesRequest req;
     req.set_audit_id(audit.id());
     for (int i = start; i < std::min(labels, start + 1000); ++i) {
-      client.case_ids.push_back("c" + std::to_string(i));
+      client.case_ids.push_back(hashed_ids
+                                    ? absl::StrFormat("%016x", SplitMix64(static_cast<uint64_t>(i)))
+                                    : "c" + std::to_string(i));
       req.add_cases()->set_case_id(client.case_ids.back());
     }
     v1::HandOutCasesResponse resp;
@@ -273,6 +285,7 @@ int main(int argc, char** argv) {
   std::string assayd = "build/server/assayd", clients_list = "1,8,32";
   int labels = 4000, window = 16, batch = 1;
   double rate = 0;
+  bool hashed_ids = false;
   CLI::App app{"audit label ingest benchmark"};
   app.add_option("--assayd", assayd, "path of the assayd binary")->capture_default_str();
   app.add_option("--clients", clients_list, "client counts to run")->capture_default_str();
@@ -284,6 +297,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rate", rate, "open loop: labels/s offered by all clients together (0: closed)")
       ->capture_default_str();
+  app.add_flag("--hashed-ids", hashed_ids, "case ids in no particular order (default c0, c1, ...)");
   CLI11_PARSE(app, argc, argv);
 
   std::printf(
@@ -300,7 +314,7 @@ int main(int argc, char** argv) {
     const std::string& key = (*scratch)->key;
     std::vector<assay::Client> clients;
     for (int i = 0; i < n; ++i) {
-      clients.push_back(assay::SetUpClient((*scratch)->server.port, key, labels));
+      clients.push_back(assay::SetUpClient((*scratch)->server.port, key, labels, hashed_ids));
     }
     using assay::v1::AuditService;
     assay::RunResult r =
