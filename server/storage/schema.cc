@@ -198,7 +198,7 @@ constexpr Migration kMigrations[] = {
       INSERT INTO audit_events_v7
         SELECT e.audit_id, e.seq, e.kind, e.case_id, e.subgroup, e.y, e.p_model, e.p_auditor,
                CASE WHEN e.kind = 1 THEN NULL ELSE
-                 (SELECT h.seq FROM audit_events h
+                 (SELECT h.seq FROM audit_events h INDEXED BY audit_events_by_case
                   WHERE h.audit_id = e.audit_id AND h.case_id = e.case_id AND h.kind = 1) END
         FROM audit_events e;
       DROP TABLE audit_events;
