@@ -387,7 +387,8 @@ absl::Status WriteTxn::InsertAudit(AuditRecord& record) {
 
 // A case's label or void stored more than this many events after its hand-out records the
 // hand-out's seq in `hand_out`, which indexes it (schema 7); a nearer one is found by scanning the
-// log from the hand-out. Only that scan depends on the value; changing it needs no migration.
+// log from the hand-out. Raising the value is safe for stored events; lowering it would leave
+// those stored between the new and the old value unfound (a migration would have to index them).
 constexpr int64_t kCloseScanLimit = 8192;
 
 absl::Status WriteTxn::AppendAuditEvent(int64_t audit_id, int64_t seq, const audit::Event& e) {
