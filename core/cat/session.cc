@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/bytes.h"
+#include "core/base/splitmix.h"
 #include "core/base/status_macros.h"
 
 namespace assay::cat {
@@ -34,13 +35,6 @@ double NormalQuantile(double p) {
     (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
   }
   return 0.5 * (lo + hi);
-}
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
 }
 
 // Into *out, evaluated in place: no allocation once *out has the bank's size.

@@ -34,6 +34,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
+#include "core/base/splitmix.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
 
@@ -153,22 +154,15 @@ class Streamer : public grpc::ClientBidiReactor<Request, Response> {
   absl::Notification done_;
 };
 
-// SplitMix64's finalizer: a bijection, so distinct inputs give distinct ids.
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
-  return x ^ (x >> 31);
-}
-
-// A client's audit with `labels` cases handed out, on a connection of its own. Case ids are "c0",
-// "c1", ... or, with `hashed_ids`, 16 hex digits in no particular order (as content hashes are).
+// A client's audit with `labels` cases handed out, on a connection of its own.
 struct Client {
   std::unique_ptr<v1::AuditService::Stub> stub;
   std::string audit_id;
   std::vector<std::string> case_ids;
 };
 
+// Case ids are "c0", "c1", ... or, with `hashed_ids`, 16 hex digits in no particular order (as
+// content hashes are; distinct, SplitMix64 being a bijection).
 Client SetUpClient(int port, const std::string& key, int labels, bool hashed_ids) {
   Client client;
   client.stub = v1::AuditService::NewStub(testing::OwnConnection(port));
