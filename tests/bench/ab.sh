@@ -77,7 +77,8 @@ for r in $(seq "$rounds"); do
     fi
     line=$(echo "$out" | grep -v '^#' | grep -v '^[[:space:]]*$' | tail -1)
     echo "$line" >> "$work/results.$i"
-    printf 'round %d  %s\n    %s  %s\n' "$r" "${binaries[$i]}" "$line" "$(cat "$work/cpu" 2>/dev/null)"
+    cpu=$(cat "$work/cpu" 2>/dev/null || true)
+    printf 'round %d  %s\n    %s  %s\n' "$r" "${binaries[$i]}" "$line" "$cpu"
   done
 done
 
@@ -85,8 +86,8 @@ done
 echo
 for i in "${!binaries[@]}"; do
   for c in ${columns//,/ }; do
-    tr '/' ' ' < "$work/results.$i" | awk -v c="$c" '{ print $c }' | sort -g | awk -v c="$c" -v name="${binaries[$i]}" \
-      '{ v[NR] = $1 } END {
+    tr '/' ' ' < "$work/results.$i" | awk -v c="$c" '{ print $c }' | sort -g |
+      awk -v c="$c" -v name="${binaries[$i]}" '{ v[NR] = $1 } END {
          m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
          printf "%s  column %d: median %g [%g, %g] over %d runs\n", name, c, m, v[1], v[NR], NR }'
   done
