@@ -26,10 +26,12 @@
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
 #include "tests/testing/irt_sim.h"
+#include "tests/testing/percentile.h"
 
 namespace {
 
 using assay::testing::Ctx;
+using assay::testing::Percentile;
 namespace v1 = assay::v1;
 
 struct Latencies {
@@ -231,12 +233,6 @@ class Driver {
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;  // Schedule() and Finish() calls, to wake the timer
 };
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
-}
 
 }  // namespace
 

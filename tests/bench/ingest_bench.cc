@@ -37,6 +37,7 @@
 #include "core/base/splitmix.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
+#include "tests/testing/percentile.h"
 
 namespace assay {
 namespace {
@@ -265,13 +266,6 @@ RunResult Run(std::vector<Client>& clients, const std::string& key, int batch, i
   return result;
 }
 
-double Percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 }  // namespace
 }  // namespace assay
 
@@ -323,12 +317,12 @@ int main(int argc, char** argv) {
                           stub->async()->StreamLabels(ctx, s);
                         });
     const double count = static_cast<double>(r.latencies_us.size());
-    const double p50 = assay::Percentile(r.latencies_us, 0.50) / 1000,
-                 p99 = assay::Percentile(r.latencies_us, 0.99) / 1000;
+    const double p50 = assay::testing::Percentile(r.latencies_us, 0.50) / 1000,
+                 p99 = assay::testing::Percentile(r.latencies_us, 0.99) / 1000;
     const double max = r.latencies_us.empty()
                            ? 0
                            : *std::max_element(r.latencies_us.begin(), r.latencies_us.end()) / 1000;
-    const double write_p99 = assay::Percentile(r.written_us, 0.99) / 1000;
+    const double write_p99 = assay::testing::Percentile(r.written_us, 0.99) / 1000;
     std::printf("%5d %7d %6d %7.0f %6.0f %9.2f %9.0f %7.2f %7.2f %7.2f %6d %12.2f\n", batch, n,
                 rate > 0 ? 0 : window, rate, count, r.seconds, count / r.seconds, p50, p99, max,
                 r.errors, write_p99);

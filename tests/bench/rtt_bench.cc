@@ -21,6 +21,7 @@
 #include "assay/v1/audit.grpc.pb.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
+#include "tests/testing/percentile.h"
 
 namespace assay {
 namespace {
@@ -38,12 +39,10 @@ void Time(const char* name, int n, absl::Duration interval, const std::function<
     if (!call(i)) ++errors;
     ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
   }
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))];
-  };
-  std::printf("%-28s %6d %8.3f %8.3f %8.3f %8.3f %8.3f %6d\n", name, n, at(0.5), at(0.9), at(0.99),
-              at(0.999), ms.back(), errors);
+  using testing::Percentile;
+  std::printf("%-28s %6d %8.3f %8.3f %8.3f %8.3f %8.3f %6d\n", name, n, Percentile(ms, 0.5),
+              Percentile(ms, 0.9), Percentile(ms, 0.99), Percentile(ms, 0.999),
+              *std::max_element(ms.begin(), ms.end()), errors);
 }
 
 }  // namespace
