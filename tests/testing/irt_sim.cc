@@ -120,4 +120,38 @@ irt::IrtParams ItemsGivenTrueAbilities(const irt::ResponseMatrix& data,
   return oracle;
 }
 
+Eigen::VectorXd PosteriorMeanDiscriminations(const irt::ResponseMatrix& data,
+                                             const irt::IrtParams& truth, const SimOptions& prior) {
+  constexpr int kA = 41, kB = 61;
+  Eigen::ArrayXd a_grid(kA), b_grid(kB), b_log_prior(kB);
+  for (int k = 0; k < kA; ++k)
+    a_grid[k] = prior.a_min + (prior.a_max - prior.a_min) * (k + 0.5) / kA;
+  for (int k = 0; k < kB; ++k) {
+    b_grid[k] = prior.b_sd * (-4.0 + 8.0 * k / (kB - 1));
+    b_log_prior[k] = -0.5 * (b_grid[k] / prior.b_sd) * (b_grid[k] / prior.b_sd);
+  }
+  Eigen::VectorXd mean(data.num_items());
+  for (Index j = 0; j < data.num_items(); ++j) {
+    const irt::ResponseMatrix::Column col = data.column(j);
+    Eigen::ArrayXd theta(col.size), y(col.size), w(col.size);
+    for (Index c = 0; c < col.size; ++c) {
+      theta[c] = truth.theta(col.rows ? col.rows[c] : c, 0);
+      y[c] = col.y[c];
+      w[c] = col.w ? col.w[c] : 1.0;
+    }
+    Eigen::ArrayXXd log_post(kA, kB);
+    for (int ka = 0; ka < kA; ++ka) {
+      const Eigen::ArrayXd x0 = a_grid[ka] * theta;
+      for (int kb = 0; kb < kB; ++kb) {
+        const Eigen::ArrayXd x = x0 + b_grid[kb];
+        const Eigen::ArrayXd softplus = x.max(0.0) + (-x.abs()).exp().log1p();
+        log_post(ka, kb) = (w * (y * x - softplus)).sum() + b_log_prior[kb];
+      }
+    }
+    const Eigen::ArrayXd a_weight = (log_post - log_post.maxCoeff()).exp().rowwise().sum();
+    mean[j] = (a_weight * a_grid).sum() / a_weight.sum();
+  }
+  return mean;
+}
+
 }  // namespace assay::testing

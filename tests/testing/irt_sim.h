@@ -52,6 +52,14 @@ Recovery PaperMetrics(const irt::IrtParams& estimate, irt::IrtParams truth);
 irt::IrtParams ItemsGivenTrueAbilities(const irt::ResponseMatrix& data,
                                        const irt::IrtParams& truth);
 
+// The same oracle made Bayesian (K = 1, σ = 1, the data's weights as trials): each item's
+// posterior mean of a_j under the simulation's own prior (a ~ U(a_min, a_max), b ~ N(0, b_sd²)),
+// the abilities fixed at the truth's, on a 41 × 61 grid (b within ±4 b_sd). Ranking items by it
+// shrinks the noisier estimates most, as a rank-minded estimator that knew θ and the prior would;
+// it tells whether shrinkage could beat the rank correlation of the MLE oracle above.
+Eigen::VectorXd PosteriorMeanDiscriminations(const irt::ResponseMatrix& data,
+                                             const irt::IrtParams& truth, const SimOptions& prior);
+
 }  // namespace assay::testing
 
 #endif  // ASSAY_TESTS_TESTING_IRT_SIM_H_
