@@ -3,10 +3,10 @@
 #
 #   tests/bench/ab.sh [-r ROUNDS] [-c COLUMNS] BENCH [BENCH_ARGS...] -- ASSAYD...
 #
-# Runs `BENCH BENCH_ARGS --assayd A` for every binary A in turn, ROUNDS times (default 3), so that
-# the VM's drift over minutes hits every binary alike (on the 2-vCPU development VM, one binary's
-# p99 moves by 2x between invocations minutes apart; back-to-back blocks of one binary are not
-# comparable). One configuration per invocation: give the bench one client count, one think time.
+# Runs `BENCH BENCH_ARGS --assayd A` for every binary A in turn, ROUNDS times (default 3; the
+# order reversed every other round), so that the VM's drift over minutes hits every binary alike
+# (on the 2-vCPU development VM, one binary's p99 moves by 2x between invocations minutes apart;
+# back-to-back blocks of one binary are not comparable). One configuration per invocation: give the bench one client count, one think time.
 #
 # Prints, per run, the bench's last result line, then the server process's CPU seconds (all
 # threads) and its committer thread's ("assay-commit"), read from /proc when the bench stops the
@@ -68,7 +68,15 @@ self=$(readlink -f "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for r in $(seq "$rounds"); do
-  for i in "${!binaries[@]}"; do
+  order=("${!binaries[@]}")  # A B ... in odd rounds, ... B A in even ones: no binary always first
+  if ((r % 2 == 0)); then
+    for ((k = 0; k < ${#order[@]} / 2; ++k)); do
+      t=${order[k]}
+      order[k]=${order[${#order[@]} - 1 - k]}
+      order[${#order[@]} - 1 - k]=$t
+    done
+  fi
+  for i in "${order[@]}"; do
     b=$(readlink -f "${binaries[$i]}")
     if ! out=$(AB_WRAP_BIN="$b" AB_WRAP_LOG="$work/cpu" "${bench[@]}" --assayd "$self" 2>&1); then
       echo "ab.sh: the bench failed with ${binaries[$i]}:" >&2

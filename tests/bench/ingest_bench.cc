@@ -120,8 +120,11 @@ class Streamer : public grpc::ClientBidiReactor<Request, Response> {
   }
 
   void OnDone(const grpc::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    if (!status.ok() || acked_ != messages_.size()) ++errors_;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!status.ok() || acked_ != messages_.size()) ++errors_;
+    }
+    // Last, with mu_ released: Wait() returns at once and the owner may destroy this object.
     done_.Notify();
   }
 
