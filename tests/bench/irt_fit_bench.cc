@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   app.add_flag("--shrink-items", fit.shrink_items);
   app.add_flag("--bayes-oracle", bayes_oracle,
                "also rank items by their posterior mean of a given the true abilities and prior "
-               "(slow: ~20 s per 1000 x 1000 seed)");
+               "(slow: ~30 s per 1000 x 1000 seed here)");
   int reps = 1;
   app.add_option(
       "--reps", reps,
