@@ -6,7 +6,8 @@
 # Runs `BENCH BENCH_ARGS --assayd A` for every binary A in turn, ROUNDS times (default 3; the
 # order reversed every other round), so that the VM's drift over minutes hits every binary alike
 # (on the 2-vCPU development VM, one binary's p99 moves by 2x between invocations minutes apart;
-# back-to-back blocks of one binary are not comparable). One configuration per invocation: give the bench one client count, one think time.
+# back-to-back blocks of one binary are not comparable). One configuration per invocation: give
+# the bench one client count, one think time.
 #
 # Prints, per run, the bench's last result line, then the server process's CPU seconds (all
 # threads) and its committer thread's ("assay-commit"), read from /proc when the bench stops the
@@ -48,14 +49,14 @@ while getopts "r:c:" opt; do
   case "$opt" in
     r) rounds=$OPTARG ;;
     c) columns=$OPTARG ;;
-    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 bench=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do bench+=("$1"); shift; done
 if [[ $# -lt 2 || ${#bench[@]} -eq 0 ]]; then
-  sed -n '2,19p' "$0" >&2
+  sed -n '2,20p' "$0" >&2
   exit 2
 fi
 shift
