@@ -43,22 +43,25 @@ if [[ -n "${AB_WRAP_BIN:-}" ]]; then
 fi
 set -euo pipefail
 
+# Prints the comment block at the top of this file (the usage) and exits 2.
+usage() {
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { print }' "$0" >&2
+  exit 2
+}
+
 rounds=3
 columns=""
 while getopts "r:c:" opt; do
   case "$opt" in
     r) rounds=$OPTARG ;;
     c) columns=$OPTARG ;;
-    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+    *) usage ;;
   esac
 done
 shift $((OPTIND - 1))
 bench=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do bench+=("$1"); shift; done
-if [[ $# -lt 2 || ${#bench[@]} -eq 0 ]]; then
-  sed -n '2,20p' "$0" >&2
-  exit 2
-fi
+if [[ $# -lt 2 || ${#bench[@]} -eq 0 ]]; then usage; fi
 shift
 binaries=("$@")
 for b in "${binaries[@]}"; do
