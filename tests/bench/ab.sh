@@ -74,11 +74,8 @@ trap 'rm -rf "$work"' EXIT
 for r in $(seq "$rounds"); do
   order=("${!binaries[@]}")  # A B ... in odd rounds, ... B A in even ones: no binary always first
   if ((r % 2 == 0)); then
-    for ((k = 0; k < ${#order[@]} / 2; ++k)); do
-      t=${order[k]}
-      order[k]=${order[${#order[@]} - 1 - k]}
-      order[${#order[@]} - 1 - k]=$t
-    done
+    order=()
+    for ((k = ${#binaries[@]} - 1; k >= 0; --k)); do order+=("$k"); done
   fi
   for i in "${order[@]}"; do
     b=$(readlink -f "${binaries[$i]}")

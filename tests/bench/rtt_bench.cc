@@ -77,7 +77,10 @@ int main(int argc, char** argv) {
   create.mutable_config()->set_alpha(1e-12);  // keeps running for the whole benchmark
   create.mutable_config()->set_max_samples(10000000);
   assay::v1::Audit audit;
-  if (!stub->CreateAudit(Ctx(key).get(), create, &audit).ok()) return 1;
+  if (const grpc::Status status = stub->CreateAudit(Ctx(key).get(), create, &audit); !status.ok()) {
+    std::fprintf(stderr, "CreateAudit failed: %s\n", status.error_message().c_str());
+    return 1;
+  }
 
   std::printf("%-28s %6s %8s %8s %8s %8s %8s %6s\n", "call (ms)", "n", "p50", "p90", "p99", "p99.9",
               "max", "errors");
