@@ -495,6 +495,18 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         o.set_paper_mode(a.paper_mode);
         o.set_shrink_items(a.shrink_items);
         o.set_seed(a.seed);
+        if (!a.method.empty() && a.method != "auto") {
+          v1::FitMethod method;
+          std::string name = absl::StrCat("FIT_METHOD_", a.method);
+          std::replace(name.begin(), name.end(), '-', '_');
+          absl::AsciiStrToUpper(&name);
+          if (!v1::FitMethod_Parse(name, &method)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "--method: must be auto, joint, marginal-items or marginal-models, got '",
+                a.method, "'"));
+          }
+          o.set_method(method);
+        }
         if (a.no_current) request.set_make_current(false);
         ASSIGN_OR_RETURN(v1::Fit fit, Call(client, *stub, &v1::BenchmarkService::Stub::StartFit,
                                            request, "StartFit"));
@@ -507,6 +519,8 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         return absl::OkStatus();
       });
   sub->add_option("benchmark", flags.id, "benchmark id")->required();
+  sub->add_option("--method", flags.method,
+                  "estimator: auto (default: by shape), joint, marginal-items, marginal-models");
   sub->add_option("--dims", flags.dims, "ability dimensions K (default 1)");
   sub->add_option("--sigma", flags.sigma, "temperature (default 1)");
   sub->add_option("--ridge", flags.ridge, "ridge penalty (default: the server's)");

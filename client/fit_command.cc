@@ -95,6 +95,8 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
                 {"items", data.num_items()},
                 {"observed_cells", data.num_observed()},
                 {"weighted", data.weighted()}};
+  j["method"] = irt::FitMethodName(fit.method);
+  j["method_reason"] = fit.method_reason;
   j["iterations"] = d.iterations;
   j["sweeps"] = d.sweeps;
   j["final_loss"] = d.loss;
@@ -109,8 +111,9 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
   std::vector<double> scale(fit.normalization.scale.data(),
                             fit.normalization.scale.data() + fit.normalization.scale.size());
   j["normalization"] = {
-      {"convention", irt::Normalization::kConvention}, {"shift", shift}, {"scale", scale}};
-  j["options"] = {{"dims", o.dims},
+      {"convention", fit.normalization.convention}, {"shift", shift}, {"scale", scale}};
+  j["options"] = {{"method", args.method},
+                  {"dims", o.dims},
                   {"sigma", o.sigma},
                   {"ridge", o.paper_mode ? 0.0 : o.ridge},
                   {"tol", o.tol},
@@ -148,6 +151,12 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
       ->required();
   fit->add_option("--out", args.out_dir, "directory for the result tables")->required();
   irt::FitOptions& o = args.options;
+  fit->add_option("--method", args.method,
+                  "estimator: auto (by shape: joint when models and items both number >= 100, "
+                  "else marginal-items for few models, marginal-models for few items), joint, "
+                  "marginal-items, marginal-models")
+      ->check(CLI::IsMember({"auto", "joint", "marginal-items", "marginal-models"}))
+      ->capture_default_str();
   fit->add_option("--dims", o.dims, "ability dimensions K")->capture_default_str();
   fit->add_option("--sigma", o.sigma, "temperature")->capture_default_str();
   fit->add_option("--ridge", o.ridge, "ridge / MAP penalty on all parameters")
@@ -168,6 +177,7 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
 
 absl::Status RunFit(const FitArgs& args_in) {
   FitArgs args = args_in;
+  ASSIGN_OR_RETURN(args.options.method, irt::ParseFitMethod(args.method));
   if (args.paper_mode && args.options.shrink_items) {
     return absl::InvalidArgumentError(
         "--shrink-items: not with --paper-mode (the released method has no item prior)");
@@ -181,6 +191,7 @@ absl::Status RunFit(const FitArgs& args_in) {
     paper.sigma = args.options.sigma;
     paper.threads = args.options.threads;
     paper.seed = args.options.seed;
+    paper.method = args.options.method;
     args.options = paper;
   }
   RETURN_IF_ERROR(args.options.Validate());
@@ -190,9 +201,7 @@ absl::Status RunFit(const FitArgs& args_in) {
   ASSIGN_OR_RETURN(irt::FitResult fit, irt::Fit(data, args.options));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const irt::FitReport report = irt::MakeReport(data, fit.params, args.options.sigma,
-                                                args.options.paper_mode ? 0.0 : args.options.ridge,
-                                                fit.item_prior ? &*fit.item_prior : nullptr);
+  const irt::FitReport report = irt::MakeReport(data, fit, args.options);
 
   std::error_code ec;
   std::filesystem::create_directories(args.out_dir, ec);
@@ -207,6 +216,7 @@ absl::Status RunFit(const FitArgs& args_in) {
   const irt::FitDiagnostics& d = fit.diagnostics;
   absl::PrintF("fit: %d models x %d items, %d observed cells\n", data.num_models(),
                data.num_items(), data.num_observed());
+  absl::PrintF("estimator: %s (%s)\n", irt::FitMethodName(fit.method), fit.method_reason);
   absl::PrintF("%s after %d iterations (%s), loss %.6f, %.3f s\n",
                d.converged ? "converged" : "NOT converged", d.iterations, d.stop_reason, d.loss,
                seconds);

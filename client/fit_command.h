@@ -15,6 +15,7 @@ struct FitArgs {
   std::string out_dir;
   irt::FitOptions options;
   bool paper_mode = false;
+  std::string method = "auto";  // irt::ParseFitMethod's names
 };
 
 // Registers the subcommand and its flags on `app`, storing them in `args`.

@@ -99,6 +99,33 @@ std::vector<int> SortedPage(const google::protobuf::RepeatedPtrField<Row>& rows,
 
 }  // namespace
 
+irt::FitMethod FitMethodFromProto(v1::FitMethod m) {
+  switch (m) {
+    case v1::FIT_METHOD_JOINT:
+      return irt::FitMethod::kJoint;
+    case v1::FIT_METHOD_MARGINAL_ITEMS:
+      return irt::FitMethod::kMarginalItems;
+    case v1::FIT_METHOD_MARGINAL_MODELS:
+      return irt::FitMethod::kMarginalModels;
+    default:
+      return irt::FitMethod::kAuto;
+  }
+}
+
+v1::FitMethod FitMethodToProto(irt::FitMethod m) {
+  switch (m) {
+    case irt::FitMethod::kJoint:
+      return v1::FIT_METHOD_JOINT;
+    case irt::FitMethod::kMarginalItems:
+      return v1::FIT_METHOD_MARGINAL_ITEMS;
+    case irt::FitMethod::kMarginalModels:
+      return v1::FIT_METHOD_MARGINAL_MODELS;
+    case irt::FitMethod::kAuto:
+      break;
+  }
+  return v1::FIT_METHOD_UNSPECIFIED;
+}
+
 absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
   if (o.dims() == 0) o.set_dims(1);
   if (o.dims() < 1 || o.dims() > 8) {
@@ -122,6 +149,11 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
   core.max_iter = o.max_iter();
   core.seed = o.seed();
   core.shrink_items = o.shrink_items();
+  if (!v1::FitMethod_IsValid(o.method())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.method: unknown value ", static_cast<int>(o.method())));
+  }
+  core.method = FitMethodFromProto(o.method());
   if (absl::Status valid = core.Validate(); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
   }
@@ -132,6 +164,22 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
   if (o.paper_mode() && o.ridge() != 0) {
     return absl::InvalidArgumentError(
         "options.ridge: paper mode fits without a ridge; leave unset");
+  }
+  if (core.method == irt::FitMethod::kMarginalItems ||
+      core.method == irt::FitMethod::kMarginalModels) {
+    const char* name = irt::FitMethodName(core.method);
+    if (o.paper_mode()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.method: paper mode is the joint cBMM, not ", name));
+    }
+    if (o.dims() != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.method: ", name, " is unidimensional; dims must be 1"));
+    }
+    if (o.shrink_items()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.shrink_items: joint fits only, not ", name));
+    }
   }
   return core;
 }
@@ -254,7 +302,9 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
     final.set_loss(d.loss);
     final.set_converged(d.converged);
     final.set_stop_reason(d.stop_reason);
-    final.set_normalization(irt::Normalization::kConvention);
+    final.set_normalization(result->normalization.convention);
+    final.set_method(FitMethodToProto(result->method));
+    final.set_method_reason(result->method_reason);
     for (Eigen::Index k = 0; k < result->normalization.shift.size(); ++k) {
       final.add_normalization_shift(result->normalization.shift[k]);
       final.add_normalization_scale(result->normalization.scale[k]);
@@ -266,8 +316,7 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
         final.add_item_prior_sd(std::sqrt(prior->variance[k]));
       }
     }
-    const irt::FitReport report = irt::MakeReport(
-        *data, result->params, options->sigma, options->paper_mode ? 0.0 : options->ridge, prior);
+    const irt::FitReport report = irt::MakeReport(*data, *result, *options);
     tables = BuildTables(*data, *result, report, *tags).SerializeAsString();
   } else if (absl::IsCancelled(result.status())) {
     final.set_state(v1::FIT_STATE_CANCELLED);

@@ -258,7 +258,9 @@ TEST(ShrinkItemsTest, TooFewInformativeItemsLeaveTheFitUnchanged) {
       const ResponseMatrix data,
       ResponseMatrix::FromDense({"m1", "m2", "m3", "m4"}, {"q1", "q2"},
                                 (Eigen::MatrixXf(4, 2) << 1, 1, 1, 0, 0, 1, 0, 0).finished()));
-  ASSERT_OK_AND_ASSIGN(const FitResult fit, Fit(data, FitOptions()));
+  FitOptions joint;  // ShrinkItems acts on a joint fit (4 x 2 would go marginal by default)
+  joint.method = FitMethod::kJoint;
+  ASSERT_OK_AND_ASSIGN(const FitResult fit, Fit(data, joint));
   IrtParams shrunk = fit.params;
   const ItemPrior prior = ShrinkItems(data, 1.0, FitOptions().ridge, shrunk);
   EXPECT_TRUE(std::isinf(prior.variance[0]));
@@ -398,6 +400,7 @@ TEST(FitOptionsTest, RejectsBadOptionsNamingTheField) {
 TEST(FitTest, CancelledFromProgressCallback) {
   const testing::Simulated s = Small(50);
   FitOptions o;
+  o.method = FitMethod::kJoint;  // the marginal estimators' cancel: irt_marginal_test.cc
   int calls = 0;
   o.on_iteration = [&](int iteration, double) {
     ++calls;

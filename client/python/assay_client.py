@@ -159,6 +159,20 @@ class AssayClient:
         return self._pages("BenchmarkService", "ListItemParams", "items", limit,
                            benchmark_id=benchmark_id, fit_id=fit_id)
 
+    def start_fit(self, benchmark_id, method="auto", **options):
+        """Starts a fit job and returns the Fit as a dict. `method` is "auto" (the shape rule:
+        joint when models and items both number >= 100, else the marginal estimator of the small
+        side), "joint", "marginal-items" or "marginal-models"; other keyword arguments are
+        FitOptions fields (dims, ridge, tol, max_iter, ...). The finished Fit's "method" and
+        "method_reason" say which estimator ran and why."""
+        if method != "auto":
+            options["method"] = "FIT_METHOD_" + method.upper().replace("-", "_")
+        return self.call("BenchmarkService", "StartFit", benchmark_id=benchmark_id,
+                         options=options)
+
+    def fit(self, fit_id):
+        return self.call("BenchmarkService", "GetFit", read_only=True, fit_id=fit_id)
+
     def audits(self, limit=None):
         return self._pages("AuditService", "ListAudits", "audits", limit)
 

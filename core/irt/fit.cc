@@ -12,6 +12,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/thread_team.h"
 #include "core/irt/item_prior.h"
+#include "core/irt/marginal.h"
 
 namespace assay::irt {
 namespace {
@@ -446,6 +447,8 @@ absl::Status FitOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("grad_tol: must be > 0, got ", grad_tol));
   if (!(param_tol > 0))
     return absl::InvalidArgumentError(absl::StrCat("param_tol: must be > 0, got ", param_tol));
+  if (!(se_tol > 0))
+    return absl::InvalidArgumentError(absl::StrCat("se_tol: must be > 0, got ", se_tol));
   if (max_iter < 1)
     return absl::InvalidArgumentError(absl::StrCat("max_iter: must be >= 1, got ", max_iter));
   if (threads < 1 || threads > 256)
@@ -479,8 +482,10 @@ Normalization Normalize(IrtParams& params) {
   return norm;
 }
 
-absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options_in) {
-  RETURN_IF_ERROR(options_in.Validate());
+namespace {
+
+// The joint cBMM fit (the file's header).
+absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions& options_in) {
   FitOptions options = options_in;
   if (options.paper_mode) {
     options.ridge = 0;
@@ -576,6 +581,96 @@ absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& opti
     result.item_prior = ShrinkItems(data, options.sigma, options.ridge, result.params);
   }
   result.diagnostics = std::move(diag);
+  return result;
+}
+
+}  // namespace
+
+const char* FitMethodName(FitMethod method) {
+  switch (method) {
+    case FitMethod::kAuto:
+      return "auto";
+    case FitMethod::kJoint:
+      return "joint";
+    case FitMethod::kMarginalItems:
+      return "marginal-items";
+    case FitMethod::kMarginalModels:
+      return "marginal-models";
+  }
+  return "?";
+}
+
+absl::StatusOr<FitMethod> ParseFitMethod(const std::string& name) {
+  for (FitMethod m : {FitMethod::kAuto, FitMethod::kJoint, FitMethod::kMarginalItems,
+                      FitMethod::kMarginalModels}) {
+    if (name == FitMethodName(m)) return m;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "method: must be auto, joint, marginal-items or marginal-models, got '", name, "'"));
+}
+
+MethodChoice ChooseMethod(Index models, Index items, const FitOptions& options) {
+  if (options.method != FitMethod::kAuto) {
+    return {options.method, absl::StrCat("forced (method ", FitMethodName(options.method), ")")};
+  }
+  if (options.paper_mode) return {FitMethod::kJoint, "paper mode is the paper's joint cBMM"};
+  if (options.dims > 1) {
+    return {FitMethod::kJoint, "dims > 1: the marginal estimators are unidimensional"};
+  }
+  if (options.warm_start.has_value()) {
+    return {FitMethod::kJoint, "a warm start continues a joint fit"};
+  }
+  if (models >= kJointMinSide && items >= kJointMinSide) {
+    return {FitMethod::kJoint, absl::StrCat(models, " models and ", items, " items are both >= ",
+                                            kJointMinSide, ": joint estimation is sound")};
+  }
+  if (models <= items) {
+    return {FitMethod::kMarginalItems,
+            absl::StrCat(models, " models < ", kJointMinSide,
+                         ": too few to pin each item; items integrated over their population")};
+  }
+  return {FitMethod::kMarginalModels,
+          absl::StrCat(items, " items < ", kJointMinSide,
+                       ": too few to pin each model; models integrated over theta ~ N(0, 1)")};
+}
+
+absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
+  if (data.num_observed() == 0) return absl::InvalidArgumentError("responses: no observed cells");
+  const MethodChoice choice = ChooseMethod(data.num_models(), data.num_items(), options);
+  if (choice.method != FitMethod::kJoint) {
+    const char* name = FitMethodName(choice.method);
+    if (options.dims != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("method: ", name, " is unidimensional; dims must be 1"));
+    }
+    if (options.paper_mode) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("method: paper mode is the joint cBMM, not ", name));
+    }
+    if (options.shrink_items) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shrink_items: joint fits only (", name, " already reports item posteriors)"));
+    }
+    if (options.warm_start.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("warm_start: joint fits only, not ", name));
+    }
+  }
+  absl::StatusOr<FitResult> result;
+  switch (choice.method) {
+    case FitMethod::kMarginalItems:
+      result = FitMarginalItems(data, options);
+      break;
+    case FitMethod::kMarginalModels:
+      result = FitMarginalModels(data, options);
+      break;
+    default:
+      result = FitJoint(data, options);
+  }
+  if (result.ok()) {
+    result->method = choice.method;
+    result->method_reason = choice.reason;
+  }
   return result;
 }
 

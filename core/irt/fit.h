@@ -53,7 +53,17 @@ struct Normalization {
   Eigen::VectorXd shift;  // K
   Eigen::VectorXd scale;  // K
   static constexpr const char* kConvention = "theta_mean0_sd1";
+  // kConvention, or marginal.h's kPopulationConvention for random-models fits (θ's scale is the
+  // assumed N(0, 1) population's; shift 0, scale 1).
+  std::string convention = kConvention;
 };
+
+// The estimator (see marginal.h). kAuto chooses by the matrix's shape (ChooseMethod).
+enum class FitMethod { kAuto, kJoint, kMarginalItems, kMarginalModels };
+// "auto", "joint", "marginal-items", "marginal-models".
+const char* FitMethodName(FitMethod method);
+// InvalidArgument naming the accepted values.
+absl::StatusOr<FitMethod> ParseFitMethod(const std::string& name);
 
 // An empirical-Bayes prior on the discriminations: a_j ~ N(mean, diag(variance)), estimated from
 // the fitted items themselves (see core/irt/item_prior.h). Vectors of size K, normalized scale.
@@ -63,6 +73,7 @@ struct ItemPrior {
 };
 
 struct FitOptions {
+  FitMethod method = FitMethod::kAuto;
   int dims = 1;             // K ≥ 1
   double sigma = 1.0;       // temperature σ > 0
   double ridge = 0.01;      // λ ≥ 0 (production); paper mode forces 0
@@ -70,6 +81,9 @@ struct FitOptions {
   double grad_tol = 1e-5;   // max |projected gradient| / parameter's total weight
   double param_tol = 1e-5;  // max |Δ normalized parameter| between iterations
   int max_iter = 5000;      // iterations (paper mode: 1000)
+  // Marginal estimators' stopping rule: every parameter moved less than se_tol of its standard
+  // error over the last iteration (marginal.h).
+  double se_tol = 0.01;
   int threads = 1;          // sweep threads ≥ 1
   bool paper_mode = false;
   bool accelerate = true;  // SQUAREM (production only)
@@ -82,7 +96,9 @@ struct FitOptions {
   std::optional<IrtParams> warm_start;  // initial value (production); must match the data's shape
   bool keep_loss_history = true;
 
-  // Called after every iteration with (iteration, loss); return false to cancel the fit.
+  // Called after every iteration with (iteration, loss); return false to cancel the fit. The
+  // marginal estimators call it once per accelerated cycle (3 or 4 EM steps), with the EM steps
+  // so far and the negated penalized marginal log-likelihood.
   std::function<bool(int iteration, double loss)> on_iteration;
 
   // InvalidArgument naming the field at fault.
@@ -99,9 +115,20 @@ struct FitDiagnostics {
   double rel_loss_change = 0;
   double kkt_residual = 0;
   double max_param_change = 0;
+  double max_change_se = 0;  // marginal estimators: largest change in units of its SE
   bool converged = false;
   std::string stop_reason;           // "converged", "max_iter", "paper_rule"
   std::vector<double> loss_history;  // loss at each accepted iterate, non-increasing
+};
+
+// What a marginal estimator knows beyond point values (marginal.h): standard errors from the
+// marginal likelihood (posterior SDs for the integrated side) and predicted accuracy averaged over
+// the integrated side's posterior. MakeReport reports these instead of its joint-ML ones.
+struct MarginalSummary {
+  Eigen::MatrixXd theta_se;            // N×1
+  Eigen::MatrixXd a_se;                // J×1
+  Eigen::VectorXd b_se;                // J
+  Eigen::VectorXd predicted_accuracy;  // N
 };
 
 struct FitResult {
@@ -109,10 +136,26 @@ struct FitResult {
   Normalization normalization;          // how the raw fit was normalized
   FitDiagnostics diagnostics;           // of the penalized fit, before any item shrinkage
   std::optional<ItemPrior> item_prior;  // the prior used, with shrink_items
+  FitMethod method = FitMethod::kJoint;  // the estimator that ran (never kAuto)
+  std::string method_reason;             // why: forced, paper mode, or the shape rule's words
+  std::optional<MarginalSummary> marginal;  // set by the marginal estimators
 };
 
-// Fits the model. Errors: InvalidArgument (options, warm start shape, no observed cells),
-// Cancelled (on_iteration returned false). Deterministic for fixed data, options and threads.
+// The shape rule of FitMethod::kAuto, with its reason in words. Paper mode and dims > 1 are joint.
+// Otherwise joint when both sides have at least kJointMinSide units; else the small side is kept
+// fixed and the large one integrated out: marginal-items when N ≤ J, marginal-models when N > J.
+// The threshold is measured (tests/bench/README.md, "Which estimator").
+inline constexpr Eigen::Index kJointMinSide = 100;
+struct MethodChoice {
+  FitMethod method;
+  std::string reason;
+};
+MethodChoice ChooseMethod(Eigen::Index models, Eigen::Index items, const FitOptions& options);
+
+// Fits the model with the estimator options.method names (kAuto: ChooseMethod). Errors:
+// InvalidArgument (options, warm start shape, no observed cells, a marginal method with dims > 1,
+// paper mode or shrink_items), Cancelled (on_iteration returned false). Deterministic for fixed
+// data, options and threads.
 absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options);
 
 // Applies the normalization convention to `params` in place and returns it.

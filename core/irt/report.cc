@@ -119,4 +119,16 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   return r;
 }
 
+FitReport MakeReport(const ResponseMatrix& data, const FitResult& fit, const FitOptions& options) {
+  FitReport r = MakeReport(data, fit.params, options.sigma, options.paper_mode ? 0.0 : options.ridge,
+                           fit.item_prior ? &*fit.item_prior : nullptr);
+  if (fit.marginal.has_value()) {
+    r.theta_se = fit.marginal->theta_se;
+    r.a_se = fit.marginal->a_se;
+    r.b_se = fit.marginal->b_se;
+    r.predicted_accuracy = fit.marginal->predicted_accuracy;
+  }
+  return r;
+}
+
 }  // namespace assay::irt

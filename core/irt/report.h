@@ -51,6 +51,10 @@ struct FitReport {
 FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
                      double ridge, const ItemPrior* item_prior = nullptr);
 
+// The report of `fit` made with `options`: the above, with a marginal estimator's standard errors
+// and predicted accuracy (FitResult::marginal) in place of the joint-ML ones.
+FitReport MakeReport(const ResponseMatrix& data, const FitResult& fit, const FitOptions& options);
+
 }  // namespace assay::irt
 
 #endif  // ASSAY_CORE_IRT_REPORT_H_

@@ -1,12 +1,16 @@
 #include "tests/testing/irt_sim.h"
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <vector>
 
 #include "core/base/eigen.h"
+#include "core/base/status_macros.h"
+#include "core/irt/report.h"
 
 namespace assay::testing {
 
@@ -152,6 +156,68 @@ Eigen::VectorXd PosteriorMeanDiscriminations(const irt::ResponseMatrix& data,
     mean[j] = (a_weight * a_grid).sum() / a_weight.sum();
   }
   return mean;
+}
+
+irt::ResponseMatrix SelectItems(const irt::ResponseMatrix& data, const std::vector<Index>& items) {
+  std::vector<std::string> ids;
+  std::vector<irt::Cell> cells;
+  for (size_t k = 0; k < items.size(); ++k) {
+    ids.push_back(data.item_ids()[items[k]]);
+    const irt::ResponseMatrix::Column col = data.column(items[k]);
+    for (Index c = 0; c < col.size; ++c) {
+      const double w = col.w ? col.w[c] : 1.0;
+      cells.push_back({static_cast<int32_t>(col.rows ? col.rows[c] : c), static_cast<int32_t>(k),
+                       w * col.y[c], w});
+    }
+  }
+  return irt::ResponseMatrix::FromCells(data.model_ids(), std::move(ids), std::move(cells)).value();
+}
+
+double Pearson(const Eigen::VectorXd& x, const Eigen::VectorXd& y) {
+  const Eigen::ArrayXd dx = x.array() - x.mean(), dy = y.array() - y.mean();
+  return (dx * dy).sum() / std::sqrt(dx.square().sum() * dy.square().sum());
+}
+
+Eigen::VectorXd TrueAccuracy(const irt::IrtParams& truth) {
+  Eigen::VectorXd acc(truth.theta.rows());
+  for (Index i = 0; i < acc.size(); ++i) {
+    const Eigen::ArrayXd x = truth.a.col(0).array() * truth.theta(i, 0) + truth.b.array();
+    acc[i] = (1 / (1 + (-x).exp())).mean();
+  }
+  return acc;
+}
+
+absl::StatusOr<ShapeFigures> MeasureShape(const Simulated& sim, const irt::FitOptions& options,
+                                          bool split_half) {
+  ShapeFigures f;
+  const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(const irt::FitResult fit, irt::Fit(sim.data, options));
+  f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  f.method = irt::FitMethodName(fit.method);
+  f.iterations = fit.diagnostics.iterations;
+  f.converged = fit.diagnostics.converged;
+  f.pearson_theta = Pearson(fit.params.theta.col(0), sim.truth.theta.col(0));
+  const irt::FitReport report = irt::MakeReport(sim.data, fit, options);
+  const Eigen::ArrayXd err =
+      (report.predicted_accuracy - TrueAccuracy(sim.truth)).array().abs();
+  f.max_accuracy_error = err.maxCoeff();
+  f.mean_accuracy_error = err.mean();
+  f.split_half_rms = std::numeric_limits<double>::quiet_NaN();
+  if (split_half) {
+    std::vector<Index> halves[2];
+    for (Index j = 0; j < sim.data.num_items(); ++j) halves[j % 2].push_back(j);
+    Eigen::VectorXd theta[2], se[2];
+    for (int h = 0; h < 2; ++h) {
+      const irt::ResponseMatrix half = SelectItems(sim.data, halves[h]);
+      ASSIGN_OR_RETURN(const irt::FitResult fh, irt::Fit(half, options));
+      theta[h] = fh.params.theta.col(0);
+      se[h] = irt::MakeReport(half, fh, options).theta_se.col(0);
+    }
+    const Eigen::ArrayXd z =
+        (theta[0] - theta[1]).array() / (se[0].array().square() + se[1].array().square()).sqrt();
+    f.split_half_rms = std::sqrt(z.square().mean());
+  }
+  return f;
 }
 
 }  // namespace assay::testing

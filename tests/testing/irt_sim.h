@@ -3,6 +3,10 @@
 #define ASSAY_TESTS_TESTING_IRT_SIM_H_
 
 #include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
 
 #include "core/base/eigen.h"
 #include "core/irt/fit.h"
@@ -59,6 +63,30 @@ irt::IrtParams ItemsGivenTrueAbilities(const irt::ResponseMatrix& data,
 // it tells whether shrinkage could beat the rank correlation of the MLE oracle above.
 Eigen::VectorXd PosteriorMeanDiscriminations(const irt::ResponseMatrix& data,
                                              const irt::IrtParams& truth, const SimOptions& prior);
+
+// The matrix restricted to `items` (in that order), models unchanged.
+irt::ResponseMatrix SelectItems(const irt::ResponseMatrix& data,
+                                const std::vector<Eigen::Index>& items);
+
+double Pearson(const Eigen::VectorXd& x, const Eigen::VectorXd& y);
+
+// Each model's true expected accuracy over all items: mean_j P(correct | truth) (K = 1, σ = 1).
+Eigen::VectorXd TrueAccuracy(const irt::IrtParams& truth);
+
+// What the calibration-shapes issue measures on a simulated matrix with one set of options.
+struct ShapeFigures {
+  std::string method;           // the estimator that ran
+  int iterations = 0;
+  bool converged = false;
+  double seconds = 0;           // the fit alone
+  double pearson_theta = 0;     // Pearson(θ̂, θ)
+  double max_accuracy_error = 0, mean_accuracy_error = 0;  // |predicted − true|, fractions
+  // Split-half: two fits on the even and the odd items; RMS over models of
+  // (θ̂₁ − θ̂₂)/√(se₁² + se₂²). NaN when not asked for.
+  double split_half_rms = 0;
+};
+absl::StatusOr<ShapeFigures> MeasureShape(const Simulated& sim, const irt::FitOptions& options,
+                                          bool split_half);
 
 }  // namespace assay::testing
 
