@@ -41,6 +41,40 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
   EXPECT_THAT(json, HasSubstr("\"converged\": true"));
   EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_mean0_sd1\""));
+  EXPECT_THAT(run.output, HasSubstr("estimator: joint (140 models and 500 items are both >= 100"));
+  EXPECT_THAT(json, HasSubstr("\"method\": \"joint\""));
+}
+
+// The classic few-items shape: the default picks marginal ML over the models, says so, and the
+// tables carry mirt's estimates; --method forces the joint fit, whose discriminations run off.
+TEST(AssayFitCliTest, FewItemsGetMarginalMlByDefaultAndMethodForcesJoint) {
+  testing::TempDir dir;
+  const std::string out = dir.File("lsat7");
+  ASSERT_OK_AND_ASSIGN(auto run, testing::Run({ASSAY_CLI_PATH, "fit",
+                                               ASSAY_SHARED_DATA "/lsat7.csv", "--out", out}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("estimator: marginal-models (5 items < 100"));
+  EXPECT_THAT(run.output, HasSubstr("converged after"));
+  ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
+  EXPECT_THAT(json, HasSubstr("\"method\": \"marginal-models\""));
+  EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_population_n01\""));
+  ASSERT_OK_AND_ASSIGN(std::string items, import::ReadFile(out + "/items.csv"));
+  ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(items, "items.csv"));
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_NEAR(std::stod(rows[3].fields[1]), 1.706, 0.02);  // Q3's a, mirt's value
+  EXPECT_NEAR(std::stod(rows[3].fields[2]), 1.804, 0.02);  // its intercept
+
+  ASSERT_OK_AND_ASSIGN(auto joint,
+                       testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/lsat7.csv", "--out",
+                                     dir.File("joint"), "--method", "joint"}));
+  ASSERT_EQ(joint.exit_code, 0) << joint.output;
+  EXPECT_THAT(joint.output, HasSubstr("estimator: joint (forced"));
+  ASSERT_OK_AND_ASSIGN(auto bad, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA
+                                               "/lsat7.csv", "--out", dir.File("bad"),
+                                               "--method", "bayes"}));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.output, HasSubstr("--method"));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("bad")));
 }
 
 // --shrink-items: the prior lands in fit.json and the discriminations are pulled in.

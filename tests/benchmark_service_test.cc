@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -337,6 +338,66 @@ TEST_F(BenchmarkServiceTest, ShrinkItemsFitServesTheCoresShrunkTables) {
   v1::Fit refused;
   EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &refused)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.shrink_items")));
+}
+
+// A fit job chooses the estimator by shape like `assay fit`, stores which ran and why, and serves
+// the marginal estimator's tables (EAP abilities with posterior SDs); FitOptions.method forces
+// one, and a marginal method with options it cannot honour is refused naming the field.
+TEST_F(BenchmarkServiceTest, FitJobsChooseTheEstimatorByShapeAndStoreIt) {
+  ASSERT_OK_AND_ASSIGN(irt::ResponseMatrix data,
+                       import::ReadResponsesCsv(ASSAY_SHARED_DATA "/lsat7.csv"));
+  const std::string bm = Create("LSAT7").id();
+  ASSERT_OK(Upload(data, bm, 1000).status());
+  const v1::Fit fit = FitAndWatch(bm).back();
+  ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED) << fit.error();
+  EXPECT_EQ(fit.method(), v1::FIT_METHOD_MARGINAL_MODELS);
+  EXPECT_EQ(fit.options().method(), v1::FIT_METHOD_UNSPECIFIED);  // as given
+  EXPECT_THAT(fit.method_reason(), HasSubstr("5 items < 100"));
+  EXPECT_EQ(fit.normalization(), "theta_population_n01");
+  EXPECT_TRUE(fit.converged());
+
+  irt::FitOptions core;
+  ASSERT_OK_AND_ASSIGN(const irt::FitResult offline, irt::Fit(data, core));
+  const irt::FitReport report = irt::MakeReport(data, offline, core);
+  std::map<std::string, Eigen::Index> row;
+  for (size_t i = 0; i < data.model_ids().size(); ++i) row[data.model_ids()[i]] = i;
+  const std::vector<v1::Ability> served = AllAbilities(bm, v1::ABILITY_SORT_RANK, 1000);
+  ASSERT_EQ(served.size(), 1000u);
+  for (const v1::Ability& a : served) {
+    const Eigen::Index i = row.at(a.model());
+    ASSERT_NEAR(a.theta(0), offline.params.theta(i, 0), 1e-6) << a.model();
+    ASSERT_NEAR(a.se(0), report.theta_se(i, 0), 1e-6) << a.model();
+    ASSERT_NEAR(a.predicted_accuracy(), report.predicted_accuracy[i], 1e-6) << a.model();
+  }
+
+  v1::FitOptions joint;
+  joint.set_method(v1::FIT_METHOD_JOINT);
+  const v1::Fit forced = FitAndWatch(bm, joint).back();
+  ASSERT_EQ(forced.state(), v1::FIT_STATE_SUCCEEDED) << forced.error();
+  EXPECT_EQ(forced.method(), v1::FIT_METHOD_JOINT);
+  EXPECT_THAT(forced.method_reason(), HasSubstr("forced"));
+
+  v1::GetBenchmarkRequest get;
+  get.set_benchmark_id(bm);
+  v1::Benchmark before;
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_read_).get(), get, &before)));
+  for (auto [set, field] : std::vector<std::pair<std::function<void(v1::FitOptions&)>, const char*>>{
+           {[](v1::FitOptions& o) { o.set_dims(2); }, "options.method"},
+           {[](v1::FitOptions& o) { o.set_paper_mode(true); }, "options.method"},
+           {[](v1::FitOptions& o) { o.set_shrink_items(true); }, "options.shrink_items"},
+           {[](v1::FitOptions& o) { o.set_method(static_cast<v1::FitMethod>(42)); },
+            "options.method"}}) {
+    v1::StartFitRequest start;
+    start.set_benchmark_id(bm);
+    start.mutable_options()->set_method(v1::FIT_METHOD_MARGINAL_ITEMS);
+    set(*start.mutable_options());
+    v1::Fit refused;
+    EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), start, &refused)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(field)));
+  }
+  v1::Benchmark after;
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_read_).get(), get, &after)));
+  EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
 }
 
 TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
