@@ -16,12 +16,15 @@ absl::StatusOr<NamedBank> ReadItemBank(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, import::ReadFile(path));
   ASSIGN_OR_RETURN(std::vector<import::CsvRow> rows, import::ParseCsv(text, path));
   if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ":1:1: file is empty"));
-  int c_item = -1, c_a = -1, c_b = -1;
+  int c_item = -1, c_a = -1, c_b = -1, c_se_a = -1, c_se_b = -1, c_cov = -1;
   for (size_t c = 0; c < rows[0].fields.size(); ++c) {
     const std::string& h = rows[0].fields[c];
     if (h == "item") c_item = static_cast<int>(c);
     if (h == "a") c_a = static_cast<int>(c);
     if (h == "b") c_b = static_cast<int>(c);
+    if (h == "se_a") c_se_a = static_cast<int>(c);
+    if (h == "se_b") c_se_b = static_cast<int>(c);
+    if (h == "cov_ab") c_cov = static_cast<int>(c);
   }
   if (c_item < 0 || c_a < 0 || c_b < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -48,6 +51,28 @@ absl::StatusOr<NamedBank> ReadItemBank(const std::string& path) {
     out.ids.push_back(row.fields[c_item]);
     out.bank.items.a[j] = a;
     out.bank.items.b[j] = b;
+    // A marginal-items items.csv (cov_ab filled in): a and b are posterior means; predictions
+    // average over each item's posterior (irt::ItemBank).
+    if (j == 0 && c_cov >= 0 && c_se_a >= 0 && c_se_b >= 0 &&
+        static_cast<int>(row.fields.size()) > c_cov && !row.fields[c_cov].empty()) {
+      out.bank.items.a_sd.resize(n);
+      out.bank.items.b_sd.resize(n);
+      out.bank.items.ab_cov.resize(n);
+    }
+    if (out.bank.items.has_posteriors()) {
+      const std::pair<int, double*> cols[] = {{c_se_a, &out.bank.items.a_sd[j]},
+                                              {c_se_b, &out.bank.items.b_sd[j]},
+                                              {c_cov, &out.bank.items.ab_cov[j]}};
+      for (const auto& [c, dest] : cols) {
+        if (static_cast<int>(row.fields.size()) <= c || !absl::SimpleAtod(row.fields[c], dest) ||
+            !std::isfinite(*dest)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, ":", row.line, ":", c + 1, ": '",
+                           static_cast<int>(row.fields.size()) > c ? row.fields[c] : "",
+                           "' is not a number (a marginal-items table has se_a, se_b, cov_ab)"));
+        }
+      }
+    }
   }
   RETURN_IF_ERROR(out.bank.Validate());
   return out;

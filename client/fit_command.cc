@@ -71,7 +71,10 @@ std::string ItemsCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit,
   const Eigen::Index k = fit.params.dims();
   std::string out =
       absl::StrCat("item,", DimColumns("a", k), ",b,difficulty,", DimColumns("se_a", k),
-                   ",se_b,p_correct,n_models,flags,infit,outfit\n");
+                   ",se_b,p_correct,n_models,flags,infit,outfit,cov_ab\n");
+  // marginal-items: a, b are posterior means, se_a, se_b posterior SDs, cov_ab their covariance
+  // (`assay cat simulate` then averages over each item's posterior); empty for other estimators.
+  const bool posteriors = fit.marginal.has_value() && fit.marginal->ab_cov.size() != 0;
   for (Eigen::Index j = 0; j < data.num_items(); ++j) {
     out += CsvField(data.item_ids()[j]);
     for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(fit.params.a(j, d)));
@@ -79,7 +82,8 @@ std::string ItemsCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit,
     for (Eigen::Index d = 0; d < k; ++d) absl::StrAppend(&out, ",", Num(r.a_se(j, d)));
     absl::StrAppend(&out, ",", Num(r.b_se[j]), ",", Num(r.item_p_correct[j]), ",",
                     data.item_cells()[j], ",", irt::ItemFlagNames(r.item_flags[j]), ",",
-                    Num(r.infit[j]), ",", Num(r.outfit[j]), "\n");
+                    Num(r.infit[j]), ",", Num(r.outfit[j]), ",",
+                    posteriors ? Num(fit.marginal->ab_cov[j]) : "", "\n");
   }
   return out;
 }

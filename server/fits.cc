@@ -69,6 +69,9 @@ v1::FitTables BuildTables(const irt::ResponseMatrix& data, const irt::FitResult&
     p->set_b(fit.params.b[j]);
     p->set_difficulty(-fit.params.b[j]);
     p->set_se_b(report.b_se[j]);
+    if (fit.marginal.has_value() && fit.marginal->ab_cov.size() != 0) {
+      p->set_cov_ab(fit.marginal->ab_cov[j]);
+    }
     p->set_p_correct(report.item_p_correct[j]);
     p->set_num_models(data.item_cells()[j]);
     p->set_infit(report.infit[j]);
@@ -605,9 +608,21 @@ absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
     bank.a.resize(items.size());
     bank.b.resize(items.size());
     bool tagged = false;
+    // A marginal-items fit reports items by posterior mean and SD: predictions average over them.
+    const bool posteriors = fit.method() == v1::FIT_METHOD_MARGINAL_ITEMS;
+    if (posteriors) {
+      bank.a_sd.resize(items.size());
+      bank.b_sd.resize(items.size());
+      bank.ab_cov.resize(items.size());
+    }
     for (int j = 0; j < items.size(); ++j) {
       bank.a[j] = items[j].a(0);
       bank.b[j] = items[j].b();
+      if (posteriors) {
+        bank.a_sd[j] = items[j].se_a(0);
+        bank.b_sd[j] = items[j].se_b();
+        bank.ab_cov[j] = items[j].cov_ab();
+      }
       tagged |= !items[j].tags().empty();
     }
     if (tagged) {  // every item gets its first tag; untagged ones share the tag ""

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "client/import/csv.h"
 #include "tests/testing/status_matchers.h"
@@ -145,6 +146,48 @@ TEST(AssayCatCliTest, SimulatesAnAdaptiveTestFromAFittedBank) {
                     ASSAY_SHARED_DATA "/math500.csv", "--row", "nobody"}));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.output, HasSubstr("no row named 'nobody'"));
+}
+
+// A team's dozen checkpoints: 12 MATH-500 rows fit by marginal-items, whose items.csv carries
+// the item posteriors (cov_ab), and an adaptive test of a row outside the 12 runs on that bank.
+TEST(AssayCatCliTest, FewModelCalibrationFeedsAnAdaptiveTestWithItemPosteriors) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(std::string all, import::ReadFile(ASSAY_SHARED_DATA "/math500.csv"));
+  std::istringstream lines(all);
+  std::string line, twelve;
+  for (int r = 0; std::getline(lines, line); ++r) {
+    if (r == 0 || (r % 11 == 1 && r < 12 * 11)) twelve += line + "\n";  // header + 12 rows
+  }
+  const std::string csv = dir.File("twelve.csv");
+  std::ofstream(csv) << twelve;
+  const std::string out = dir.File("out");
+  ASSERT_OK_AND_ASSIGN(auto fit, testing::Run({ASSAY_CLI_PATH, "fit", csv, "--out", out}));
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  EXPECT_THAT(fit.output, HasSubstr("fit: 12 models x 500 items"));
+  EXPECT_THAT(fit.output, HasSubstr("estimator: marginal-items (12 models < 100"));
+  ASSERT_OK_AND_ASSIGN(std::string items, import::ReadFile(out + "/items.csv"));
+  ASSERT_OK_AND_ASSIGN(auto item_rows, import::ParseCsv(items, "items.csv"));
+  ASSERT_EQ(item_rows[0].fields.back(), "cov_ab");
+  EXPECT_FALSE(item_rows[1].fields.back().empty());
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
+                              "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row",
+                              "01_ai_Yi_34B_zero_shot", "--max-items", "30"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(run.output, "stdout"));
+  ASSERT_EQ(rows.size(), 33u);  // header, 30 steps, summary header, summary
+  EXPECT_EQ(rows[32].fields[0], "30");
+  // A bad posterior field is reported where it is.
+  std::string broken = items;
+  broken.replace(broken.rfind(item_rows.back().fields.back()),
+                 item_rows.back().fields.back().size(), "x");
+  std::ofstream(dir.File("broken.csv")) << broken;
+  ASSERT_OK_AND_ASSIGN(
+      auto bad, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", dir.File("broken.csv"),
+                              "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row",
+                              "01_ai_Yi_34B_zero_shot"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("broken.csv:501:"));
 }
 
 TEST(AssayFitCliTest, MalformedFileFailsWithLocationAndWritesNothing) {

@@ -37,8 +37,13 @@ double NormalQuantile(double p) {
   return 0.5 * (lo + hi);
 }
 
-// Into *out, evaluated in place: no allocation once *out has the bank's size.
+// Into *out, evaluated in place: no allocation once *out has the bank's size (point values);
+// with item posteriors, ItemBank::Probabilities.
 void Probabilities(const irt::ItemBank& bank, double theta, ArrayXd* out) {
+  if (bank.has_posteriors()) {
+    *out = bank.Probabilities(theta);
+    return;
+  }
   *out = (1.0 + (-(bank.a.array() * theta + bank.b.array()) / bank.sigma).exp()).inverse();
 }
 
@@ -132,9 +137,9 @@ uint64_t CatSession::NextRandom() {
 
 double CatSession::Information(Index j) const {
   const irt::ItemBank& b = bank_->items;
-  const double p = 1.0 / (1.0 + std::exp(-(b.a[j] * theta_ + b.b[j]) / b.sigma));
-  const double a = b.a[j] / b.sigma;
-  return a * a * p * (1 - p);
+  const irt::ItemBank::Logit x = b.ItemLogit(j, theta_);
+  const double p = 1.0 / (1.0 + std::exp(-x.z));
+  return x.slope * x.slope * p * (1 - p);
 }
 
 void CatSession::UpdateTheta() {
@@ -269,11 +274,12 @@ Index CatSession::PickNext() {
     }
   }
   ComputeProbabilities();
-  score_ = (b.a.array() / b.sigma).square() * p_ * (1 - p_);  // Fisher information
+  const ArrayXd slopes = b.Slopes(theta_);  // dz/dθ per item
+  score_ = slopes.square() * p_ * (1 - p_);  // Fisher information
   if (options_.selection == Selection::kAccuracy) {
     double slope = 0;
     for (Index j = 0; j < n; ++j) {
-      if (state_[j] != kAnswered) slope += b.a[j] / b.sigma * p_[j] * (1 - p_[j]);
+      if (state_[j] != kAnswered) slope += slopes[j] * p_[j] * (1 - p_[j]);
     }
     const double se2 = se_ * se_;
     score_ = p_ * (1 - p_) + slope * slope * se2 * se2 * score_ / (1 + score_ * se2);
@@ -314,7 +320,7 @@ void CatSession::DrawAnytime() {
   const Index n = b.size();
   ComputeProbabilities();
   ArrayXd& q = score_;  // information, then the sampling probabilities
-  q = (b.a.array() / b.sigma).square() * p_ * (1 - p_);
+  q = b.Slopes(theta_).square() * p_ * (1 - p_);
   Index eligible = 0;
   for (Index j = 0; j < n; ++j) {
     if (state_[j] == kExcluded)
@@ -457,8 +463,7 @@ absl::Status CatSession::Submit(Index item, double successes, double trials) {
   responses_.push_back({item, successes, trials});
   bands_current_ = false;
   // EAP: add this response's log-likelihood over the grid (log space: long tests never underflow).
-  const irt::ItemBank& b = bank_->items;
-  const ArrayXd x = (b.a[item] * EapGrid() + b.b[item]) / b.sigma;
+  const ArrayXd x = bank_->items.ItemLogits(item, EapGrid());
   log_posterior_ += successes * x - trials * (x.max(0.0) + (1.0 + (-x.abs()).exp()).log());
   UpdateTheta();
   if (options_.anytime_valid) ResolveDraws();
@@ -480,12 +485,17 @@ CatEstimate CatSession::Estimate() const {
   if (!cached) Probabilities(b, theta_, &computed);
   const ArrayXd& p = cached ? p_ : computed;
   // Sums over the unanswered items: over all (vectorized), less the few answered ones.
-  double predicted = p.sum(), slope = (b.a.array() * p * (1 - p)).sum() / b.sigma,
+  // dz/dθ per item: a/σ, or the posterior predictive's slope (ItemBank::Slopes).
+  const ArrayXd slopes = b.has_posteriors() ? b.Slopes(theta_) : ArrayXd();
+  const auto slope_of = [&](Index j) { return b.has_posteriors() ? slopes[j] : b.a[j] / b.sigma; };
+  double predicted = p.sum(),
+         slope = b.has_posteriors() ? (slopes * p * (1 - p)).sum()
+                                    : (b.a.array() * p * (1 - p)).sum() / b.sigma,
          bernoulli = (p * (1 - p)).sum(), unanswered = n, observed = 0;
   for (const irt::Response& r : responses_) {  // one per answered item
     const double pj = p[r.item];
     predicted -= pj;
-    slope -= b.a[r.item] / b.sigma * pj * (1 - pj);
+    slope -= slope_of(r.item) * pj * (1 - pj);
     bernoulli -= pj * (1 - pj);
     unanswered -= 1;
     observed += r.successes / r.trials;
@@ -625,7 +635,7 @@ absl::StatusOr<CatSession> CatSession::Deserialize(absl::string_view bytes, cons
     s.state_[item] = kAnswered;
     s.pending_.pop_back();
     s.responses_.push_back({item, succ, trials});
-    const ArrayXd x = (bank->items.a[item] * EapGrid() + bank->items.b[item]) / bank->items.sigma;
+    const ArrayXd x = bank->items.ItemLogits(item, EapGrid());
     s.log_posterior_ += succ * x - trials * (x.max(0.0) + (1.0 + (-x.abs()).exp()).log());
   }
   if (!r.I64(n_pending) || n_pending < 0) return bad("truncated pending items");

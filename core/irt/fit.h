@@ -128,6 +128,7 @@ struct MarginalSummary {
   Eigen::MatrixXd theta_se;            // N×1
   Eigen::MatrixXd a_se;                // J×1
   Eigen::VectorXd b_se;                // J
+  Eigen::VectorXd ab_cov;              // J: posterior covariance of a and b (random items; else empty)
   Eigen::VectorXd predicted_accuracy;  // N
 };
 

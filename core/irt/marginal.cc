@@ -627,13 +627,14 @@ absl::StatusOr<FitResult> FitMarginalItems(const ResponseMatrix& data, const Fit
 
   const MatrixXd prob = Probabilities(em, theta_raw);  // N × G
   ScoreCrossProduct info(pr, prob);
-  MatrixXd item_moments(patterns.s.rows(), 4);  // E a, E a², E b, E b²
+  MatrixXd item_moments(patterns.s.rows(), 5);  // E a, E a², E b, E b², E ab
   EStep e;
   em.Expect(x, 0, e, [&](Index p0, const MatrixXd& post) {
     item_moments.block(p0, 0, post.cols(), 1) = post.transpose() * node_a.matrix();
     item_moments.block(p0, 1, post.cols(), 1) = post.transpose() * node_a.square().matrix();
     item_moments.block(p0, 2, post.cols(), 1) = post.transpose() * node_b.matrix();
     item_moments.block(p0, 3, post.cols(), 1) = post.transpose() * node_b.square().matrix();
+    item_moments.block(p0, 4, post.cols(), 1) = post.transpose() * (node_a * node_b).matrix();
     info.Add(p0, post.transpose());
   });
   // The standardization's Jacobian at the solution: ∂θ'/∂θ = (I − 11ᵀ/N − θ'θ'ᵀ/N)/s.
@@ -649,12 +650,14 @@ absl::StatusOr<FitResult> FitMarginalItems(const ResponseMatrix& data, const Fit
   summary.theta_se = info.StandardErrors(&jacobian);
   summary.a_se.resize(j, 1);
   summary.b_se.resize(j);
+  summary.ab_cov.resize(j);
   for (Index c = 0; c < j; ++c) {
     const Index p = patterns.of[c];
     result.params.a(c, 0) = item_moments(p, 0);
     result.params.b[c] = item_moments(p, 2);
     summary.a_se(c, 0) = std::sqrt(std::max(0.0, item_moments(p, 1) - std::pow(item_moments(p, 0), 2)));
     summary.b_se[c] = std::sqrt(std::max(0.0, item_moments(p, 3) - std::pow(item_moments(p, 2), 2)));
+    summary.ab_cov[c] = item_moments(p, 4) - item_moments(p, 0) * item_moments(p, 2);
   }
   // Mean over items of each item's posterior probability = Σ_g (mean posterior)_g p(θ_i, g).
   summary.predicted_accuracy = prob * (e.mass / double(j));

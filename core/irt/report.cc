@@ -131,4 +131,21 @@ FitReport MakeReport(const ResponseMatrix& data, const FitResult& fit, const Fit
   return r;
 }
 
+absl::StatusOr<ItemBank> MakeItemBank(const FitResult& fit, const FitReport& report,
+                                      double sigma) {
+  if (fit.params.dims() != 1) {
+    return absl::InvalidArgumentError("dims: an item bank needs a unidimensional fit");
+  }
+  ItemBank bank;
+  bank.a = fit.params.a.col(0);
+  bank.b = fit.params.b;
+  bank.sigma = sigma;
+  if (fit.method == FitMethod::kMarginalItems) {
+    bank.a_sd = report.a_se.col(0);
+    bank.b_sd = report.b_se;
+    if (fit.marginal.has_value()) bank.ab_cov = fit.marginal->ab_cov;
+  }
+  return bank;
+}
+
 }  // namespace assay::irt

@@ -7,9 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 #include "core/base/eigen.h"
 #include "core/irt/fit.h"
 #include "core/irt/responses.h"
+#include "core/irt/scoring.h"
 
 namespace assay::irt {
 
@@ -54,6 +57,11 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
 // The report of `fit` made with `options`: the above, with a marginal estimator's standard errors
 // and predicted accuracy (FitResult::marginal) in place of the joint-ML ones.
 FitReport MakeReport(const ResponseMatrix& data, const FitResult& fit, const FitOptions& options);
+
+// The unidimensional item bank of `fit` (scoring and adaptive tests): a and b, and for a
+// marginal-items fit the items' posterior SDs from `report`. InvalidArgument when dims ≠ 1.
+absl::StatusOr<ItemBank> MakeItemBank(const FitResult& fit, const FitReport& report,
+                                      double sigma);
 
 }  // namespace assay::irt
 

@@ -18,11 +18,10 @@ Derivatives LogPosteriorDerivatives(const ItemBank& bank, absl::Span<const Respo
   const double var = options.prior_sd * options.prior_sd;
   Derivatives d{-(theta - options.prior_mean) / var, 1.0 / var};
   for (const Response& r : responses) {
-    const double a = bank.a[r.item] / bank.sigma;
-    const double p =
-        1.0 / (1.0 + std::exp(-(bank.a[r.item] * theta + bank.b[r.item]) / bank.sigma));
-    d.gradient += a * (r.successes - r.trials * p);
-    d.information += r.trials * a * a * p * (1 - p);
+    const ItemBank::Logit x = bank.ItemLogit(r.item, theta);
+    const double p = 1.0 / (1.0 + std::exp(-x.z));
+    d.gradient += x.slope * (r.successes - r.trials * p);
+    d.information += r.trials * x.slope * x.slope * p * (1 - p);  // Fisher scoring
   }
   return d;
 }
@@ -38,7 +37,63 @@ absl::Status ItemBank::Validate() const {
           absl::StrCat("item bank: item #", j, " has a=", a[j], ", b=", b[j]));
     }
   }
+  if (a_sd.size() != b_sd.size() || (a_sd.size() != 0 && a_sd.size() != a.size()) ||
+      (ab_cov.size() != 0 && ab_cov.size() != a_sd.size())) {
+    return absl::InvalidArgumentError(
+        "item bank: a_sd, b_sd (and ab_cov) must be empty or have one value per item");
+  }
+  if (!ab_cov.allFinite()) return absl::InvalidArgumentError("item bank: ab_cov not finite");
+  for (Eigen::Index j = 0; j < a_sd.size(); ++j) {
+    if (!(a_sd[j] >= 0) || !(b_sd[j] >= 0) || !std::isfinite(a_sd[j]) ||
+        !std::isfinite(b_sd[j])) {
+      return absl::InvalidArgumentError(absl::StrCat("item bank: item #", j, " has a_sd=",
+                                                     a_sd[j], ", b_sd=", b_sd[j]));
+    }
+  }
   return absl::OkStatus();
+}
+
+namespace {
+constexpr double kPiOver8 = 0.39269908169872414;
+}  // namespace
+
+ItemBank::Logit ItemBank::ItemLogit(Eigen::Index j, double theta) const {
+  const double mu = (a[j] * theta + b[j]) / sigma;
+  if (!has_posteriors()) return {mu, a[j] / sigma};
+  const double s2 = sigma * sigma;
+  const double sa2 = a_sd[j] * a_sd[j] / s2;
+  const double cab = ab_cov.size() != 0 ? ab_cov[j] / s2 : 0.0;
+  const double v = std::max(0.0, theta * theta * sa2 + 2 * theta * cab + b_sd[j] * b_sd[j] / s2);
+  const double k = 1 / std::sqrt(1 + kPiOver8 * v);
+  return {mu * k, k * a[j] / sigma - mu * kPiOver8 * (theta * sa2 + cab) * k * k * k};
+}
+
+Eigen::ArrayXd ItemBank::ItemLogits(Eigen::Index j, const Eigen::ArrayXd& thetas) const {
+  const Eigen::ArrayXd mu = (a[j] * thetas + b[j]) / sigma;
+  if (!has_posteriors()) return mu;
+  const double cab = ab_cov.size() != 0 ? ab_cov[j] : 0.0;
+  const Eigen::ArrayXd v =
+      ((thetas.square() * a_sd[j] * a_sd[j] + 2 * cab * thetas + b_sd[j] * b_sd[j]) /
+       (sigma * sigma))
+          .max(0.0);
+  return mu / (1 + kPiOver8 * v).sqrt();
+}
+
+Eigen::ArrayXd ItemBank::Probabilities(double theta) const {
+  Eigen::ArrayXd x = (a.array() * theta + b.array()) / sigma;
+  if (has_posteriors()) {
+    Eigen::ArrayXd v = theta * theta * a_sd.array().square() + b_sd.array().square();
+    if (ab_cov.size() != 0) v += 2 * theta * ab_cov.array();
+    x /= (1 + kPiOver8 * (v / (sigma * sigma)).max(0.0)).sqrt();
+  }
+  return (1.0 + (-x).exp()).inverse();
+}
+
+Eigen::ArrayXd ItemBank::Slopes(double theta) const {
+  if (!has_posteriors()) return a.array() / sigma;
+  Eigen::ArrayXd out(size());
+  for (Eigen::Index j = 0; j < size(); ++j) out[j] = ItemLogit(j, theta).slope;
+  return out;
 }
 
 absl::Status ScoreOptions::Validate() const {
@@ -94,7 +149,7 @@ absl::StatusOr<AbilityEstimate> ScoreMap(const ItemBank& bank, absl::Span<const 
 
 double PredictedAccuracy(const ItemBank& bank, double theta) {
   if (bank.size() == 0) return std::nan("");
-  return (1.0 / (1.0 + (-(bank.a.array() * theta + bank.b.array()) / bank.sigma).exp())).mean();
+  return bank.Probabilities(theta).mean();
 }
 
 }  // namespace assay::irt

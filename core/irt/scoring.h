@@ -17,9 +17,29 @@ struct ItemBank {
   Eigen::VectorXd a;  // discriminations ≥ 0
   Eigen::VectorXd b;  // intercepts; P(correct | θ) = logistic((a·θ + b)/σ)
   double sigma = 1.0;
+  // Optional (empty, or one per item): posterior SDs of a and b when the items are reported by
+  // posterior mean (a marginal-items calibration, core/irt/marginal.h). Predictions then average
+  // each item's probability over its posterior (ItemLogit): in predictions, in the ability
+  // likelihood of ScoreMap and adaptive tests, and in their item information.
+  Eigen::VectorXd a_sd, b_sd;
+  Eigen::VectorXd ab_cov;  // optional with the SDs (empty: a and b taken as independent)
   Eigen::Index size() const { return a.size(); }
-  // InvalidArgument for mismatched sizes, non-finite values, a < 0 or σ ≤ 0.
+  // InvalidArgument for mismatched sizes, non-finite values, a < 0, a negative SD or σ ≤ 0.
   absl::Status Validate() const;
+  // The logit z_j(θ), P(correct | θ) = logistic(z), and its slope dz/dθ. Point values:
+  // z = (a·θ + b)/σ. With posterior SDs, the posterior predictive by the probit approximation
+  // E[logistic(x)] ≈ logistic(μ/√(1 + πv/8)) for x ~ N(μ, v), μ = (a·θ + b)/σ and
+  // v = (θ²·a_sd² + 2θ·ab_cov + b_sd²)/σ² (ab_cov 0 when absent): z = μ/√(1 + πv/8).
+  struct Logit {
+    double z, slope;
+  };
+  Logit ItemLogit(Eigen::Index item, double theta) const;
+  // ItemLogit(item, θ).z at each θ of `thetas`.
+  Eigen::ArrayXd ItemLogits(Eigen::Index item, const Eigen::ArrayXd& thetas) const;
+  // Every item's logistic(z) and slope at θ. O(J).
+  Eigen::ArrayXd Probabilities(double theta) const;
+  Eigen::ArrayXd Slopes(double theta) const;
+  bool has_posteriors() const { return a_sd.size() != 0; }
 };
 
 // One response: `successes` out of `trials` (binary: 0/1 of 1; a score in [0,1]: score of 1).
@@ -54,7 +74,8 @@ struct AbilityEstimate {
 absl::StatusOr<AbilityEstimate> ScoreMap(const ItemBank& bank, absl::Span<const Response> responses,
                                          const ScoreOptions& options = {});
 
-// Mean over all bank items of P(correct | θ): the predicted full-benchmark accuracy.
+// Mean over all bank items of P(correct | θ) (ItemBank::Probabilities): the predicted
+// full-benchmark accuracy.
 double PredictedAccuracy(const ItemBank& bank, double theta);
 
 }  // namespace assay::irt

@@ -43,6 +43,14 @@ int main(int argc, char** argv) {
   app.add_option("--param-tol", base.param_tol)->capture_default_str();
   app.add_option("--max-iter", base.max_iter)->capture_default_str();
   bool trace = false;
+  int lomo_items = 0;
+  app.add_option("--lomo", lomo_items,
+                 "instead: leave-one-model-out adaptive tests of this many items per model");
+  std::string selection = "fisher";
+  app.add_option("--selection", selection, "with --lomo: fisher (the default), accuracy, "
+                 "model-assisted")
+      ->check(CLI::IsMember({"fisher", "accuracy", "model-assisted"}))
+      ->capture_default_str();
   app.add_flag("--trace", trace, "print each iteration's loss");
   app.add_option("--write-csv", csv_dir);
   CLI11_PARSE(app, argc, argv);
@@ -57,6 +65,7 @@ int main(int argc, char** argv) {
               static_cast<long>(sim.items), sim.missing, base.threads);
   std::printf("%-4s %-16s %-16s %5s %4s %8s %9s %9s %9s %8s\n", "seed", "asked", "ran", "iters",
               "conv", "fit_s", "pearson", "acc_max", "acc_mean", "split_z");
+  std::vector<assay::testing::LomoRun> lomo_all;
   for (int seed = 1; seed <= seeds; ++seed) {
     sim.seed = static_cast<uint64_t>(seed);
     const assay::testing::Simulated data = assay::testing::Simulate(sim);
@@ -82,6 +91,25 @@ int main(int argc, char** argv) {
       }
       std::printf("wrote %s\n", path.c_str());
     }
+    if (lomo_items > 0) {
+      assay::cat::CatOptions cat;
+      cat.max_items = lomo_items;
+      cat.selection = selection == "fisher"     ? assay::cat::Selection::kFisher
+                      : selection == "accuracy" ? assay::cat::Selection::kAccuracy
+                                                : assay::cat::Selection::kModelAssisted;
+      auto runs = assay::testing::LeaveOneModelOut(data, base, cat);
+      if (!runs.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(runs.status().message()).c_str());
+        return 1;
+      }
+      for (const auto& r : *runs) {
+        lomo_all.push_back(r);
+        std::printf("lomo seed %d %-16s error %.3f (true items %.3f) covered %d (true items %d)\n",
+                    seed, r.method.c_str(), 100 * r.error_calibrated, 100 * r.error_true,
+                    r.covered_calibrated, r.covered_true);
+      }
+      continue;
+    }
     for (const std::string& name : std::vector<std::string>(absl::StrSplit(methods, ','))) {
       FitOptions options = base;
       absl::StatusOr<assay::irt::FitMethod> method = assay::irt::ParseFitMethod(name);
@@ -102,6 +130,19 @@ int main(int argc, char** argv) {
                   f->split_half_rms);
       std::fflush(stdout);
     }
+  }
+  if (!lomo_all.empty()) {
+    double e = 0, et = 0, c = 0, ct = 0;
+    for (const auto& r : lomo_all) {
+      e += r.error_calibrated;
+      et += r.error_true;
+      c += r.covered_calibrated;
+      ct += r.covered_true;
+    }
+    const double k = static_cast<double>(lomo_all.size());
+    std::printf("lomo %zu runs: mean error %.3f points (true items %.3f, ratio %.3f), "
+                "coverage %.3f (true items %.3f)\n",
+                lomo_all.size(), 100 * e / k, 100 * et / k, e / et, c / k, ct / k);
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "core/base/eigen.h"
 #include "core/base/status_macros.h"
+#include "core/cat/session.h"
 #include "core/irt/report.h"
 
 namespace assay::testing {
@@ -218,6 +219,62 @@ absl::StatusOr<ShapeFigures> MeasureShape(const Simulated& sim, const irt::FitOp
     f.split_half_rms = std::sqrt(z.square().mean());
   }
   return f;
+}
+
+namespace {
+
+// Adaptive test of model `row` of `data` (complete) on `bank`; the final estimate.
+absl::StatusOr<cat::CatEstimate> RunCat(const irt::ItemBank& items, const irt::ResponseMatrix& data,
+                                        Index row, const cat::CatOptions& options) {
+  cat::Bank bank;
+  bank.items = items;
+  ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&bank, options));
+  while (!session.finished()) {
+    ASSIGN_OR_RETURN(std::vector<Index> next, session.Next(1));
+    if (next.empty()) break;
+    const irt::ResponseMatrix::Column col = data.column(next[0]);
+    if (col.rows != nullptr) return absl::InvalidArgumentError("LeaveOneModelOut: needs dense");
+    RETURN_IF_ERROR(session.Submit(next[0], col.y[row]));
+  }
+  return session.Estimate();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<LomoRun>> LeaveOneModelOut(const Simulated& sim,
+                                                      const irt::FitOptions& fit,
+                                                      const cat::CatOptions& cat) {
+  const Index n = sim.data.num_models(), j = sim.data.num_items();
+  const Eigen::VectorXd truth = TrueAccuracy(sim.truth);
+  irt::ItemBank true_bank;
+  true_bank.a = sim.truth.a.col(0);
+  true_bank.b = sim.truth.b;
+  std::vector<LomoRun> runs;
+  for (Index k = 0; k < n; ++k) {
+    std::vector<std::string> models;
+    Eigen::MatrixXf y(n - 1, j);
+    for (Index i = 0, r = 0; i < n; ++i) {
+      if (i == k) continue;
+      models.push_back(sim.data.model_ids()[i]);
+      for (Index c = 0; c < j; ++c) y(r, c) = sim.data.column(c).y[i];
+      ++r;
+    }
+    ASSIGN_OR_RETURN(const irt::ResponseMatrix others,
+                     irt::ResponseMatrix::FromDense(models, sim.data.item_ids(), std::move(y)));
+    ASSIGN_OR_RETURN(const irt::FitResult calibration, irt::Fit(others, fit));
+    const irt::FitReport report = irt::MakeReport(others, calibration, fit);
+    ASSIGN_OR_RETURN(const irt::ItemBank bank, irt::MakeItemBank(calibration, report, fit.sigma));
+    ASSIGN_OR_RETURN(const cat::CatEstimate on_fit, RunCat(bank, sim.data, k, cat));
+    ASSIGN_OR_RETURN(const cat::CatEstimate on_truth, RunCat(true_bank, sim.data, k, cat));
+    LomoRun run;
+    run.method = irt::FitMethodName(calibration.method);
+    run.error_calibrated = std::abs(on_fit.predicted_accuracy - truth[k]);
+    run.error_true = std::abs(on_truth.predicted_accuracy - truth[k]);
+    run.covered_calibrated = on_fit.lower <= truth[k] && truth[k] <= on_fit.upper;
+    run.covered_true = on_truth.lower <= truth[k] && truth[k] <= on_truth.upper;
+    runs.push_back(run);
+  }
+  return runs;
 }
 
 }  // namespace assay::testing

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 
 #include "core/base/eigen.h"
+#include "core/cat/session.h"
 #include "core/irt/fit.h"
 #include "core/irt/responses.h"
 
@@ -87,6 +88,20 @@ struct ShapeFigures {
 };
 absl::StatusOr<ShapeFigures> MeasureShape(const Simulated& sim, const irt::FitOptions& options,
                                           bool split_half);
+
+// Leave-one-model-out adaptive testing (the calibration-shapes issue): for each model k of a
+// complete simulated matrix, calibrate on the others with `fit` options, then run an adaptive
+// test of model k with `cat` options, answering from its simulated responses,
+// once on that calibration's bank and once on the true item parameters. Errors and coverage are
+// against k's true expected accuracy (TrueAccuracy).
+struct LomoRun {
+  std::string method;  // the calibration's estimator
+  double error_calibrated = 0, error_true = 0;  // |predicted − true|
+  bool covered_calibrated = false, covered_true = false;  // the nominal interval holds the truth
+};
+absl::StatusOr<std::vector<LomoRun>> LeaveOneModelOut(const Simulated& sim,
+                                                      const irt::FitOptions& fit,
+                                                      const cat::CatOptions& cat);
 
 }  // namespace assay::testing
 
