@@ -45,6 +45,16 @@ constexpr double kMinLogWeight = -40.0;
 // one block per unit (their correlations are dropped).
 constexpr Index kFullInformationMax = 1500;
 
+// Mean and (population) sd of v; sd 1 when v is constant.
+struct MeanSd {
+  double mean, sd;
+};
+MeanSd MomentsOf(const VectorXd& v) {
+  const double mean = v.mean();
+  const double sd = std::sqrt((v.array() - mean).square().mean());
+  return {mean, sd > 1e-12 ? sd : 1.0};
+}
+
 double Softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
 
 // Units of the integrated side with their successes S and failures F on each fixed unit, identical
@@ -290,12 +300,7 @@ class MarginalEm {
     const MatrixXd beta = Beta(x);
     const MatrixXd p = Logits(beta).unaryExpr([](double v) { return 1 / (1 + std::exp(-v)); });
     const MatrixXd curv = (e.t.array() * p.array() * (1 - p.array())).matrix();
-    double scale = 1;
-    if (pr_.standardized) {
-      const double mean = beta.col(0).mean();
-      scale = std::sqrt((beta.col(0).array() - mean).square().mean());
-      if (!(scale > 1e-12)) scale = 1;
-    }
+    const double scale = pr_.standardized ? MomentsOf(beta.col(0)).sd : 1.0;
     VectorXd se(pr_.units * pr_.dims);
     for (Index u = 0; u < pr_.units; ++u) {
       for (int d = 0; d < pr_.dims; ++d) {
@@ -402,9 +407,8 @@ class MarginalEm {
 };
 
 VectorXd Standardized(const VectorXd& v) {
-  const double mean = v.mean();
-  const double sd = std::sqrt((v.array() - mean).square().mean());
-  return (v.array() - mean) / (sd > 1e-12 ? sd : 1.0);
+  const MeanSd m = MomentsOf(v);
+  return (v.array() - m.mean) / m.sd;
 }
 
 // Changes of the fixed side's parameters between two states, on their identified scale.
@@ -609,9 +613,7 @@ absl::StatusOr<FitResult> FitMarginalItems(const ResponseMatrix& data, const Fit
   for (Index i = 0; i < n; ++i) {
     x[i] = Logit((data.model_successes()[i] + 0.5) / (data.model_trials()[i] + 1));
   }
-  const double mean0 = x.head(n).mean();
-  const double sd0 = std::sqrt((x.head(n).array() - mean0).square().mean());
-  x.head(n) = (x.head(n).array() - mean0) / (sd0 > 1e-12 ? sd0 : 1.0);
+  x.head(n) = Standardized(x.head(n));
   x.tail(pr.nodes()).setConstant(-std::log(double(pr.nodes())));
 
   FitResult result;
@@ -619,9 +621,7 @@ absl::StatusOr<FitResult> FitMarginalItems(const ResponseMatrix& data, const Fit
 
   // Standardize θ; node (a, b) maps to (a·s, b + a·m) on that scale (logits unchanged).
   const VectorXd theta_raw = x.head(n);
-  const double m = theta_raw.mean();
-  double s = std::sqrt((theta_raw.array() - m).square().mean());
-  if (!(s > 1e-12)) s = 1.0;
+  const auto [m, s] = MomentsOf(theta_raw);
   const ArrayXd node_a = pr.z.col(0).array() * s;
   const ArrayXd node_b = pr.offset.array() + pr.z.col(0).array() * m;
 
