@@ -272,6 +272,9 @@ TEST(FewModelsTest, ObjectiveNeverFallsAndItemsGetPosteriors) {
 // much as the same test on the true item parameters and its interval covers. (Maximum-information
 // selection misses this target: tests/bench/README.md, "Which estimator".)
 TEST(FewModelsTest, LeftOutModelsAreTestedAdaptivelyAsWellAsOnTheTrueItems) {
+  ASSAY_SKIP_REPEAT_UNDER_SANITIZERS(
+      "Seeds/FewModelsTest.RandomItemsRecoverAbilitiesAccuracyAndHonestErrors/0 (the calibration) "
+      "and cat_test (the adaptive test)");
   testing::SimOptions sim;
   sim.models = 12;
   sim.items = 40000;
