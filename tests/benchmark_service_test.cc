@@ -400,6 +400,77 @@ TEST_F(BenchmarkServiceTest, FitJobsChooseTheEstimatorByShapeAndStoreIt) {
   EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
 }
 
+// A dozen models: the fit job runs marginal-items, serves the items' posteriors (se_a, se_b,
+// cov_ab), and ScoreModel scores a new model against them exactly as the core does with the
+// offline fit's bank (posterior-predictive item probabilities).
+TEST_F(BenchmarkServiceTest, FewModelFitsServeItemPosteriorsThatScoringUses) {
+  testing::SimOptions sim;
+  sim.models = 13;
+  sim.items = 3000;
+  sim.missing = 0;
+  const testing::Simulated s = testing::Simulate(sim);
+  std::vector<irt::Cell> cells;
+  for (Eigen::Index j = 0; j < s.data.num_items(); ++j) {
+    for (int32_t i = 0; i < 12; ++i) {
+      cells.push_back({i, static_cast<int32_t>(j), s.data.column(j).y[i], 1.0});
+    }
+  }
+  std::vector<std::string> twelve(s.data.model_ids().begin(), s.data.model_ids().begin() + 12);
+  ASSERT_OK_AND_ASSIGN(const irt::ResponseMatrix data,
+                       irt::ResponseMatrix::FromCells(twelve, s.data.item_ids(), cells));
+  const std::string bm = Create("twelve").id();
+  ASSERT_OK(Upload(data, bm, 50000).status());
+  const v1::Fit fit = FitAndWatch(bm).back();
+  ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED) << fit.error();
+  EXPECT_EQ(fit.method(), v1::FIT_METHOD_MARGINAL_ITEMS);
+
+  irt::FitOptions core;
+  ASSERT_OK_AND_ASSIGN(const irt::FitResult offline, irt::Fit(data, core));
+  const irt::FitReport report = irt::MakeReport(data, offline, core);
+  ASSERT_OK_AND_ASSIGN(const irt::ItemBank bank, irt::MakeItemBank(offline, report, 1.0));
+  ASSERT_TRUE(bank.has_posteriors());
+  v1::ListItemParamsRequest items_req;
+  items_req.set_fit_id(fit.id());
+  items_req.set_page_size(10000);
+  v1::ListItemParamsResponse items;
+  ASSERT_OK(ToAbsl(benchmarks_->ListItemParams(Ctx(alpha_read_).get(), items_req, &items)));
+  ASSERT_EQ(items.items_size(), data.num_items());
+  std::map<std::string, Eigen::Index> column;
+  for (size_t j = 0; j < data.item_ids().size(); ++j) column[data.item_ids()[j]] = j;
+  double nonzero_cov = 0;
+  for (const v1::ItemParams& item : items.items()) {
+    const Eigen::Index j = column.at(item.item());
+    ASSERT_NEAR(item.a(0), bank.a[j], 1e-6);
+    ASSERT_NEAR(item.se_a(0), bank.a_sd[j], 1e-6);
+    ASSERT_NEAR(item.se_b(), bank.b_sd[j], 1e-6);
+    ASSERT_NEAR(item.cov_ab(), bank.ab_cov[j], 1e-6);
+    nonzero_cov += item.cov_ab() != 0;
+  }
+  EXPECT_GT(nonzero_cov, 0);
+
+  // The 13th model, never uploaded, scored on its first 200 items.
+  v1::ScoreModelRequest score_req;
+  score_req.set_benchmark_id(bm);
+  std::vector<irt::Response> responses;
+  for (Eigen::Index j = 0; j < 200; ++j) {
+    const double y = s.data.column(j).y[12];
+    v1::ItemResponse* r = score_req.add_responses();
+    r->set_item(data.item_ids()[j]);
+    r->set_successes(y);
+    responses.push_back({j, y, 1.0});
+  }
+  v1::ScoreModelResponse scored;
+  ASSERT_OK(ToAbsl(benchmarks_->ScoreModel(Ctx(alpha_read_).get(), score_req, &scored)));
+  ASSERT_OK_AND_ASSIGN(const irt::AbilityEstimate expected, irt::ScoreMap(bank, responses));
+  EXPECT_NEAR(scored.theta(), expected.theta, 1e-6);
+  EXPECT_NEAR(scored.se(), expected.se, 1e-6);
+  EXPECT_NEAR(scored.predicted_accuracy(), irt::PredictedAccuracy(bank, expected.theta), 1e-6);
+  // Against its true expected accuracy: within the interval.
+  const double truth = testing::TrueAccuracy(s.truth)[12];
+  EXPECT_LE(scored.predicted_accuracy_lower(), truth);
+  EXPECT_GE(scored.predicted_accuracy_upper(), truth);
+}
+
 TEST_F(BenchmarkServiceTest, BadChunksAndOptionsChangeNothing) {
   const v1::Benchmark bm = Create("bad inputs");
   // A good chunk, then a bad one on the same stream: the stream ends with the bad chunk's error,
