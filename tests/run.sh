@@ -29,6 +29,6 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSAY_SANI
 cmake --build build-asan -j "$jobs"
 step "ASan+UBSan tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -j "$jobs" --output-on-failure -E '_bench$'
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure
 
 step "all green"

@@ -82,10 +82,17 @@ TEST(ServerTest, PortInUseIsUnavailable) {
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cannot listen")));
 }
 
+// A second Shutdown (and the destructor's) leaves the server stopped: no crash, no hang, and the
+// port stays closed to calls.
 TEST(ServerTest, ShutdownIsIdempotent) {
   ASSERT_OK_AND_ASSIGN(auto server, AssayServer::Start(TestOptions()));
+  auto client = ClientFor(*server);
+  ASSERT_THAT(client.Health(), IsOkAndHolds("SERVING"));
   server->Shutdown();
+  EXPECT_THAT(client.Health(), StatusIs(absl::StatusCode::kUnavailable));
   server->Shutdown();
+  EXPECT_THAT(client.Health(), StatusIs(absl::StatusCode::kUnavailable));
+  server.reset();  // the destructor's Shutdown, a third one
 }
 
 }  // namespace
