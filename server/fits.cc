@@ -130,21 +130,22 @@ v1::FitMethod FitMethodToProto(irt::FitMethod m) {
 }
 
 absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
-  if (o.dims() == 0) o.set_dims(1);
+  // Unset fields take the core's defaults (irt::FitOptions, or FitOptions::Paper()).
+  irt::FitOptions core = o.paper_mode() ? irt::FitOptions::Paper() : irt::FitOptions();
+  if (o.dims() == 0) o.set_dims(core.dims);
   if (o.dims() < 1 || o.dims() > 8) {
     return absl::InvalidArgumentError(
         absl::StrCat("options.dims: must be in [1, 8], got ", o.dims()));
   }
-  if (o.sigma() == 0) o.set_sigma(1.0);
-  if (!o.has_ridge()) o.set_ridge(o.paper_mode() ? 0.0 : 0.01);
-  if (o.tol() == 0) o.set_tol(o.paper_mode() ? 1e-4 : 1e-8);
-  if (o.max_iter() == 0) o.set_max_iter(o.paper_mode() ? 1000 : 5000);
+  if (o.sigma() == 0) o.set_sigma(core.sigma);
+  if (!o.has_ridge()) o.set_ridge(core.ridge);
+  if (o.tol() == 0) o.set_tol(core.tol);
+  if (o.max_iter() == 0) o.set_max_iter(core.max_iter);
   if (o.max_iter() < 1 || o.max_iter() > 100000) {
     return absl::InvalidArgumentError(
         absl::StrCat("options.max_iter: must be in [1, 100000], got ", o.max_iter()));
   }
-  if (o.seed() == 0) o.set_seed(1);
-  irt::FitOptions core = o.paper_mode() ? irt::FitOptions::Paper() : irt::FitOptions();
+  if (o.seed() == 0) o.set_seed(core.seed);
   core.dims = o.dims();
   core.sigma = o.sigma();
   core.ridge = o.ridge();

@@ -459,6 +459,7 @@ absl::Status FitOptions::Validate() const {
 FitOptions FitOptions::Paper() {
   FitOptions options;
   options.paper_mode = true;
+  options.ridge = 0;
   options.tol = 1e-4;
   options.max_iter = 1000;
   return options;

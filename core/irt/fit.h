@@ -104,7 +104,7 @@ struct FitOptions {
   // InvalidArgument naming the field at fault.
   absl::Status Validate() const;
 
-  // The released method's settings: paper_mode, tol 1e-4, max_iter 1000.
+  // The released method's settings: paper_mode, ridge 0, tol 1e-4, max_iter 1000.
   static FitOptions Paper();
 };
 
