@@ -44,7 +44,7 @@ struct ApiCommands::Args {
          y = 0;
   int64_t first_t = 0;
   uint64_t seed = 0;
-  std::string method, subgroup, selection;
+  std::string method, subgroup, selection, goal;
 };
 
 namespace {
@@ -691,6 +691,11 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
                                                      "CAT_ESTIMATOR_", "--method", a.method));
           o.set_estimator(method);
         }
+        if (!a.goal.empty()) {
+          ASSIGN_OR_RETURN(auto goal, EnumArg<v1::CatGoal>(v1::CatGoal_descriptor(), "CAT_GOAL_",
+                                                           "--goal", a.goal));
+          o.set_goal(goal);
+        }
         if (!a.selection.empty()) {
           ASSIGN_OR_RETURN(auto selection,
                            EnumArg<v1::CatSelection>(v1::CatSelection_descriptor(),
@@ -714,9 +719,11 @@ void ApiCommands::AddSessionCommands(CLI::App& app) {
   sub->add_option("--max-items", flags.max_items, "stop after this many items");
   sub->add_option("--se-target", flags.se_target, "stop when the ability SE is below this");
   sub->add_option("--method", flags.method, "map (default) or eap");
+  sub->add_option("--goal", flags.goal,
+                  "accuracy (default: the model-assisted design, honest accuracy intervals) or "
+                  "ability (theta and its SE: maximum information)");
   sub->add_option("--selection", flags.selection,
-                  "fisher (default), accuracy or model-assisted (best accuracy prediction for "
-                  "models that misfit the calibration)");
+                  "overrides the goal's design: fisher, accuracy or model-assisted");
   sub->add_option("--randomesque", flags.randomesque, "choose among the k most informative items");
   sub->add_option("--count", flags.count, "items to ask for at once")->capture_default_str();
   sub->add_option("--seed", flags.seed, "seed of randomized choices (randomesque, model-assisted)");

@@ -94,12 +94,17 @@ CLI::App* AddCatCommand(CLI::App& app, CatSimulateArgs& args) {
   sim->add_option("--method", args.method, "ability estimator")
       ->check(CLI::IsMember({"map", "eap"}))
       ->capture_default_str();
+  sim->add_option("--goal", args.goal,
+                  "what the test is for: accuracy (full-benchmark accuracy; model-assisted "
+                  "design) or ability (theta and its SE; maximum information)")
+      ->check(CLI::IsMember({"accuracy", "ability"}))
+      ->capture_default_str();
   sim->add_option(
          "--selection", args.selection,
-         "item choice: maximum information, accuracy variance, or model-assisted "
-         "(locate theta, then random items; corrects the prediction where the 2PL misfits)")
-      ->check(CLI::IsMember({"fisher", "accuracy", "model-assisted"}))
-      ->capture_default_str();
+         "item choice, overriding the goal's: fisher (maximum information), accuracy "
+         "(accuracy variance), or model-assisted (locate theta, then random items; corrects "
+         "the prediction where the 2PL misfits)")
+      ->check(CLI::IsMember({"fisher", "accuracy", "model-assisted"}));
   sim->add_option("--locate-items", args.locate_items,
                   "model-assisted: items chosen by information before the random ones")
       ->check(CLI::NonNegativeNumber)
@@ -136,7 +141,10 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args) {
   o.estimator = args.method == "eap" ? cat::Estimator::kEap : cat::Estimator::kMap;
   o.selection = args.selection == "model-assisted" ? cat::Selection::kModelAssisted
                 : args.selection == "accuracy"     ? cat::Selection::kAccuracy
-                                                   : cat::Selection::kFisher;
+                : args.selection == "fisher"       ? cat::Selection::kFisher
+                                                   : cat::DefaultSelection(args.goal == "ability"
+                                                                              ? cat::Goal::kAbility
+                                                                              : cat::Goal::kAccuracy);
   o.locate_items = args.locate_items;
   o.seed = args.seed;
   double truth = 0;

@@ -23,7 +23,8 @@ struct CatSimulateArgs {
   int max_items = 50;
   double se_target = 0;
   std::string method = "map";
-  std::string selection = "fisher";  // fisher | accuracy | model-assisted
+  std::string goal = "accuracy";  // accuracy | ability: sets the default selection
+  std::string selection;          // fisher | accuracy | model-assisted; empty: by goal
   int locate_items = cat::CatOptions().locate_items;
   uint64_t seed = 1;
 };

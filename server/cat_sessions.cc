@@ -49,10 +49,32 @@ absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
     default:
       return bad("estimator", absl::StrCat("unknown value ", o.estimator()));
   }
+  switch (o.goal()) {
+    case v1::CAT_GOAL_UNSPECIFIED:
+    case v1::CAT_GOAL_ACCURACY:
+      o.set_goal(v1::CAT_GOAL_ACCURACY);
+      break;
+    case v1::CAT_GOAL_ABILITY:
+      break;
+    default:
+      return bad("goal", absl::StrCat("unknown value ", o.goal()));
+  }
+  if (o.selection() == v1::CAT_SELECTION_UNSPECIFIED) {
+    switch (cat::DefaultSelection(o.goal() == v1::CAT_GOAL_ABILITY ? cat::Goal::kAbility
+                                                                   : cat::Goal::kAccuracy)) {
+      case cat::Selection::kFisher:
+        o.set_selection(v1::CAT_SELECTION_FISHER);
+        break;
+      case cat::Selection::kAccuracy:
+        o.set_selection(v1::CAT_SELECTION_ACCURACY);
+        break;
+      case cat::Selection::kModelAssisted:
+        o.set_selection(v1::CAT_SELECTION_MODEL_ASSISTED);
+        break;
+    }
+  }
   switch (o.selection()) {
-    case v1::CAT_SELECTION_UNSPECIFIED:
     case v1::CAT_SELECTION_FISHER:
-      o.set_selection(v1::CAT_SELECTION_FISHER);
       c.selection = cat::Selection::kFisher;
       break;
     case v1::CAT_SELECTION_ACCURACY:

@@ -120,7 +120,8 @@ TEST(AssayCatCliTest, SimulatesAnAdaptiveTestFromAFittedBank) {
   ASSERT_OK_AND_ASSIGN(
       auto run, testing::Run({ASSAY_CLI_PATH, "cat", "simulate", "--items", out + "/items.csv",
                               "--responses", ASSAY_SHARED_DATA "/math500.csv", "--row",
-                              "01_ai_Yi_34B_zero_shot", "--max-items", "20", "--method", "eap"}));
+                              "01_ai_Yi_34B_zero_shot", "--max-items", "20", "--method", "eap",
+                              "--goal", "ability"}));  // maximum information
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(run.output, "stdout"));
   ASSERT_EQ(rows.size(), 23u);  // header, 20 steps, summary header, summary

@@ -105,12 +105,14 @@ class CatServiceTest : public testing::ServiceTest {
 
 // The model-assisted design through the API: the items and the prediction equal the core
 // session's; locate_items defaults to 15 and is echoed; a negative one is refused by name.
+// The default session: goal accuracy, hence the model-assisted design.
 TEST_F(CatServiceTest, ModelAssistedSessionEqualsTheCoreSession) {
   v1::CatOptions options;
   options.set_max_items(25);
-  options.set_selection(v1::CAT_SELECTION_MODEL_ASSISTED);
   options.set_seed(3);
   const v1::CatSession started = Start(options);
+  EXPECT_EQ(started.options().goal(), v1::CAT_GOAL_ACCURACY);
+  EXPECT_EQ(started.options().selection(), v1::CAT_SELECTION_MODEL_ASSISTED);
   EXPECT_EQ(started.options().locate_items(), 15);
   cat::CatOptions core_options;
   core_options.max_items = 25;
@@ -140,6 +142,7 @@ TEST_F(CatServiceTest, ModelAssistedSessionEqualsTheCoreSession) {
 
 TEST_F(CatServiceTest, SessionToCompletionEqualsTheCoreSessionAndSurvivesRestart) {
   v1::CatOptions options;
+  options.set_goal(v1::CAT_GOAL_ABILITY);  // maximum information
   options.set_max_items(30);
   options.set_randomesque(3);
   options.set_seed(7);
@@ -148,9 +151,11 @@ TEST_F(CatServiceTest, SessionToCompletionEqualsTheCoreSessionAndSurvivesRestart
   const v1::CatSession started = Start(options);
   EXPECT_EQ(started.fit_id(), fit_.id());
   EXPECT_EQ(started.options().max_items(), 30);
+  EXPECT_EQ(started.options().selection(), v1::CAT_SELECTION_FISHER);  // the goal's default
   EXPECT_FALSE(started.finished());
 
   cat::CatOptions core_options;
+  core_options.selection = cat::Selection::kFisher;
   core_options.max_items = 30;
   core_options.randomesque = 3;
   core_options.seed = 7;

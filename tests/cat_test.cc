@@ -114,6 +114,7 @@ TEST(CatSessionTest, StopsAtSeTargetAndMaxItems) {
   const Bank bank = SyntheticBank(2000, 1);
   std::mt19937_64 rng(2);
   CatOptions o;
+  o.selection = Selection::kFisher;
   o.se_target = 0.3;
   o.max_items = 200;
   ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
@@ -132,6 +133,7 @@ TEST(CatSessionTest, StopsAtSeTargetAndMaxItems) {
 TEST(CatSessionTest, ExclusionContentBalancingAndRetries) {
   const Bank bank = SyntheticBank(300, 3);
   CatOptions o;
+  o.selection = Selection::kFisher;
   o.max_items = 30;
   o.tag_targets = {0.5, 0.25, 0.25};
   o.excluded = {0, 1, 2, 3, 4};
@@ -166,6 +168,7 @@ TEST(CatSessionTest, SnapshotRoundTripsMidSession) {
   for (int variant = 0; variant < 3; ++variant) {
     const bool anytime = variant == 1;
     CatOptions o;
+    o.selection = Selection::kFisher;
     o.estimator = anytime ? Estimator::kEap : Estimator::kMap;
     o.anytime_valid = anytime;
     if (variant == 2) {
@@ -222,6 +225,7 @@ TEST(CatSessionTest, ModelAssistedEstimateReusesTheStepsBandsExactly) {
 TEST(CatSessionTest, FormatOneSnapshotStillLoads) {
   const Bank bank = SyntheticBank(200, 5);
   CatOptions o;
+  o.selection = Selection::kFisher;
   o.max_items = 20;
   ASSERT_OK_AND_ASSIGN(CatSession s, CatSession::Start(&bank, o));
   ASSERT_OK_AND_ASSIGN(auto items, s.Next(3));
@@ -242,6 +246,7 @@ TEST(CatSessionTest, FormatOneSnapshotStillLoads) {
 TEST(CatSessionTest, ModelAssistedLocatesThenSamplesAtRandom) {
   const Bank bank = SyntheticBank(400, 11);
   CatOptions fisher;
+  fisher.selection = Selection::kFisher;
   fisher.max_items = 40;
   fisher.excluded = {3, 4, 5};
   CatOptions assisted = fisher;
@@ -371,6 +376,7 @@ TEST(CatSyntheticTest, AdaptiveNeedsHalfTheItemsAndIntervalsCover) {
     }
     sq_random += std::pow(irt::ScoreMap(bank.items, random).value().theta - theta, 2);
     CatOptions o;
+    o.selection = Selection::kFisher;
     o.max_items = 50;
     CatSession s = CatSession::Start(&bank, o).value();
     while (!s.Estimate().finished) {
@@ -404,6 +410,7 @@ TEST(CatSyntheticTest, AnytimeValidIntervalCoversUnderOptionalStopping) {
     const double theta = normal(rng);
     const Eigen::VectorXd y = Realized(bank, theta, rng);
     CatOptions o;
+    o.selection = Selection::kFisher;
     o.anytime_valid = true;
     o.max_items = 150;
     o.cs_grid = 200;

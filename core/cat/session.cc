@@ -54,6 +54,10 @@ const ArrayXd& EapGrid() {
   return *grid;
 }
 
+Selection DefaultSelection(Goal goal) {
+  return goal == Goal::kAbility ? Selection::kFisher : Selection::kModelAssisted;
+}
+
 absl::Status Bank::Validate() const {
   RETURN_IF_ERROR(items.Validate());
   if (items.size() == 0) return absl::InvalidArgumentError("bank: no items");

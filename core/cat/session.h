@@ -65,6 +65,15 @@ enum class Estimator : uint8_t { kMap = 0, kEap = 1 };
 //              than max-information CAT; θ̂ itself is less precise.
 enum class Selection : uint8_t { kFisher = 0, kAccuracy = 1, kModelAssisted = 2 };
 
+// What the test is for, which sets the default design:
+//   kAccuracy (default): the model's full-benchmark accuracy, the number teams report. The
+//              model-assisted design predicts it best and its interval is honest on real models
+//              (tests/bench/README.md: MATH-500 held-out rows; a dozen-model calibration).
+//   kAbility:  θ with its SE (ranking on the IRT scale); maximum Fisher information.
+enum class Goal : uint8_t { kAccuracy = 0, kAbility = 1 };
+// The design a goal gets unless one is asked for.
+Selection DefaultSelection(Goal goal);
+
 // A calibrated bank with optional content tags (tags[j] in [0, num_tags), or empty for none).
 struct Bank {
   irt::ItemBank items;
@@ -75,7 +84,7 @@ struct Bank {
 
 struct CatOptions {
   Estimator estimator = Estimator::kMap;
-  Selection selection = Selection::kFisher;
+  Selection selection = DefaultSelection(Goal::kAccuracy);
   double prior_mean = 0.0;
   double prior_sd = 1.0;
   std::optional<double> start_theta;  // initial estimate (default: prior_mean)

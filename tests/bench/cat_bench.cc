@@ -26,7 +26,8 @@ void BM_CatStep(benchmark::State& state) {
   assay::cat::CatOptions o;
   o.estimator = state.range(0) ? assay::cat::Estimator::kEap : assay::cat::Estimator::kMap;
   o.anytime_valid = state.range(1) == 1;
-  if (state.range(1) == 2) o.selection = assay::cat::Selection::kModelAssisted;
+  o.selection = state.range(1) == 2 ? assay::cat::Selection::kModelAssisted
+                                    : assay::cat::Selection::kFisher;
   o.max_items = 200;
   std::mt19937_64 rng(2);
   std::uniform_real_distribution<double> unif(0, 1);

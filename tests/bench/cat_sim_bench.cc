@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     }
     sq_random += std::pow(assay::irt::ScoreMap(bank.items, random).value().theta - target, 2);
     assay::cat::CatOptions o;
+    o.selection = assay::cat::Selection::kFisher;  // the classic CAT this bench measures
     o.max_items = 100;
     auto session = assay::cat::CatSession::Start(&bank, o).value();
     for (int k = 1; k <= 100; ++k) {
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   for (int m = 0; m < anytime_sessions; ++m) {
     const Eigen::VectorXd y = realized(normal(rng));
     assay::cat::CatOptions o;
+    o.selection = assay::cat::Selection::kFisher;
     o.anytime_valid = true;
     o.max_items = 200;
     o.seed = static_cast<uint64_t>(m) + 1;

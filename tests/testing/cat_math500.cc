@@ -74,6 +74,7 @@ Math500Curve Math500Experiment(const Eigen::MatrixXf& y, const Math500Split& spl
   for (int row : split.test) {
     const double truth = y.row(row).mean();
     cat::CatOptions o;
+    o.selection = cat::Selection::kFisher;  // max-information CAT
     o.max_items = k;
     o.estimator = estimator;
     c.cat += std::abs(RunSession(bank, o, y, row).predicted_accuracy - truth);
