@@ -124,7 +124,7 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
                   {"grad_tol", o.grad_tol},
                   {"param_tol", o.param_tol},
                   {"max_iter", o.max_iter},
-                  {"threads", o.threads},
+                  {"threads", irt::ResolvedThreads(o.threads)},
                   {"paper_mode", o.paper_mode},
                   {"accelerate", !o.paper_mode && o.accelerate},
                   {"seed", o.seed},
@@ -167,7 +167,8 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
       ->capture_default_str();
   fit->add_option("--tol", o.tol, "relative loss change to stop at")->capture_default_str();
   fit->add_option("--max-iter", o.max_iter, "iteration limit")->capture_default_str();
-  fit->add_option("--threads", o.threads, "threads for the sweeps")->capture_default_str();
+  fit->add_option("--threads", o.threads, "threads for the fit (0: one per core)")
+      ->capture_default_str();
   fit->add_option("--seed", o.seed, "seed for random initial values")->capture_default_str();
   fit->add_flag(
       "--shrink-items", o.shrink_items,

@@ -5,6 +5,7 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -451,8 +452,9 @@ absl::Status FitOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("se_tol: must be > 0, got ", se_tol));
   if (max_iter < 1)
     return absl::InvalidArgumentError(absl::StrCat("max_iter: must be >= 1, got ", max_iter));
-  if (threads < 1 || threads > 256)
-    return absl::InvalidArgumentError(absl::StrCat("threads: must be in [1, 256], got ", threads));
+  if (threads < 0 || threads > 256)
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads: must be in [0, 256] (0: one per core), got ", threads));
   return absl::OkStatus();
 }
 
@@ -509,7 +511,7 @@ absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions&
     x = options.paper_mode ? PaperInit(data, k, options.seed) : DataInit(data, k, options.seed);
   }
 
-  Sweeper sweeper(data, k, options.sigma, options.ridge, options.threads);
+  Sweeper sweeper(data, k, options.sigma, options.ridge, ResolvedThreads(options.threads));
   FitDiagnostics diag;
   Sweeper::Output fx, f1, f3;
   sweeper.Run(x, fx);  // F(x), L(x)
@@ -586,6 +588,11 @@ absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions&
 }
 
 }  // namespace
+
+int ResolvedThreads(int threads) {
+  if (threads > 0) return threads;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 const char* FitMethodName(FitMethod method) {
   switch (method) {

@@ -84,7 +84,7 @@ struct FitOptions {
   // Marginal estimators' stopping rule: every parameter moved less than se_tol of its standard
   // error over the last iteration (marginal.h).
   double se_tol = 0.01;
-  int threads = 1;          // sweep threads ≥ 1
+  int threads = 0;          // sweep/E-step threads; 0 = one per core (ResolvedThreads)
   bool paper_mode = false;
   bool accelerate = true;  // SQUAREM (production only)
   // Production only: after the (normalized) fit, shrink each item's discrimination towards the
@@ -158,6 +158,9 @@ MethodChoice ChooseMethod(Eigen::Index models, Eigen::Index items, const FitOpti
 // paper mode or shrink_items), Cancelled (on_iteration returned false). Deterministic for fixed
 // data, options and threads.
 absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& options);
+
+// options.threads with 0 resolved to the machine's cores (std::thread::hardware_concurrency).
+int ResolvedThreads(int threads);
 
 // Applies the normalization convention to `params` in place and returns it.
 Normalization Normalize(IrtParams& params);

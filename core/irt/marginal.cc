@@ -606,7 +606,7 @@ absl::StatusOr<FitResult> FitMarginalItems(const ResponseMatrix& data, const Fit
   pr.standardized = true;
   pr.sigma = options.sigma;
   pr.ridge = options.ridge;
-  MarginalEm em(pr, options.threads);
+  MarginalEm em(pr, ResolvedThreads(options.threads));
 
   // Start: θ from standardized logits of smoothed accuracies; a uniform population.
   VectorXd x(pr.state_size());
@@ -691,7 +691,7 @@ absl::StatusOr<FitResult> FitMarginalModels(const ResponseMatrix& data,
   pr.standardized = false;
   pr.sigma = options.sigma;
   pr.ridge = options.ridge;
-  MarginalEm em(pr, options.threads);
+  MarginalEm em(pr, ResolvedThreads(options.threads));
 
   // Start: a = 1, b from the logit of each item's smoothed proportion correct.
   VectorXd x(pr.state_size());

@@ -39,7 +39,7 @@ class ServiceTest : public ::testing::Test {
     options.listen_address = "127.0.0.1:0";
     options.db_path = db_;
     options.shutdown_grace = absl::Seconds(2);
-    options.fit_threads = 1;  // as `assay fit`'s default: the same arithmetic, bit for bit
+    options.fit_threads = 0;  // one per core, as `assay fit`'s default: the same arithmetic
     options.max_live_sessions = max_live_sessions_;
     options.max_live_audits = max_live_audits_;
     options.max_live_monitors = max_live_monitors_;
