@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--first-seed", first_seed,
                  "split seeds first-seed, first-seed + 1, ... (default: 2026, 1, 2, ...)");
   app.add_option("--method", method)->check(CLI::IsMember({"map", "eap"}));
+  assay::irt::FitOptions fit;
+  app.add_flag("--shrink-items", fit.shrink_items, "calibrate with item shrinkage");
   CLI11_PARSE(app, argc, argv);
   const auto estimator =
       method == "eap" ? assay::cat::Estimator::kEap : assay::cat::Estimator::kMap;
@@ -27,7 +29,7 @@ int main(int argc, char** argv) {
   for (int s = 0; s < splits; ++s) {
     const uint64_t seed = first_seed >= 0 ? static_cast<uint64_t>(first_seed + s)
                                           : assay::testing::Math500SplitSeed(s);
-    const assay::testing::Math500Split split = assay::testing::SplitMath500(y, seed);
+    const assay::testing::Math500Split split = assay::testing::SplitMath500(y, seed, fit);
     for (int i = 0; i < 4; ++i) {
       const assay::testing::Math500Curve c =
           assay::testing::Math500Experiment(y, split, ks[i], 7, reps, estimator);

@@ -47,7 +47,7 @@ Eigen::MatrixXf Math500() {
   return y;
 }
 
-Math500Split SplitMath500(const Eigen::MatrixXf& y, uint64_t seed) {
+Math500Split SplitMath500(const Eigen::MatrixXf& y, uint64_t seed, const irt::FitOptions& options) {
   std::vector<int> rows(static_cast<size_t>(y.rows()));
   std::iota(rows.begin(), rows.end(), 0);
   std::shuffle(rows.begin(), rows.end(), std::mt19937_64(seed));
@@ -59,7 +59,7 @@ Math500Split SplitMath500(const Eigen::MatrixXf& y, uint64_t seed) {
   }
   for (Eigen::Index j = 0; j < y.cols(); ++j) items.push_back("q" + std::to_string(j));
   const irt::FitResult fit =
-      OrDie(irt::Fit(OrDie(irt::ResponseMatrix::FromDense(models, items, sub)), irt::FitOptions()));
+      OrDie(irt::Fit(OrDie(irt::ResponseMatrix::FromDense(models, items, sub)), options));
   Math500Split split;
   split.bank.items = irt::ItemBank{fit.params.a.col(0), fit.params.b, 1.0};
   split.test.assign(rows.begin() + 100, rows.end());

@@ -10,6 +10,7 @@
 
 #include "core/base/eigen.h"
 #include "core/cat/session.h"
+#include "core/irt/fit.h"
 
 namespace assay::testing {
 
@@ -17,11 +18,12 @@ namespace assay::testing {
 Eigen::MatrixXf Math500();
 
 struct Math500Split {
-  cat::Bank bank;         // calibrated (production defaults) on the 100 calibration rows
+  cat::Bank bank;         // calibrated (with `options`; default: the defaults) on 100 rows
   std::vector<int> test;  // the 40 held-out rows
 };
 // Rows shuffled by `seed`; the first 100 calibrate.
-Math500Split SplitMath500(const Eigen::MatrixXf& y, uint64_t seed);
+Math500Split SplitMath500(const Eigen::MatrixXf& y, uint64_t seed,
+                          const irt::FitOptions& options = irt::FitOptions());
 // The seed of the s-th split of a many-split run: 2026 (the test's single split), then 1, 2, ...
 inline uint64_t Math500SplitSeed(int s) { return s == 0 ? 2026 : static_cast<uint64_t>(s); }
 
