@@ -295,9 +295,14 @@ ApiCommands::Action FitIdAction(grpc::Status (v1::BenchmarkService::Stub::*metho
 // ---- sessions ----
 
 std::string SessionLine(const v1::CatSession& s) {
+  // Only the model-assisted design's accuracy interval is honest on real models (held-out
+  // MATH-500 rows: 0.97 coverage against 0.69 for maximum information); label the others.
+  const bool model_based = s.has_options() &&
+                           s.options().selection() != v1::CAT_SELECTION_MODEL_ASSISTED;
   return absl::StrFormat(
-      "session %s: %d answered, theta %.3f (se %.3f), predicted accuracy %.3f [%.3f, %.3f]%s%s",
+      "session %s: %d answered, theta %.3f (se %.3f), predicted accuracy %.3f [%.3f, %.3f]%s%s%s",
       s.id(), s.answered(), s.theta(), s.se(), s.predicted_accuracy(), s.lower(), s.upper(),
+      model_based ? " (assumes the 2PL)" : "",
       s.pending_items().empty() ? ""
                                 : absl::StrCat(", next: ", absl::StrJoin(s.pending_items(), " ")),
       s.finished() ? absl::StrCat(", finished (", s.stop_reason(), ")") : "");

@@ -19,7 +19,27 @@ int main(int argc, char** argv) {
   app.add_option("--method", method)->check(CLI::IsMember({"map", "eap"}));
   assay::irt::FitOptions fit;
   app.add_flag("--shrink-items", fit.shrink_items, "calibrate with item shrinkage");
+  int loo_items = 0;
+  app.add_option("--loo-items", loo_items,
+                 "instead: hold out every row in turn (the demo's test), sessions of this many "
+                 "items, default goal (accuracy) and goal ability; MAE and interval coverage");
   CLI11_PARSE(app, argc, argv);
+  if (loo_items > 0) {
+    const Eigen::MatrixXf all = assay::testing::Math500();
+    for (const bool ability : {false, true}) {
+      assay::cat::CatOptions o;  // the server's defaults, as the demo's session gets them
+      o.max_items = loo_items;
+      o.estimator = method == "eap" ? assay::cat::Estimator::kEap : assay::cat::Estimator::kMap;
+      o.selection = assay::cat::DefaultSelection(ability ? assay::cat::Goal::kAbility
+                                                         : assay::cat::Goal::kAccuracy);
+      const assay::testing::Math500LooFigures f = assay::testing::Math500LeaveOneOut(all, o);
+      std::printf("goal %s, %d items, %s: %d rows held out, MAE %.2f points, 95%% interval "
+                  "coverage %.3f\n",
+                  ability ? "ability" : "accuracy", loo_items, method.c_str(), f.rows,
+                  100 * f.mae, f.coverage);
+    }
+    return 0;
+  }
   const auto estimator =
       method == "eap" ? assay::cat::Estimator::kEap : assay::cat::Estimator::kMap;
   const Eigen::MatrixXf y = assay::testing::Math500();

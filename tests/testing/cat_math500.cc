@@ -10,6 +10,7 @@
 
 #include "client/import/csv.h"
 #include "core/irt/fit.h"
+#include "core/irt/report.h"
 #include "tests/testing/cat_run.h"
 
 namespace assay::testing {
@@ -114,6 +115,34 @@ Math500Curve Math500Experiment(const Eigen::MatrixXf& y, const Math500Split& spl
   c.sample_mean /= n;
   c.assisted_coverage /= static_cast<double>(split.test.size());
   return c;
+}
+
+Math500LooFigures Math500LeaveOneOut(const Eigen::MatrixXf& y, const cat::CatOptions& options) {
+  Math500LooFigures f;
+  std::vector<std::string> items;
+  for (Eigen::Index j = 0; j < y.cols(); ++j) items.push_back("q" + std::to_string(j));
+  for (int held = 0; held < y.rows(); ++held) {
+    Eigen::MatrixXf sub(y.rows() - 1, y.cols());
+    std::vector<std::string> models;
+    for (int r = 0, k = 0; r < y.rows(); ++r) {
+      if (r == held) continue;
+      sub.row(k++) = y.row(r);
+      models.push_back("m" + std::to_string(r));
+    }
+    const irt::ResponseMatrix data = OrDie(irt::ResponseMatrix::FromDense(models, items, sub));
+    const irt::FitOptions fit_options;
+    const irt::FitResult fit = OrDie(irt::Fit(data, fit_options));
+    cat::Bank bank;
+    bank.items = OrDie(irt::MakeItemBank(fit, irt::MakeReport(data, fit, fit_options), 1.0));
+    const cat::CatEstimate e = RunSession(bank, options, y, held);
+    const double truth = y.row(held).mean();
+    f.mae += std::abs(e.predicted_accuracy - truth);
+    f.coverage += e.lower <= truth && truth <= e.upper;
+    ++f.rows;
+  }
+  f.mae /= f.rows;
+  f.coverage /= f.rows;
+  return f;
 }
 
 }  // namespace assay::testing

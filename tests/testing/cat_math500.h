@@ -39,6 +39,16 @@ struct Math500Curve {
 Math500Curve Math500Experiment(const Eigen::MatrixXf& y, const Math500Split& split, int k,
                                uint64_t seed, int assisted_reps, cat::Estimator estimator);
 
+// Every row held out in turn, as the demo tests one: calibrate (defaults) on the other 139 rows,
+// run a session with `options` answering from the held-out row, and compare its prediction and
+// nominal interval with the row's accuracy on all 500 items.
+struct Math500LooFigures {
+  int rows = 0;
+  double mae = 0;       // mean |predicted − true| (fraction)
+  double coverage = 0;  // share of intervals that hold the truth
+};
+Math500LooFigures Math500LeaveOneOut(const Eigen::MatrixXf& y, const cat::CatOptions& options);
+
 }  // namespace assay::testing
 
 #endif  // ASSAY_TESTS_TESTING_CAT_MATH500_H_
