@@ -22,6 +22,7 @@
 #include "assay/v1/cat.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "assay/v1/teams.grpc.pb.h"
+#include "client/audit_command.h"
 #include "client/call.h"
 #include "client/import/csv.h"
 #include "client/import/logs.h"
@@ -822,7 +823,16 @@ void ApiCommands::AddAuditCommands(CLI::App& app) {
             v1::CreateAuditRequest request;
             request.set_display_name(a.name);
             v1::AuditConfig& c = *request.mutable_config();
-            if (!a.config.empty()) RETURN_IF_ERROR(ReadJsonMessage(a.config, c));
+            if (!a.config.empty()) {
+              std::string text, deprecation;
+              if (a.config == "-") {
+                text.assign(std::istreambuf_iterator<char>(std::cin), {});
+              } else {
+                ASSIGN_OR_RETURN(text, import::ReadFile(a.config));
+              }
+              ASSIGN_OR_RETURN(c, ReadAuditConfig(text, a.config, &deprecation));
+              if (!deprecation.empty()) std::fprintf(stderr, "assay: %s\n", deprecation.c_str());
+            }
             if (a.tau > 0) c.set_tau(a.tau);
             if (a.alpha > 0) c.set_alpha(a.alpha);
             if (a.budget > 0) c.set_budget(a.budget);
@@ -840,7 +850,8 @@ void ApiCommands::AddAuditCommands(CLI::App& app) {
           });
   sub->add_option("--name", flags.name, "display name");
   sub->add_option("--config", flags.config,
-                  "AuditConfig as JSON (file, or - for stdin); flags override");
+                  "AuditConfig as the API's JSON, as `assay audit replay` reads it (file, or - for "
+                  "stdin); flags override");
   sub->add_option("--tau", flags.tau, "success-rate threshold tested");
   sub->add_option("--alpha", flags.alpha, "type-I error level");
   sub->add_option("--budget", flags.budget, "change-point budget m (SR, CUSUM)");

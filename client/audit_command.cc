@@ -1,5 +1,7 @@
 #include "client/audit_command.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "client/import/csv.h"
 #include "core/base/status_macros.h"
+#include "proto/convert/audit_config.h"
 
 namespace assay::client {
 namespace {
@@ -65,6 +68,11 @@ absl::Status CheckKeys(const json& obj, std::initializer_list<const char*> allow
 }
 
 std::string Num(double v) { return absl::StrFormat("%.12g", v); }
+
+absl::Status PrefixError(absl::string_view name, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(name, ": ", s.message()));
+}
 
 }  // namespace
 
@@ -121,6 +129,34 @@ absl::StatusOr<audit::AuditConfig> ParseAuditConfigJson(absl::string_view text,
   return c;
 }
 
+absl::StatusOr<v1::AuditConfig> ReadAuditConfig(absl::string_view text, absl::string_view name,
+                                                std::string* deprecation) {
+  v1::AuditConfig config;
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), &config);
+  if (status.ok()) {
+    RETURN_IF_ERROR(PrefixError(name, convert::AuditConfigFromProto(config).status()));
+    return config;
+  }
+  absl::StatusOr<audit::AuditConfig> old = ParseAuditConfigJson(text, name);
+  if (!old.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": not a valid AuditConfig: ",
+                                                   std::string(status.message())));
+  }
+  config = convert::AuditConfigToProto(*old);
+  if (deprecation != nullptr) {
+    std::string api_form;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(config, &api_form, options);
+    *deprecation = absl::StrCat(
+        name, ": deprecated: the offline tool's old config form is read for one more release; "
+              "write the API's form instead (what `assay audits create --config` takes): ",
+        api_form);
+  }
+  return config;
+}
+
 CLI::App* AddAuditCommand(CLI::App& app, AuditReplayArgs& args) {
   CLI::App* audit = app.add_subcommand("audit", "Anytime-valid audits");
   audit->require_subcommand(1);
@@ -136,7 +172,11 @@ CLI::App* AddAuditCommand(CLI::App& app, AuditReplayArgs& args) {
 
 absl::Status RunAuditReplay(const AuditReplayArgs& args) {
   ASSIGN_OR_RETURN(std::string config_text, import::ReadFile(args.config));
-  ASSIGN_OR_RETURN(audit::AuditConfig config, ParseAuditConfigJson(config_text, args.config));
+  std::string deprecation;
+  ASSIGN_OR_RETURN(const v1::AuditConfig api_config,
+                   ReadAuditConfig(config_text, args.config, &deprecation));
+  if (!deprecation.empty()) std::fprintf(stderr, "assay: %s\n", deprecation.c_str());
+  ASSIGN_OR_RETURN(audit::AuditConfig config, convert::AuditConfigFromProto(api_config));
   ASSIGN_OR_RETURN(std::string labels_text, import::ReadFile(args.labels));
   // Parse every label first: a bad line fails the run before anything is printed.
   struct Label {

@@ -8,11 +8,22 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "assay/v1/audit.pb.h"
 #include "core/audit/audit.h"
 
 namespace assay::client {
 
-// Parses an audit config:
+// An audit config file as the API takes it: v1::AuditConfig in proto JSON, e.g.
+//   {"tau":0.85,"alpha":0.05,"budget":10,"method":"AUDIT_METHOD_SR","max_samples":250,
+//    "ewaf":true,"model_grid":[0.6,0.7,0.8],"auditor_grid":[0.88,0.94],"eta":0.1}
+// — what `assay audits create --config` sends and `assay audit replay` reads. The offline tool's
+// old form (ParseAuditConfigJson below) is still read, for one release: it is converted, and
+// `deprecation` (if not null) gets a line telling the user so, with the file in the API's form.
+// InvalidArgument "NAME: ..." when the text is neither.
+absl::StatusOr<v1::AuditConfig> ReadAuditConfig(absl::string_view text, absl::string_view name,
+                                                std::string* deprecation);
+
+// Deprecated (the offline tool's old form; read by ReadAuditConfig for one release):
 //   {"tau":0.85,"alpha":0.05,"budget":10,"method":"lr"|"sr"|"cusum","max_samples":250,
 //    "alternative":{"kind":"fixed","p_model":0.82,"p_auditor":0.90}}
 //   or "alternative":{"kind":"ewaf","model_grid":[...],"auditor_grid":[...],"eta":0.1}

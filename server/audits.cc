@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "proto/convert/audit_config.h"
 #include "server/paging.h"
 #include "server/request_ids.h"
 
@@ -92,76 +93,6 @@ absl::Status AlreadyDecided(const std::string& audit_id, const audit::Audit& sta
 }
 
 }  // namespace
-
-absl::StatusOr<audit::AuditConfig> AuditConfigFromProto(const v1::AuditConfig& p) {
-  audit::AuditConfig c;
-  if (p.has_tau()) c.tau = p.tau();
-  if (p.has_alpha()) c.alpha = p.alpha();
-  if (p.has_budget()) c.budget = p.budget();
-  switch (p.method()) {
-    case v1::AUDIT_METHOD_UNSPECIFIED:
-    case v1::AUDIT_METHOD_SR:
-      c.method = audit::Method::kSr;
-      break;
-    case v1::AUDIT_METHOD_LR:
-      c.method = audit::Method::kLr;
-      break;
-    case v1::AUDIT_METHOD_CUSUM:
-      c.method = audit::Method::kCusum;
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("config.method: unknown value ", static_cast<int>(p.method())));
-  }
-  if (p.has_max_samples()) c.max_samples = p.max_samples();
-  c.alternative.ewaf = p.ewaf();
-  if (p.has_p_model()) c.alternative.p_model = p.p_model();
-  if (p.has_p_auditor()) c.alternative.p_auditor = p.p_auditor();
-  c.alternative.model_grid.assign(p.model_grid().begin(), p.model_grid().end());
-  c.alternative.auditor_grid.assign(p.auditor_grid().begin(), p.auditor_grid().end());
-  if (p.has_eta()) c.alternative.eta = p.eta();
-  if (p.has_cs_grid()) c.cs_grid = p.cs_grid();
-  switch (p.cs_bet()) {
-    case v1::CONFIDENCE_SEQUENCE_BET_UNSPECIFIED:
-    case v1::CONFIDENCE_SEQUENCE_BET_PREDICTABLE_PLUG_IN:
-      c.cs_bet = audit::CsBet::kPredictablePlugIn;
-      break;
-    case v1::CONFIDENCE_SEQUENCE_BET_AGRAPA:
-      c.cs_bet = audit::CsBet::kAgrapa;
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("config.cs_bet: unknown value ", static_cast<int>(p.cs_bet())));
-  }
-  const absl::Status valid = c.Validate();
-  if (!valid.ok()) {
-    // Core names fields as in its structs; the proto flattens `alternative.`.
-    return absl::InvalidArgumentError(
-        absl::StrCat("config.", absl::StrReplaceAll(valid.message(), {{"alternative.", ""}})));
-  }
-  return c;
-}
-
-v1::AuditConfig AuditConfigToProto(const audit::AuditConfig& c) {
-  v1::AuditConfig p;
-  p.set_tau(c.tau);
-  p.set_alpha(c.alpha);
-  p.set_budget(c.budget);
-  p.set_method(c.method == audit::Method::kLr   ? v1::AUDIT_METHOD_LR
-               : c.method == audit::Method::kSr ? v1::AUDIT_METHOD_SR
-                                                : v1::AUDIT_METHOD_CUSUM);
-  p.set_max_samples(c.max_samples);
-  p.set_ewaf(c.alternative.ewaf);
-  p.set_p_model(c.alternative.p_model);
-  p.set_p_auditor(c.alternative.p_auditor);
-  for (double g : c.alternative.model_grid) p.add_model_grid(g);
-  for (double g : c.alternative.auditor_grid) p.add_auditor_grid(g);
-  p.set_eta(c.alternative.eta);
-  p.set_cs_grid(c.cs_grid);
-  p.set_cs_bet(c.cs_bet == audit::CsBet::kAgrapa ? v1::CONFIDENCE_SEQUENCE_BET_AGRAPA
-                                                 : v1::CONFIDENCE_SEQUENCE_BET_PREDICTABLE_PLUG_IN);
-  return p;
-}
 
 struct AuditManager::Live {
   Live(storage::AuditRecord r, v1::AuditConfig c, audit::Audit s, int64_t rev)
@@ -247,7 +178,7 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
   if (!config.ParseFromString(record->config)) {
     return absl::DataLossError(absl::StrCat("audit ", audit_id, ": stored config is corrupt"));
   }
-  ASSIGN_OR_RETURN(audit::AuditConfig core_config, AuditConfigFromProto(config));
+  ASSIGN_OR_RETURN(audit::AuditConfig core_config, convert::AuditConfigFromProto(config));
   absl::StatusOr<audit::Audit> state = record->snapshot.empty()
                                            ? audit::Audit::Create(core_config)
                                            : audit::Audit::Deserialize(record->snapshot);
@@ -320,13 +251,13 @@ absl::Status AuditManager::Create(WriteContext& ctx, const Principal& who,
       return absl::InvalidArgumentError(absl::StrCat("display_name: at most ", kMaxNameLength,
                                                      " bytes, got ", req.display_name().size()));
     }
-    ASSIGN_OR_RETURN(audit::AuditConfig config, AuditConfigFromProto(req.config()));
+    ASSIGN_OR_RETURN(audit::AuditConfig config, convert::AuditConfigFromProto(req.config()));
     ASSIGN_OR_RETURN(audit::Audit state, audit::Audit::Create(config));
     storage::AuditRecord record;
     record.public_id = absl::StrCat("aud_", RandomHex(8));
     record.team_id = who.team_id;
     record.display_name = req.display_name();
-    v1::AuditConfig stored = AuditConfigToProto(config);
+    v1::AuditConfig stored = convert::AuditConfigToProto(config);
     record.config = stored.SerializeAsString();
     record.created_at = absl::ToUnixSeconds(absl::Now());
     RETURN_IF_ERROR(ctx.txn().InsertAudit(record));

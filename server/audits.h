@@ -27,6 +27,7 @@
 #include "assay/v1/audit.pb.h"
 #include "core/audit/audit.h"
 #include "server/auth.h"
+#include "proto/convert/audit_config.h"
 #include "server/commit_queue.h"
 #include "server/live_cache.h"
 #include "server/storage/storage.h"
@@ -37,10 +38,8 @@ namespace assay::server {
 // Receives an audit's committed updates in order; the update carrying a decision is final.
 using AuditWatcher = Watcher<v1::AuditUpdate>;
 
-// The proto config with every default filled in, converted to core (and back). InvalidArgument
-// "config.FIELD: ..." for a config that does not validate.
-absl::StatusOr<audit::AuditConfig> AuditConfigFromProto(const v1::AuditConfig& config);
-v1::AuditConfig AuditConfigToProto(const audit::AuditConfig& config);
+using convert::AuditConfigFromProto;  // proto/convert/audit_config.h
+using convert::AuditConfigToProto;
 
 class AuditManager {
  public:

@@ -244,6 +244,46 @@ TEST_F(CliApiTest, FitProgressIsABarOnATerminalAndLinesOnAPipe) {
   EXPECT_THAT(piped, ::testing::ContainsRegex("fit fit_[0-9a-f]+ \\(v2\\) succeeded: iteration"));
 }
 
+// One audit config for both tools: the README's file (the API's AuditConfig) replayed offline and
+// created live give the same e-values and decision on the same labels, one case at a time; the
+// old offline form is read by both with a deprecation line.
+TEST_F(CliApiTest, OneAuditConfigFileForTheOfflineAndTheLiveAudit) {
+  const std::string config = dir_.File("audit.json"), old_config = dir_.File("old.json");
+  std::ofstream(config) << R"({"tau":0.85,"alpha":0.05,"budget":3,"method":"AUDIT_METHOD_SR",
+      "max_samples":250,"ewaf":true,"model_grid":[0.6,0.655,0.71,0.765,0.82],
+      "auditor_grid":[0.88,0.91,0.94],"eta":0.1})";
+  std::ofstream(old_config) << R"({"tau":0.85,"alpha":0.05,"budget":3,"method":"sr",
+      "max_samples":250,"alternative":{"kind":"ewaf","model_grid":[0.6,0.655,0.71,0.765,0.82],
+      "auditor_grid":[0.88,0.91,0.94],"eta":0.1}})";
+  const std::vector<std::string> labels = {"1", "0", "0", "1", "0", "0", "0", "1", "1", "0"};
+  std::ofstream(dir_.File("labels.txt")) << absl::StrJoin(labels, "\n") << "\n";
+  ASSERT_OK_AND_ASSIGN(auto offline,
+                       testing::Run({ASSAY_CLI_PATH, "audit", "replay", "--config", config,
+                                     "--labels", dir_.File("labels.txt")}));
+  ASSERT_EQ(offline.exit_code, 0) << offline.output;
+  ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(offline.output, "stdout"));
+  ASSERT_EQ(rows.size(), labels.size() + 1);
+  EXPECT_EQ(rows.back().fields[8], "failure_mode_found");
+
+  const std::string aid = OkJson({"audits", "create", "--config", config})["id"];
+  for (size_t k = 0; k < labels.size(); ++k) {
+    const std::string c = absl::StrCat("c", k + 1);
+    Ok({"audits", "case", aid, c});
+    Ok({"audits", "label", aid, c, labels[k]});
+  }
+  const json live = OkJson({"audits", "status", aid});
+  EXPECT_EQ(live["decision"], "DECISION_FAILURE_MODE_FOUND");
+  EXPECT_NEAR(live["e_model"].get<double>(), std::stod(rows.back().fields[4]), 1e-9);
+  EXPECT_NEAR(live["e_auditor"].get<double>(), std::stod(rows.back().fields[5]), 1e-9);
+
+  testing::RunResult old = Assay({"audits", "create", "--config", old_config, "--json"});
+  ASSERT_EQ(old.exit_code, 0) << old.output;
+  EXPECT_THAT(old.output, HasSubstr(old_config + ": deprecated: "));
+  const std::string old_id =
+      json::parse(old.output.substr(old.output.find('{', old.output.find('\n'))))["id"];
+  EXPECT_EQ(OkJson({"audits", "status", old_id})["config"], live["config"]);
+}
+
 // The estimator through the clients: the CLI's `fits start --method` and the Python client's
 // start_fit(method=...) reach FitOptions.method, and the Fit says which ran and why.
 TEST_F(CliApiTest, FitMethodFromTheCliAndThePythonClient) {
