@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 
 namespace assay::client {
 namespace {
@@ -110,30 +112,62 @@ std::string FormatTable(const Table& table, OutputFormat format) {
 
 std::string FormatJson(const pb::Message& message) { return Json(message, true); }
 
-std::string FormatMessage(const pb::Message& message, OutputFormat format) {
-  if (format == OutputFormat::kJson) return FormatJson(message);
+namespace {
+
+// A field's value for a person: times (int64 `*_at`, Unix seconds) as ISO 8601 in local time,
+// durations (double `seconds` / `*_seconds`) with their unit, the rest as ScalarText.
+std::string HumanText(const pb::Message& m, const pb::FieldDescriptor* f, int index) {
+  const pb::Reflection* r = m.GetReflection();
+  const std::string& name = f->name();
+  if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_INT64 && absl::EndsWith(name, "_at")) {
+    const int64_t t = f->is_repeated() ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f);
+    if (t == 0) return "";  // not (yet) set
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", absl::FromUnixSeconds(t),
+                            absl::LocalTimeZone());
+  }
+  if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE &&
+      (name == "seconds" || absl::EndsWith(name, "_seconds"))) {
+    const double v = f->is_repeated() ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
+    return absl::StrCat(Num(v, 4), " s");
+  }
+  return ScalarText(m, f, index);
+}
+
+// Key/value rows of `message`, nested messages flattened as "parent.child" (repeated ones and
+// maps stay compact JSON).
+void AddRows(const pb::Message& message, const std::string& prefix,
+             std::vector<std::vector<std::string>>& rows) {
   const pb::Descriptor* d = message.GetDescriptor();
   const pb::Reflection* r = message.GetReflection();
-  Table table;
   for (int i = 0; i < d->field_count(); ++i) {
     const pb::FieldDescriptor* f = d->field(i);
-    std::string value;
+    const std::string key = prefix + f->name();
     if (f->is_repeated()) {
       std::vector<std::string> parts;
-      for (int k = 0; k < r->FieldSize(message, f); ++k) parts.push_back(ScalarText(message, f, k));
-      if (parts.empty()) continue;
-      value = absl::StrJoin(parts, ", ");
-    } else {
-      if (f->has_presence() && !r->HasField(message, f)) continue;
-      value = ScalarText(message, f, 0);
-      if (value.empty()) continue;
+      for (int k = 0; k < r->FieldSize(message, f); ++k) parts.push_back(HumanText(message, f, k));
+      if (!parts.empty()) rows.push_back({key, absl::StrJoin(parts, ", ")});
+      continue;
     }
-    table.rows.push_back({f->name(), value});
+    if (f->has_presence() && !r->HasField(message, f)) continue;
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      AddRows(r->GetMessage(message, f), key + ".", rows);
+      continue;
+    }
+    std::string value = HumanText(message, f, 0);
+    if (!value.empty()) rows.push_back({key, std::move(value)});
   }
+}
+
+}  // namespace
+
+std::string FormatMessage(const pb::Message& message, OutputFormat format) {
+  if (format == OutputFormat::kJson) return FormatJson(message);
+  std::vector<std::vector<std::string>> rows;
+  AddRows(message, "", rows);
   std::string out;
   size_t width = 0;
-  for (const auto& row : table.rows) width = std::max(width, row[0].size());
-  for (const auto& row : table.rows) {
+  for (const auto& row : rows) width = std::max(width, row[0].size());
+  for (const auto& row : rows) {
     absl::StrAppend(&out, row[0], std::string(width + 2 - row[0].size(), ' '), row[1], "\n");
   }
   return out;

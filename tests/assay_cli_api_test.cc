@@ -22,6 +22,7 @@ namespace {
 
 using nlohmann::json;
 using ::testing::AllOf;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -99,7 +100,14 @@ TEST_F(CliApiTest, EveryCommandAsAUserDrivesIt) {
   ASSERT_EQ(fits["fits"].size(), 1u);
   const std::string fit_id = fits["fits"][0]["id"];
   EXPECT_EQ(fits["fits"][0]["current"], true);
-  EXPECT_THAT(Ok({"fits", "get", fit_id}), HasSubstr("state                FIT_STATE_SUCCEEDED"));
+  // Human output: aligned key/value lines, nested messages flattened, times as ISO 8601 in local
+  // time, durations with their unit.
+  const std::string fit_text = Ok({"fits", "get", fit_id});
+  EXPECT_THAT(fit_text, ContainsRegex("\nstate +FIT_STATE_SUCCEEDED\n"));
+  EXPECT_THAT(fit_text, ContainsRegex("\noptions\\.max_iter +5000\n"));
+  EXPECT_THAT(fit_text, ContainsRegex("\ncreated_at +20[0-9][0-9]-[01][0-9]-[0-3][0-9]T"
+                                      "[0-2][0-9]:[0-5][0-9]:[0-5][0-9][-+][0-9][0-9]:[0-9][0-9]\n"));
+  EXPECT_THAT(fit_text, ContainsRegex("\nseconds +[0-9.]+ s\n"));
 
   const std::string top = Ok({"abilities", id, "--limit", "3"});
   std::vector<std::string> lines = absl::StrSplit(top, '\n', absl::SkipEmpty());
@@ -153,7 +161,9 @@ TEST_F(CliApiTest, EveryCommandAsAUserDrivesIt) {
               HasSubstr("case c1 labelled: 1 steps merged"));
   EXPECT_THAT(Ok({"audits", "label", aid, "c1", "1"}), HasSubstr("case c1 labelled (duplicate"));
   Ok({"audits", "void", aid, "c2"});
-  EXPECT_THAT(Ok({"audits", "status", aid}), HasSubstr("tested           1\n"));
+  const std::string audit_text = Ok({"audits", "status", aid});
+  EXPECT_THAT(audit_text, ContainsRegex("\ntested +1\n"));
+  EXPECT_THAT(audit_text, ContainsRegex("\nconfig\\.tau +0\\.85\n"));
   EXPECT_THAT(Ok({"audits", "list"}), HasSubstr(aid + "  refusals"));
   EXPECT_THAT(Ok({"audits", "watch", aid, "--limit", "1"}),
               HasSubstr("audit " + aid + " rev 4: 1 tested of 2 handed out"));
@@ -164,7 +174,7 @@ TEST_F(CliApiTest, EveryCommandAsAUserDrivesIt) {
   const std::string mid = monitor["id"];
   EXPECT_THAT(Ok({"monitors", "scores", mid, "1", "1", "0", "1"}), HasSubstr("t 4"));
   EXPECT_THAT(Ok({"monitors", "scores", mid, "--first-t", "3", "0", "1"}), HasSubstr("t 4"));
-  EXPECT_THAT(Ok({"monitors", "status", mid}), HasSubstr("t                4\n"));
+  EXPECT_THAT(Ok({"monitors", "status", mid}), ContainsRegex("\nt +4\n"));
   EXPECT_THAT(Ok({"monitors", "watch", mid, "--limit", "1"}),
               HasSubstr("monitor " + mid + ": t 4"));
   EXPECT_THAT(Ok({"monitors", "list", "--csv"}), HasSubstr(mid + ",,4,"));
