@@ -135,6 +135,8 @@ TEST_F(CliApiTest, EveryCommandAsAUserDrivesIt) {
   const json score = OkJson({"score", id, one});
   EXPECT_EQ(score["num_responses"], 500);
   EXPECT_EQ(score["fit_id"], fit_id);
+  // The human form says what its accuracy interval is (θ-based, assumes the 2PL).
+  EXPECT_THAT(Ok({"score", id, one}), HasSubstr("assumes the model fits it"));
 
   // An adaptive session: start, submit with --next, get, list.
   const std::string started =
