@@ -353,3 +353,48 @@ TEST(ChooseMethodTest, CancelledFromProgressCallback) {
 
 }  // namespace
 }  // namespace assay::irt
+
+namespace assay::irt {
+namespace {
+
+// Odd shapes a user brings: one model, one item, a tiny square, all-correct rows and items, a
+// model with no observed cell. Every fit succeeds with finite tables and SEs.
+TEST(ShapesTest, DegenerateMatricesGiveFiniteTables) {
+  struct Shape {
+    Eigen::Index models, items;
+  };
+  for (const Shape shape : {Shape{1, 50}, Shape{2, 3}, Shape{3, 2}, Shape{200, 1}, Shape{5, 5}}) {
+    testing::SimOptions sim;
+    sim.models = shape.models;
+    sim.items = shape.items;
+    sim.missing = 0;
+    const testing::Simulated s = testing::Simulate(sim);
+    ASSERT_OK_AND_ASSIGN(const FitResult fit, Fit(s.data, FitOptions()));
+    const FitReport report = MakeReport(s.data, fit, FitOptions());
+    EXPECT_TRUE(fit.params.allFinite()) << shape.models << " x " << shape.items;
+    EXPECT_TRUE(report.theta_se.allFinite() && report.a_se.allFinite() && report.b_se.allFinite() &&
+                report.predicted_accuracy.allFinite())
+        << shape.models << " x " << shape.items << " (" << FitMethodName(fit.method) << ")";
+  }
+  // All correct everywhere, and a model with no cells at all (few models and few items).
+  std::vector<Cell> cells;
+  for (int32_t i = 0; i < 4; ++i) {
+    for (int32_t j = 0; j < 30; ++j) cells.push_back({i, j, 1.0, 1.0});
+  }
+  std::vector<std::string> models = {"a", "b", "c", "d", "silent"}, items;
+  for (int j = 0; j < 30; ++j) items.push_back("q" + std::to_string(j));
+  ASSERT_OK_AND_ASSIGN(const ResponseMatrix data, ResponseMatrix::FromCells(models, items, cells));
+  for (FitMethod m : {FitMethod::kMarginalItems, FitMethod::kMarginalModels}) {
+    FitOptions options;
+    options.method = m;
+    ASSERT_OK_AND_ASSIGN(const FitResult fit, Fit(data, options));
+    const FitReport report = MakeReport(data, fit, options);
+    EXPECT_TRUE(fit.params.allFinite()) << FitMethodName(m);
+    EXPECT_TRUE(report.theta_se.allFinite() && report.predicted_accuracy.allFinite())
+        << FitMethodName(m);
+    EXPECT_TRUE(report.model_flags[4] & kModelNoData);
+  }
+}
+
+}  // namespace
+}  // namespace assay::irt
