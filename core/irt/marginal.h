@@ -21,13 +21,21 @@
 //
 // Penalty: options.ridge λ is a Gaussian prior of precision λ on the fixed side's parameters
 // (θ for random items, a and b for random models): MAP, keeps all-correct/all-wrong rows finite.
-// Stopping: relative change of the objective < options.tol and largest parameter change
-// < options.param_tol, or options.max_iter EM steps (each E-step counts as one iteration).
+// Stopping, tied to statistical precision: every fixed-side parameter moved less than
+// options.se_tol (default 0.01) of its standard error over the last accelerated cycle (SEs from
+// the complete-data information, which is larger than the marginal one: a strict yardstick; θ
+// compared on its standardized scale), or options.max_iter EM steps (each E-step counts as one
+// iteration). The objective's relative change is reported but not required: with estimated
+// population weights the likelihood keeps creeping by amounts that move no parameter.
+//
+// Random items also refine the population weights at fixed θ after each E-step (5 EM updates on
+// the stored likelihoods, two matrix–vector products each): the weights' own EM is slow.
 //
 // Results (FitResult::marginal filled in):
 //   random items: θ standardized (mean 0, sd 1 over the models; the convention of fit.h), with SEs
 //     from the observed information of the marginal likelihood (the items' score cross-product)
-//     projected onto the standardized scale; items reported by posterior mean and SD of a and b;
+//     projected onto the standardized scale; items reported by posterior mean and SD of a and b
+//     and their posterior covariance (MarginalSummary::ab_cov);
 //     predicted accuracy = mean over items of each item's posterior probability.
 //   random models: items at their MML values with SEs from the models' score cross-product; θ by
 //     EAP with posterior SD; predicted accuracy = posterior mean of the items' mean probability.
