@@ -19,6 +19,9 @@ cmake --build build -j "${ASSAY_JOBS:-2}" --target assayd assay
 mkdir -p "$data"
 if [ "$once" -eq 1 ]; then listen=127.0.0.1:0; fi
 log="$data/assayd.log"
+# Create the log before the server starts: tee (below) opens it asynchronously, and the port poll
+# must not read a file that does not exist yet (with pipefail that failed the whole script).
+: > "$log"
 build/server/assayd --listen "$listen" --db "$data/assay.db" 2> >(tee "$log" >&2) &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
