@@ -489,17 +489,13 @@ CatEstimate CatSession::Estimate() const {
   if (!cached) Probabilities(b, theta_, &computed);
   const ArrayXd& p = cached ? p_ : computed;
   // Sums over the unanswered items: over all (vectorized), less the few answered ones.
-  // dz/dθ per item: a/σ, or the posterior predictive's slope (ItemBank::Slopes).
-  const ArrayXd slopes = b.has_posteriors() ? b.Slopes(theta_) : ArrayXd();
-  const auto slope_of = [&](Index j) { return b.has_posteriors() ? slopes[j] : b.a[j] / b.sigma; };
-  double predicted = p.sum(),
-         slope = b.has_posteriors() ? (slopes * p * (1 - p)).sum()
-                                    : (b.a.array() * p * (1 - p)).sum() / b.sigma,
+  const ArrayXd slopes = b.Slopes(theta_);  // dz/dθ per item
+  double predicted = p.sum(), slope = (slopes * p * (1 - p)).sum(),
          bernoulli = (p * (1 - p)).sum(), unanswered = n, observed = 0;
   for (const irt::Response& r : responses_) {  // one per answered item
     const double pj = p[r.item];
     predicted -= pj;
-    slope -= slope_of(r.item) * pj * (1 - pj);
+    slope -= slopes[r.item] * pj * (1 - pj);
     bernoulli -= pj * (1 - pj);
     unanswered -= 1;
     observed += r.successes / r.trials;

@@ -68,23 +68,18 @@ ItemBank::Logit ItemBank::ItemLogit(Eigen::Index j, double theta) const {
   return {mu * k, k * a[j] / sigma - mu * kPiOver8 * (theta * sa2 + cab) * k * k * k};
 }
 
+// The posterior-predictive case goes item by item through ItemLogit, the one place of its formula.
 Eigen::ArrayXd ItemBank::ItemLogits(Eigen::Index j, const Eigen::ArrayXd& thetas) const {
-  const Eigen::ArrayXd mu = (a[j] * thetas + b[j]) / sigma;
-  if (!has_posteriors()) return mu;
-  const double cab = ab_cov.size() != 0 ? ab_cov[j] : 0.0;
-  const Eigen::ArrayXd v =
-      ((thetas.square() * a_sd[j] * a_sd[j] + 2 * cab * thetas + b_sd[j] * b_sd[j]) /
-       (sigma * sigma))
-          .max(0.0);
-  return mu / (1 + kPiOver8 * v).sqrt();
+  if (!has_posteriors()) return (a[j] * thetas + b[j]) / sigma;
+  return thetas.unaryExpr([&](double theta) { return ItemLogit(j, theta).z; });
 }
 
 Eigen::ArrayXd ItemBank::Probabilities(double theta) const {
-  Eigen::ArrayXd x = (a.array() * theta + b.array()) / sigma;
+  Eigen::ArrayXd x(size());
   if (has_posteriors()) {
-    Eigen::ArrayXd v = theta * theta * a_sd.array().square() + b_sd.array().square();
-    if (ab_cov.size() != 0) v += 2 * theta * ab_cov.array();
-    x /= (1 + kPiOver8 * (v / (sigma * sigma)).max(0.0)).sqrt();
+    for (Eigen::Index j = 0; j < size(); ++j) x[j] = ItemLogit(j, theta).z;
+  } else {
+    x = (a.array() * theta + b.array()) / sigma;
   }
   return (1.0 + (-x).exp()).inverse();
 }
