@@ -93,12 +93,6 @@ absl::StatusOr<Response> ListAll(const AssayClient& client, Stub& stub,
   return all;
 }
 
-std::string Time(int64_t unix_seconds) {
-  if (unix_seconds == 0) return "";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(unix_seconds),
-                          absl::UTCTimeZone());
-}
-
 // An enum value from a short lowercase name: "rank" -> ABILITY_SORT_RANK.
 template <typename Enum>
 absl::StatusOr<Enum> EnumArg(const pb::EnumDescriptor* d, const std::string& prefix,
@@ -116,14 +110,15 @@ absl::StatusOr<Enum> EnumArg(const pb::EnumDescriptor* d, const std::string& pre
   return static_cast<Enum>(v->number());
 }
 
+// A file's text ("-" = stdin).
+absl::StatusOr<std::string> ReadText(const std::string& path) {
+  if (path != "-") return import::ReadFile(path);
+  return std::string(std::istreambuf_iterator<char>(std::cin), {});
+}
+
 // Reads a message from proto JSON in a file ("-" = stdin).
 absl::Status ReadJsonMessage(const std::string& path, pb::Message& message) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), {});
-  } else {
-    ASSIGN_OR_RETURN(text, import::ReadFile(path));
-  }
+  ASSIGN_OR_RETURN(const std::string text, ReadText(path));
   const auto status = pb::util::JsonStringToMessage(text, &message);
   if (!status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a valid ",
@@ -830,12 +825,8 @@ void ApiCommands::AddAuditCommands(CLI::App& app) {
             request.set_display_name(a.name);
             v1::AuditConfig& c = *request.mutable_config();
             if (!a.config.empty()) {
-              std::string text, deprecation;
-              if (a.config == "-") {
-                text.assign(std::istreambuf_iterator<char>(std::cin), {});
-              } else {
-                ASSIGN_OR_RETURN(text, import::ReadFile(a.config));
-              }
+              std::string deprecation;
+              ASSIGN_OR_RETURN(const std::string text, ReadText(a.config));
               ASSIGN_OR_RETURN(c, ReadAuditConfig(text, a.config, &deprecation));
               if (!deprecation.empty()) std::fprintf(stderr, "assay: %s\n", deprecation.c_str());
             }

@@ -75,6 +75,12 @@ std::string CsvField(const std::string& s) {
 
 std::string Num(double value, int digits) { return absl::StrFormat("%.*g", digits, value); }
 
+std::string Time(int64_t unix_seconds) {
+  if (unix_seconds == 0) return "";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", absl::FromUnixSeconds(unix_seconds),
+                          absl::LocalTimeZone());
+}
+
 std::string FormatTable(const Table& table, OutputFormat format) {
   std::string out;
   if (format == OutputFormat::kCsv) {
@@ -120,10 +126,7 @@ std::string HumanText(const pb::Message& m, const pb::FieldDescriptor* f, int in
   const pb::Reflection* r = m.GetReflection();
   const std::string& name = f->name();
   if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_INT64 && absl::EndsWith(name, "_at")) {
-    const int64_t t = f->is_repeated() ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f);
-    if (t == 0) return "";  // not (yet) set
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", absl::FromUnixSeconds(t),
-                            absl::LocalTimeZone());
+    return Time(f->is_repeated() ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
   }
   if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE &&
       (name == "seconds" || absl::EndsWith(name, "_seconds"))) {

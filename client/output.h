@@ -34,6 +34,8 @@ std::string CsvField(const std::string& s);
 
 // A double with up to `digits` significant digits ("%.*g").
 std::string Num(double value, int digits = 4);
+// Unix seconds as ISO 8601 in local time ("2026-12-06T08:40:00+00:00"); "" for 0 (not set).
+std::string Time(int64_t unix_seconds);
 
 }  // namespace assay::client
 
