@@ -169,22 +169,6 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
     return absl::InvalidArgumentError(
         "options.ridge: paper mode fits without a ridge; leave unset");
   }
-  if (core.method == irt::FitMethod::kMarginalItems ||
-      core.method == irt::FitMethod::kMarginalModels) {
-    const char* name = irt::FitMethodName(core.method);
-    if (o.paper_mode()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.method: paper mode is the joint cBMM, not ", name));
-    }
-    if (o.dims() != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.method: ", name, " is unidimensional; dims must be 1"));
-    }
-    if (o.shrink_items()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.shrink_items: joint fits only, not ", name));
-    }
-  }
   return core;
 }
 

@@ -436,6 +436,34 @@ double SquaredNorm(const IrtParams& x) {
 
 }  // namespace
 
+namespace {
+
+// What a marginal estimator cannot honour, named by field (nothing for the joint fit).
+absl::Status CheckMethodOptions(FitMethod method, const FitOptions& options) {
+  if (method != FitMethod::kMarginalItems && method != FitMethod::kMarginalModels) {
+    return absl::OkStatus();
+  }
+  const char* name = FitMethodName(method);
+  if (options.dims != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("method: ", name, " is unidimensional; dims must be 1"));
+  }
+  if (options.paper_mode) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("method: paper mode is the joint cBMM, not ", name));
+  }
+  if (options.shrink_items) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shrink_items: joint fits only (", name, " already reports item posteriors)"));
+  }
+  if (options.warm_start.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("warm_start: joint fits only, not ", name));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status FitOptions::Validate() const {
   if (dims < 1 || dims > 16)
     return absl::InvalidArgumentError(absl::StrCat("dims: must be in [1, 16], got ", dims));
@@ -455,7 +483,7 @@ absl::Status FitOptions::Validate() const {
   if (threads < 0 || threads > 256)
     return absl::InvalidArgumentError(
         absl::StrCat("threads: must be in [0, 256] (0: one per core), got ", threads));
-  return absl::OkStatus();
+  return CheckMethodOptions(method, *this);  // a forced marginal method's constraints
 }
 
 FitOptions FitOptions::Paper() {
@@ -646,24 +674,7 @@ absl::StatusOr<FitResult> Fit(const ResponseMatrix& data, const FitOptions& opti
   RETURN_IF_ERROR(options.Validate());
   if (data.num_observed() == 0) return absl::InvalidArgumentError("responses: no observed cells");
   const MethodChoice choice = ChooseMethod(data.num_models(), data.num_items(), options);
-  if (choice.method != FitMethod::kJoint) {
-    const char* name = FitMethodName(choice.method);
-    if (options.dims != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("method: ", name, " is unidimensional; dims must be 1"));
-    }
-    if (options.paper_mode) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("method: paper mode is the joint cBMM, not ", name));
-    }
-    if (options.shrink_items) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "shrink_items: joint fits only (", name, " already reports item posteriors)"));
-    }
-    if (options.warm_start.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("warm_start: joint fits only, not ", name));
-    }
-  }
+  RETURN_IF_ERROR(CheckMethodOptions(choice.method, options));
   absl::StatusOr<FitResult> result;
   switch (choice.method) {
     case FitMethod::kMarginalItems:

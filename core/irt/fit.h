@@ -101,7 +101,8 @@ struct FitOptions {
   // so far and the negated penalized marginal log-likelihood.
   std::function<bool(int iteration, double loss)> on_iteration;
 
-  // InvalidArgument naming the field at fault.
+  // InvalidArgument naming the field at fault, including what a forced marginal method cannot
+  // honour (dims > 1, paper mode, shrink_items, a warm start).
   absl::Status Validate() const;
 
   // The released method's settings: paper_mode, ridge 0, tol 1e-4, max_iter 1000.
