@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
-#include "server/auth.h"
+#include "server/runtime/auth.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {

@@ -11,7 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/admin.h"
-#include "server/log.h"
+#include "server/runtime/log.h"
 #include "server/server.h"
 
 namespace {

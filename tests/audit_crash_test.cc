@@ -19,7 +19,7 @@
 #include "client/upload.h"
 #include "core/audit/audit.h"
 #include "core/audit/monitor.h"
-#include "server/audits.h"
+#include "server/resources/audits.h"
 #include "server/storage/storage.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"

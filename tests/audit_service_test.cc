@@ -14,7 +14,7 @@
 #include "core/audit/audit.h"
 #include "core/base/status_macros.h"
 #include "server/admin.h"
-#include "server/audits.h"
+#include "server/resources/audits.h"
 #include "server/server.h"
 #include "server/storage/storage.h"
 #include "tests/testing/api.h"

@@ -1,4 +1,4 @@
-#include "server/commit_queue.h"
+#include "server/runtime/commit_queue.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

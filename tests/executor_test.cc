@@ -1,4 +1,4 @@
-#include "server/executor.h"
+#include "server/runtime/executor.h"
 
 #include <gtest/gtest.h>
 

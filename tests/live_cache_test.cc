@@ -1,6 +1,6 @@
 // LiveCache: the bound on live objects, least-recently-used eviction of idle entries only, and the
 // generation check that keeps a raced load from installing a stale state.
-#include "server/live_cache.h"
+#include "server/resources/live_cache.h"
 
 #include <gtest/gtest.h>
 

@@ -168,7 +168,7 @@ constexpr Migration kMigrations[] = {
       ) STRICT, WITHOUT ROWID;
     )sql"},
     {6, R"sql(
-      -- A monitor's state after its first `snapshot_t` scores (server/monitors.cc encoding); it
+      -- A monitor's state after its first `snapshot_t` scores (server/resources/monitors.cc encoding); it
       -- only shortens the replay on load, like audits.snapshot.
       ALTER TABLE monitors ADD COLUMN snapshot BLOB;
       ALTER TABLE monitors ADD COLUMN snapshot_t INTEGER NOT NULL DEFAULT 0;

@@ -10,7 +10,7 @@
 //   SQLITE_FULL / SQLITE_IOERR                           -> Unavailable
 //   anything else                                        -> Internal
 // Messages carry SQLite's text for operators (logs); the server never forwards them verbatim to
-// clients (see server/status_util.h).
+// clients (see server/grpc/status_util.h).
 //
 // Thread safety: a Connection and its Statements belong to one thread at a time; callers that share
 // a Connection serialize access themselves (Storage does, with a mutex).

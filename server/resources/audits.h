@@ -1,0 +1,100 @@
+// AuditManager: the server's audits. Each audit lives in memory as a LiveAudit (the core
+// audit::Audit rebuilt from its snapshot + event log) and on disk as config + event log.
+//
+// Writes are CommitQueue works (they run on the committer thread, which alone mutates audit state)
+// and publish a new AuditUpdate to the audit's watchers once committed. Reads return the last
+// published (committed) state and never block on a commit. A failed write drops the LiveAudit so
+// the next access reloads it from the database: memory never runs ahead of disk.
+//
+// Memory: at most about `max_live` audits are held; the least recently used idle ones beyond are
+// dropped and rebuilt from snapshot + log on next use (LiveCache).
+//
+// Every lookup is scoped to the caller's team: another team's audit is NOT_FOUND, with the same
+// message as an id that does not exist.
+#ifndef ASSAY_SERVER_RESOURCES_AUDITS_H_
+#define ASSAY_SERVER_RESOURCES_AUDITS_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "assay/v1/audit.pb.h"
+#include "core/audit/audit.h"
+#include "server/runtime/auth.h"
+#include "proto/convert/audit_config.h"
+#include "server/runtime/commit_queue.h"
+#include "server/resources/live_cache.h"
+#include "server/storage/storage.h"
+#include "server/resources/watcher.h"
+
+namespace assay::server {
+
+// Receives an audit's committed updates in order; the update carrying a decision is final.
+using AuditWatcher = Watcher<v1::AuditUpdate>;
+
+using convert::AuditConfigFromProto;  // proto/convert/audit_config.h
+using convert::AuditConfigToProto;
+
+class AuditManager {
+ public:
+  // Holds at most about `max_live` audits in memory (see LiveCache).
+  explicit AuditManager(storage::Storage* storage, size_t max_live = 1000)
+      : storage_(storage), live_(max_live) {}
+
+  // CommitQueue works. Each validates fully before changing anything (so Label may run under
+  // WriteContext::RunChecked).
+  absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateAuditRequest& req,
+                      v1::Audit* out);
+  absl::Status HandOut(WriteContext& ctx, const Principal& who, const v1::HandOutCasesRequest& req,
+                       v1::HandOutCasesResponse* out);
+  absl::Status Label(WriteContext& ctx, const Principal& who, const v1::SubmitLabelRequest& req,
+                     v1::SubmitLabelResponse* out);
+  absl::Status Void(WriteContext& ctx, const Principal& who, const v1::VoidCaseRequest& req,
+                    v1::VoidCaseResponse* out);
+
+  // Reads (any thread; may load from the database).
+  absl::Status Get(const Principal& who, const std::string& audit_id, v1::Audit* out);
+  absl::Status List(const Principal& who, const v1::ListAuditsRequest& req,
+                    v1::ListAuditsResponse* out);
+
+  // Registers `watcher` and calls it at once with the current state (an update without steps).
+  // Returns a token for Unwatch. NotFound as Get.
+  absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& audit_id,
+                                              AuditWatcher* watcher);
+  // Unregisters; after it returns the watcher is never called again.
+  void Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher);
+
+  // Audits held in memory now (≤ max_live once no call holds the extra ones).
+  size_t live_count() { return live_.size(); }
+
+ private:
+  struct Live;
+  // Loads through `source` (Storage for reads, the WriteTxn inside works).
+  template <typename Source>
+  absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
+                                             const std::string& audit_id);
+  // Rebuilds the audit from its snapshot and the events after it.
+  template <typename Source>
+  absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
+                                               const std::string& audit_id);
+  // Drops `live` from memory (after a rolled-back write).
+  void Drop(const std::shared_ptr<Live>& live);
+  // Appends `event` to the log (in `ctx`) and snapshots when due.
+  absl::Status Append(WriteContext& ctx, Live& live, const audit::Event& event);
+  // Queues `steps` for the watchers; after the batch commits, publishes the audit's state.
+  void PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                       std::vector<audit::Step> steps);
+
+  storage::Storage* storage_;
+  LiveCache<Live> live_;
+};
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_RESOURCES_AUDITS_H_

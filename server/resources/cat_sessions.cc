@@ -1,0 +1,460 @@
+#include "server/resources/cat_sessions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/base/status_macros.h"
+#include "server/resources/paging.h"
+#include "server/resources/request_ids.h"
+
+namespace assay::server {
+
+struct CatManager::Live {
+  storage::CatSessionRecord record;
+  std::string benchmark_id, fit_id;  // public ids
+  std::shared_ptr<const FitJobs::Tables> tables;
+  v1::CatOptions options;
+  std::optional<cat::CatSession> session;  // committer thread only (after load)
+  int64_t steps = 0;                       // events logged
+  bool dropped = false;                    // committer thread only
+  absl::Mutex mu;
+  v1::CatSession published ABSL_GUARDED_BY(mu);
+};
+
+namespace {
+
+absl::Status SessionNotFound(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("session_id: no session '", id, "'"));
+}
+
+absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
+                                                    const FitJobs::Tables& tables) {
+  const auto bad = [](const std::string& field, const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", field, ": ", what));
+  };
+  cat::CatOptions c;
+  switch (o.estimator()) {
+    case v1::CAT_ESTIMATOR_UNSPECIFIED:
+    case v1::CAT_ESTIMATOR_MAP:
+      o.set_estimator(v1::CAT_ESTIMATOR_MAP);
+      c.estimator = cat::Estimator::kMap;
+      break;
+    case v1::CAT_ESTIMATOR_EAP:
+      c.estimator = cat::Estimator::kEap;
+      break;
+    default:
+      return bad("estimator", absl::StrCat("unknown value ", o.estimator()));
+  }
+  switch (o.goal()) {
+    case v1::CAT_GOAL_UNSPECIFIED:
+    case v1::CAT_GOAL_ACCURACY:
+      o.set_goal(v1::CAT_GOAL_ACCURACY);
+      break;
+    case v1::CAT_GOAL_ABILITY:
+      break;
+    default:
+      return bad("goal", absl::StrCat("unknown value ", o.goal()));
+  }
+  if (o.selection() == v1::CAT_SELECTION_UNSPECIFIED) {
+    switch (cat::DefaultSelection(o.goal() == v1::CAT_GOAL_ABILITY ? cat::Goal::kAbility
+                                                                   : cat::Goal::kAccuracy)) {
+      case cat::Selection::kFisher:
+        o.set_selection(v1::CAT_SELECTION_FISHER);
+        break;
+      case cat::Selection::kAccuracy:
+        o.set_selection(v1::CAT_SELECTION_ACCURACY);
+        break;
+      case cat::Selection::kModelAssisted:
+        o.set_selection(v1::CAT_SELECTION_MODEL_ASSISTED);
+        break;
+    }
+  }
+  switch (o.selection()) {
+    case v1::CAT_SELECTION_FISHER:
+      c.selection = cat::Selection::kFisher;
+      break;
+    case v1::CAT_SELECTION_ACCURACY:
+      c.selection = cat::Selection::kAccuracy;
+      break;
+    case v1::CAT_SELECTION_MODEL_ASSISTED:
+      c.selection = cat::Selection::kModelAssisted;
+      break;
+    default:
+      return bad("selection", absl::StrCat("unknown value ", o.selection()));
+  }
+  if (o.prior_sd() == 0) o.set_prior_sd(1.0);
+  if (o.randomesque() == 0) o.set_randomesque(1);
+  if (!o.has_locate_items()) o.set_locate_items(c.locate_items);
+  if (o.max_items() == 0) o.set_max_items(50);
+  if (o.interval_level() == 0) o.set_interval_level(0.95);
+  if (o.alpha() == 0) o.set_alpha(0.05);
+  if (o.exploration() == 0) o.set_exploration(0.5);
+  if (o.seed() == 0) o.set_seed(1);
+  c.prior_mean = o.prior_mean();
+  c.prior_sd = o.prior_sd();
+  if (o.has_start_theta()) c.start_theta = o.start_theta();
+  c.randomesque = o.randomesque();
+  c.locate_items = o.locate_items();
+  c.min_items = o.min_items();
+  c.max_items = o.max_items();
+  c.se_target = o.se_target();
+  c.min_information = o.min_information();
+  c.interval_level = o.interval_level();
+  c.anytime_valid = o.anytime_valid();
+  c.alpha = o.alpha();
+  c.exploration = o.exploration();
+  c.seed = o.seed();
+  if (!o.tag_targets().empty()) {
+    if (tables.tag_names.empty()) return bad("tag_targets", "the benchmark's items have no tags");
+    c.tag_targets.assign(tables.tag_names.size(), 0.0);
+    for (const auto& [tag, share] : o.tag_targets()) {
+      auto it = std::find(tables.tag_names.begin(), tables.tag_names.end(), tag);
+      if (it == tables.tag_names.end()) return bad("tag_targets", "unknown tag '" + tag + "'");
+      c.tag_targets[static_cast<size_t>(it - tables.tag_names.begin())] = share;
+    }
+  }
+  for (int i = 0; i < o.excluded_items_size(); ++i) {
+    auto it = tables.item_index.find(o.excluded_items(i));
+    if (it == tables.item_index.end()) {
+      return bad(absl::StrCat("excluded_items[", i, "]"),
+                 "unknown item '" + o.excluded_items(i) + "'");
+    }
+    c.excluded.push_back(it->second);
+  }
+  if (absl::Status valid = c.Validate(tables.bank); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
+  }
+  return c;
+}
+
+// A request's `view`: InvalidArgument for a value the API does not define.
+absl::StatusOr<bool> IsBasicView(v1::CatSessionView view) {
+  switch (view) {
+    case v1::CAT_SESSION_VIEW_UNSPECIFIED:
+    case v1::CAT_SESSION_VIEW_FULL:
+      return false;
+    case v1::CAT_SESSION_VIEW_BASIC:
+      return true;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("view: unknown value ", view));
+  }
+}
+
+// The session's outcomes from the `first`-th on.
+void AddOutcomes(const CatManager::Live& live, size_t first, v1::CatSession* out) {
+  const auto& items = live.tables->tables.items();
+  const std::vector<irt::Response>& responses = live.session->responses();
+  for (size_t k = first; k < responses.size(); ++k) {
+    v1::CatOutcome* o = out->add_outcomes();
+    o->set_item(items[static_cast<int>(responses[k].item)].item());
+    o->set_successes(responses[k].successes);
+    o->set_trials(responses[k].trials);
+  }
+}
+
+// Turns the BASIC view `out` into the FULL one: adds the options and every outcome.
+void AddFullParts(const CatManager::Live& live, v1::CatSession* out) {
+  *out->mutable_options() = live.options;
+  AddOutcomes(live, 0, out);
+}
+
+// The session's state as served: the BASIC view (everything but options and outcomes; O(pending)),
+// or the FULL one.
+v1::CatSession ToProto(const CatManager::Live& live, bool basic) {
+  v1::CatSession out;
+  const storage::CatSessionRecord& r = live.record;
+  out.set_id(r.public_id);
+  out.set_benchmark_id(live.benchmark_id);
+  out.set_fit_id(live.fit_id);
+  out.set_model(r.model);
+  out.set_created_at(r.created_at);
+  out.set_steps(live.steps);
+  const cat::CatSession& s = *live.session;
+  const cat::CatEstimate e = s.Estimate();
+  out.set_theta(e.theta);
+  out.set_se(e.se);
+  out.set_answered(e.answered);
+  out.set_predicted_accuracy(e.predicted_accuracy);
+  out.set_lower(e.lower);
+  out.set_upper(e.upper);
+  out.set_cs_lower(e.cs_lower);
+  out.set_cs_upper(e.cs_upper);
+  out.set_finished(e.finished);
+  out.set_stop_reason(e.stop_reason);
+  const auto& items = live.tables->tables.items();
+  for (Eigen::Index j : s.pending()) out.add_pending_items(items[static_cast<int>(j)].item());
+  if (!basic) AddFullParts(live, &out);
+  return out;
+}
+
+// `full` (a FULL view) after a step: `basic` is the step's BASIC view, `added` a session holding
+// only the outcomes the step added. O(pending + added), not O(outcomes).
+void AdvancePublished(v1::CatSession& full, v1::CatSession basic, v1::CatSession& added) {
+  basic.mutable_options()->Swap(full.mutable_options());
+  basic.mutable_outcomes()->Swap(full.mutable_outcomes());
+  for (v1::CatOutcome& o : *added.mutable_outcomes()) *basic.add_outcomes() = std::move(o);
+  full = std::move(basic);
+}
+
+// `full` (a FULL view) in the BASIC view, without copying the outcomes.
+void CopyBasic(v1::CatSession& full, v1::CatSession* out) {
+  v1::CatOptions options;
+  google::protobuf::RepeatedPtrField<v1::CatOutcome> outcomes;
+  options.Swap(full.mutable_options());
+  outcomes.Swap(full.mutable_outcomes());
+  *out = full;
+  options.Swap(full.mutable_options());
+  outcomes.Swap(full.mutable_outcomes());
+  out->clear_options();
+}
+
+// Puts the session after a step into `out` in the requested view, and registers the publication of
+// its FULL view on commit. `outcomes_before`: the session's outcomes before the step.
+void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CatManager::Live>& live, bool basic,
+                 size_t outcomes_before, v1::CatSession* out) {
+  v1::CatSession step = ToProto(*live, /*basic=*/true);
+  v1::CatSession added;
+  AddOutcomes(*live, outcomes_before, &added);
+  *out = step;
+  if (!basic) AddFullParts(*live, out);
+  ctx.OnCommit([live, step = std::move(step), added = std::move(added)]() mutable {
+    absl::MutexLock lock(&live->mu);
+    AdvancePublished(live->published, std::move(step), added);
+  });
+}
+}  // namespace
+
+absl::StatusOr<CatManager::StartPlan> CatManager::PrepareStart(const Principal& who,
+                                                               const v1::StartSessionRequest& req) {
+  if (req.model().size() > 200) {
+    return absl::InvalidArgumentError("model: at most 200 characters");
+  }
+  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
+  StartPlan plan;
+  plan.benchmark_row_id = benchmark.id;
+  ASSIGN_OR_RETURN(plan.tables, fits_->FindTables(who, req.fit_id(), req.benchmark_id()));
+  if (plan.tables->benchmark_row_id != benchmark.id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fit_id: fit '", req.fit_id(), "' is not a fit of benchmark '", req.benchmark_id(), "'"));
+  }
+  if (plan.tables->bank.items.size() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "fit_id: fit '", plan.tables->fit_id, "' is multidimensional; sessions need dims = 1"));
+  }
+  plan.options = req.options();
+  ASSIGN_OR_RETURN(plan.core, CatOptionsFromProto(plan.options, *plan.tables));
+  return plan;
+}
+
+absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
+                               const v1::StartSessionRequest& req, const StartPlan& plan,
+                               v1::CatSession* out) {
+  return WithRequestId(ctx.txn(), who.team_id, "StartSession", req, out, [&]() -> absl::Status {
+    auto live = std::make_shared<Live>();
+    live->record.public_id = absl::StrCat("cat_", RandomHex(8));
+    live->record.team_id = who.team_id;
+    live->record.benchmark_id = plan.benchmark_row_id;
+    live->record.fit_id = plan.tables->fit_row_id;
+    live->record.model = req.model();
+    live->record.options = plan.options.SerializeAsString();
+    live->record.created_at = absl::ToUnixSeconds(absl::Now());
+    live->benchmark_id = req.benchmark_id();
+    live->fit_id = plan.tables->fit_id;
+    live->tables = plan.tables;
+    live->options = plan.options;
+    ASSIGN_OR_RETURN(cat::CatSession session,
+                     cat::CatSession::Start(&plan.tables->bank, plan.core));
+    live->session.emplace(std::move(session));
+    RETURN_IF_ERROR(ctx.txn().InsertCatSession(live->record));
+    *out = ToProto(*live, /*basic=*/false);
+    {
+      absl::MutexLock lock(&live->mu);
+      live->published = *out;
+    }
+    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Principal& who,
+                                                                   const std::string& id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
+                   live_.FindOrLoad(id, [&] { return Replay(who, id); }));
+  if (live->record.team_id != who.team_id) return SessionNotFound(id);
+  return live;
+}
+
+absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Principal& who,
+                                                                     const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<storage::CatSessionRecord> record,
+                   storage_->FindCatSession(who.team_id, id));
+  if (!record.has_value()) return SessionNotFound(id);
+  auto live = std::make_shared<Live>();
+  live->record = *std::move(record);
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
+                   storage_->FindFitById(live->record.fit_id));
+  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
+                   storage_->FindBenchmarkById(live->record.benchmark_id));
+  if (!fit.has_value() || !benchmark.has_value()) {
+    return absl::DataLossError(absl::StrCat("session ", id, ": its fit or benchmark is missing"));
+  }
+  live->fit_id = fit->public_id;
+  live->benchmark_id = benchmark->public_id;
+  ASSIGN_OR_RETURN(live->tables, fits_->FindTables(who, live->fit_id, ""));
+  if (!live->options.ParseFromString(live->record.options)) {
+    return absl::DataLossError(absl::StrCat("session ", id, ": stored options are corrupt"));
+  }
+  v1::CatOptions options = live->options;
+  ASSIGN_OR_RETURN(cat::CatOptions core, CatOptionsFromProto(options, *live->tables));
+  ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&live->tables->bank, core));
+  ASSIGN_OR_RETURN(std::vector<storage::CatEvent> events, storage_->CatEvents(live->record.id));
+  for (const storage::CatEvent& e : events) {
+    absl::Status replayed =
+        e.kind == storage::CatEvent::kNext
+            ? session.Next(static_cast<int>(e.item)).status()
+            : session.Submit(static_cast<Eigen::Index>(e.item), e.successes, e.trials);
+    if (!replayed.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("session ", id, ": step log does not replay: ", replayed.message()));
+    }
+  }
+  live->session.emplace(std::move(session));
+  live->steps = static_cast<int64_t>(events.size());
+  {
+    absl::MutexLock lock(&live->mu);
+    live->published = ToProto(*live, /*basic=*/false);
+  }
+  return live;
+}
+
+void CatManager::Drop(const std::shared_ptr<Live>& live) {
+  live->dropped = true;
+  live_.Erase(live->record.public_id, live);
+}
+
+absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                             const storage::CatEvent& event) {
+  RETURN_IF_ERROR(ctx.txn().AppendCatEvent(live->record.id, live->steps + 1, event));
+  ++live->steps;
+  return absl::OkStatus();
+}
+
+absl::Status CatManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count) {
+  cat::CatSession& session = *live->session;
+  const int pending = static_cast<int>(session.pending().size());
+  if (pending >= count || session.finished()) return absl::OkStatus();
+  ctx.OnRollback([this, live] { Drop(live); });
+  RETURN_IF_ERROR(session.Next(count - pending).status());
+  storage::CatEvent event;
+  event.kind = storage::CatEvent::kNext;
+  event.item = count - pending;
+  return Log(ctx, live, event);
+}
+
+absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
+                              const v1::NextItemsRequest& req, const std::shared_ptr<Live>& live,
+                              v1::NextItemsResponse* out) {
+  if (live->dropped) return absl::AbortedError("session was reloaded; retry");
+  const int count = req.count() == 0 ? 1 : req.count();
+  if (count < 1 || count > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("count: must be in [1, 100], got ", req.count()));
+  }
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
+  return WithRequestId(ctx.txn(), who.team_id, "NextItems", req, out, [&]() -> absl::Status {
+    const size_t outcomes_before = live->session->responses().size();
+    RETURN_IF_ERROR(Draw(ctx, live, count));
+    ReplyToStep(ctx, live, basic, outcomes_before, out->mutable_session());
+    const auto& items = out->session().pending_items();
+    for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
+                                const v1::SubmitOutcomesRequest& req,
+                                const std::shared_ptr<Live>& live, v1::CatSession* out) {
+  if (live->dropped) return absl::AbortedError("session was reloaded; retry");
+  if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
+  if (req.next_count() < 0 || req.next_count() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
+  }
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
+  const size_t outcomes_before = live->session->responses().size();
+  // A request applies whole or not at all: several outcomes are checked on a copy of the session
+  // first (a single one needs no copy: the core checks everything before changing anything).
+  std::optional<cat::CatSession> copy;
+  if (req.outcomes_size() > 1) copy.emplace(*live->session);
+  cat::CatSession& target = copy.has_value() ? *copy : *live->session;
+  std::vector<storage::CatEvent> events;
+  for (int k = 0; k < req.outcomes_size(); ++k) {
+    const v1::CatOutcome& o = req.outcomes(k);
+    auto it = live->tables->item_index.find(o.item());
+    if (it == live->tables->item_index.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("outcomes[", k, "].item: the calibration has no item '", o.item(), "'"));
+    }
+    const double trials = o.trials() == 0 ? 1.0 : o.trials();
+    const size_t before = target.responses().size();
+    if (!copy.has_value()) ctx.OnRollback([this, live] { Drop(live); });
+    absl::Status s = target.Submit(it->second, o.successes(), trials);
+    if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("outcomes[", k, "] (item '", o.item(), "'): ", s.message()));
+    }
+    if (target.responses().size() > before) {  // a retry of a recorded outcome changes nothing
+      storage::CatEvent e;
+      e.kind = storage::CatEvent::kSubmit;
+      e.item = it->second;
+      e.successes = o.successes();
+      e.trials = trials;
+      events.push_back(e);
+    }
+  }
+  return WithRequestId(ctx.txn(), who.team_id, "SubmitOutcomes", req, out, [&]() -> absl::Status {
+    if (!events.empty()) {
+      ctx.OnRollback([this, live] { Drop(live); });
+      for (const storage::CatEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
+      if (copy.has_value()) *live->session = std::move(*copy);
+    }
+    RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
+    ReplyToStep(ctx, live, basic, outcomes_before, out);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CatManager::Get(const Principal& who, const std::string& session_id,
+                             v1::CatSessionView view, v1::CatSession* out) {
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(view));
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Load(who, session_id));
+  absl::MutexLock lock(&live->mu);
+  if (basic) {
+    CopyBasic(live->published, out);
+  } else {
+    *out = live->published;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CatManager::List(const Principal& who, const v1::ListSessionsRequest& req,
+                              v1::ListSessionsResponse* out) {
+  RETURN_IF_ERROR(IsBasicView(req.view()).status());
+  ASSIGN_OR_RETURN(std::string next,
+                   ListNewestFirst(
+                       req.page_size(), req.page_token(),
+                       [&](int64_t before, int limit) {
+                         return storage_->ListCatSessions(who.team_id, before, limit);
+                       },
+                       [&](const storage::CatSessionRecord& r) {
+                         return Get(who, r.public_id, req.view(), out->add_sessions());
+                       }));
+  out->set_next_page_token(next);
+  return absl::OkStatus();
+}
+
+}  // namespace assay::server

@@ -1,0 +1,94 @@
+// CatManager: adaptive-testing sessions in the server (proto/assay/v1/cat.proto).
+//
+// A session is its start (fit, options) plus a log of steps (Next draws, Submit answers); in memory
+// it is the core cat::CatSession rebuilt by replaying the log against the fit's item bank, which
+// is exact because the core session is deterministic given its seed. Steps are CommitQueue works:
+// each appends to the log and answers once durable; a failed write drops the session from memory
+// so the next access replays it from disk. Reads return the last committed state.
+//
+// Works must not read the database, so anything that needs reads (the fit's tables, loading a
+// session) happens first on the executor: PrepareStart and Load.
+//
+// Memory: at most `max_live` sessions are kept rebuilt (each holds bank-sized scratch arrays);
+// beyond that the least recently used ones that no call is using are dropped, and a later call
+// replays them from the database like after a restart.
+//
+// Every lookup is scoped to the caller's team; another team's session is NOT_FOUND.
+#ifndef ASSAY_SERVER_RESOURCES_CAT_SESSIONS_H_
+#define ASSAY_SERVER_RESOURCES_CAT_SESSIONS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "assay/v1/cat.pb.h"
+#include "core/cat/session.h"
+#include "server/runtime/auth.h"
+#include "server/resources/benchmarks.h"
+#include "server/runtime/commit_queue.h"
+#include "server/resources/fits.h"
+#include "server/resources/live_cache.h"
+#include "server/storage/storage.h"
+
+namespace assay::server {
+
+class CatManager {
+ public:
+  CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits,
+             size_t max_live = 1000)
+      : storage_(storage), benchmarks_(benchmarks), fits_(fits), live_(max_live) {}
+
+  // What StartSession needs from the database, found on the executor.
+  struct StartPlan {
+    std::shared_ptr<const FitJobs::Tables> tables;
+    int64_t benchmark_row_id = 0;
+    v1::CatOptions options;  // defaults filled in
+    cat::CatOptions core;
+  };
+  struct Live;
+
+  // Executor side (may read the database).
+  absl::StatusOr<StartPlan> PrepareStart(const Principal& who, const v1::StartSessionRequest& req);
+  absl::StatusOr<std::shared_ptr<Live>> Load(const Principal& who, const std::string& session_id);
+
+  // CommitQueue works.
+  absl::Status Start(WriteContext& ctx, const Principal& who, const v1::StartSessionRequest& req,
+                     const StartPlan& plan, v1::CatSession* out);
+  absl::Status Next(WriteContext& ctx, const Principal& who, const v1::NextItemsRequest& req,
+                    const std::shared_ptr<Live>& live, v1::NextItemsResponse* out);
+  absl::Status Submit(WriteContext& ctx, const Principal& who, const v1::SubmitOutcomesRequest& req,
+                      const std::shared_ptr<Live>& live, v1::CatSession* out);
+
+  // Reads.
+  // In `view` (InvalidArgument for an unknown one).
+  absl::Status Get(const Principal& who, const std::string& session_id, v1::CatSessionView view,
+                   v1::CatSession* out);
+  absl::Status List(const Principal& who, const v1::ListSessionsRequest& req,
+                    v1::ListSessionsResponse* out);
+
+  // Sessions currently held in memory (≤ max_live once no call holds the extra ones).
+  size_t live_count() { return live_.size(); }
+
+ private:
+  void Drop(const std::shared_ptr<Live>& live);
+  // Rebuilds the session from the database (record, fit tables, step log).
+  absl::StatusOr<std::shared_ptr<Live>> Replay(const Principal& who, const std::string& id);
+  // Hands out items until `count` are pending (or the session has finished), logging the draw.
+  absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
+  // Appends `event` to the session's step log.
+  absl::Status Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                   const storage::CatEvent& event);
+
+  storage::Storage* storage_;
+  BenchmarkManager* benchmarks_;
+  FitJobs* fits_;
+  LiveCache<Live> live_;
+};
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_RESOURCES_CAT_SESSIONS_H_
