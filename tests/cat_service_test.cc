@@ -426,6 +426,48 @@ TEST_F(CatServiceTest, IdleSessionsBeyondTheLimitAreDroppedAndReplayedOnUse) {
   EXPECT_LE(server_->live_sessions(), 3u);
 }
 
+// A watcher sees the session now, then every committed step in order, and the stream ends OK after
+// the step that finishes it; another team's watch is NOT_FOUND.
+TEST_F(CatServiceTest, WatcherSeesEveryStepAndTheStreamEndsWhenTheSessionFinishes) {
+  v1::CatOptions options;
+  options.set_max_items(6);
+  options.set_seed(3);
+  const v1::CatSession started = Start(options);
+  v1::WatchSessionRequest w;
+  w.set_session_id(started.id());
+  {
+    auto other = Ctx(beta_, absl::Seconds(30));
+    auto reader = cat_->WatchSession(other.get(), w);
+    v1::CatSession u;
+    EXPECT_FALSE(reader->Read(&u));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  auto context = Ctx(alpha_read_, absl::Seconds(60));
+  auto reader = cat_->WatchSession(context.get(), w);
+  v1::CatSession first;
+  ASSERT_TRUE(reader->Read(&first));  // registered: the state now
+  EXPECT_TRUE(MessageDifferencer::Equals(first, started));
+  std::vector<v1::CatSession> replies;  // FULL views returned by the steps that answer
+  for (int step = 0; step < 6; ++step) {
+    ASSERT_OK_AND_ASSIGN(v1::NextItemsResponse next, Next(started.id(), 1));
+    ASSERT_EQ(next.items_size(), 1);
+    ASSERT_OK_AND_ASSIGN(v1::CatSession after,
+                         Submit(started.id(), next.items(0), Answer(next.items(0), 0.3)));
+    replies.push_back(after);
+  }
+  ASSERT_TRUE(replies.back().finished());
+  std::vector<v1::CatSession> seen;
+  for (v1::CatSession u; reader->Read(&u);) seen.push_back(u);
+  EXPECT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(seen.size(), 12u);  // one per committed step: 6 draws, 6 answers
+  for (int step = 0; step < 6; ++step) {
+    SCOPED_TRACE(step);
+    EXPECT_EQ(seen[2 * step].pending_items_size(), 1);
+    EXPECT_EQ(seen[2 * step].answered(), step);
+    EXPECT_TRUE(MessageDifferencer::Equals(seen[2 * step + 1], replies[step]));
+  }
+}
+
 TEST_F(CatServiceTest, TeamsCannotSeeEachOthersSessions) {
   const v1::CatSession s = Start({});
   const auto not_found = [](const grpc::Status& status, const std::string& id) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "server/grpc/watch_stream.h"
 #include "server/resources/cat_sessions.h"
 
 namespace assay::server {
@@ -64,6 +65,18 @@ grpc::ServerUnaryReactor* CatServiceImpl::ListSessions(grpc::CallbackServerConte
   return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
     return deps_.cat->List(who, *request, response);
   });
+}
+
+grpc::ServerWriteReactor<v1::CatSession>* CatServiceImpl::WatchSession(
+    grpc::CallbackServerContext* context, const v1::WatchSessionRequest* request) {
+  // Every step in order; RESOURCE_EXHAUSTED if the client falls 1,000 steps behind.
+  CatManager* cat = deps_.cat;
+  return new WatchStream<v1::CatSession>(
+      context, deps_, /*coalesce=*/false, /*max_queued=*/1000,
+      [cat, id = request->session_id()](const Principal& who, SessionWatcher* w) {
+        return cat->Watch(who, id, w);
+      },
+      [cat](const std::shared_ptr<void>& token, SessionWatcher* w) { cat->Unwatch(token, w); });
 }
 
 }  // namespace assay::server

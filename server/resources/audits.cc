@@ -66,10 +66,6 @@ void ToProto(const audit::Step& s, v1::Step* out) {
   out->set_decision(ToProto(s.decision));
 }
 
-absl::Status NotFound(const std::string& audit_id) {
-  return absl::NotFoundError(absl::StrCat("audit_id: no audit '", audit_id, "'"));
-}
-
 absl::Status CheckId(const std::string& field, const std::string& value) {
   if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
   if (value.size() > kMaxIdLength) {
@@ -94,7 +90,7 @@ absl::Status AlreadyDecided(const std::string& audit_id, const audit::Audit& sta
 
 }  // namespace
 
-struct AuditManager::Live {
+struct AuditManager::Live : LiveResource<v1::Audit, v1::AuditUpdate> {
   Live(storage::AuditRecord r, v1::AuditConfig c, audit::Audit s, int64_t rev)
       : record(std::move(r)),
         config(std::move(c)),
@@ -102,8 +98,15 @@ struct AuditManager::Live {
         revision(rev),
         snapshot_revision(record.snapshot_revision) {
     record.snapshot.clear();  // only needed to load
-    published = ToProto();
+    published.Set(ToProto());
   }
+
+  static v1::AuditUpdate CurrentUpdate(const v1::Audit& audit) {
+    v1::AuditUpdate now;
+    *now.mutable_audit() = audit;
+    return now;
+  }
+  static bool IsFinal(const v1::Audit& audit) { return audit.decision() != v1::DECISION_NONE; }
 
   // The current state as the API shows it.
   v1::Audit ToProto() const {
@@ -151,21 +154,13 @@ struct AuditManager::Live {
   // This batch's merged steps, published with the state once the batch commits.
   std::vector<audit::Step> batch_steps;
   bool publish_scheduled = false;
-  // Committed state for readers, and the watchers to tell about the next one.
-  absl::Mutex mu;
-  v1::Audit published ABSL_GUARDED_BY(mu);
-  std::vector<AuditWatcher*> watchers ABSL_GUARDED_BY(mu);
-  bool dropped ABSL_GUARDED_BY(mu) = false;
 };
 
 template <typename Source>
 absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Find(
     Source& source, const Principal& who, const std::string& audit_id) {
   RETURN_IF_ERROR(CheckId("audit_id", audit_id));
-  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
-                   live_.FindOrLoad(audit_id, [&] { return Replay(source, who, audit_id); }));
-  if (live->record.team_id != who.team_id) return NotFound(audit_id);
-  return live;
+  return live_.Find(who, audit_id, [&] { return Replay(source, who, audit_id); });
 }
 
 template <typename Source>
@@ -173,7 +168,7 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
     Source& source, const Principal& who, const std::string& audit_id) {
   ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
                    source.FindAudit(who.team_id, audit_id));
-  if (!record.has_value()) return NotFound(audit_id);
+  if (!record.has_value()) return live_.NotFound(audit_id);
   v1::AuditConfig config;
   if (!config.ParseFromString(record->config)) {
     return absl::DataLossError(absl::StrCat("audit ", audit_id, ": stored config is corrupt"));
@@ -198,15 +193,6 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
   }
   const int64_t revision = record->snapshot_revision + static_cast<int64_t>(events.size());
   return std::make_shared<Live>(*std::move(record), std::move(config), *std::move(state), revision);
-}
-
-void AuditManager::Drop(const std::shared_ptr<Live>& live) {
-  live_.Erase(live->record.public_id, live);
-  absl::MutexLock lock(&live->mu);
-  live->dropped = true;
-  for (AuditWatcher* w : live->watchers)
-    w->Drop("audit was reloaded after a failed write; watch again");
-  live->watchers.clear();
 }
 
 absl::Status AuditManager::Append(WriteContext& ctx, Live& live, const audit::Event& event) {
@@ -236,11 +222,7 @@ void AuditManager::PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live
     for (const audit::Step& s : live->batch_steps) ToProto(s, update.add_steps());
     live->batch_steps.clear();
     live->publish_scheduled = false;
-    absl::MutexLock lock(&live->mu);
-    live->published = update.audit();
-    for (AuditWatcher* w : live->watchers) {
-      w->Push(update, update.audit().decision() != v1::DECISION_NONE);
-    }
+    live->published.Publish(update.audit(), update, Live::IsFinal(update.audit()));
   });
 }
 
@@ -263,7 +245,7 @@ absl::Status AuditManager::Create(WriteContext& ctx, const Principal& who,
     RETURN_IF_ERROR(ctx.txn().InsertAudit(record));
     auto live = std::make_shared<Live>(std::move(record), std::move(stored), std::move(state), 0);
     *out = live->ToProto();
-    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
+    live_.HoldOnCommit(ctx, live);
     return absl::OkStatus();
   });
 }
@@ -312,7 +294,7 @@ absl::Status AuditManager::HandOut(WriteContext& ctx, const Principal& who,
             field, ": case '", c.case_id(), "' was already handed out in this audit and closed"));
       }
     }
-    ctx.OnRollback([this, live] { Drop(live); });
+    live_.DropOnRollback(ctx, live);
     for (int i = 0; i < n; ++i) {
       const v1::CaseToHandOut& c = req.cases(i);
       v1::HandedOutCase* o = out->add_cases();
@@ -377,7 +359,7 @@ absl::Status AuditManager::Label(WriteContext& ctx, const Principal& who,
       if (state.decision() != audit::Decision::kNone) {
         return AlreadyDecided(req.audit_id(), state);
       }
-      ctx.OnRollback([this, live] { Drop(live); });
+      live_.DropOnRollback(ctx, live);
       std::vector<audit::Step> merged;
       ASSIGN_OR_RETURN(audit::Event e, state.SubmitLabel(req.case_id(), req.y(), &merged));
       RETURN_IF_ERROR(Append(ctx, *live, e));
@@ -417,7 +399,7 @@ absl::Status AuditManager::Void(WriteContext& ctx, const Principal& who,
           "case_id: case '", req.case_id(), "' already has a label; it cannot be voided"));
     }
     if (state.decision() != audit::Decision::kNone) return AlreadyDecided(req.audit_id(), state);
-    ctx.OnRollback([this, live] { Drop(live); });
+    live_.DropOnRollback(ctx, live);
     ASSIGN_OR_RETURN(audit::Event e, state.Void(req.case_id()));
     RETURN_IF_ERROR(Append(ctx, *live, e));
     out->set_revision(live->revision);
@@ -428,8 +410,7 @@ absl::Status AuditManager::Void(WriteContext& ctx, const Principal& who,
 
 absl::Status AuditManager::Get(const Principal& who, const std::string& audit_id, v1::Audit* out) {
   ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, audit_id));
-  absl::MutexLock lock(&live->mu);
-  *out = live->published;
+  *out = live->published.Get();
   return absl::OkStatus();
 }
 
@@ -450,23 +431,13 @@ absl::Status AuditManager::List(const Principal& who, const v1::ListAuditsReques
 absl::StatusOr<std::shared_ptr<void>> AuditManager::Watch(const Principal& who,
                                                           const std::string& audit_id,
                                                           AuditWatcher* watcher) {
-  while (true) {
-    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, audit_id));
-    absl::MutexLock lock(&live->mu);
-    if (live->dropped) continue;  // raced with a failed write: take the reloaded one
-    live->watchers.push_back(watcher);
-    v1::AuditUpdate now;
-    *now.mutable_audit() = live->published;
-    watcher->Push(now, now.audit().decision() != v1::DECISION_NONE);
-    return std::shared_ptr<void>(live);
-  }
+  RETURN_IF_ERROR(CheckId("audit_id", audit_id));
+  return live_.Watch(
+      who, audit_id, [&] { return Replay(*storage_, who, audit_id); }, watcher);
 }
 
 void AuditManager::Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher) {
-  auto live = std::static_pointer_cast<Live>(token);
-  absl::MutexLock lock(&live->mu);
-  auto& w = live->watchers;
-  w.erase(std::remove(w.begin(), w.end(), watcher), w.end());
+  live_.Unwatch(token, watcher);
 }
 
 }  // namespace assay::server

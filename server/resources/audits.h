@@ -29,7 +29,7 @@
 #include "server/runtime/auth.h"
 #include "proto/convert/audit_config.h"
 #include "server/runtime/commit_queue.h"
-#include "server/resources/live_cache.h"
+#include "server/resources/live_set.h"
 #include "server/storage/storage.h"
 #include "server/resources/watcher.h"
 
@@ -45,7 +45,7 @@ class AuditManager {
  public:
   // Holds at most about `max_live` audits in memory (see LiveCache).
   explicit AuditManager(storage::Storage* storage, size_t max_live = 1000)
-      : storage_(storage), live_(max_live) {}
+      : storage_(storage), live_("audit_id", "audit", max_live) {}
 
   // CommitQueue works. Each validates fully before changing anything (so Label may run under
   // WriteContext::RunChecked).
@@ -83,8 +83,6 @@ class AuditManager {
   template <typename Source>
   absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
                                                const std::string& audit_id);
-  // Drops `live` from memory (after a rolled-back write).
-  void Drop(const std::shared_ptr<Live>& live);
   // Appends `event` to the log (in `ctx`) and snapshots when due.
   absl::Status Append(WriteContext& ctx, Live& live, const audit::Event& event);
   // Queues `steps` for the watchers; after the batch commits, publishes the audit's state.
@@ -92,7 +90,7 @@ class AuditManager {
                        std::vector<audit::Step> steps);
 
   storage::Storage* storage_;
-  LiveCache<Live> live_;
+  LiveSet<Live> live_;
 };
 
 }  // namespace assay::server

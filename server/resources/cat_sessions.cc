@@ -13,23 +13,20 @@
 
 namespace assay::server {
 
-struct CatManager::Live {
+struct CatManager::Live : LiveResource<v1::CatSession, v1::CatSession> {
+  // Watchers receive the FULL view.
+  static v1::CatSession CurrentUpdate(const v1::CatSession& full) { return full; }
+  static bool IsFinal(const v1::CatSession& session) { return session.finished(); }
+
   storage::CatSessionRecord record;
   std::string benchmark_id, fit_id;  // public ids
   std::shared_ptr<const FitJobs::Tables> tables;
   v1::CatOptions options;
   std::optional<cat::CatSession> session;  // committer thread only (after load)
   int64_t steps = 0;                       // events logged
-  bool dropped = false;                    // committer thread only
-  absl::Mutex mu;
-  v1::CatSession published ABSL_GUARDED_BY(mu);
 };
 
 namespace {
-
-absl::Status SessionNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("session_id: no session '", id, "'"));
-}
 
 absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
                                                     const FitJobs::Tables& tables) {
@@ -222,8 +219,10 @@ void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CatManager::Live>& liv
   *out = step;
   if (!basic) AddFullParts(*live, out);
   ctx.OnCommit([live, step = std::move(step), added = std::move(added)]() mutable {
-    absl::MutexLock lock(&live->mu);
-    AdvancePublished(live->published, std::move(step), added);
+    const bool final = step.finished();
+    live->published.Change(
+        [&](v1::CatSession& full) { AdvancePublished(full, std::move(step), added); },
+        &CatManager::Live::CurrentUpdate, final);
   });
 }
 }  // namespace
@@ -271,28 +270,22 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
     live->session.emplace(std::move(session));
     RETURN_IF_ERROR(ctx.txn().InsertCatSession(live->record));
     *out = ToProto(*live, /*basic=*/false);
-    {
-      absl::MutexLock lock(&live->mu);
-      live->published = *out;
-    }
-    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
+    live->published.Set(*out);
+    live_.HoldOnCommit(ctx, live);
     return absl::OkStatus();
   });
 }
 
 absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Principal& who,
                                                                    const std::string& id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
-                   live_.FindOrLoad(id, [&] { return Replay(who, id); }));
-  if (live->record.team_id != who.team_id) return SessionNotFound(id);
-  return live;
+  return live_.Find(who, id, [&] { return Replay(who, id); });
 }
 
 absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Principal& who,
                                                                      const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<storage::CatSessionRecord> record,
                    storage_->FindCatSession(who.team_id, id));
-  if (!record.has_value()) return SessionNotFound(id);
+  if (!record.has_value()) return live_.NotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
   ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
@@ -324,16 +317,8 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Princ
   }
   live->session.emplace(std::move(session));
   live->steps = static_cast<int64_t>(events.size());
-  {
-    absl::MutexLock lock(&live->mu);
-    live->published = ToProto(*live, /*basic=*/false);
-  }
+  live->published.Set(ToProto(*live, /*basic=*/false));
   return live;
-}
-
-void CatManager::Drop(const std::shared_ptr<Live>& live) {
-  live->dropped = true;
-  live_.Erase(live->record.public_id, live);
 }
 
 absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
@@ -347,7 +332,7 @@ absl::Status CatManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& li
   cat::CatSession& session = *live->session;
   const int pending = static_cast<int>(session.pending().size());
   if (pending >= count || session.finished()) return absl::OkStatus();
-  ctx.OnRollback([this, live] { Drop(live); });
+  live_.DropOnRollback(ctx, live);
   RETURN_IF_ERROR(session.Next(count - pending).status());
   storage::CatEvent event;
   event.kind = storage::CatEvent::kNext;
@@ -358,7 +343,7 @@ absl::Status CatManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& li
 absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
                               const v1::NextItemsRequest& req, const std::shared_ptr<Live>& live,
                               v1::NextItemsResponse* out) {
-  if (live->dropped) return absl::AbortedError("session was reloaded; retry");
+  RETURN_IF_ERROR(live_.CheckCurrent(*live));
   const int count = req.count() == 0 ? 1 : req.count();
   if (count < 1 || count > 100) {
     return absl::InvalidArgumentError(
@@ -378,7 +363,7 @@ absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
 absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
                                 const v1::SubmitOutcomesRequest& req,
                                 const std::shared_ptr<Live>& live, v1::CatSession* out) {
-  if (live->dropped) return absl::AbortedError("session was reloaded; retry");
+  RETURN_IF_ERROR(live_.CheckCurrent(*live));
   if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
   if (req.next_count() < 0 || req.next_count() > 100) {
     return absl::InvalidArgumentError(
@@ -401,7 +386,7 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
     }
     const double trials = o.trials() == 0 ? 1.0 : o.trials();
     const size_t before = target.responses().size();
-    if (!copy.has_value()) ctx.OnRollback([this, live] { Drop(live); });
+    if (!copy.has_value()) live_.DropOnRollback(ctx, live);
     absl::Status s = target.Submit(it->second, o.successes(), trials);
     if (!s.ok()) {
       return absl::Status(s.code(),
@@ -418,7 +403,7 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
   }
   return WithRequestId(ctx.txn(), who.team_id, "SubmitOutcomes", req, out, [&]() -> absl::Status {
     if (!events.empty()) {
-      ctx.OnRollback([this, live] { Drop(live); });
+      live_.DropOnRollback(ctx, live);
       for (const storage::CatEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
       if (copy.has_value()) *live->session = std::move(*copy);
     }
@@ -432,11 +417,10 @@ absl::Status CatManager::Get(const Principal& who, const std::string& session_id
                              v1::CatSessionView view, v1::CatSession* out) {
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(view));
   ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Load(who, session_id));
-  absl::MutexLock lock(&live->mu);
   if (basic) {
-    CopyBasic(live->published, out);
+    live->published.Use([&](v1::CatSession& full) { CopyBasic(full, out); });
   } else {
-    *out = live->published;
+    *out = live->published.Get();
   }
   return absl::OkStatus();
 }
@@ -455,6 +439,16 @@ absl::Status CatManager::List(const Principal& who, const v1::ListSessionsReques
                        }));
   out->set_next_page_token(next);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<void>> CatManager::Watch(const Principal& who,
+                                                        const std::string& session_id,
+                                                        SessionWatcher* watcher) {
+  return live_.Watch(who, session_id, [&] { return Replay(who, session_id); }, watcher);
+}
+
+void CatManager::Unwatch(const std::shared_ptr<void>& token, SessionWatcher* watcher) {
+  live_.Unwatch(token, watcher);
 }
 
 }  // namespace assay::server

@@ -31,16 +31,23 @@
 #include "server/resources/benchmarks.h"
 #include "server/runtime/commit_queue.h"
 #include "server/resources/fits.h"
-#include "server/resources/live_cache.h"
+#include "server/resources/live_set.h"
+#include "server/resources/watcher.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
+
+// Receives a session's FULL view after every committed step; a finished session's is the last.
+using SessionWatcher = Watcher<v1::CatSession>;
 
 class CatManager {
  public:
   CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits,
              size_t max_live = 1000)
-      : storage_(storage), benchmarks_(benchmarks), fits_(fits), live_(max_live) {}
+      : storage_(storage),
+        benchmarks_(benchmarks),
+        fits_(fits),
+        live_("session_id", "session", max_live) {}
 
   // What StartSession needs from the database, found on the executor.
   struct StartPlan {
@@ -70,11 +77,18 @@ class CatManager {
   absl::Status List(const Principal& who, const v1::ListSessionsRequest& req,
                     v1::ListSessionsResponse* out);
 
+  // Registers `watcher` and calls it at once with the session's FULL view, then after every
+  // committed step; the view of a finished session is the last. Returns a token for Unwatch.
+  // NotFound as Get.
+  absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& session_id,
+                                              SessionWatcher* watcher);
+  // Unregisters; after it returns the watcher is never called again.
+  void Unwatch(const std::shared_ptr<void>& token, SessionWatcher* watcher);
+
   // Sessions currently held in memory (≤ max_live once no call holds the extra ones).
   size_t live_count() { return live_.size(); }
 
  private:
-  void Drop(const std::shared_ptr<Live>& live);
   // Rebuilds the session from the database (record, fit tables, step log).
   absl::StatusOr<std::shared_ptr<Live>> Replay(const Principal& who, const std::string& id);
   // Hands out items until `count` are pending (or the session has finished), logging the draw.
@@ -86,7 +100,7 @@ class CatManager {
   storage::Storage* storage_;
   BenchmarkManager* benchmarks_;
   FitJobs* fits_;
-  LiveCache<Live> live_;
+  LiveSet<Live> live_;
 };
 
 }  // namespace assay::server

@@ -24,10 +24,13 @@ absl::Status FitNotFound(const std::string& fit_id) {
   return absl::NotFoundError(absl::StrCat("fit_id: no fit '", fit_id, "'"));
 }
 
+const v1::Fit& Identity(const v1::Fit& fit) { return fit; }
+
 bool Final(v1::FitState state) {
   return state == v1::FIT_STATE_SUCCEEDED || state == v1::FIT_STATE_FAILED ||
          state == v1::FIT_STATE_CANCELLED;
 }
+bool IsFinal(const v1::Fit& fit) { return Final(fit.state()); }
 
 // The result tables of a fit (normalized parameters, report, tags).
 v1::FitTables BuildTables(const irt::ResponseMatrix& data, const irt::FitResult& fit,
@@ -197,6 +200,7 @@ absl::Status FitJobs::Start() {
       job->make_current = job->fit.current();  // stored: the start's make_current
       job->fit.set_current(false);
       job->fit.set_state(v1::FIT_STATE_QUEUED);
+      job->published.Set(job->fit);
       active_[r.public_id] = job;
       queue_.push_back(job);
     }
@@ -348,10 +352,7 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
   active_.erase(final.id());
 }
 
-void FitJobs::Publish(Job& job) {
-  for (FitWatcher* w : job.watchers) w->Push(job.fit, Final(job.fit.state()));
-  if (Final(job.fit.state())) job.watchers.clear();
-}
+void FitJobs::Publish(Job& job) { job.published.Publish(job.fit, job.fit, IsFinal(job.fit)); }
 
 absl::Status FitJobs::RecordToProto(const storage::FitRecord& r, v1::Fit* out) {
   if (!out->ParseFromString(r.record)) {
@@ -408,6 +409,7 @@ absl::Status FitJobs::StartFit(WriteContext& ctx, const Principal& who,
     fit.set_current(false);
     fit.set_version(record.version);
     job->fit = fit;
+    job->published.Set(fit);
     *out = fit;
     ctx.OnCommit([this, job] {
       absl::MutexLock lock(&mu_);
@@ -517,9 +519,8 @@ absl::StatusOr<std::shared_ptr<void>> FitJobs::Watch(const Principal& who,
   {
     absl::MutexLock lock(&mu_);
     auto it = active_.find(fit_id);
-    if (it != active_.end() && it->second->team_id == who.team_id) {
-      it->second->watchers.insert(watcher);
-      watcher->Push(it->second->fit, Final(it->second->fit.state()));
+    if (it != active_.end() && it->second->team_id == who.team_id &&
+        it->second->published.Watch(watcher, Identity, &IsFinal)) {
       return std::shared_ptr<void>(it->second);
     }
   }
@@ -527,19 +528,16 @@ absl::StatusOr<std::shared_ptr<void>> FitJobs::Watch(const Principal& who,
   RETURN_IF_ERROR(Get(who, fit_id, &fit));
   absl::MutexLock lock(&mu_);
   auto it = active_.find(fit_id);  // started meanwhile (restart recovery)
-  if (it != active_.end()) {
-    it->second->watchers.insert(watcher);
-    watcher->Push(it->second->fit, Final(it->second->fit.state()));
+  if (it != active_.end() && it->second->published.Watch(watcher, Identity, &IsFinal)) {
     return std::shared_ptr<void>(it->second);
   }
-  watcher->Push(fit, Final(fit.state()));
+  watcher->Push(fit, IsFinal(fit));
   return std::shared_ptr<void>();
 }
 
 void FitJobs::Unwatch(const std::shared_ptr<void>& token, FitWatcher* watcher) {
   if (token == nullptr) return;
-  absl::MutexLock lock(&mu_);
-  static_cast<Job*>(token.get())->watchers.erase(watcher);
+  static_cast<Job*>(token.get())->published.Unwatch(watcher);
 }
 
 absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(

@@ -34,6 +34,7 @@
 #include "server/resources/benchmarks.h"
 #include "server/runtime/commit_queue.h"
 #include "server/storage/storage.h"
+#include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
 
 namespace assay::server {
@@ -111,7 +112,7 @@ class FitJobs {
     bool make_current = true;
     v1::Fit fit;  // current state (guarded by mu_)
     bool cancel = false;
-    absl::flat_hash_set<FitWatcher*> watchers;
+    Publication<v1::Fit, v1::Fit> published;  // `fit` as last published, and its watchers
   };
   void RunLoop();
   void Run(const std::shared_ptr<Job>& job);

@@ -15,18 +15,20 @@
 
 namespace assay::server {
 
-struct MonitorManager::Live {
+struct MonitorManager::Live : LiveResource<v1::Monitor, v1::MonitorUpdate> {
+  static v1::MonitorUpdate CurrentUpdate(const v1::Monitor& monitor) {
+    v1::MonitorUpdate now;
+    *now.mutable_monitor() = monitor;
+    return now;
+  }
+  static bool IsFinal(const v1::Monitor&) { return false; }  // a monitor runs until deleted
+
   storage::MonitorRecord record;
   v1::MonitorConfig config;
   std::optional<audit::Monitor> monitor;  // committer thread (and loading) only
   double sum_since_alarm = 0;             // for recent_accuracy
   int64_t count_since_alarm = 0;
   int64_t snapshot_t = 0;  // scores covered by the stored snapshot
-  bool dropped = false;    // committer thread only
-  absl::Mutex mu;
-  v1::Monitor published ABSL_GUARDED_BY(mu);
-  absl::flat_hash_set<MonitorWatcher*> watchers ABSL_GUARDED_BY(mu);
-  bool closed ABSL_GUARDED_BY(mu) = false;  // dropped: watchers must watch the reloaded one
 };
 
 namespace {
@@ -35,10 +37,6 @@ constexpr int kMaxScoresPerRequest = 10000;
 // A snapshot every this many scores bounds a reload's replay (a monitor update costs ~0.1 µs, the
 // row read more).
 constexpr int64_t kSnapshotEvery = 10000;
-
-absl::Status MonitorNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("monitor_id: no monitor '", id, "'"));
-}
 
 // The proto config with defaults filled in, and its core form.
 absl::StatusOr<audit::MonitorConfig> ConfigFromProto(v1::MonitorConfig& c) {
@@ -117,10 +115,7 @@ template <typename Source>
 absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(Source& source,
                                                                            const Principal& who,
                                                                            const std::string& id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
-                   live_.FindOrLoad(id, [&] { return Replay(source, who, id); }));
-  if (live->record.team_id != who.team_id) return MonitorNotFound(id);
-  return live;
+  return live_.Find(who, id, [&] { return Replay(source, who, id); });
 }
 
 template <typename Source>
@@ -128,7 +123,7 @@ absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Replay(
     Source& source, const Principal& who, const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<storage::MonitorRecord> record,
                    source.FindMonitor(who.team_id, id));
-  if (!record.has_value()) return MonitorNotFound(id);
+  if (!record.has_value()) return live_.NotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
   if (!live->config.ParseFromString(live->record.config)) {
@@ -148,20 +143,8 @@ absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Replay(
                    source.MonitorScores(live->record.id, live->snapshot_t + 1,
                                         std::numeric_limits<int64_t>::max()));
   for (double y : scores) RETURN_IF_ERROR(Apply(*live, y).status());
-  absl::MutexLock lock(&live->mu);
-  live->published = ToProto(*live);
+  live->published.Set(ToProto(*live));
   return live;
-}
-
-void MonitorManager::Drop(const std::shared_ptr<Live>& live) {
-  live->dropped = true;
-  live_.Erase(live->record.public_id, live);
-  absl::MutexLock lock(&live->mu);
-  live->closed = true;
-  for (MonitorWatcher* w : live->watchers) {
-    w->Drop("monitor was reloaded after a failed write; watch again");
-  }
-  live->watchers.clear();
 }
 
 absl::Status MonitorManager::Create(WriteContext& ctx, const Principal& who,
@@ -183,11 +166,8 @@ absl::Status MonitorManager::Create(WriteContext& ctx, const Principal& who,
     live->monitor.emplace(std::move(monitor));
     RETURN_IF_ERROR(ctx.txn().InsertMonitor(live->record));
     *out = ToProto(*live);
-    {
-      absl::MutexLock lock(&live->mu);
-      live->published = *out;
-    }
-    ctx.OnCommit([this, live] { live_.InsertCreated(live->record.public_id, live); });
+    live->published.Set(*out);
+    live_.HoldOnCommit(ctx, live);
     return absl::OkStatus();
   });
 }
@@ -207,7 +187,7 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
   }
   if (req.first_t() < 0) return absl::InvalidArgumentError("first_t: must be >= 0");
   ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(ctx.txn(), who, req.monitor_id()));
-  if (live->dropped) return absl::AbortedError("monitor was reloaded; retry");
+  RETURN_IF_ERROR(live_.CheckCurrent(*live));
   const int64_t t = live->monitor->t();
   // With first_t: the part already recorded must match; what follows is new.
   int64_t skip = 0;
@@ -235,7 +215,7 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
     out->set_duplicates(skip);
     v1::MonitorUpdate update;
     if (skip < req.scores_size()) {
-      ctx.OnRollback([this, live] { Drop(live); });
+      live_.DropOnRollback(ctx, live);
       for (int k = static_cast<int>(skip); k < req.scores_size(); ++k) {
         const double y = req.scores(k);
         RETURN_IF_ERROR(ctx.txn().AppendScore(live->record.id, live->monitor->t() + 1, y));
@@ -252,11 +232,7 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
     *update.mutable_monitor() = out->monitor();
     *update.mutable_alarm_ts() = out->alarm_ts();
     if (skip < req.scores_size()) {
-      ctx.OnCommit([live, update] {
-        absl::MutexLock lock(&live->mu);
-        live->published = update.monitor();
-        for (MonitorWatcher* w : live->watchers) w->Push(update, false);
-      });
+      ctx.OnCommit([live, update] { live->published.Publish(update.monitor(), update, false); });
     }
     return absl::OkStatus();
   });
@@ -265,8 +241,7 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
 absl::Status MonitorManager::Get(const Principal& who, const std::string& monitor_id,
                                  v1::Monitor* out) {
   ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, monitor_id));
-  absl::MutexLock lock(&live->mu);
-  *out = live->published;
+  *out = live->published.Get();
   return absl::OkStatus();
 }
 
@@ -288,23 +263,12 @@ absl::Status MonitorManager::List(const Principal& who, const v1::ListMonitorsRe
 absl::StatusOr<std::shared_ptr<void>> MonitorManager::Watch(const Principal& who,
                                                             const std::string& monitor_id,
                                                             MonitorWatcher* watcher) {
-  while (true) {
-    ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, monitor_id));
-    absl::MutexLock lock(&live->mu);
-    if (live->closed) continue;  // raced with a failed write: take the reloaded one
-    live->watchers.insert(watcher);
-    v1::MonitorUpdate now;
-    *now.mutable_monitor() = live->published;
-    watcher->Push(now, false);
-    return std::shared_ptr<void>(live);
-  }
+  return live_.Watch(
+      who, monitor_id, [&] { return Replay(*storage_, who, monitor_id); }, watcher);
 }
 
 void MonitorManager::Unwatch(const std::shared_ptr<void>& token, MonitorWatcher* watcher) {
-  if (token == nullptr) return;
-  Live* live = static_cast<Live*>(token.get());
-  absl::MutexLock lock(&live->mu);
-  live->watchers.erase(watcher);
+  live_.Unwatch(token, watcher);
 }
 
 }  // namespace assay::server

@@ -24,7 +24,7 @@
 #include "core/audit/monitor.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
-#include "server/resources/live_cache.h"
+#include "server/resources/live_set.h"
 #include "server/storage/storage.h"
 #include "server/resources/watcher.h"
 
@@ -36,7 +36,7 @@ class MonitorManager {
  public:
   // Holds at most about `max_live` monitors in memory (see LiveCache).
   explicit MonitorManager(storage::Storage* storage, size_t max_live = 1000)
-      : storage_(storage), live_(max_live) {}
+      : storage_(storage), live_("monitor_id", "monitor", max_live) {}
 
   // CommitQueue works.
   absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateMonitorRequest& req,
@@ -66,10 +66,9 @@ class MonitorManager {
   template <typename Source>
   absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
                                                const std::string& monitor_id);
-  void Drop(const std::shared_ptr<Live>& live);
 
   storage::Storage* storage_;
-  LiveCache<Live> live_;
+  LiveSet<Live> live_;
 };
 
 }  // namespace assay::server
