@@ -11,22 +11,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
-#include "server/resources/audits.h"
-#include "server/runtime/auth.h"
-#include "server/resources/benchmarks.h"
-#include "server/resources/cat_sessions.h"
-#include "server/runtime/commit_queue.h"
-#include "server/runtime/executor.h"
-#include "server/resources/fits.h"
-#include "server/runtime/log.h"
-#include "server/resources/monitors.h"
-#include "server/resources/request_ids.h"
 #include "server/grpc/audit_service.h"
 #include "server/grpc/benchmark_service.h"
 #include "server/grpc/cat_service.h"
 #include "server/grpc/monitor_service.h"
 #include "server/grpc/system_service.h"
 #include "server/grpc/team_service.h"
+#include "server/resources/audits.h"
+#include "server/resources/benchmarks.h"
+#include "server/resources/cat_sessions.h"
+#include "server/resources/fits.h"
+#include "server/resources/monitors.h"
+#include "server/resources/request_ids.h"
+#include "server/runtime/auth.h"
+#include "server/runtime/commit_queue.h"
+#include "server/runtime/executor.h"
+#include "server/runtime/log.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -132,9 +132,9 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
       std::make_unique<MonitorManager>(parts->storage.get(), options.max_live_monitors);
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
                   parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
-                  parts->fits.get(),    parts->cat.get(),      parts->monitors.get()};
-  parts->system_service =
-      std::make_unique<SystemServiceImpl>(parts->storage.get(), parts->executor.get(), absl::Now());
+                  parts->fits.get(),    parts->cat.get(),      parts->monitors.get(),
+                  absl::Now()};
+  parts->system_service = std::make_unique<SystemServiceImpl>(deps);
   parts->team_service = std::make_unique<TeamServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(deps);
   parts->benchmark_service = std::make_unique<BenchmarkServiceImpl>(deps);

@@ -4,9 +4,13 @@
 #    only Eigen and Abseil;
 #  - only server/storage/ includes sqlite3.h;
 #  - client/ never includes server/ (it talks to the server only through proto);
-#  - Eigen is included only through core/base/eigen.h.
+#  - Eigen is included only through core/base/eigen.h;
+#  - server/ is layered (ARCHITECTURE.md, "The server's layers"): the adapters grpc/ and http/ call
+#    only api/; api/ calls resources/ (and runtime/, storage/); resources/ call runtime/ and
+#    storage/; runtime/ calls storage/; storage/ calls nothing above it. Only grpc/ includes gRPC.
+# Usage: check_layering.sh [ROOT] (default: this repository).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${1:-$(dirname "$0")/..}"
 fail=0
 report() { echo "layering: $*" >&2; fail=1; }
 
@@ -26,5 +30,24 @@ fi
 if hits=$(grep -rnE '#include *"server/' client); then
   report "client/ must not include server/:"; echo "$hits" >&2
 fi
+# forbid DIR REGEX WHY: DIR's sources must not include anything matching REGEX.
+forbid() {
+  local dir=$1 regex=$2 why=$3
+  [ -d "$dir" ] || return 0
+  if hits=$(grep -rnE "#include *[<\"]($regex)" "$dir" --include='*.h' --include='*.cc'); then
+    report "$why:"; echo "$hits" >&2
+  fi
+}
+forbid server/storage 'server/(runtime|resources|api|grpc|http)/' "server/storage/ must not call up"
+forbid server/runtime 'server/(resources|api|grpc|http)/|grpcpp|grpc/' \
+  "server/runtime/ must not call up or include gRPC"
+forbid server/resources 'server/(api|grpc|http)/|grpcpp|grpc/' \
+  "server/resources/ must not call the API layer or an adapter, nor include gRPC"
+forbid server/api 'server/(grpc|http)/|grpcpp|grpc/' \
+  "server/api/ must stay transport-neutral"
+forbid server/grpc 'server/(resources|runtime|storage|http)/' \
+  "the gRPC adapter calls only server/api/"
+forbid server/http 'server/(resources|runtime|storage|grpc)/|grpcpp' \
+  "the HTTP adapter calls only server/api/"
 [ "$fail" -eq 0 ] && echo "layering: ok"
 exit "$fail"

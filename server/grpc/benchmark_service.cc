@@ -3,8 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "server/resources/benchmarks.h"
-#include "server/resources/fits.h"
+#include "server/api/unary.h"
 #include "server/grpc/watch_stream.h"
 
 namespace assay::server {
@@ -18,13 +17,15 @@ class UploadStream final : public grpc::ServerReadReactor<v1::UploadResponsesReq
   UploadStream(grpc::CallbackServerContext* context, const ServerDeps& deps,
                v1::UploadResponsesResponse* response)
       : deps_(deps), response_(response) {
-    absl::StatusOr<Principal> who = deps_.auth->Authenticate(*context, Role::kWrite);
-    if (!who.ok()) {
-      Finish(ToGrpcStatus(who.status()));
-      return;
-    }
-    who_ = *std::move(who);
-    StartRead(&chunk_);
+    AuthenticateThen(deps_, AuthorizationOf(*context), Role::kWrite,
+                     [this](absl::StatusOr<Principal> who) {
+                       if (!who.ok()) {
+                         Finish(ToGrpcStatus(who.status()));
+                         return;
+                       }
+                       who_ = *std::move(who);
+                       StartRead(&chunk_);
+                     });
   }
 
   void OnReadDone(bool ok) override {
@@ -35,8 +36,7 @@ class UploadStream final : public grpc::ServerReadReactor<v1::UploadResponsesReq
         return;
       }
       const absl::Status queued = deps_.executor->Submit([this] {
-        Finish(ToGrpcStatus(
-            deps_.benchmarks->Get(who_, benchmark_id_, response_->mutable_benchmark())));
+        Finish(ToGrpcStatus(api::FinishUpload(deps_, who_, benchmark_id_, response_)));
       });
       if (!queued.ok()) Finish(ToGrpcStatus(queued));
       return;
@@ -56,8 +56,8 @@ class UploadStream final : public grpc::ServerReadReactor<v1::UploadResponsesReq
     }
     const absl::Status queued = deps_.commits->Submit(
         [this](WriteContext& ctx) {
-          return deps_.benchmarks->UploadChunk(ctx, who_, benchmark_id_, chunk_, chunk_no_,
-                                               response_);
+          return api::UploadChunkWork(deps_, ctx, who_, benchmark_id_, chunk_, chunk_no_,
+                                      response_);
         },
         [this](absl::Status status) {
           if (status.ok()) {
@@ -85,26 +85,19 @@ class UploadStream final : public grpc::ServerReadReactor<v1::UploadResponsesReq
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::CreateBenchmark(
     grpc::CallbackServerContext* context, const v1::CreateBenchmarkRequest* request,
     v1::Benchmark* response) {
-  return RunWrite(context, deps_, Role::kWrite,
-                  [this, request, response](WriteContext& ctx, const Principal& who) {
-                    return deps_.benchmarks->Create(ctx, who, *request, response);
-                  });
+  return Serve(context, deps_, &api::CreateBenchmark, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::GetBenchmark(grpc::CallbackServerContext* context,
                                                              const v1::GetBenchmarkRequest* request,
                                                              v1::Benchmark* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.benchmarks->Get(who, request->benchmark_id(), response);
-  });
+  return Serve(context, deps_, &api::GetBenchmark, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::ListBenchmarks(
     grpc::CallbackServerContext* context, const v1::ListBenchmarksRequest* request,
     v1::ListBenchmarksResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.benchmarks->List(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ListBenchmarks, request, response);
 }
 
 grpc::ServerReadReactor<v1::UploadResponsesRequest>* BenchmarkServiceImpl::UploadResponses(
@@ -115,87 +108,60 @@ grpc::ServerReadReactor<v1::UploadResponsesRequest>* BenchmarkServiceImpl::Uploa
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::ListBenchmarkItems(
     grpc::CallbackServerContext* context, const v1::ListBenchmarkItemsRequest* request,
     v1::ListBenchmarkItemsResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.benchmarks->ListItems(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ListBenchmarkItems, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::StartFit(grpc::CallbackServerContext* context,
                                                          const v1::StartFitRequest* request,
                                                          v1::Fit* response) {
-  return RunWrite(context, deps_, Role::kWrite,
-                  [this, request, response](WriteContext& ctx, const Principal& who) {
-                    return deps_.fits->StartFit(ctx, who, *request, response);
-                  });
+  return Serve(context, deps_, &api::StartFit, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::GetFit(grpc::CallbackServerContext* context,
                                                        const v1::GetFitRequest* request,
                                                        v1::Fit* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.fits->Get(who, request->fit_id(), response);
-  });
+  return Serve(context, deps_, &api::GetFit, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::ListFits(grpc::CallbackServerContext* context,
                                                          const v1::ListFitsRequest* request,
                                                          v1::ListFitsResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.fits->List(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ListFits, request, response);
 }
 
 grpc::ServerWriteReactor<v1::Fit>* BenchmarkServiceImpl::WatchFit(
     grpc::CallbackServerContext* context, const v1::WatchFitRequest* request) {
-  FitJobs* fits = deps_.fits;
-  return new WatchStream<v1::Fit>(
-      context, deps_, /*coalesce=*/true, /*max_queued=*/2,
-      [fits, fit_id = request->fit_id()](const Principal& who, FitWatcher* w) {
-        return fits->Watch(who, fit_id, w);
-      },
-      [fits](const std::shared_ptr<void>& token, FitWatcher* w) { fits->Unwatch(token, w); });
+  return new WatchStream<v1::Fit>(context, deps_, api::WatchFit(deps_, *request));
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::CancelFit(grpc::CallbackServerContext* context,
                                                           const v1::CancelFitRequest* request,
                                                           v1::Fit* response) {
-  return RunWrite(context, deps_, Role::kWrite,
-                  [this, request, response](WriteContext& ctx, const Principal& who) {
-                    return deps_.fits->Cancel(ctx, who, *request, response);
-                  });
+  return Serve(context, deps_, &api::CancelFit, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::SetCurrentFit(
     grpc::CallbackServerContext* context, const v1::SetCurrentFitRequest* request,
     v1::Benchmark* response) {
-  return RunWrite(context, deps_, Role::kWrite,
-                  [this, request, response](WriteContext& ctx, const Principal& who) {
-                    return deps_.fits->SetCurrent(ctx, who, *request, response);
-                  });
+  return Serve(context, deps_, &api::SetCurrentFit, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::ListAbilities(
     grpc::CallbackServerContext* context, const v1::ListAbilitiesRequest* request,
     v1::ListAbilitiesResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.fits->ListAbilities(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ListAbilities, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::ListItemParams(
     grpc::CallbackServerContext* context, const v1::ListItemParamsRequest* request,
     v1::ListItemParamsResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.fits->ListItemParams(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ListItemParams, request, response);
 }
 
 grpc::ServerUnaryReactor* BenchmarkServiceImpl::ScoreModel(grpc::CallbackServerContext* context,
                                                            const v1::ScoreModelRequest* request,
                                                            v1::ScoreModelResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.fits->Score(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ScoreModel, request, response);
 }
 
 }  // namespace assay::server

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "server/resources/monitors.h"
+#include "server/api/unary.h"
 #include "server/grpc/pipelined_stream.h"
 #include "server/grpc/watch_stream.h"
 
@@ -11,58 +11,42 @@ namespace assay::server {
 grpc::ServerUnaryReactor* MonitorServiceImpl::CreateMonitor(grpc::CallbackServerContext* context,
                                                             const v1::CreateMonitorRequest* request,
                                                             v1::Monitor* response) {
-  return RunWrite(context, deps_, Role::kWrite,
-                  [this, request, response](WriteContext& ctx, const Principal& who) {
-                    return deps_.monitors->Create(ctx, who, *request, response);
-                  });
+  return Serve(context, deps_, &api::CreateMonitor, request, response);
 }
 
 grpc::ServerUnaryReactor* MonitorServiceImpl::GetMonitor(grpc::CallbackServerContext* context,
                                                          const v1::GetMonitorRequest* request,
                                                          v1::Monitor* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.monitors->Get(who, request->monitor_id(), response);
-  });
+  return Serve(context, deps_, &api::GetMonitor, request, response);
 }
 
 grpc::ServerUnaryReactor* MonitorServiceImpl::ListMonitors(grpc::CallbackServerContext* context,
                                                            const v1::ListMonitorsRequest* request,
                                                            v1::ListMonitorsResponse* response) {
-  return RunRead(context, deps_, Role::kRead, [this, request, response](const Principal& who) {
-    return deps_.monitors->List(who, *request, response);
-  });
+  return Serve(context, deps_, &api::ListMonitors, request, response);
 }
 
 grpc::ServerUnaryReactor* MonitorServiceImpl::SubmitScores(grpc::CallbackServerContext* context,
                                                            const v1::SubmitScoresRequest* request,
                                                            v1::SubmitScoresResponse* response) {
-  return RunWrite(context, deps_, Role::kWrite,
-                  [this, request, response](WriteContext& ctx, const Principal& who) {
-                    return deps_.monitors->Submit(ctx, who, *request, response);
-                  });
+  return Serve(context, deps_, &api::SubmitScores, request, response);
 }
 
 grpc::ServerBidiReactor<v1::SubmitScoresRequest, v1::SubmitScoresResponse>*
 MonitorServiceImpl::StreamScores(grpc::CallbackServerContext* context) {
-  MonitorManager* monitors = deps_.monitors;
+  const ServerDeps* deps = &deps_;
   return new PipelinedStream<v1::SubmitScoresRequest, v1::SubmitScoresResponse>(
       context, deps_,
-      [monitors](WriteContext& ctx, const Principal& who, const v1::SubmitScoresRequest& req,
-                 v1::SubmitScoresResponse* resp) { return monitors->Submit(ctx, who, req, resp); },
+      [deps](WriteContext& ctx, const Principal& who, const v1::SubmitScoresRequest& req,
+             v1::SubmitScoresResponse* resp) {
+        return api::SubmitScoresWork(*deps, ctx, who, req, resp);
+      },
       [](const v1::SubmitScoresRequest&, v1::SubmitScoresResponse&) {});
 }
 
 grpc::ServerWriteReactor<v1::MonitorUpdate>* MonitorServiceImpl::WatchMonitor(
     grpc::CallbackServerContext* context, const v1::WatchMonitorRequest* request) {
-  MonitorManager* monitors = deps_.monitors;
-  return new WatchStream<v1::MonitorUpdate>(
-      context, deps_, /*coalesce=*/false, /*max_queued=*/10000,
-      [monitors, id = request->monitor_id()](const Principal& who, MonitorWatcher* w) {
-        return monitors->Watch(who, id, w);
-      },
-      [monitors](const std::shared_ptr<void>& token, MonitorWatcher* w) {
-        monitors->Unwatch(token, w);
-      });
+  return new WatchStream<v1::MonitorUpdate>(context, deps_, api::WatchMonitor(deps_, *request));
 }
 
 }  // namespace assay::server

@@ -31,15 +31,16 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
   PipelinedStream(grpc::CallbackServerContext* context, const ServerDeps& deps, Work work,
                   OnError on_error)
       : deps_(deps), work_(std::move(work)), on_error_(std::move(on_error)) {
-    // Authentication reads the database only on a key-cache miss (once per key per TTL).
-    absl::StatusOr<Principal> who = deps_.auth->Authenticate(*context, Role::kWrite);
-    if (!who.ok()) {
-      finished_ = true;
-      this->Finish(ToGrpcStatus(who.status()));
-      return;
-    }
-    who_ = *std::move(who);
-    this->StartRead(&request_);
+    AuthenticateThen(deps_, AuthorizationOf(*context), Role::kWrite,
+                     [this](absl::StatusOr<Principal> who) {
+                       if (!who.ok()) {
+                         absl::MutexLock lock(&mu_);
+                         FinishLocked(ToGrpcStatus(who.status()));
+                         return;
+                       }
+                       who_ = *std::move(who);
+                       this->StartRead(&request_);
+                     });
   }
 
   void OnReadDone(bool ok) override {

@@ -2,19 +2,14 @@
 
 #include <string>
 
-#include "server/runtime/log.h"
+#include "server/api/public_status.h"
 
 namespace assay::server {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  const auto code = static_cast<grpc::StatusCode>(status.code());
-  if (status.code() == absl::StatusCode::kInternal ||
-      status.code() == absl::StatusCode::kDataLoss || status.code() == absl::StatusCode::kUnknown) {
-    Log(LogLevel::kError, "internal error returned to client: %s", status.ToString());
-    return grpc::Status(code, "internal server error (details in the server log)");
-  }
-  return grpc::Status(code, std::string(status.message()));
+  const absl::Status shown = PublicStatus(status);
+  return grpc::Status(static_cast<grpc::StatusCode>(shown.code()), std::string(shown.message()));
 }
 
 }  // namespace assay::server

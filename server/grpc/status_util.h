@@ -8,9 +8,8 @@
 
 namespace assay::server {
 
-// Same canonical code. Internal and DataLoss details are logged and replaced by a generic message
-// (they may contain SQL or file paths); other codes keep their message, which our code writes for
-// the client (it names the field or id at fault).
+// PublicStatus (server/api/public_status.h) as a grpc::Status: same canonical code; Internal and
+// DataLoss details replaced by a generic message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace assay::server

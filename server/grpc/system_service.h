@@ -4,25 +4,20 @@
 
 #include "absl/time/time.h"
 #include "assay/v1/system.grpc.pb.h"
-#include "server/runtime/executor.h"
-#include "server/storage/storage.h"
+#include "server/grpc/rpc_util.h"
 
 namespace assay::server {
 
 class SystemServiceImpl final : public assay::v1::SystemService::CallbackService {
  public:
-  // `storage` and `executor` must outlive the service.
-  SystemServiceImpl(storage::Storage* storage, BoundedExecutor* executor, absl::Time started)
-      : storage_(storage), executor_(executor), started_(started) {}
+  explicit SystemServiceImpl(const ServerDeps& deps) : deps_(deps) {}
 
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const assay::v1::GetServerInfoRequest* request,
                                           assay::v1::GetServerInfoResponse* response) override;
 
  private:
-  storage::Storage* storage_;
-  BoundedExecutor* executor_;
-  absl::Time started_;
+  ServerDeps deps_;
 };
 
 }  // namespace assay::server

@@ -7,9 +7,6 @@
 
 namespace assay::server {
 
-// The API form of a stored key (never its secret).
-v1::ApiKeyInfo ApiKeyInfoFromRecord(const storage::ApiKeyRecord& record);
-
 class TeamServiceImpl final : public v1::TeamService::CallbackService {
  public:
   explicit TeamServiceImpl(const ServerDeps& deps) : deps_(deps) {}

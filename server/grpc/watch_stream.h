@@ -1,11 +1,6 @@
-// WatchStream<Msg>: the server side of every "watch" call (WatchAudit, WatchFit). It registers
-// with a source of updates on the executor (authentication may read the database), writes the
-// source's messages in order, and finishes OK after the final one.
-//
-// Policy: with `coalesce`, a message that arrives while another is being written replaces any
-// message still waiting (a progress stream: the client gets the latest state, never a backlog);
-// without it every message is sent, and a client more than `max_queued` messages behind is
-// finished with RESOURCE_EXHAUSTED.
+// WatchStream<Msg>: the gRPC server side of every watch call. It registers with the call's
+// api::WatchSource on the executor (authentication may read the database), writes the source's
+// messages in order under the source's delivery policy, and finishes OK after the final one.
 //
 // Lifetime: deleted after gRPC's OnDone and once the start task has run, unregistering first.
 #ifndef ASSAY_SERVER_GRPC_WATCH_STREAM_H_
@@ -22,44 +17,35 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/api/watch.h"
 #include "server/grpc/rpc_util.h"
-#include "server/resources/watcher.h"
 
 namespace assay::server {
 
 template <typename Msg>
 class WatchStream final : public grpc::ServerWriteReactor<Msg>, public Watcher<Msg> {
  public:
-  // Registers `self` with the source; returns the token `unwatch` receives.
-  using StartFn =
-      std::function<absl::StatusOr<std::shared_ptr<void>>(const Principal&, Watcher<Msg>*)>;
-  using UnwatchFn = std::function<void(const std::shared_ptr<void>&, Watcher<Msg>*)>;
-
-  WatchStream(grpc::CallbackServerContext* context, const ServerDeps& deps, bool coalesce,
-              size_t max_queued, StartFn start, UnwatchFn unwatch)
-      : coalesce_(coalesce), max_queued_(max_queued), unwatch_(std::move(unwatch)) {
+  WatchStream(grpc::CallbackServerContext* context, const ServerDeps& deps,
+              api::WatchSource<Msg> source)
+      : coalesce_(source.coalesce),
+        max_queued_(source.max_queued),
+        unwatch_(std::move(source.unwatch)) {
     // The start runs on the executor, possibly after a cancellation has finished the call and
     // freed `context`: take what it needs from the context now.
-    const absl::Status queued = deps.executor->Submit(
-        [this, auth = deps.auth, authorization = Authenticator::AuthorizationOf(*context),
-         start = std::move(start)] {
-          absl::StatusOr<Principal> who = auth->Authenticate(authorization, Role::kRead);
-          absl::StatusOr<std::shared_ptr<void>> token = who.ok() ? start(*who, this) : who.status();
-          bool last;
-          {
-            absl::MutexLock lock(&mu_);
-            starting_ = false;
-            if (token.ok()) token_ = *token;
-            if (!token.ok()) FinishLocked(ToGrpcStatus(token.status()));
-            last = done_;
-          }
-          if (last) Destroy();
-        });
-    if (!queued.ok()) {
-      absl::MutexLock lock(&mu_);
-      starting_ = false;
-      FinishLocked(ToGrpcStatus(queued));
-    }
+    AuthenticateThen(deps, AuthorizationOf(*context), Role::kRead,
+                     [this, start = std::move(source.start)](absl::StatusOr<Principal> who) {
+                       absl::StatusOr<std::shared_ptr<void>> token =
+                           who.ok() ? start(*who, this) : who.status();
+                       bool last;
+                       {
+                         absl::MutexLock lock(&mu_);
+                         starting_ = false;
+                         if (token.ok()) token_ = *token;
+                         if (!token.ok()) FinishLocked(ToGrpcStatus(token.status()));
+                         last = done_;
+                       }
+                       if (last) Destroy();
+                     });
   }
 
   void Push(const Msg& message, bool final) override {
@@ -139,7 +125,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Msg>, public Watcher<M
 
   const bool coalesce_;
   const size_t max_queued_;
-  UnwatchFn unwatch_;
+  std::function<void(const std::shared_ptr<void>&, Watcher<Msg>*)> unwatch_;
   absl::Mutex mu_;
   std::deque<Msg> queue_ ABSL_GUARDED_BY(mu_);  // front is being written
   std::shared_ptr<void> token_ ABSL_GUARDED_BY(mu_);

@@ -26,12 +26,12 @@
 #include "absl/synchronization/mutex.h"
 #include "assay/v1/audit.pb.h"
 #include "core/audit/audit.h"
-#include "server/runtime/auth.h"
 #include "proto/convert/audit_config.h"
-#include "server/runtime/commit_queue.h"
 #include "server/resources/live_set.h"
-#include "server/storage/storage.h"
 #include "server/resources/watcher.h"
+#include "server/runtime/auth.h"
+#include "server/runtime/commit_queue.h"
+#include "server/storage/storage.h"
 
 namespace assay::server {
 

@@ -1,9 +1,10 @@
 // BenchmarkManager: benchmarks (item banks with tags) and their responses in the server.
 //
-// Responses are stored as one packed row per model (server/storage/response_rows.h). An upload chunk is
-// one CommitQueue work: it is validated completely, then its cells are upserted into the rows of
-// the models it touches (a cell that already holds the same value is left alone, so re-uploading a
-// chunk changes nothing). Models and items get indices 0, 1, ... in order of first arrival.
+// Responses are stored as one packed row per model (server/storage/response_rows.h). An upload
+// chunk is one CommitQueue work: it is validated completely, then its cells are upserted into the
+// rows of the models it touches (a cell that already holds the same value is left alone, so
+// re-uploading a chunk changes nothing). Models and items get indices 0, 1, ... in order of first
+// arrival.
 //
 // Every lookup is scoped to the caller's team; another team's benchmark is NOT_FOUND with the same
 // message as an id that does not exist.

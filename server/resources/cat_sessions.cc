@@ -444,7 +444,8 @@ absl::Status CatManager::List(const Principal& who, const v1::ListSessionsReques
 absl::StatusOr<std::shared_ptr<void>> CatManager::Watch(const Principal& who,
                                                         const std::string& session_id,
                                                         SessionWatcher* watcher) {
-  return live_.Watch(who, session_id, [&] { return Replay(who, session_id); }, watcher);
+  return live_.Watch(
+      who, session_id, [&] { return Replay(who, session_id); }, watcher);
 }
 
 void CatManager::Unwatch(const std::shared_ptr<void>& token, SessionWatcher* watcher) {

@@ -27,12 +27,12 @@
 #include "absl/synchronization/mutex.h"
 #include "assay/v1/cat.pb.h"
 #include "core/cat/session.h"
-#include "server/runtime/auth.h"
 #include "server/resources/benchmarks.h"
-#include "server/runtime/commit_queue.h"
 #include "server/resources/fits.h"
 #include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
+#include "server/runtime/auth.h"
+#include "server/runtime/commit_queue.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {

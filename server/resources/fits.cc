@@ -11,9 +11,9 @@
 #include "core/base/status_macros.h"
 #include "core/base/thread_name.h"
 #include "core/irt/report.h"
-#include "server/runtime/log.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
+#include "server/runtime/log.h"
 
 namespace assay::server {
 namespace {

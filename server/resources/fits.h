@@ -30,12 +30,12 @@
 #include "core/cat/session.h"
 #include "core/irt/fit.h"
 #include "core/irt/scoring.h"
-#include "server/runtime/auth.h"
 #include "server/resources/benchmarks.h"
-#include "server/runtime/commit_queue.h"
-#include "server/storage/storage.h"
 #include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
+#include "server/runtime/auth.h"
+#include "server/runtime/commit_queue.h"
+#include "server/storage/storage.h"
 
 namespace assay::server {
 

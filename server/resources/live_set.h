@@ -147,7 +147,7 @@ class LiveSet {
   // held from now on.
   template <typename Load>
   absl::StatusOr<std::shared_ptr<Live>> Find(const Principal& who, const std::string& id,
-                                              Load load) {
+                                             Load load) {
     absl::StatusOr<std::shared_ptr<Live>> live = cache_.FindOrLoad(id, std::move(load));
     if (!live.ok()) return live.status();
     if ((*live)->record.team_id != who.team_id) return NotFound(id);
@@ -162,7 +162,8 @@ class LiveSet {
 
   // Holds `live`, created in `ctx`, once the write has committed.
   void HoldOnCommit(WriteContext& ctx, std::shared_ptr<Live> live) {
-    ctx.OnCommit([this, live = std::move(live)] { cache_.InsertCreated(live->record.public_id, live); });
+    ctx.OnCommit(
+        [this, live = std::move(live)] { cache_.InsertCreated(live->record.public_id, live); });
   }
 
   // Call before changing `live` in `ctx`: if the write rolls back, the changed copy is dropped (its
@@ -172,8 +173,7 @@ class LiveSet {
     ctx.OnRollback([this, live] {
       live->dropped = true;
       cache_.Erase(live->record.public_id, live);
-      live->published.Close(
-          absl::StrCat(noun_, " was reloaded after a failed write; watch again"));
+      live->published.Close(absl::StrCat(noun_, " was reloaded after a failed write; watch again"));
     });
   }
 

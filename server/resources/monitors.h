@@ -22,11 +22,11 @@
 #include "absl/synchronization/mutex.h"
 #include "assay/v1/monitor.pb.h"
 #include "core/audit/monitor.h"
+#include "server/resources/live_set.h"
+#include "server/resources/watcher.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
-#include "server/resources/live_set.h"
 #include "server/storage/storage.h"
-#include "server/resources/watcher.h"
 
 namespace assay::server {
 

@@ -69,26 +69,15 @@ absl::StatusOr<std::pair<std::string, storage::ApiKeyRecord>> CreateApiKey(
   }
 }
 
-std::string Authenticator::AuthorizationOf(const grpc::ServerContextBase& context) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
-  return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
-}
-
-absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContextBase& context,
-                                                      Role needed) {
-  return Authenticate(AuthorizationOf(context), needed);
-}
-
 absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization,
                                                       Role needed) {
   if (authorization.empty()) {
     return absl::UnauthenticatedError(
-        "missing API key: send metadata 'authorization: Bearer <key>'");
+        "missing API key: send 'authorization: Bearer <key>' (gRPC metadata or HTTP header)");
   }
   absl::string_view value = authorization;
   if (!absl::ConsumePrefix(&value, "Bearer ") || value.empty()) {
-    return absl::UnauthenticatedError("authorization metadata must be 'Bearer <key>'");
+    return absl::UnauthenticatedError("authorization must be 'Bearer <key>'");
   }
   const std::string hash = Sha256(value);
   const absl::Time now = absl::Now();

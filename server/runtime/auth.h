@@ -1,11 +1,9 @@
-// Authentication and authorization: API keys sent as `authorization: Bearer KEY` metadata, each
-// belonging to one team with one role (read < write < admin). Keys are random 256-bit secrets
-// stored only as SHA-256 hashes (a fast hash is right here: the secret has full entropy, so there
+// Authentication and authorization: API keys sent as `authorization: Bearer KEY` (gRPC metadata or
+// an HTTP header), each belonging to one team with one role (read < write < admin). Keys are random
+// 256-bit secrets stored only as SHA-256 hashes (a fast hash is right here: the secret has full entropy, so there
 // is nothing to brute-force). See proto/assay/v1/teams.proto for the user-facing contract.
 #ifndef ASSAY_SERVER_RUNTIME_AUTH_H_
 #define ASSAY_SERVER_RUNTIME_AUTH_H_
-
-#include <grpcpp/grpcpp.h>
 
 #include <cstdint>
 #include <string>
@@ -63,15 +61,10 @@ class Authenticator {
   explicit Authenticator(storage::Storage* storage, absl::Duration cache_ttl = absl::Seconds(10))
       : storage_(storage), cache_ttl_(cache_ttl) {}
 
-  // UNAUTHENTICATED: no or malformed authorization metadata, unknown or revoked key.
-  // PERMISSION_DENIED: the key's role is below `needed`. May read the database (cache miss).
-  absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context, Role needed);
-  // The same for an `authorization` value taken from a call earlier ("" when there was none), for
-  // work that runs after the call's context may be gone.
+  // Resolves an `authorization` value as the client sent it ("Bearer KEY"; "" when there was
+  // none). UNAUTHENTICATED: none or malformed, unknown or revoked key. PERMISSION_DENIED: the key's
+  // role is below `needed`. May read the database (cache miss): call it on the executor.
   absl::StatusOr<Principal> Authenticate(absl::string_view authorization, Role needed);
-
-  // The call's `authorization` metadata value, "" when absent.
-  static std::string AuthorizationOf(const grpc::ServerContextBase& context);
 
   // Forgets every cached key (after a revocation).
   void ClearCache();

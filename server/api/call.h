@@ -1,0 +1,147 @@
+// The transport-neutral shape of a call, shared by every adapter (gRPC, HTTP/JSON): what the server
+// needs to run one (ServerDeps), what an adapter hands over about it (Call), and the three ways a
+// unary call runs. Reads run on the BoundedExecutor; writes authenticate on the executor, may read
+// there first (a prepared write), then run as a CommitQueue work and complete only once durable.
+//
+// Authentication always happens on the executor (it may read the database on a key-cache miss),
+// never on an adapter's I/O thread; AuthenticateThen is the helper for streams.
+#ifndef ASSAY_SERVER_API_CALL_H_
+#define ASSAY_SERVER_API_CALL_H_
+
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/runtime/auth.h"
+#include "server/runtime/commit_queue.h"
+#include "server/runtime/executor.h"
+#include "server/storage/storage.h"
+
+namespace assay::server {
+
+class AuditManager;
+class BenchmarkManager;
+class FitJobs;
+class CatManager;
+class MonitorManager;
+
+// The server's shared parts, owned by AssayServer; adapters keep a copy of this struct.
+struct ServerDeps {
+  storage::Storage* storage = nullptr;
+  BoundedExecutor* executor = nullptr;
+  CommitQueue* commits = nullptr;
+  Authenticator* auth = nullptr;
+  AuditManager* audits = nullptr;
+  BenchmarkManager* benchmarks = nullptr;
+  FitJobs* fits = nullptr;
+  CatManager* cat = nullptr;
+  MonitorManager* monitors = nullptr;
+  absl::Time started;  // when the server started
+};
+
+// What an adapter knows about one call.
+struct Call {
+  // The `authorization` value the client sent ("Bearer KEY"), "" when none.
+  std::string authorization;
+  // True once the client has gone or its deadline has passed; null means never. Checked before
+  // work starts (work that has started runs to completion: a write is atomic).
+  std::function<bool()> cancelled;
+};
+
+// Receives the outcome of a call exactly once, on some server thread.
+using Done = std::function<void(absl::Status)>;
+
+// Runs `work()` -> absl::Status on the executor, then `done` with its status. If the executor's
+// queue is full, `done` gets RESOURCE_EXHAUSTED at once; if the call was cancelled while queued,
+// CANCELLED without running the work.
+template <typename Work>
+void RunOnExecutor(const ServerDeps& deps, Call call, Work work, Done done) {
+  const absl::Status submitted =
+      deps.executor->Submit([call = std::move(call), work = std::move(work), done]() mutable {
+        if (call.cancelled && call.cancelled()) {
+          done(absl::CancelledError("call cancelled or past its deadline before work started"));
+          return;
+        }
+        done(work());
+      });
+  if (!submitted.ok()) done(submitted);
+}
+
+// A read: authenticates with at least `role`, then `work(const Principal&)` -> absl::Status on the
+// executor.
+template <typename Work>
+void RunRead(const ServerDeps& deps, Call call, Role role, Work work, Done done) {
+  std::string authorization = call.authorization;
+  RunOnExecutor(
+      deps, std::move(call),
+      [auth = deps.auth, authorization = std::move(authorization), role,
+       work = std::move(work)]() mutable -> absl::Status {
+        absl::StatusOr<Principal> who = auth->Authenticate(authorization, role);
+        if (!who.ok()) return who.status();
+        return work(*who);
+      },
+      std::move(done));
+}
+
+// A write whose work needs reads first (a calibration to load, a session to bring into memory):
+// authenticates with at least `role` and runs `prepare(const Principal&)` -> absl::StatusOr<P> on
+// the executor (works must not read the database: the committer holds the connection), then
+// `work(WriteContext&, const Principal&, P&)` as a CommitQueue work; `done` gets the work's status
+// once committed (or the commit's error).
+template <typename Prepare, typename Work>
+void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prepare, Work work,
+                      Done done) {
+  const absl::Status submitted =
+      deps.executor->Submit([deps, call = std::move(call), role, prepare = std::move(prepare),
+                             work = std::move(work), done]() mutable {
+        if (call.cancelled && call.cancelled()) {
+          done(absl::CancelledError("call cancelled or past its deadline before work started"));
+          return;
+        }
+        absl::StatusOr<Principal> who = deps.auth->Authenticate(call.authorization, role);
+        if (!who.ok()) {
+          done(who.status());
+          return;
+        }
+        auto prepared = prepare(*who);
+        if (!prepared.ok()) {
+          done(prepared.status());
+          return;
+        }
+        const absl::Status queued = deps.commits->Submit(
+            [who = *std::move(who), prepared = *std::move(prepared), work = std::move(work)](
+                WriteContext& ctx) mutable { return work(ctx, who, prepared); },
+            done);
+        if (!queued.ok()) done(queued);
+      });
+  if (!submitted.ok()) done(submitted);
+}
+
+// A write: as RunPreparedWrite without the preparation; `work(WriteContext&, const Principal&)`.
+template <typename Work>
+void RunWrite(const ServerDeps& deps, Call call, Role role, Work work, Done done) {
+  RunPreparedWrite(
+      deps, std::move(call), role, [](const Principal&) { return absl::StatusOr<bool>(true); },
+      [work = std::move(work)](WriteContext& ctx, const Principal& who, bool) mutable {
+        return work(ctx, who);
+      },
+      std::move(done));
+}
+
+// For streams: authenticates `authorization` with at least `role` on the executor, then calls
+// `then(absl::StatusOr<Principal>)` there (with RESOURCE_EXHAUSTED at once, on the caller's
+// thread, if the executor's queue is full).
+inline void AuthenticateThen(const ServerDeps& deps, std::string authorization, Role role,
+                             std::function<void(absl::StatusOr<Principal>)> then) {
+  const absl::Status submitted =
+      deps.executor->Submit([auth = deps.auth, authorization = std::move(authorization), role,
+                             then] { then(auth->Authenticate(authorization, role)); });
+  if (!submitted.ok()) then(submitted);
+}
+
+}  // namespace assay::server
+
+#endif  // ASSAY_SERVER_API_CALL_H_
