@@ -4,8 +4,10 @@
 #define ASSAY_SERVER_API_WATCH_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "assay/v1/audit.pb.h"
@@ -26,9 +28,16 @@ struct WatchSource {
   bool coalesce = false;
   size_t max_queued = 10000;
   // Registers the watcher for the authenticated caller (on the executor: it may read the
-  // database) and pushes the current state to it at once; returns the token for `unwatch`. Errors
-  // are the Get call's (NOT_FOUND for another team's id).
-  std::function<absl::StatusOr<std::shared_ptr<void>>(const Principal&, Watcher<Msg>*)> start;
+  // database) and pushes the current state to it at once, or, with `after` (the sequence number of
+  // the last message a resuming watcher saw), the messages that followed it when the server still
+  // holds them (else the current state). Returns the token for `unwatch`. Errors are the Get
+  // call's (NOT_FOUND for another team's id).
+  std::function<absl::StatusOr<std::shared_ptr<void>>(const Principal&, Watcher<Msg>*,
+                                                      std::optional<int64_t> after)>
+      start;
+  // A message's sequence number (an audit's revision, a monitor's t, a session's steps, a fit's
+  // iteration): what a resuming watcher passes back as `after`.
+  std::function<int64_t(const Msg&)> sequence;
   // After it returns the watcher is never called again.
   std::function<void(const std::shared_ptr<void>&, Watcher<Msg>*)> unwatch;
 };

@@ -35,7 +35,7 @@ class WatchStream final : public grpc::ServerWriteReactor<Msg>, public Watcher<M
     AuthenticateThen(deps, AuthorizationOf(*context), Role::kRead,
                      [this, start = std::move(source.start)](absl::StatusOr<Principal> who) {
                        absl::StatusOr<std::shared_ptr<void>> token =
-                           who.ok() ? start(*who, this) : who.status();
+                           who.ok() ? start(*who, this, std::nullopt) : who.status();
                        bool last;
                        {
                          absl::MutexLock lock(&mu_);

@@ -98,7 +98,7 @@ struct AuditManager::Live : LiveResource<v1::Audit, v1::AuditUpdate> {
         revision(rev),
         snapshot_revision(record.snapshot_revision) {
     record.snapshot.clear();  // only needed to load
-    published.Set(ToProto());
+    published.Set(ToProto(), revision);
   }
 
   static v1::AuditUpdate CurrentUpdate(const v1::Audit& audit) {
@@ -222,7 +222,8 @@ void AuditManager::PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live
     for (const audit::Step& s : live->batch_steps) ToProto(s, update.add_steps());
     live->batch_steps.clear();
     live->publish_scheduled = false;
-    live->published.Publish(update.audit(), update, Live::IsFinal(update.audit()));
+    live->published.Publish(update.audit(), update, Live::IsFinal(update.audit()),
+                            update.audit().revision());
   });
 }
 
@@ -430,10 +431,11 @@ absl::Status AuditManager::List(const Principal& who, const v1::ListAuditsReques
 
 absl::StatusOr<std::shared_ptr<void>> AuditManager::Watch(const Principal& who,
                                                           const std::string& audit_id,
-                                                          AuditWatcher* watcher) {
+                                                          AuditWatcher* watcher,
+                                                          std::optional<int64_t> after) {
   RETURN_IF_ERROR(CheckId("audit_id", audit_id));
   return live_.Watch(
-      who, audit_id, [&] { return Replay(*storage_, who, audit_id); }, watcher);
+      who, audit_id, [&] { return Replay(*storage_, who, audit_id); }, watcher, after);
 }
 
 void AuditManager::Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher) {

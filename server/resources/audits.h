@@ -66,7 +66,8 @@ class AuditManager {
   // Registers `watcher` and calls it at once with the current state (an update without steps).
   // Returns a token for Unwatch. NotFound as Get.
   absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& audit_id,
-                                              AuditWatcher* watcher);
+                                              AuditWatcher* watcher,
+                                              std::optional<int64_t> after = std::nullopt);
   // Unregisters; after it returns the watcher is never called again.
   void Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher);
 

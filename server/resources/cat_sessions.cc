@@ -220,9 +220,10 @@ void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CatManager::Live>& liv
   if (!basic) AddFullParts(*live, out);
   ctx.OnCommit([live, step = std::move(step), added = std::move(added)]() mutable {
     const bool final = step.finished();
+    const int64_t seq = step.steps();
     live->published.Change(
         [&](v1::CatSession& full) { AdvancePublished(full, std::move(step), added); },
-        &CatManager::Live::CurrentUpdate, final);
+        &CatManager::Live::CurrentUpdate, final, seq);
   });
 }
 }  // namespace
@@ -270,7 +271,7 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
     live->session.emplace(std::move(session));
     RETURN_IF_ERROR(ctx.txn().InsertCatSession(live->record));
     *out = ToProto(*live, /*basic=*/false);
-    live->published.Set(*out);
+    live->published.Set(*out, out->steps());
     live_.HoldOnCommit(ctx, live);
     return absl::OkStatus();
   });
@@ -317,7 +318,7 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Princ
   }
   live->session.emplace(std::move(session));
   live->steps = static_cast<int64_t>(events.size());
-  live->published.Set(ToProto(*live, /*basic=*/false));
+  live->published.Set(ToProto(*live, /*basic=*/false), live->steps);
   return live;
 }
 
@@ -443,9 +444,10 @@ absl::Status CatManager::List(const Principal& who, const v1::ListSessionsReques
 
 absl::StatusOr<std::shared_ptr<void>> CatManager::Watch(const Principal& who,
                                                         const std::string& session_id,
-                                                        SessionWatcher* watcher) {
+                                                        SessionWatcher* watcher,
+                                                        std::optional<int64_t> after) {
   return live_.Watch(
-      who, session_id, [&] { return Replay(who, session_id); }, watcher);
+      who, session_id, [&] { return Replay(who, session_id); }, watcher, after);
 }
 
 void CatManager::Unwatch(const std::shared_ptr<void>& token, SessionWatcher* watcher) {

@@ -17,6 +17,7 @@
 #ifndef ASSAY_SERVER_RESOURCES_CAT_SESSIONS_H_
 #define ASSAY_SERVER_RESOURCES_CAT_SESSIONS_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,7 +82,8 @@ class CatManager {
   // committed step; the view of a finished session is the last. Returns a token for Unwatch.
   // NotFound as Get.
   absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& session_id,
-                                              SessionWatcher* watcher);
+                                              SessionWatcher* watcher,
+                                              std::optional<int64_t> after = std::nullopt);
   // Unregisters; after it returns the watcher is never called again.
   void Unwatch(const std::shared_ptr<void>& token, SessionWatcher* watcher);
 

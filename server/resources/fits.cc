@@ -200,7 +200,7 @@ absl::Status FitJobs::Start() {
       job->make_current = job->fit.current();  // stored: the start's make_current
       job->fit.set_current(false);
       job->fit.set_state(v1::FIT_STATE_QUEUED);
-      job->published.Set(job->fit);
+      job->published.Set(job->fit, 0);
       active_[r.public_id] = job;
       queue_.push_back(job);
     }
@@ -352,7 +352,11 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
   active_.erase(final.id());
 }
 
-void FitJobs::Publish(Job& job) { job.published.Publish(job.fit, job.fit, IsFinal(job.fit)); }
+// Fits keep no history (published{0}): their stream is coalesced progress, and a watcher that
+// resumes gets the current state; the sequence is the iteration.
+void FitJobs::Publish(Job& job) {
+  job.published.Publish(job.fit, job.fit, IsFinal(job.fit), job.fit.iteration());
+}
 
 absl::Status FitJobs::RecordToProto(const storage::FitRecord& r, v1::Fit* out) {
   if (!out->ParseFromString(r.record)) {
@@ -409,7 +413,7 @@ absl::Status FitJobs::StartFit(WriteContext& ctx, const Principal& who,
     fit.set_current(false);
     fit.set_version(record.version);
     job->fit = fit;
-    job->published.Set(fit);
+    job->published.Set(fit, 0);
     *out = fit;
     ctx.OnCommit([this, job] {
       absl::MutexLock lock(&mu_);
@@ -513,9 +517,9 @@ absl::Status FitJobs::List(const Principal& who, const v1::ListFitsRequest& req,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<void>> FitJobs::Watch(const Principal& who,
-                                                     const std::string& fit_id,
-                                                     FitWatcher* watcher) {
+absl::StatusOr<std::shared_ptr<void>> FitJobs::Watch(
+    const Principal& who, const std::string& fit_id, FitWatcher* watcher,
+    std::optional<int64_t> /*after: fits resume with their current state*/) {
   {
     absl::MutexLock lock(&mu_);
     auto it = active_.find(fit_id);

@@ -18,6 +18,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -82,7 +83,8 @@ class FitJobs {
   // Calls `watcher` at once with the fit's state, then on every change. Returns a token for
   // Unwatch; after a final state no further calls come.
   absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& fit_id,
-                                              FitWatcher* watcher);
+                                              FitWatcher* watcher,
+                                              std::optional<int64_t> after = std::nullopt);
   void Unwatch(const std::shared_ptr<void>& token, FitWatcher* watcher);
 
   // A succeeded fit's parsed tables, for scoring and adaptive testing. K = 1 fits also have
@@ -112,7 +114,7 @@ class FitJobs {
     bool make_current = true;
     v1::Fit fit;  // current state (guarded by mu_)
     bool cancel = false;
-    Publication<v1::Fit, v1::Fit> published;  // `fit` as last published, and its watchers
+    Publication<v1::Fit, v1::Fit> published{0};  // `fit` as last published, and its watchers
   };
   void RunLoop();
   void Run(const std::shared_ptr<Job>& job);

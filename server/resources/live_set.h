@@ -19,7 +19,10 @@
 #define ASSAY_SERVER_RESOURCES_LIVE_SET_H_
 
 #include <atomic>
+#include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -37,11 +40,17 @@
 
 namespace assay::server {
 
-// The committed state of one resource as readers see it (View), and the watchers told about each
-// new one (Update).
+// The committed state of one resource as readers see it (View), the watchers told about each new
+// one (Update), and the last few updates, so that a watcher that lost its connection can resume
+// where it stopped. Every state carries the resource's own sequence number (an audit's revision, a
+// monitor's t, a session's steps), strictly increasing from update to update.
 template <typename View, typename Update>
 class Publication {
  public:
+  // Keeps the last `history` updates for resuming watchers (0: none; a resume then gets the
+  // current state).
+  explicit Publication(size_t history = 64) : history_limit_(history) {}
+
   // A copy of the committed state.
   View Get() const {
     absl::MutexLock lock(&mu_);
@@ -60,36 +69,52 @@ class Publication {
     absl::MutexLock lock(&mu_);
     use(view_);
   }
-  // Replaces the state without telling watchers (before the resource is shared, or when an update
-  // is not worth a message).
-  void Set(View view) {
+  // Replaces the state (number `seq`) without telling watchers: before the resource is shared.
+  void Set(View view, int64_t seq) {
     absl::MutexLock lock(&mu_);
     view_ = std::move(view);
+    seq_ = seq;
+    history_.clear();
   }
-  // Changes the state in place with `change(View&)`, then tells every watcher the new
-  // CurrentUpdate (built only when someone watches).
+  // Changes the state in place with `change(View&)` to number `seq`, then tells every watcher
+  // `current(const View&) -> Update` (built only when someone watches; when no one does, the
+  // history restarts here).
   template <typename Changer, typename CurrentUpdate>
-  void Change(Changer&& change, CurrentUpdate&& current, bool final) {
+  void Change(Changer&& change, CurrentUpdate&& current, bool final, int64_t seq) {
     absl::MutexLock lock(&mu_);
     change(view_);
-    if (watchers_.empty()) return;
-    const Update update = current(view_);
-    PushLocked(update, final);
+    if (watchers_.empty()) {
+      seq_ = seq;
+      history_.clear();
+      return;
+    }
+    PublishLocked(current(view_), final, seq);
   }
-  // Replaces the state and tells every watcher `update`; after a final one no watcher is told more.
-  void Publish(View view, const Update& update, bool final) {
+  // Replaces the state with `view` (number `seq`) and tells every watcher `update`; after a final
+  // one no watcher is told more.
+  void Publish(View view, const Update& update, bool final, int64_t seq) {
     absl::MutexLock lock(&mu_);
     view_ = std::move(view);
-    PushLocked(update, final);
+    PublishLocked(update, final, seq);
   }
-  // Registers `watcher` and pushes `current(const View&) -> Update` to it at once. False (nothing
-  // registered) if the resource was closed: the caller watches the reloaded one.
+  // Registers `watcher` and pushes to it at once: with `after` (the number of the last state the
+  // watcher saw) still covered by the history, every update after it (none if it is current);
+  // otherwise `current(const View&) -> Update`. False (nothing registered) if the resource was
+  // closed: the caller watches the reloaded one.
   template <typename CurrentUpdate>
-  bool Watch(Watcher<Update>* watcher, CurrentUpdate&& current, bool (*is_final)(const View&)) {
+  bool Watch(Watcher<Update>* watcher, CurrentUpdate&& current, bool (*is_final)(const View&),
+             std::optional<int64_t> after = std::nullopt) {
     absl::MutexLock lock(&mu_);
     if (closed_) return false;
     const bool final = is_final(view_);
-    watcher->Push(current(view_), final);
+    const int64_t floor = history_.empty() ? seq_ : history_.front().before;
+    if (after.has_value() && *after >= floor && *after <= seq_ && !(final && *after == seq_)) {
+      for (const Entry& e : history_) {
+        if (e.seq > *after) watcher->Push(e.update, e.final);
+      }
+    } else {
+      watcher->Push(current(view_), final);
+    }
     if (!final) watchers_.insert(watcher);
     return true;
   }
@@ -107,13 +132,29 @@ class Publication {
   }
 
  private:
-  void PushLocked(const Update& update, bool final) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  struct Entry {
+    int64_t before;  // the number of the state this update followed
+    int64_t seq;
+    Update update;
+    bool final;
+  };
+
+  void PublishLocked(const Update& update, bool final, int64_t seq)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (history_limit_ > 0) {
+      if (history_.size() == history_limit_) history_.pop_front();
+      history_.push_back(Entry{seq_, seq, update, final});
+    }
+    seq_ = seq;
     for (Watcher<Update>* w : watchers_) w->Push(update, final);
     if (final) watchers_.clear();
   }
 
+  const size_t history_limit_;
   mutable absl::Mutex mu_;
   View view_ ABSL_GUARDED_BY(mu_);
+  int64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Entry> history_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher<Update>*> watchers_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -178,14 +219,16 @@ class LiveSet {
   }
 
   // Registers `watcher` with the resource `id` (found as Find does) and pushes its current state at
-  // once. Returns the token for Unwatch.
+  // once, or, with `after`, what followed that state (Publication::Watch). Returns the token for
+  // Unwatch.
   template <typename Load, typename Update>
   absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& id,
-                                              Load load, Watcher<Update>* watcher) {
+                                              Load load, Watcher<Update>* watcher,
+                                              std::optional<int64_t> after = std::nullopt) {
     while (true) {
       absl::StatusOr<std::shared_ptr<Live>> live = Find(who, id, load);
       if (!live.ok()) return live.status();
-      if ((*live)->published.Watch(watcher, &Live::CurrentUpdate, &Live::IsFinal)) {
+      if ((*live)->published.Watch(watcher, &Live::CurrentUpdate, &Live::IsFinal, after)) {
         return std::shared_ptr<void>(*std::move(live));
       }
       // Raced with a failed write: watch the reloaded one.

@@ -143,7 +143,7 @@ absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Replay(
                    source.MonitorScores(live->record.id, live->snapshot_t + 1,
                                         std::numeric_limits<int64_t>::max()));
   for (double y : scores) RETURN_IF_ERROR(Apply(*live, y).status());
-  live->published.Set(ToProto(*live));
+  live->published.Set(ToProto(*live), live->monitor->t());
   return live;
 }
 
@@ -166,7 +166,7 @@ absl::Status MonitorManager::Create(WriteContext& ctx, const Principal& who,
     live->monitor.emplace(std::move(monitor));
     RETURN_IF_ERROR(ctx.txn().InsertMonitor(live->record));
     *out = ToProto(*live);
-    live->published.Set(*out);
+    live->published.Set(*out, 0);
     live_.HoldOnCommit(ctx, live);
     return absl::OkStatus();
   });
@@ -232,7 +232,9 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
     *update.mutable_monitor() = out->monitor();
     *update.mutable_alarm_ts() = out->alarm_ts();
     if (skip < req.scores_size()) {
-      ctx.OnCommit([live, update] { live->published.Publish(update.monitor(), update, false); });
+      ctx.OnCommit([live, update] {
+        live->published.Publish(update.monitor(), update, false, update.monitor().t());
+      });
     }
     return absl::OkStatus();
   });
@@ -262,9 +264,10 @@ absl::Status MonitorManager::List(const Principal& who, const v1::ListMonitorsRe
 
 absl::StatusOr<std::shared_ptr<void>> MonitorManager::Watch(const Principal& who,
                                                             const std::string& monitor_id,
-                                                            MonitorWatcher* watcher) {
+                                                            MonitorWatcher* watcher,
+                                                            std::optional<int64_t> after) {
   return live_.Watch(
-      who, monitor_id, [&] { return Replay(*storage_, who, monitor_id); }, watcher);
+      who, monitor_id, [&] { return Replay(*storage_, who, monitor_id); }, watcher, after);
 }
 
 void MonitorManager::Unwatch(const std::shared_ptr<void>& token, MonitorWatcher* watcher) {

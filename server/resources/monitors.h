@@ -13,7 +13,9 @@
 #ifndef ASSAY_SERVER_RESOURCES_MONITORS_H_
 #define ASSAY_SERVER_RESOURCES_MONITORS_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -50,7 +52,8 @@ class MonitorManager {
                     v1::ListMonitorsResponse* out);
   // Sends the state now, then every committed update (none is final).
   absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& monitor_id,
-                                              MonitorWatcher* watcher);
+                                              MonitorWatcher* watcher,
+                                              std::optional<int64_t> after = std::nullopt);
   void Unwatch(const std::shared_ptr<void>& token, MonitorWatcher* watcher);
 
   // Monitors held in memory now (≤ max_live once no call holds the extra ones).
