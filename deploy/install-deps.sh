@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libeigen3-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev grpc-proto
+  libcli11-dev nlohmann-json3-dev grpc-proto libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf
 )
 

@@ -69,6 +69,23 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_path, "PEM private key (with --tls-cert)")
       ->check(CLI::ExistingFile);
+  double http_idle_seconds = 60;
+  app.add_option("--http", options.http_address,
+                 "host:port of the HTTP/JSON API, events and metrics (off unless given; port 0 "
+                 "picks a free one; TLS with --tls-cert/--tls-key)");
+  app.add_option("--http-cors-origin", options.http_cors_origin,
+                 "an origin (https://dash.example.com) allowed to call the HTTP API from a page "
+                 "served elsewhere");
+  app.add_option("--http-max-body-bytes", options.http_max_body_bytes,
+                 "largest HTTP request body accepted (413 beyond)")
+      ->capture_default_str();
+  app.add_option("--http-max-connections", options.http_max_connections,
+                 "HTTP connections open at once (each has a thread; more are refused)")
+      ->capture_default_str();
+  app.add_option("--http-idle-timeout", http_idle_seconds,
+                 "seconds an HTTP connection may sit without progress (slow or idle clients)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.require_subcommand(0, 1);
 
   std::string team_name, role = "write", description, backup_dest;
@@ -89,6 +106,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   options.shutdown_grace = absl::Seconds(grace_seconds);
+  options.http_idle_timeout = absl::Seconds(http_idle_seconds);
 
   if (team_create->parsed() || key_create->parsed()) {
     auto created = team_create->parsed()

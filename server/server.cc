@@ -11,11 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "server/http/http_server.h"
 #include "server/grpc/audit_service.h"
+#include "server/http/http_server.h"
 #include "server/grpc/benchmark_service.h"
+#include "server/http/http_server.h"
 #include "server/grpc/cat_service.h"
+#include "server/http/http_server.h"
 #include "server/grpc/monitor_service.h"
+#include "server/http/http_server.h"
 #include "server/grpc/system_service.h"
+#include "server/http/http_server.h"
 #include "server/grpc/team_service.h"
 #include "server/resources/audits.h"
 #include "server/resources/benchmarks.h"
@@ -54,6 +60,16 @@ absl::Status ServerOptions::Validate() const {
   if (tls_cert_path.empty() != tls_key_path.empty()) {
     return absl::InvalidArgumentError("tls: give both the certificate and the key, or neither");
   }
+  if (http_max_body_bytes < 1024) {
+    return absl::InvalidArgumentError("http max body bytes: must be >= 1024");
+  }
+  if (http_max_connections < 1) {
+    return absl::InvalidArgumentError("http max connections: must be >= 1");
+  }
+  if (http_idle_timeout < absl::Seconds(1) || http_heartbeat <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "http idle timeout: must be >= 1 s (and the heartbeat positive)");
+  }
   return absl::OkStatus();
 }
 
@@ -76,6 +92,8 @@ struct AssayServer::Parts {
   std::unique_ptr<CatServiceImpl> cat_service;
   std::unique_ptr<MonitorServiceImpl> monitor_service;
   std::unique_ptr<grpc::Server> server;
+  ServerDeps deps;  // what the HTTP adapter holds on to
+  std::unique_ptr<http::HttpServer> http;
 };
 
 namespace {
@@ -108,6 +126,17 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   parts->options = options;
   ASSIGN_OR_RETURN(parts->storage, storage::Storage::Open(options.db_path));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
+  http::HttpOptions http_options;
+  http_options.address = options.http_address;
+  if (!options.http_address.empty() && !options.tls_cert_path.empty()) {
+    ASSIGN_OR_RETURN(http_options.tls_cert_pem, ReadFile(options.tls_cert_path));
+    ASSIGN_OR_RETURN(http_options.tls_key_pem, ReadFile(options.tls_key_path));
+  }
+  http_options.cors_origin = options.http_cors_origin;
+  http_options.max_body_bytes = options.http_max_body_bytes;
+  http_options.max_connections = options.http_max_connections;
+  http_options.idle_timeout = options.http_idle_timeout;
+  http_options.heartbeat = options.http_heartbeat;
   ASSIGN_OR_RETURN(int64_t purged, parts->storage->PurgeReplies(absl::ToUnixSeconds(absl::Now()) -
                                                                 kRequestIdRetentionSeconds));
   if (purged > 0) Log(LogLevel::kInfo, "forgot %d request ids older than 24h", purged);
@@ -166,11 +195,28 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   parts->server->GetHealthCheckService()->SetServingStatus(true);
   Log(LogLevel::kInfo, "assayd listening on port %d (%s), database %s", port,
       options.listen_address, options.db_path);
+  if (!options.http_address.empty()) {
+    parts->deps = deps;
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
+        http::HttpServer::Start(http_options, parts->deps);
+    if (!http.ok()) {
+      AssayServer stopping(std::move(parts), port);  // shuts the rest down in order
+      return http.status();
+    }
+    Log(LogLevel::kInfo, "HTTP/JSON API on %s://%s (port %d)",
+        options.tls_cert_path.empty() ? "http" : "https", options.http_address,
+        (*http)->port());
+    parts->http = *std::move(http);
+  }
   return std::unique_ptr<AssayServer>(new AssayServer(std::move(parts), port));
 }
 
 AssayServer::AssayServer(std::unique_ptr<Parts> parts, int port)
     : parts_(std::move(parts)), port_(port) {}
+
+int AssayServer::http_port() const {
+  return parts_->http == nullptr ? 0 : parts_->http->port();
+}
 
 size_t AssayServer::live_sessions() const { return parts_->cat->live_count(); }
 size_t AssayServer::live_audits() const { return parts_->audits->live_count(); }
@@ -185,6 +231,8 @@ void AssayServer::Shutdown() {
   Log(LogLevel::kInfo, "shutting down (grace %s)",
       absl::FormatDuration(parts_->options.shutdown_grace));
   parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  // HTTP first: its event streams end, and its calls in progress complete on the executor.
+  if (parts_->http != nullptr) parts_->http->Shutdown();
   // In-flight calls may finish within the grace period; the executor keeps running meanwhile so
   // that queued work can complete its calls.
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->options.shutdown_grace));

@@ -40,6 +40,15 @@ struct ServerOptions {
   // them the server speaks plaintext (keep it on loopback or behind a TLS-terminating proxy).
   std::string tls_cert_path;
   std::string tls_key_path;
+  // The HTTP/JSON listener (server/http/http_server.h): HOST:PORT, empty for none. It uses the TLS
+  // files above when they are given.
+  std::string http_address;
+  // An origin allowed to call the HTTP API from a page served elsewhere (CORS); empty: none.
+  std::string http_cors_origin;
+  size_t http_max_body_bytes = 16 << 20;
+  unsigned http_max_connections = 256;
+  absl::Duration http_idle_timeout = absl::Seconds(60);
+  absl::Duration http_heartbeat = absl::Seconds(15);
 
   // InvalidArgument naming the field at fault.
   absl::Status Validate() const;
@@ -56,6 +65,8 @@ class AssayServer {
 
   // The bound port (the real one when listen_address asked for port 0).
   int port() const { return port_; }
+  // The HTTP listener's bound port; 0 when there is none.
+  int http_port() const;
 
   // Adaptive-testing sessions held in memory now (see ServerOptions::max_live_sessions).
   size_t live_sessions() const;

@@ -30,8 +30,7 @@ absl::Status SetFromText(Message* message, const FieldDescriptor* field, const s
   const Reflection* r = message->GetReflection();
   const bool repeated = field->is_repeated();
   const auto bad = [&](absl::string_view type) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": '", value, "' is not a valid ", type));
+    return absl::InvalidArgumentError(absl::StrCat(where, ": '", value, "' is not a valid ", type));
   };
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
@@ -105,17 +104,17 @@ absl::Status FillRequest(const std::string& body, const Params& query, const Par
     options.ignore_unknown_fields = false;
     const auto parsed = google::protobuf::util::JsonStringToMessage(body, message, options);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("body: not a valid ", message->GetDescriptor()->name(), " in JSON: ",
-                       std::string(parsed.message())));
+      return absl::InvalidArgumentError(absl::StrCat("body: not a valid ",
+                                                     message->GetDescriptor()->name(),
+                                                     " in JSON: ", std::string(parsed.message())));
     }
   }
   for (const auto& [name, value] : query) {
     const FieldDescriptor* field = FindField(*message, name);
     if (field == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, ": no such query parameter (", message->GetDescriptor()->name(), " has no field '",
-          name, "')"));
+      return absl::InvalidArgumentError(absl::StrCat(name, ": no such query parameter (",
+                                                     message->GetDescriptor()->name(),
+                                                     " has no field '", name, "')"));
     }
     if (absl::Status s = SetFromText(message, field, value, name); !s.ok()) return s;
   }
@@ -128,8 +127,8 @@ absl::Status FillRequest(const std::string& body, const Params& query, const Par
     const Reflection* r = message->GetReflection();
     const std::string in_body = r->GetString(*message, field);
     if (!in_body.empty() && in_body != value) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ": the path says '", value,
-                                                     "' but the body says '", in_body, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": the path says '", value, "' but the body says '", in_body, "'"));
     }
     r->SetString(message, field, value);
   }
@@ -181,16 +180,18 @@ int HttpStatusOf(absl::StatusCode code) {
 }
 
 std::string ErrorJson(const absl::Status& status) {
-  nlohmann::json body = {{"code", static_cast<int>(status.code())},
-                         {"message", std::string(status.message())},
-                         {"details", nlohmann::json::array()}};
+  nlohmann::ordered_json body = {{"code", static_cast<int>(status.code())},
+                                 {"message", std::string(status.message())},
+                                 {"details", nlohmann::ordered_json::array()}};
   // Our messages name the field first: "cases[2].case_id: required".
   const std::string message(status.message());
   const size_t colon = message.find(": ");
   if (colon != std::string::npos && colon > 0) {
     const std::string field = message.substr(0, colon);
     const bool looks_like_field =
-        field.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.[]") == std::string::npos;
+        field.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]") ==
+        std::string::npos;
     if (looks_like_field) {
       body["details"].push_back(
           {{"@type", "type.googleapis.com/google.rpc.BadRequest"},
