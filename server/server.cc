@@ -203,8 +203,9 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
       AssayServer stopping(std::move(parts), port);  // shuts the rest down in order
       return http.status();
     }
-    Log(LogLevel::kInfo, "HTTP/JSON API on %s://%s (port %d)",
-        options.tls_cert_path.empty() ? "http" : "https", options.http_address,
+    const std::string host = options.http_address.substr(0, options.http_address.rfind(':'));
+    Log(LogLevel::kInfo, "HTTP/JSON API on %s://%s:%d/",
+        options.tls_cert_path.empty() ? "http" : "https", host.empty() ? "0.0.0.0" : host,
         (*http)->port());
     parts->http = *std::move(http);
   }

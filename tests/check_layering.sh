@@ -45,9 +45,9 @@ forbid server/resources 'server/(api|grpc|http)/|grpcpp|grpc/' \
   "server/resources/ must not call the API layer or an adapter, nor include gRPC"
 forbid server/api 'server/(grpc|http)/|grpcpp|grpc/' \
   "server/api/ must stay transport-neutral"
-forbid server/grpc 'server/(resources|runtime|storage|http)/' \
-  "the gRPC adapter calls only server/api/"
-forbid server/http 'server/(resources|runtime|storage|grpc)/|grpcpp' \
-  "the HTTP adapter calls only server/api/"
+forbid server/grpc 'server/(resources|storage|http)/|server/runtime/(auth|commit_queue|executor)' \
+  "the gRPC adapter calls only server/api/ (and the log)"
+forbid server/http 'server/(resources|storage|grpc)/|server/runtime/(auth|commit_queue|executor)|grpcpp' \
+  "the HTTP adapter calls only server/api/ (and the log)"
 [ "$fail" -eq 0 ] && echo "layering: ok"
 exit "$fail"

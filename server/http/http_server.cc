@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/http/routes.h"
+#include "server/runtime/log.h"
 
 namespace assay::server::http {
 
@@ -63,6 +64,15 @@ struct HttpServer::Impl {
     return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
   }
   static void FreeStream(void* cls) { delete static_cast<std::shared_ptr<EventStream>*>(cls); }
+
+  // libmicrohttpd's own messages (malformed requests, clients gone) in the server's log format.
+  static void LogMhd(void* /*cls*/, const char* format, va_list args) {
+    char line[512];
+    vsnprintf(line, sizeof(line), format, args);
+    std::string text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    LogLine(LogLevel::kInfo, "http: " + text);
+  }
 
   static std::string Header(MHD_Connection* connection, const char* name) {
     const char* v = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
@@ -205,10 +215,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
                                   {MHD_OPTION_END, 0, nullptr}};
   impl->daemon = MHD_start_daemon(
       flags, static_cast<uint16_t>(port), nullptr, nullptr, &Impl::Access, impl.get(),
-      MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(), MHD_OPTION_SOCK_ADDR,
-      reinterpret_cast<sockaddr*>(&address), MHD_OPTION_CONNECTION_LIMIT, options.max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      options.max_header_bytes, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+      MHD_OPTION_EXTERNAL_LOGGER, &Impl::LogMhd, nullptr,  // first: it applies to what follows
+      MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(),                    //
+      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),                  //
+      MHD_OPTION_CONNECTION_LIMIT, options.max_connections,                         //
+      MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,                                  //
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.max_header_bytes,                 //
+      MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
   if (impl->daemon == nullptr) {
     return absl::UnavailableError(absl::StrCat("http: cannot listen on ", options.address));
   }

@@ -43,6 +43,10 @@ class ServiceTest : public ::testing::Test {
     options.max_live_sessions = max_live_sessions_;
     options.max_live_audits = max_live_audits_;
     options.max_live_monitors = max_live_monitors_;
+    options.http_address = http_address_;
+    options.http_idle_timeout = http_idle_timeout_;
+    options.http_max_body_bytes = http_max_body_bytes_;
+    options.http_heartbeat = absl::Milliseconds(200);
     ASSERT_OK_AND_ASSIGN(server_, server::AssayServer::Start(options));
     auto channel = LocalChannel(server_->port());
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
@@ -83,6 +87,10 @@ class ServiceTest : public ::testing::Test {
   size_t max_live_sessions_ = server::ServerOptions().max_live_sessions;
   size_t max_live_audits_ = server::ServerOptions().max_live_audits;
   size_t max_live_monitors_ = server::ServerOptions().max_live_monitors;
+  // The HTTP listener: off unless a test sets this (e.g. "127.0.0.1:0") before StartServer.
+  std::string http_address_;
+  absl::Duration http_idle_timeout_ = absl::Seconds(60);
+  size_t http_max_body_bytes_ = server::ServerOptions().http_max_body_bytes;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<server::AssayServer> server_;
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;

@@ -1,0 +1,488 @@
+// The HTTP/JSON adapter through a real server on loopback (HTTP and gRPC on port 0): every JSON
+// route returns what its gRPC call returns (MATH-500 uploaded and fitted; messages compared field by
+// field); errors map to HTTP codes with the field named; team isolation and keys hold; an event
+// stream delivers every audit update in order while labels arrive over gRPC, resumes after a
+// dropped connection without gaps or repeats, and ends on shutdown; malformed requests change
+// nothing and the server goes on serving.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "assay/v1/system.pb.h"
+#include "assay/v1/teams.pb.h"
+#include "client/import/csv.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/http_client.h"
+#include "tests/testing/service_fixture.h"
+
+namespace assay::server {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using testing::Ctx;
+using testing::Headers;
+using testing::HttpResponse;
+using testing::SseClient;
+using testing::ToAbsl;
+using ::testing::HasSubstr;
+
+constexpr char kMath500[] = ASSAY_SHARED_DATA "/math500.csv";
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string out;
+  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(m, &out).ok());
+  return out;
+}
+
+class HttpApiTest : public testing::ServiceTest {
+ protected:
+  void SetUp() override {
+    http_address_ = "127.0.0.1:0";
+    http_idle_timeout_ = absl::Seconds(1);
+    http_max_body_bytes_ = 64 << 10;
+    ServiceTest::SetUp();
+  }
+
+  int port() const { return server_->http_port(); }
+
+  // The Authorization header of `key`; none for "".
+  static Headers Auth(const std::string& key) {
+    if (key.empty()) return {};
+    return {{"Authorization", "Bearer " + key}};
+  }
+
+  HttpResponse Get(const std::string& target, const std::string& key) {
+    absl::StatusOr<HttpResponse> r = testing::Http(port(), "GET", target, Auth(key));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : HttpResponse{};
+  }
+  HttpResponse Post(const std::string& target, const std::string& key, const std::string& body) {
+    Headers h = Auth(key);
+    h.emplace_back("Content-Type", "application/json");
+    absl::StatusOr<HttpResponse> r = testing::Http(port(), "POST", target, h, body);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : HttpResponse{};
+  }
+
+  template <typename M>
+  static M Parse(const HttpResponse& r) {
+    M m;
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.headers.count("content-type") ? r.headers.at("content-type") : "",
+              "application/json");
+    const auto parsed = google::protobuf::util::JsonStringToMessage(r.body, &m);
+    EXPECT_TRUE(parsed.ok()) << parsed.ToString() << " in " << r.body;
+    return m;
+  }
+
+  template <typename M>
+  static void ExpectSame(const M& over_http, const M& over_grpc) {
+    std::string diff;
+    MessageDifferencer d;
+    d.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(d.Compare(over_http, over_grpc)) << M::descriptor()->name() << ": " << diff;
+  }
+
+  // The error body of `r`: checks its shape, returns it.
+  static nlohmann::json ErrorOf(const HttpResponse& r) {
+    nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+    EXPECT_TRUE(body.is_object()) << r.body;
+    if (!body.is_object()) return {};
+    EXPECT_TRUE(body.contains("code") && body.contains("message") && body.contains("details"))
+        << r.body;
+    return body;
+  }
+
+  v1::Audit CreateAuditOverGrpc(int cases) {
+    v1::CreateAuditRequest create;
+    create.set_display_name("stream");
+    create.mutable_config()->set_method(v1::AUDIT_METHOD_SR);
+    create.mutable_config()->set_budget(10000);
+    create.mutable_config()->set_max_samples(10000);
+    v1::Audit audit;
+    EXPECT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), create, &audit)));
+    v1::HandOutCasesRequest hand;
+    hand.set_audit_id(audit.id());
+    for (int c = 0; c < cases; ++c) hand.add_cases()->set_case_id("c" + std::to_string(c));
+    v1::HandOutCasesResponse handed;
+    EXPECT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+    return audit;
+  }
+
+  void Label(const std::string& audit_id, int c) {
+    v1::SubmitLabelRequest label;
+    label.set_audit_id(audit_id);
+    label.set_case_id("c" + std::to_string(c));
+    label.set_y(c % 3 == 0 ? 0.0 : 1.0);
+    v1::SubmitLabelResponse out;
+    ASSERT_OK(ToAbsl(audits_->SubmitLabel(Ctx(alpha_).get(), label, &out)));
+  }
+};
+
+TEST_F(HttpApiTest, EveryJsonRouteReturnsWhatTheGrpcCallReturns) {
+  ASSERT_OK_AND_ASSIGN(irt::ResponseMatrix data, import::ReadResponsesCsv(kMath500));
+  v1::CreateBenchmarkRequest create;
+  create.set_name("MATH-500");
+  std::string bm;
+  const v1::Fit fit = UploadAndFit(data, create, &bm);
+  ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED);
+
+  {
+    v1::ListBenchmarksResponse grpc;
+    ASSERT_OK(ToAbsl(benchmarks_->ListBenchmarks(Ctx(alpha_read_).get(), {}, &grpc)));
+    ExpectSame(Parse<v1::ListBenchmarksResponse>(Get("/v1/benchmarks", alpha_read_)), grpc);
+    v1::GetBenchmarkRequest req;
+    req.set_benchmark_id(bm);
+    v1::Benchmark one;
+    ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_read_).get(), req, &one)));
+    EXPECT_EQ(one.num_models(), data.num_models());
+    ExpectSame(Parse<v1::Benchmark>(Get("/v1/benchmarks/" + bm, alpha_read_)), one);
+  }
+  {  // paging by query parameters, following the token
+    v1::ListBenchmarkItemsRequest req;
+    req.set_benchmark_id(bm);
+    req.set_page_size(200);
+    v1::ListBenchmarkItemsResponse first, second;
+    ASSERT_OK(ToAbsl(benchmarks_->ListBenchmarkItems(Ctx(alpha_read_).get(), req, &first)));
+    ASSERT_FALSE(first.next_page_token().empty());
+    req.set_page_token(first.next_page_token());
+    ASSERT_OK(ToAbsl(benchmarks_->ListBenchmarkItems(Ctx(alpha_read_).get(), req, &second)));
+    ExpectSame(Parse<v1::ListBenchmarkItemsResponse>(
+                   Get("/v1/benchmarks/" + bm + "/items?pageSize=200", alpha_read_)),
+               first);
+    ExpectSame(Parse<v1::ListBenchmarkItemsResponse>(
+                   Get("/v1/benchmarks/" + bm + "/items?page_size=200&pageToken=" +
+                           first.next_page_token(),
+                       alpha_read_)),
+               second);
+  }
+  {  // sorting by query parameters (enum by name, bool), by benchmark and by fit
+    v1::ListAbilitiesRequest req;
+    req.set_benchmark_id(bm);
+    req.set_sort(v1::ABILITY_SORT_ACCURACY);
+    req.set_descending(false);
+    req.set_page_size(25);
+    v1::ListAbilitiesResponse grpc;
+    ASSERT_OK(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_read_).get(), req, &grpc)));
+    ASSERT_EQ(grpc.abilities_size(), 25);
+    ExpectSame(Parse<v1::ListAbilitiesResponse>(
+                   Get("/v1/benchmarks/" + bm +
+                           "/abilities?sort=ABILITY_SORT_ACCURACY&descending=false&pageSize=25",
+                       alpha_read_)),
+               grpc);
+    v1::ListAbilitiesRequest by_fit;
+    by_fit.set_fit_id(fit.id());
+    by_fit.set_page_size(1000);
+    ASSERT_OK(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_read_).get(), by_fit, &grpc)));
+    ExpectSame(Parse<v1::ListAbilitiesResponse>(
+                   Get("/v1/fits/" + fit.id() + "/abilities?pageSize=1000", alpha_read_)),
+               grpc);
+    v1::ListItemParamsRequest items;
+    items.set_fit_id(fit.id());
+    items.set_page_size(1000);
+    v1::ListItemParamsResponse params;
+    ASSERT_OK(ToAbsl(benchmarks_->ListItemParams(Ctx(alpha_read_).get(), items, &params)));
+    ASSERT_EQ(params.items_size(), data.num_items());
+    ExpectSame(Parse<v1::ListItemParamsResponse>(
+                   Get("/v1/fits/" + fit.id() + "/itemParams?pageSize=1000", alpha_read_)),
+               params);
+    items.clear_fit_id();
+    items.set_benchmark_id(bm);
+    ExpectSame(Parse<v1::ListItemParamsResponse>(
+                   Get("/v1/benchmarks/" + bm + "/itemParams?pageSize=1000", alpha_read_)),
+               params);
+  }
+  {
+    v1::GetFitRequest req;
+    req.set_fit_id(fit.id());
+    v1::Fit grpc;
+    ASSERT_OK(ToAbsl(benchmarks_->GetFit(Ctx(alpha_read_).get(), req, &grpc)));
+    ExpectSame(Parse<v1::Fit>(Get("/v1/fits/" + fit.id(), alpha_read_)), grpc);
+    v1::ListFitsRequest list;
+    list.set_benchmark_id(bm);
+    v1::ListFitsResponse fits;
+    ASSERT_OK(ToAbsl(benchmarks_->ListFits(Ctx(alpha_read_).get(), list, &fits)));
+    ExpectSame(Parse<v1::ListFitsResponse>(Get("/v1/benchmarks/" + bm + "/fits", alpha_read_)),
+               fits);
+  }
+  {  // a read with a body: scoring a model from its responses
+    v1::ScoreModelRequest req;
+    req.set_benchmark_id(bm);
+    for (int j = 0; j < 40; ++j) {
+      v1::ItemResponse* r = req.add_responses();
+      r->set_item(data.item_ids()[static_cast<size_t>(j)]);
+      r->set_successes(j % 3 == 0 ? 0 : 1);
+    }
+    v1::ScoreModelResponse grpc;
+    ASSERT_OK(ToAbsl(benchmarks_->ScoreModel(Ctx(alpha_read_).get(), req, &grpc)));
+    req.clear_benchmark_id();
+    ExpectSame(Parse<v1::ScoreModelResponse>(Post("/v1/benchmarks/" + bm + ":score", alpha_read_,
+                                                  Json(req))),
+               grpc);
+  }
+  {  // an audit driven over HTTP reads the same over gRPC
+    const v1::Audit created = Parse<v1::Audit>(Post(
+        "/v1/audits", alpha_,
+        R"({"displayName":"web","config":{"method":"AUDIT_METHOD_SR","budget":500}})"));
+    ASSERT_FALSE(created.id().empty());
+    const v1::HandOutCasesResponse handed = Parse<v1::HandOutCasesResponse>(
+        Post("/v1/audits/" + created.id() + "/cases", alpha_,
+             R"({"cases":[{"caseId":"a"},{"caseId":"b","subgroup":"g"}]})"));
+    EXPECT_EQ(handed.cases_size(), 2);
+    const v1::SubmitLabelResponse labelled = Parse<v1::SubmitLabelResponse>(
+        Post("/v1/audits/" + created.id() + "/labels", alpha_, R"({"caseId":"a","y":1})"));
+    EXPECT_EQ(labelled.merged_size(), 1);
+    Parse<v1::VoidCaseResponse>(
+        Post("/v1/audits/" + created.id() + "/cases/b:void", alpha_, ""));
+    v1::GetAuditRequest get;
+    get.set_audit_id(created.id());
+    v1::Audit grpc;
+    ASSERT_OK(ToAbsl(audits_->GetAudit(Ctx(alpha_read_).get(), get, &grpc)));
+    EXPECT_EQ(grpc.labelled(), 1);
+    ExpectSame(Parse<v1::Audit>(Get("/v1/audits/" + created.id(), alpha_read_)), grpc);
+    v1::ListAuditsResponse list;
+    ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_read_).get(), {}, &list)));
+    ExpectSame(Parse<v1::ListAuditsResponse>(Get("/v1/audits", alpha_read_)), list);
+  }
+  {  // a monitor
+    const v1::Monitor created = Parse<v1::Monitor>(
+        Post("/v1/monitors", alpha_, R"({"displayName":"prod","config":{"tau":0.8}})"));
+    const v1::SubmitScoresResponse scored = Parse<v1::SubmitScoresResponse>(Post(
+        "/v1/monitors/" + created.id() + "/scores", alpha_, R"({"scores":[1,0,1,1,0.5]})"));
+    EXPECT_EQ(scored.monitor().t(), 5);
+    v1::GetMonitorRequest get;
+    get.set_monitor_id(created.id());
+    v1::Monitor grpc;
+    ASSERT_OK(ToAbsl(monitors_->GetMonitor(Ctx(alpha_read_).get(), get, &grpc)));
+    ExpectSame(Parse<v1::Monitor>(Get("/v1/monitors/" + created.id(), alpha_read_)), grpc);
+  }
+  {  // an adaptive test
+    const v1::CatSession started = Parse<v1::CatSession>(Post(
+        "/v1/sessions", alpha_, absl::StrCat(R"({"benchmarkId":")", bm, R"(","model":"new"})")));
+    const v1::NextItemsResponse next = Parse<v1::NextItemsResponse>(
+        Post("/v1/sessions/" + started.id() + ":next", alpha_, R"({"count":2})"));
+    ASSERT_EQ(next.items_size(), 2);
+    const v1::CatSession after = Parse<v1::CatSession>(
+        Post("/v1/sessions/" + started.id() + "/outcomes", alpha_,
+             absl::StrCat(R"({"outcomes":[{"item":")", next.items(0),
+                          R"(","successes":1}],"nextCount":1})")));
+    EXPECT_EQ(after.answered(), 1);
+    v1::GetSessionRequest get;
+    get.set_session_id(started.id());
+    v1::CatSession grpc;
+    ASSERT_OK(ToAbsl(cat_->GetSession(Ctx(alpha_read_).get(), get, &grpc)));
+    ExpectSame(after, grpc);
+    ExpectSame(Parse<v1::CatSession>(Get("/v1/sessions/" + started.id(), alpha_read_)), grpc);
+  }
+  const v1::WhoAmIResponse me = Parse<v1::WhoAmIResponse>(Get("/v1/whoami", alpha_read_));
+  EXPECT_EQ(me.team(), "alpha");
+  EXPECT_EQ(me.role(), v1::ROLE_READ);
+  EXPECT_FALSE(Parse<v1::GetServerInfoResponse>(Get("/v1/info", "")).version().empty());
+}
+
+TEST_F(HttpApiTest, ErrorsMapToHttpCodesNameTheFieldAndChangeNothing) {
+  const auto expect_error = [&](const HttpResponse& r, int http, int grpc_code,
+                                const std::string& in_message) {
+    EXPECT_EQ(r.status, http) << r.body;
+    const nlohmann::json e = ErrorOf(r);
+    EXPECT_EQ(e.value("code", -1), grpc_code) << r.body;
+    EXPECT_THAT(e.value("message", ""), HasSubstr(in_message)) << r.body;
+    return e;
+  };
+  expect_error(Get("/v1/audits", ""), 401, 16, "missing API key");
+  expect_error(Get("/v1/audits", "ak_not_a_key"), 401, 16, "invalid or revoked");
+  expect_error(Post("/v1/audits", alpha_read_, "{}"), 403, 7, "write role");
+  const nlohmann::json bad_json = expect_error(Post("/v1/audits", alpha_, "{bad"), 400, 3, "body");
+  EXPECT_EQ(bad_json["details"][0]["fieldViolations"][0]["field"], "body");
+  expect_error(Post("/v1/audits", alpha_, R"({"config":{"alpha":"high"}})"), 400, 3, "alpha");
+  expect_error(Post("/v1/audits", alpha_, R"({"colour":"red"})"), 400, 3, "colour");
+  const nlohmann::json out_of_range =
+      expect_error(Post("/v1/audits", alpha_, R"({"config":{"alpha":2}})"), 400, 3, "alpha");
+  EXPECT_THAT(out_of_range["details"][0]["fieldViolations"][0]["field"].get<std::string>(),
+              HasSubstr("alpha"));
+  expect_error(Get("/v1/benchmarks?pageSize=many", alpha_), 400, 3, "pageSize");
+  expect_error(Get("/v1/benchmarks?colour=red", alpha_), 400, 3, "colour");
+
+  const v1::Audit audit =
+      Parse<v1::Audit>(Post("/v1/audits", alpha_, R"({"config":{"method":"AUDIT_METHOD_SR"}})"));
+  Parse<v1::HandOutCasesResponse>(
+      Post("/v1/audits/" + audit.id() + "/cases", alpha_, R"({"cases":[{"caseId":"x"}]})"));
+  Parse<v1::SubmitLabelResponse>(
+      Post("/v1/audits/" + audit.id() + "/labels", alpha_, R"({"caseId":"x","y":1})"));
+  // Another team's id answers exactly as an id that does not exist.
+  const HttpResponse theirs = Get("/v1/audits/" + audit.id(), beta_);
+  const HttpResponse nobody = Get("/v1/audits/aud_0000000000000000", beta_);
+  expect_error(theirs, 404, 5, audit.id());
+  EXPECT_EQ(ErrorOf(theirs)["message"].get<std::string>(),
+            ErrorOf(nobody)["message"].get<std::string>().replace(
+                ErrorOf(nobody)["message"].get<std::string>().find("aud_0000000000000000"), 20,
+                audit.id()));
+  expect_error(
+      Post("/v1/audits/" + audit.id() + "/labels", beta_, R"({"caseId":"x","y":0})"), 404, 5,
+      audit.id());
+  // A conflicting label: 409; an unknown case: 404; the path and the body disagreeing: 400.
+  expect_error(Post("/v1/audits/" + audit.id() + "/labels", alpha_, R"({"caseId":"x","y":0})"),
+               409, 6, "already has label");
+  expect_error(Post("/v1/audits/" + audit.id() + "/labels", alpha_, R"({"caseId":"zz","y":0})"),
+               404, 5, "zz");
+  expect_error(Post("/v1/audits/" + audit.id() + "/labels", alpha_,
+                    R"({"auditId":"aud_other","caseId":"x","y":1})"),
+               400, 3, "the path says");
+  // A state that refuses the call: 412 (a session on a benchmark with no calibration).
+  const v1::Benchmark empty =
+      Parse<v1::Benchmark>(Post("/v1/benchmarks", alpha_, R"({"name":"empty"})"));
+  expect_error(Post("/v1/sessions", alpha_,
+                    absl::StrCat(R"({"benchmarkId":")", empty.id(), R"(","model":"m"})")),
+               412, 9, "");
+  // Routes: unknown path 404; wrong method 405 with Allow.
+  expect_error(Get("/v1/nothing/here", alpha_), 404, 5, "no route");
+  absl::StatusOr<HttpResponse> del = testing::Http(port(), "DELETE", "/v1/audits", Auth(alpha_));
+  ASSERT_OK(del.status());
+  EXPECT_EQ(del->status, 405);
+  EXPECT_EQ(del->headers["allow"], "GET, POST");
+  // A body beyond the limit: 413 naming it.
+  const HttpResponse huge = Post(
+      "/v1/audits", alpha_,
+      absl::StrCat(R"({"displayName":")", std::string(100 << 10, 'x'), R"("})"));
+  expect_error(huge, 413, 3, "--http-max-body-bytes");
+
+  // None of the refused calls changed anything: the one audit, its one label.
+  v1::ListAuditsResponse list;
+  ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_).get(), {}, &list)));
+  ASSERT_EQ(list.audits_size(), 1);
+  EXPECT_EQ(list.audits(0).labelled(), 1);
+  EXPECT_EQ(list.audits(0).handed_out(), 1);
+  v1::ListAuditsResponse beta_list;
+  ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(beta_).get(), {}, &beta_list)));
+  EXPECT_EQ(beta_list.audits_size(), 0);
+}
+
+// The steps (t) carried by the update events read from `sse` until `until_t` has been seen.
+std::vector<int64_t> ReadSteps(SseClient& sse, int64_t until_t, std::string* last_id) {
+  std::vector<int64_t> ts;
+  while (ts.empty() || ts.back() < until_t) {
+    std::optional<SseClient::Event> e = sse.Next(absl::Seconds(30));
+    if (!e.has_value()) break;
+    EXPECT_EQ(e->event, "update");
+    v1::AuditUpdate u;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(e->data, &u).ok()) << e->data;
+    EXPECT_EQ(e->id, std::to_string(u.audit().revision()));
+    *last_id = e->id;
+    for (const v1::Step& s : u.steps()) ts.push_back(s.t());
+  }
+  return ts;
+}
+
+TEST_F(HttpApiTest, EventStreamSeesEveryUpdateInOrderResumesWithoutGapsAndEndsOnShutdown) {
+  const v1::Audit audit = CreateAuditOverGrpc(40);
+  const std::string target = "/v1/audits/" + audit.id() + "/events";
+  {  // no key, another team: no stream
+    ASSERT_OK_AND_ASSIGN(auto none, SseClient::Open(port(), target));
+    EXPECT_EQ(none->status(), 401);
+    ASSERT_OK_AND_ASSIGN(auto other, SseClient::Open(port(), target, Auth(beta_)));
+    EXPECT_EQ(other->status(), 404);
+  }
+  ASSERT_OK_AND_ASSIGN(auto sse, SseClient::Open(port(), target, Auth(alpha_read_)));
+  ASSERT_EQ(sse->status(), 200) << sse->error_body();
+  std::optional<SseClient::Event> first = sse->Next();  // the state now
+  ASSERT_TRUE(first.has_value());
+  v1::AuditUpdate now;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(first->data, &now).ok());
+  EXPECT_EQ(now.audit().handed_out(), 40);
+  EXPECT_EQ(now.steps_size(), 0);
+
+  std::thread labeller([&] {
+    for (int c = 0; c < 12; ++c) Label(audit.id(), c);
+  });
+  std::string last_id;
+  std::vector<int64_t> seen = ReadSteps(*sse, 12, &last_id);
+  labeller.join();
+  // The client goes away; labels go on arriving meanwhile.
+  sse->Close();
+  for (int c = 12; c < 20; ++c) Label(audit.id(), c);
+  ASSERT_OK_AND_ASSIGN(auto resumed,
+                       SseClient::Open(port(), target,
+                                       {{"Authorization", "Bearer " + alpha_read_},
+                                        {"Last-Event-ID", last_id}}));
+  ASSERT_EQ(resumed->status(), 200) << resumed->error_body();
+  std::thread more([&] {
+    for (int c = 20; c < 30; ++c) Label(audit.id(), c);
+  });
+  const std::vector<int64_t> after = ReadSteps(*resumed, 30, &last_id);
+  more.join();
+  seen.insert(seen.end(), after.begin(), after.end());
+  std::vector<int64_t> expected(30);
+  for (int t = 0; t < 30; ++t) expected[static_cast<size_t>(t)] = t + 1;
+  EXPECT_EQ(seen, expected);  // every step once, in order, across the reconnection
+
+  // Heartbeats keep an idle stream open (the idle timeout is 1 s, the heartbeat 200 ms).
+  absl::SleepFor(absl::Milliseconds(1500));
+  Label(audit.id(), 30);
+  EXPECT_EQ(ReadSteps(*resumed, 31, &last_id), std::vector<int64_t>{31});
+
+  // Shutdown ends the stream cleanly: an error event saying why, then the end of the body.
+  std::thread stopper([&] { server_->Shutdown(); });
+  std::optional<SseClient::Event> bye = resumed->Next(absl::Seconds(30));
+  stopper.join();
+  ASSERT_TRUE(bye.has_value());
+  EXPECT_EQ(bye->event, "error");
+  EXPECT_THAT(bye->data, HasSubstr("shutting down"));
+  EXPECT_FALSE(resumed->Next(absl::Seconds(10)).has_value());
+  EXPECT_TRUE(resumed->ended());
+}
+
+TEST_F(HttpApiTest, MalformedRequestsCrashNothingAndChangeNothing) {
+  // Not HTTP at all, a bad request line, a header without a colon.
+  for (const std::string& garbage :
+       {std::string("\x16\x03\x01\x02\x00garbage\r\n\r\n", 16), std::string("GET\r\n\r\n"),
+        std::string("GET /v1/audits HTTP/1.1\r\nno colon here\r\n\r\n"),
+        std::string("POST /v1/audits HTTP/1.1\r\nContent-Length: -5\r\n\r\n")}) {
+    ASSERT_OK_AND_ASSIGN(std::string reply,
+                         testing::RawExchange(port(), garbage, true, absl::Seconds(10)));
+    if (!reply.empty()) {
+      EXPECT_THAT(reply, HasSubstr("HTTP/1.1 4"));
+    }
+  }
+  // A truncated body: the client promises 100 bytes, sends 2 and goes away.
+  ASSERT_OK(testing::RawExchange(port(),
+                                 "POST /v1/audits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                     alpha_ + "\r\nContent-Length: 100\r\n\r\n{\"",
+                                 true, absl::Seconds(10))
+                .status());
+  // Slow clients (a header never finished, a body never sent) are closed after the idle timeout.
+  const std::optional<absl::Duration> slow_header = testing::TimeUntilClosed(
+      port(), "GET /v1/benchmarks HTTP/1.1\r\nHost: x\r\nAuthoriz", absl::Seconds(20));
+  ASSERT_TRUE(slow_header.has_value()) << "a slow header was never closed";
+  EXPECT_LT(*slow_header, absl::Seconds(10));
+  const std::optional<absl::Duration> slow_body = testing::TimeUntilClosed(
+      port(), "POST /v1/audits HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{",
+      absl::Seconds(20));
+  ASSERT_TRUE(slow_body.has_value()) << "a slow body was never closed";
+  EXPECT_LT(*slow_body, absl::Seconds(10));
+  // Headers beyond the limit are refused.
+  ASSERT_OK_AND_ASSIGN(
+      std::string big_header,
+      testing::RawExchange(port(),
+                           "GET /v1/benchmarks HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                               std::string(200 << 10, 'h') + "\r\n\r\n",
+                           true, absl::Seconds(10)));
+  if (!big_header.empty()) {
+    EXPECT_THAT(big_header, HasSubstr("HTTP/1.1 4"));
+  }
+
+  // The server goes on serving, and nothing was created.
+  ASSERT_OK_AND_ASSIGN(HttpResponse health, testing::Http(port(), "GET", "/healthz"));
+  EXPECT_EQ(health.status, 200);
+  ASSERT_OK_AND_ASSIGN(HttpResponse ready, testing::Http(port(), "GET", "/readyz"));
+  EXPECT_EQ(ready.status, 200);
+  v1::ListAuditsResponse list;
+  ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_).get(), {}, &list)));
+  EXPECT_EQ(list.audits_size(), 0);
+}
+
+}  // namespace
+}  // namespace assay::server
