@@ -4,7 +4,8 @@
 # otherwise the server keeps running until Ctrl-C.
 #
 # Environment: ASSAY_DATA (default ./assay-data) holds the database; ASSAY_LISTEN (default
-# 127.0.0.1:50051) is where the server listens.
+# 127.0.0.1:50051) is where the gRPC server listens; ASSAY_HTTP (default 127.0.0.1:8080, or the next
+# free port up to 8099) is where the HTTP/JSON API, its events and /metrics are served.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 once=0
@@ -17,12 +18,20 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build -j "${ASSAY_JOBS:-2}" --target assayd assay
 
 mkdir -p "$data"
-if [ "$once" -eq 1 ]; then listen=127.0.0.1:0; fi
+# The first free port from 8080 (a port that accepts a connection is taken).
+http=${ASSAY_HTTP:-}
+if [ -z "$http" ]; then
+  for p in $(seq 8080 8099); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then http=127.0.0.1:$p; break; fi
+  done
+  http=${http:-127.0.0.1:0}
+fi
+if [ "$once" -eq 1 ]; then listen=127.0.0.1:0; http=127.0.0.1:0; fi
 log="$data/assayd.log"
 # Create the log before the server starts: tee (below) opens it asynchronously, and the port poll
 # must not read a file that does not exist yet (with pipefail that failed the whole script).
 : > "$log"
-build/server/assayd --listen "$listen" --db "$data/assay.db" 2> >(tee "$log" >&2) &
+build/server/assayd --listen "$listen" --http "$http" --db "$data/assay.db" 2> >(tee "$log" >&2) &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 
@@ -36,6 +45,11 @@ for _ in $(seq 1 100); do
 done
 [ -n "$port" ] || { echo "run: assayd did not start; see $log" >&2; exit 1; }
 address="127.0.0.1:$port"
+http_url=$(sed -n 's#.*HTTP/JSON API on \(http[s]*://[^ ]*\).*#\1#p' "$log" | head -n 1)
+[ -n "$http_url" ] || { echo "run: assayd did not report its HTTP address; see $log" >&2; exit 1; }
+echo "== GET ${http_url}healthz"
+python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+  "${http_url}healthz"
 
 echo "== assay health --server $address"
 build/client/assay --server "$address" health
@@ -67,5 +81,6 @@ if [ "$once" -eq 1 ]; then
   exit 0
 fi
 echo
-echo "assayd is serving on $address with database $data/assay.db (log: $log). Ctrl-C stops it."
+echo "assayd is serving gRPC on $address and HTTP on $http_url with database $data/assay.db"
+echo "(log: $log). Ctrl-C stops it."
 wait $server
