@@ -76,6 +76,7 @@ absl::Status ServerOptions::Validate() const {
 // Declaration order is destruction order in reverse: the gRPC server goes first, storage last.
 struct AssayServer::Parts {
   ServerOptions options;
+  Metrics metrics;
   std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<CommitQueue> commits;
   std::unique_ptr<BoundedExecutor> executor;
@@ -98,6 +99,9 @@ struct AssayServer::Parts {
 
 namespace {
 
+using Values = std::vector<std::pair<std::string, double>>;
+using Parts = AssayServer::Parts;
+
 // The TLS files, read once at startup. (core/ does no I/O and server/ does not depend on client/,
 // whose importers have their own reader.)
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -116,6 +120,27 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   ASSIGN_OR_RETURN(pair.private_key, ReadFile(o.tls_key_path));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
+}
+
+// The gauges /metrics reads at scrape time.
+void AddGauges(AssayServer::Parts& parts) {
+  Parts* p = &parts;
+  p->metrics.AddGauge("assay_executor_queue_depth",
+                      "Calls waiting for an executor thread (reads, preparations).", "",
+                      [p] { return Values{{"", static_cast<double>(p->executor->queued())}}; });
+  p->metrics.AddGauge("assay_live_resources",
+                      "Stateful resources held in memory (beyond the bound, idle ones are dropped "
+                      "and replayed from the database on use), by kind.",
+                      "kind", [p] {
+                        return Values{{"audit", static_cast<double>(p->audits->live_count())},
+                                      {"monitor", static_cast<double>(p->monitors->live_count())},
+                                      {"session", static_cast<double>(p->cat->live_count())}};
+                      });
+  p->metrics.AddGauge("assay_fits", "Calibration jobs by state.", "state", [p] {
+    const FitJobs::Counts c = p->fits->Count();
+    return Values{{"queued", static_cast<double>(c.queued)},
+                  {"running", static_cast<double>(c.running)}};
+  });
 }
 
 }  // namespace
@@ -140,11 +165,13 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   ASSIGN_OR_RETURN(int64_t purged, parts->storage->PurgeReplies(absl::ToUnixSeconds(absl::Now()) -
                                                                 kRequestIdRetentionSeconds));
   if (purged > 0) Log(LogLevel::kInfo, "forgot %d request ids older than 24h", purged);
-  parts->commits = std::make_unique<CommitQueue>(parts->storage.get());
+  parts->commits = std::make_unique<CommitQueue>(parts->storage.get(), 65536, 1024,
+                                                 &parts->metrics);
   parts->executor =
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
   parts->auth = std::make_unique<Authenticator>(parts->storage.get());
-  parts->audits = std::make_unique<AuditManager>(parts->storage.get(), options.max_live_audits);
+  parts->audits = std::make_unique<AuditManager>(parts->storage.get(), options.max_live_audits,
+                                                 &parts->metrics);
   parts->benchmarks = std::make_unique<BenchmarkManager>(parts->storage.get());
   const int fit_threads = options.fit_threads > 0
                               ? options.fit_threads
@@ -158,11 +185,13 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
                                             parts->fits.get(), options.max_live_sessions);
   parts->monitors =
-      std::make_unique<MonitorManager>(parts->storage.get(), options.max_live_monitors);
+      std::make_unique<MonitorManager>(parts->storage.get(), options.max_live_monitors,
+                                       &parts->metrics);
   ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
                   parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
                   parts->fits.get(),    parts->cat.get(),      parts->monitors.get(),
-                  absl::Now()};
+                  &parts->metrics,      absl::Now()};
+  AddGauges(*parts);
   parts->system_service = std::make_unique<SystemServiceImpl>(deps);
   parts->team_service = std::make_unique<TeamServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(deps);

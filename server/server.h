@@ -77,8 +77,10 @@ class AssayServer {
   // Graceful stop; idempotent and thread safe. Returns once everything is closed.
   void Shutdown();
 
- private:
+ // The server's parts, in server.cc (public only so that helpers there can name it).
   struct Parts;
+
+ private:
   explicit AssayServer(std::unique_ptr<Parts> parts, int port);
 
   std::unique_ptr<Parts> parts_;

@@ -18,6 +18,7 @@
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
 #include "server/runtime/executor.h"
+#include "server/runtime/metrics.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -39,6 +40,7 @@ struct ServerDeps {
   FitJobs* fits = nullptr;
   CatManager* cat = nullptr;
   MonitorManager* monitors = nullptr;
+  Metrics* metrics = nullptr;
   absl::Time started;  // when the server started
 };
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "core/base/version.h"
@@ -44,6 +45,13 @@ void SessionStep(const ServerDeps& deps, Call call, const Req& req, Resp* resp, 
 }
 
 }  // namespace
+
+std::string MethodName(const google::protobuf::Descriptor* request) {
+  absl::string_view name = request->name();
+  if (name == "LabelBatch") return "SubmitLabelBatch";
+  absl::ConsumeSuffix(&name, "Request");
+  return std::string(name);
+}
 
 // AuditService
 

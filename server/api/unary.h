@@ -17,6 +17,8 @@
 #include "assay/v1/monitor.pb.h"
 #include "assay/v1/system.pb.h"
 #include "assay/v1/teams.pb.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/descriptor.h"
 #include "server/api/call.h"
 
 namespace assay::server::api {
@@ -24,6 +26,27 @@ namespace assay::server::api {
 // The signature every unary call has.
 template <typename Req, typename Resp>
 using Unary = void (*)(const ServerDeps& deps, Call call, const Req& req, Resp* resp, Done done);
+
+// The RPC name of a request type ("GetAuditRequest" -> "GetAudit").
+std::string MethodName(const google::protobuf::Descriptor* request);
+
+// How an adapter runs a unary call: `op` with the call's outcome recorded in the metrics (by
+// `transport`, the method and the status code) before `done` gets it.
+template <typename Req, typename Resp>
+void Invoke(const ServerDeps& deps, const char* transport, Unary<Req, Resp> op, Call call,
+            const Req& req, Resp* resp, Done done) {
+  if (deps.metrics == nullptr) {
+    op(deps, std::move(call), req, resp, std::move(done));
+    return;
+  }
+  op(deps, std::move(call), req, resp,
+     [metrics = deps.metrics, transport, started = absl::Now(),
+      done = std::move(done)](absl::Status status) {
+       metrics->RecordRequest(transport, MethodName(Req::descriptor()), status.code(),
+                              absl::Now() - started);
+       done(std::move(status));
+     });
+}
 
 // AuditService
 void CreateAudit(const ServerDeps& deps, Call call, const v1::CreateAuditRequest& req,

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "server/api/call.h"
+#include "server/api/unary.h"
 #include "server/grpc/status_util.h"
 
 namespace assay::server {
@@ -26,12 +26,12 @@ inline Call CallOf(grpc::CallbackServerContext* context) {
 }
 
 // `return Serve(context, deps_, &api::GetAudit, request, response);`
-template <typename Req, typename Resp, typename Op>
-grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const ServerDeps& deps, Op op,
-                                const Req* request, Resp* response) {
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const ServerDeps& deps,
+                                api::Unary<Req, Resp> op, const Req* request, Resp* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  op(deps, CallOf(context), *request, response,
-     [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+  api::Invoke(deps, "grpc", op, CallOf(context), *request, response,
+              [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
   return reactor;
 }
 

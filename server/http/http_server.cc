@@ -17,7 +17,8 @@
 namespace assay::server::http {
 
 struct HttpServer::Impl {
-  Impl(const HttpOptions& o, const ServerDeps& deps) : options(o), router(deps, o.heartbeat) {}
+  Impl(const HttpOptions& o, const ServerDeps& d)
+      : options(o), deps(d), router(d, o.heartbeat) {}
 
   // One request as it arrives: its body so far.
   struct Pending {
@@ -102,6 +103,11 @@ struct HttpServer::Impl {
       }
     } else if (request.path == "/healthz") {
       reply.body = R"({"status":"ok"})";
+    } else if (request.path == "/metrics" && deps.metrics != nullptr) {
+      // Unauthenticated, as Prometheus scrapes: bind --http to an address only your monitoring
+      // reaches (it names teams).
+      reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      reply.body = deps.metrics->Render();
     } else if (request.path == "/readyz") {
       if (ready.load()) {
         reply.body = R"({"status":"ready"})";
@@ -145,6 +151,7 @@ struct HttpServer::Impl {
   }
 
   const HttpOptions options;
+  const ServerDeps deps;
   Router router;
   std::atomic<bool> ready{true};
   MHD_Daemon* daemon = nullptr;

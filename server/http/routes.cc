@@ -180,10 +180,11 @@ void Router::Unary(const std::string& method, const std::string& pattern, Op op)
     Resp resp;
     absl::Notification done;
     absl::Status status;
-    op(deps_, Call{r.authorization, nullptr}, req, &resp, [&](absl::Status s) {
-      status = std::move(s);
-      done.Notify();
-    });
+    api::Invoke<Req, Resp>(deps_, "http", op, Call{r.authorization, nullptr}, req, &resp,
+                           [&](absl::Status s) {
+                             status = std::move(s);
+                             done.Notify();
+                           });
     done.WaitForNotification();
     if (!status.ok()) return ErrorReply(PublicStatus(status));
     Reply reply;

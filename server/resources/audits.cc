@@ -227,6 +227,14 @@ void AuditManager::PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live
   });
 }
 
+void AuditManager::CountDecisionOnCommit(WriteContext& ctx, const Principal& who,
+                                         bool decided_before, const audit::Audit& state) {
+  if (metrics_ == nullptr || decided_before || state.decision() == audit::Decision::kNone) return;
+  ctx.OnCommit([metrics = metrics_, team = who.team, decision = state.decision()] {
+    metrics->RecordAuditDecision(team, audit::DecisionName(decision));
+  });
+}
+
 absl::Status AuditManager::Create(WriteContext& ctx, const Principal& who,
                                   const v1::CreateAuditRequest& req, v1::Audit* out) {
   return WithRequestId(ctx.txn(), who.team_id, "CreateAudit", req, out, [&]() -> absl::Status {
@@ -363,6 +371,7 @@ absl::Status AuditManager::Label(WriteContext& ctx, const Principal& who,
       live_.DropOnRollback(ctx, live);
       std::vector<audit::Step> merged;
       ASSIGN_OR_RETURN(audit::Event e, state.SubmitLabel(req.case_id(), req.y(), &merged));
+      CountDecisionOnCommit(ctx, who, /*decided_before=*/false, state);
       RETURN_IF_ERROR(Append(ctx, *live, e));
       for (const audit::Step& s : merged) ToProto(s, out->add_merged());
       PublishOnCommit(ctx, live, std::move(merged));
@@ -402,6 +411,7 @@ absl::Status AuditManager::Void(WriteContext& ctx, const Principal& who,
     if (state.decision() != audit::Decision::kNone) return AlreadyDecided(req.audit_id(), state);
     live_.DropOnRollback(ctx, live);
     ASSIGN_OR_RETURN(audit::Event e, state.Void(req.case_id()));
+    CountDecisionOnCommit(ctx, who, /*decided_before=*/false, state);
     RETURN_IF_ERROR(Append(ctx, *live, e));
     out->set_revision(live->revision);
     PublishOnCommit(ctx, live, {});

@@ -31,6 +31,7 @@
 #include "server/resources/watcher.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
+#include "server/runtime/metrics.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -44,8 +45,10 @@ using convert::AuditConfigToProto;
 class AuditManager {
  public:
   // Holds at most about `max_live` audits in memory (see LiveCache).
-  explicit AuditManager(storage::Storage* storage, size_t max_live = 1000)
-      : storage_(storage), live_("audit_id", "audit", max_live) {}
+  // `metrics` (optional) counts the decisions reached.
+  explicit AuditManager(storage::Storage* storage, size_t max_live = 1000,
+                        Metrics* metrics = nullptr)
+      : storage_(storage), live_("audit_id", "audit", max_live), metrics_(metrics) {}
 
   // CommitQueue works. Each validates fully before changing anything (so Label may run under
   // WriteContext::RunChecked).
@@ -90,8 +93,13 @@ class AuditManager {
   void PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live>& live,
                        std::vector<audit::Step> steps);
 
+  // Counts the decision `state` has reached in this write, if it had none before, once committed.
+  void CountDecisionOnCommit(WriteContext& ctx, const Principal& who, bool decided_before,
+                             const audit::Audit& state);
+
   storage::Storage* storage_;
   LiveSet<Live> live_;
+  Metrics* metrics_;
 };
 
 }  // namespace assay::server

@@ -517,6 +517,11 @@ absl::Status FitJobs::List(const Principal& who, const v1::ListFitsRequest& req,
   return absl::OkStatus();
 }
 
+FitJobs::Counts FitJobs::Count() {
+  absl::MutexLock lock(&mu_);
+  return Counts{queue_.size(), active_.size() - queue_.size()};
+}
+
 absl::StatusOr<std::shared_ptr<void>> FitJobs::Watch(
     const Principal& who, const std::string& fit_id, FitWatcher* watcher,
     std::optional<int64_t> /*after: fits resume with their current state*/) {

@@ -80,6 +80,12 @@ class FitJobs {
   absl::Status Score(const Principal& who, const v1::ScoreModelRequest& req,
                      v1::ScoreModelResponse* out);
 
+  // Fits waiting for the runner, and running (0 or 1).
+  struct Counts {
+    size_t queued = 0, running = 0;
+  };
+  Counts Count();
+
   // Calls `watcher` at once with the fit's state, then on every change. Returns a token for
   // Unwatch; after a final state no further calls come.
   absl::StatusOr<std::shared_ptr<void>> Watch(const Principal& who, const std::string& fit_id,

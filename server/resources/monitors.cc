@@ -232,6 +232,11 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
     *update.mutable_monitor() = out->monitor();
     *update.mutable_alarm_ts() = out->alarm_ts();
     if (skip < req.scores_size()) {
+      if (metrics_ != nullptr && update.alarm_ts_size() > 0) {
+        ctx.OnCommit([metrics = metrics_, team = who.team, alarms = update.alarm_ts_size()] {
+          for (int k = 0; k < alarms; ++k) metrics->RecordMonitorAlarm(team);
+        });
+      }
       ctx.OnCommit([live, update] {
         live->published.Publish(update.monitor(), update, false, update.monitor().t());
       });

@@ -25,6 +25,7 @@
 #include "assay/v1/monitor.pb.h"
 #include "core/audit/monitor.h"
 #include "server/resources/live_set.h"
+#include "server/runtime/metrics.h"
 #include "server/resources/watcher.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
@@ -37,8 +38,10 @@ using MonitorWatcher = Watcher<v1::MonitorUpdate>;
 class MonitorManager {
  public:
   // Holds at most about `max_live` monitors in memory (see LiveCache).
-  explicit MonitorManager(storage::Storage* storage, size_t max_live = 1000)
-      : storage_(storage), live_("monitor_id", "monitor", max_live) {}
+  // `metrics` (optional) counts the alarms raised.
+  explicit MonitorManager(storage::Storage* storage, size_t max_live = 1000,
+                          Metrics* metrics = nullptr)
+      : storage_(storage), live_("monitor_id", "monitor", max_live), metrics_(metrics) {}
 
   // CommitQueue works.
   absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateMonitorRequest& req,
@@ -72,6 +75,7 @@ class MonitorManager {
 
   storage::Storage* storage_;
   LiveSet<Live> live_;
+  Metrics* metrics_;
 };
 
 }  // namespace assay::server

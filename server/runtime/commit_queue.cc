@@ -7,8 +7,9 @@
 
 namespace assay::server {
 
-CommitQueue::CommitQueue(storage::Storage* storage, size_t capacity, size_t max_batch)
-    : storage_(storage), capacity_(capacity), max_batch_(max_batch) {
+CommitQueue::CommitQueue(storage::Storage* storage, size_t capacity, size_t max_batch,
+                         Metrics* metrics)
+    : storage_(storage), capacity_(capacity), max_batch_(max_batch), metrics_(metrics) {
   thread_ = std::thread([this] {
     NameCurrentThread("assay-commit");
     Loop();
@@ -87,6 +88,7 @@ void CommitQueue::RunBatch(std::vector<Item>& batch) {
   // Per item: its status (set when its work fails) and the callbacks of the works that succeeded.
   std::vector<absl::Status> results(batch.size());
   std::vector<std::function<void()>> on_commit, on_rollback;
+  const absl::Time started = absl::Now();
   const absl::Status committed = storage_->Write([&](storage::WriteTxn& txn) -> absl::Status {
     for (size_t i = 0; i < batch.size(); ++i) {
       absl::Status sp = txn.Savepoint();
@@ -109,6 +111,7 @@ void CommitQueue::RunBatch(std::vector<Item>& batch) {
     }
     return absl::OkStatus();
   });
+  if (metrics_ != nullptr) metrics_->RecordCommit(batch.size(), absl::Now() - started);
   // Works and callbacks are released before anyone is answered, so whatever they captured (a live
   // audit, session or monitor) is idle by the time a client can send its next call.
   auto release = [&] {

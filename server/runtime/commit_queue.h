@@ -30,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "server/runtime/metrics.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -77,8 +78,10 @@ class CommitQueue {
   // commit's error, or OK once durable. Keep it short (finish an RPC, queue a stream write).
   using Done = std::function<void(absl::Status)>;
 
-  // Starts the committer and reply threads. `storage` must outlive the queue.
-  CommitQueue(storage::Storage* storage, size_t capacity = 65536, size_t max_batch = 1024);
+  // Starts the committer and reply threads. `storage` (and `metrics`, which records every batch,
+  // when given) must outlive the queue.
+  CommitQueue(storage::Storage* storage, size_t capacity = 65536, size_t max_batch = 1024,
+              Metrics* metrics = nullptr);
   ~CommitQueue();  // Shutdown()
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
@@ -103,6 +106,7 @@ class CommitQueue {
 
   storage::Storage* storage_;
   const size_t capacity_, max_batch_;
+  Metrics* const metrics_;
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
