@@ -3,6 +3,7 @@
 // Without a subcommand it serves; the subcommands administer the database (server/admin.h).
 // Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT (or a successful admin command), 1 if the
 // server could not start (or the admin command failed), 2 for bad command-line arguments.
+#include <iostream>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/admin.h"
 #include "server/runtime/log.h"
+#include "core/base/version.h"
+#include "server/http/openapi.h"
 #include "server/server.h"
 
 namespace {
@@ -100,6 +103,8 @@ int main(int argc, char** argv) {
   key_create->add_option("--description", description, "who or what uses the key");
   CLI::App* backup = app.add_subcommand("backup", "online backup of the database to a new file");
   backup->add_option("dest", backup_dest, "destination file (must not exist)")->required();
+  CLI::App* openapi = app.add_subcommand(
+      "openapi", "print the OpenAPI 3 document of the HTTP/JSON API (as GET /openapi.json serves)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // CLI11 reports by exception; --help is a "success" one
@@ -119,6 +124,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "team %s: new %s key %s (store it now; it is not shown again)\n",
                  created->team.c_str(), created->role.c_str(), created->prefix.c_str());
     std::printf("%s\n", created->key.c_str());
+    return 0;
+  }
+  if (openapi->parsed()) {
+    const assay::server::http::Router router(assay::server::ServerDeps{}, absl::Seconds(1));
+    std::cout << assay::server::http::OpenApiJson(router.Describe(), assay::Version()) << "\n";
     return 0;
   }
   if (backup->parsed()) {

@@ -435,6 +435,114 @@ TEST_F(HttpApiTest, EventStreamSeesEveryUpdateInOrderResumesWithoutGapsAndEndsOn
   EXPECT_TRUE(resumed->ended());
 }
 
+// Every $ref in `node` names a schema of `schemas`.
+void ExpectRefsResolve(const nlohmann::json& node, const nlohmann::json& schemas, int* refs) {
+  if (node.is_object()) {
+    if (node.contains("$ref")) {
+      const std::string ref = node["$ref"];
+      const std::string prefix = "#/components/schemas/";
+      ASSERT_EQ(ref.rfind(prefix, 0), 0u) << ref;
+      EXPECT_TRUE(schemas.contains(ref.substr(prefix.size()))) << "unresolved " << ref;
+      ++*refs;
+    }
+    for (const auto& [k, v] : node.items()) ExpectRefsResolve(v, schemas, refs);
+  } else if (node.is_array()) {
+    for (const auto& v : node) ExpectRefsResolve(v, schemas, refs);
+  }
+}
+
+TEST_F(HttpApiTest, OpenApiDocumentDescribesEveryRouteAndResolves) {
+  ASSERT_OK_AND_ASSIGN(HttpResponse r, testing::Http(port(), "GET", "/openapi.json"));
+  ASSERT_EQ(r.status, 200);
+  const nlohmann::json doc = nlohmann::json::parse(r.body);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  EXPECT_FALSE(doc["info"]["version"].get<std::string>().empty());
+  const nlohmann::json& schemas = doc["components"]["schemas"];
+  int refs = 0;
+  ExpectRefsResolve(doc, schemas, &refs);
+  EXPECT_GT(refs, 50);
+  // The routes the issue asks for, with their methods, path parameters and schemas.
+  const std::vector<std::pair<std::string, std::string>> required = {
+      {"get", "/v1/benchmarks"},
+      {"get", "/v1/benchmarks/{benchmark_id}"},
+      {"get", "/v1/benchmarks/{benchmark_id}/abilities"},
+      {"get", "/v1/benchmarks/{benchmark_id}/items"},
+      {"get", "/v1/fits/{fit_id}"},
+      {"get", "/v1/audits"},
+      {"get", "/v1/audits/{audit_id}"},
+      {"get", "/v1/monitors/{monitor_id}"},
+      {"get", "/v1/sessions/{session_id}"},
+      {"post", "/v1/audits"},
+      {"post", "/v1/audits/{audit_id}/cases"},
+      {"post", "/v1/audits/{audit_id}/labels"},
+      {"get", "/v1/audits/{audit_id}/events"},
+      {"get", "/v1/fits/{fit_id}/events"},
+      {"get", "/v1/monitors/{monitor_id}/events"},
+      {"get", "/v1/sessions/{session_id}/events"}};
+  for (const auto& [method, path] : required) {
+    SCOPED_TRACE(method + " " + path);
+    ASSERT_TRUE(doc["paths"].contains(path));
+    ASSERT_TRUE(doc["paths"][path].contains(method));
+    const nlohmann::json& op = doc["paths"][path][method];
+    EXPECT_TRUE(op["responses"].contains("200"));
+    EXPECT_EQ(op["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+              "#/components/schemas/Error");
+    for (size_t open = path.find('{'); open != std::string::npos; open = path.find('{', open + 1)) {
+      const std::string var = path.substr(open + 1, path.find('}', open) - open - 1);
+      bool found = false;
+      for (const auto& p : op["parameters"]) found |= p["in"] == "path" && p["name"] == var;
+      EXPECT_TRUE(found) << var;
+    }
+  }
+  // Query parameters of a list call are its request's fields, in JSON names.
+  std::set<std::string> query;
+  for (const auto& p : doc["paths"]["/v1/benchmarks/{benchmark_id}/abilities"]["get"]["parameters"]) {
+    if (p["in"] == "query") query.insert(p["name"].get<std::string>());
+  }
+  EXPECT_EQ(query, (std::set<std::string>{"fitId", "sort", "descending", "pageSize", "pageToken"}));
+  // A message schema has every field of the proto, 64-bit integers as strings, enums by name.
+  const nlohmann::json& audit = schemas["assay.v1.Audit"]["properties"];
+  EXPECT_EQ(audit.size(), static_cast<size_t>(v1::Audit::descriptor()->field_count()));
+  EXPECT_EQ(audit["revision"]["type"], "string");
+  EXPECT_EQ(audit["revision"]["format"], "int64");
+  EXPECT_EQ(audit["decision"]["enum"][0], "DECISION_NONE");
+  EXPECT_EQ(audit["subgroups"]["items"]["$ref"], "#/components/schemas/assay.v1.SubgroupState");
+}
+
+TEST_F(HttpApiTest, CorsIsOffByDefault) {
+  ASSERT_OK_AND_ASSIGN(
+      HttpResponse r,
+      testing::Http(port(), "GET", "/v1/whoami",
+                    {{"Origin", "https://dash.example.com"}, {"Authorization", "Bearer " + alpha_}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.count("access-control-allow-origin"), 0u);
+}
+
+TEST_F(HttpApiTest, CorsAllowsOnlyTheConfiguredOrigin) {
+  http_cors_origin_ = "https://dash.example.com";
+  RestartServer();
+  ASSERT_OK_AND_ASSIGN(HttpResponse preflight,
+                       testing::Http(port(), "OPTIONS", "/v1/audits",
+                                     {{"Origin", "https://dash.example.com"},
+                                      {"Access-Control-Request-Method", "POST"},
+                                      {"Access-Control-Request-Headers", "authorization"}}));
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.headers["access-control-allow-origin"], "https://dash.example.com");
+  EXPECT_THAT(preflight.headers["access-control-allow-headers"], HasSubstr("Authorization"));
+  EXPECT_THAT(preflight.headers["access-control-allow-methods"], HasSubstr("POST"));
+  ASSERT_OK_AND_ASSIGN(HttpResponse allowed,
+                       testing::Http(port(), "GET", "/v1/whoami",
+                                     {{"Origin", "https://dash.example.com"},
+                                      {"Authorization", "Bearer " + alpha_}}));
+  EXPECT_EQ(allowed.status, 200);
+  EXPECT_EQ(allowed.headers["access-control-allow-origin"], "https://dash.example.com");
+  ASSERT_OK_AND_ASSIGN(HttpResponse other,
+                       testing::Http(port(), "GET", "/v1/whoami",
+                                     {{"Origin", "https://evil.example.com"},
+                                      {"Authorization", "Bearer " + alpha_}}));
+  EXPECT_EQ(other.headers.count("access-control-allow-origin"), 0u);
+}
+
 TEST_F(HttpApiTest, MalformedRequestsCrashNothingAndChangeNothing) {
   // Not HTTP at all, a bad request line, a header without a colon.
   for (const std::string& garbage :

@@ -11,6 +11,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/version.h"
+#include "server/http/openapi.h"
 #include "server/http/routes.h"
 #include "server/runtime/log.h"
 
@@ -18,7 +20,10 @@ namespace assay::server::http {
 
 struct HttpServer::Impl {
   Impl(const HttpOptions& o, const ServerDeps& d)
-      : options(o), deps(d), router(d, o.heartbeat) {}
+      : options(o),
+        deps(d),
+        router(d, o.heartbeat),
+        openapi(OpenApiJson(router.Describe(), Version())) {}
 
   // One request as it arrives: its body so far.
   struct Pending {
@@ -108,6 +113,8 @@ struct HttpServer::Impl {
       // reaches (it names teams).
       reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
       reply.body = deps.metrics->Render();
+    } else if (request.path == "/openapi.json" && request.method == "GET") {
+      reply.body = openapi;
     } else if (request.path == "/readyz") {
       if (ready.load()) {
         reply.body = R"({"status":"ready"})";
@@ -153,6 +160,7 @@ struct HttpServer::Impl {
   const HttpOptions options;
   const ServerDeps deps;
   Router router;
+  const std::string openapi;
   std::atomic<bool> ready{true};
   MHD_Daemon* daemon = nullptr;
   int port = 0;
@@ -220,15 +228,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
                                   {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
                                    const_cast<char*>(options.tls_key_pem.c_str())},
                                   {MHD_OPTION_END, 0, nullptr}};
-  impl->daemon = MHD_start_daemon(
-      flags, static_cast<uint16_t>(port), nullptr, nullptr, &Impl::Access, impl.get(),
-      MHD_OPTION_EXTERNAL_LOGGER, &Impl::LogMhd, nullptr,  // first: it applies to what follows
-      MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(),                    //
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),                  //
-      MHD_OPTION_CONNECTION_LIMIT, options.max_connections,                         //
-      MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,                                  //
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.max_header_bytes,                 //
-      MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+  impl->daemon = MHD_start_daemon(flags, static_cast<uint16_t>(port), nullptr, nullptr,
+                                  &Impl::Access, impl.get(), MHD_OPTION_EXTERNAL_LOGGER,
+                                  &Impl::LogMhd, nullptr,  // first: it applies to what follows
+                                  MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(),     //
+                                  MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),   //
+                                  MHD_OPTION_CONNECTION_LIMIT, options.max_connections,          //
+                                  MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,                   //
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.max_header_bytes,  //
+                                  MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
   if (impl->daemon == nullptr) {
     return absl::UnavailableError(absl::StrCat("http: cannot listen on ", options.address));
   }

@@ -166,60 +166,73 @@ Reply ErrorReply(const absl::Status& status) {
   return reply;
 }
 
-void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back(Route{method, Segments(pattern), std::move(handler)});
+void Router::Add(RouteInfo info, Handler handler) {
+  std::vector<std::string> segments = Segments(info.pattern);
+  for (const std::string& s : segments) {
+    if (!s.empty() && s[0] == '{') info.path_vars.push_back(s.substr(1, s.find('}') - 1));
+  }
+  routes_.push_back(Route{std::move(info), std::move(segments), std::move(handler)});
+}
+
+std::vector<RouteInfo> Router::Describe() const {
+  std::vector<RouteInfo> out;
+  for (const Route& r : routes_) out.push_back(r.info);
+  return out;
 }
 
 template <typename Req, typename Resp, typename Op>
 void Router::Unary(const std::string& method, const std::string& pattern, Op op) {
-  Add(method, pattern, [this, op](const Request& r, const Params& path) {
-    Req req;
-    if (absl::Status filled = FillRequest(r.body, r.query, path, &req); !filled.ok()) {
-      return ErrorReply(filled);
-    }
-    Resp resp;
-    absl::Notification done;
-    absl::Status status;
-    api::Invoke<Req, Resp>(deps_, "http", op, Call{r.authorization, nullptr}, req, &resp,
-                           [&](absl::Status s) {
-                             status = std::move(s);
-                             done.Notify();
-                           });
-    done.WaitForNotification();
-    if (!status.ok()) return ErrorReply(PublicStatus(status));
-    Reply reply;
-    reply.body = ToJson(resp);
-    return reply;
-  });
+  Add(RouteInfo{method, pattern, Req::descriptor(), Resp::descriptor(), false, {}},
+      [this, op](const Request& r, const Params& path) {
+        Req req;
+        if (absl::Status filled = FillRequest(r.body, r.query, path, &req); !filled.ok()) {
+          return ErrorReply(filled);
+        }
+        Resp resp;
+        absl::Notification done;
+        absl::Status status;
+        api::Invoke<Req, Resp>(deps_, "http", op, Call{r.authorization, nullptr}, req, &resp,
+                               [&](absl::Status s) {
+                                 status = std::move(s);
+                                 done.Notify();
+                               });
+        done.WaitForNotification();
+        if (!status.ok()) return ErrorReply(PublicStatus(status));
+        Reply reply;
+        reply.body = ToJson(resp);
+        return reply;
+      });
 }
 
 template <typename Req, typename Msg, typename Source>
 void Router::Events(const std::string& pattern, Source source) {
-  Add("GET", pattern, [this, source](const Request& r, const Params& path) {
-    Req req;
-    if (absl::Status filled = FillRequest("", r.query, path, &req); !filled.ok()) {
-      return ErrorReply(filled);
-    }
-    std::optional<int64_t> after;
-    if (!r.last_event_id.empty()) {
-      int64_t id;
-      if (!absl::SimpleAtoi(r.last_event_id, &id)) {
-        return ErrorReply(absl::InvalidArgumentError(absl::StrCat(
-            "Last-Event-ID: '", r.last_event_id, "' is not an event id of this stream")));
-      }
-      after = id;
-    }
-    auto stream = std::make_shared<SseStream<Msg>>(source(deps_, req), heartbeat_);
-    if (absl::Status started = stream->Start(deps_, r.authorization, after); !started.ok()) {
-      return ErrorReply(PublicStatus(started));
-    }
-    if (!Track(stream)) return ErrorReply(absl::UnavailableError("the server is shutting down"));
-    Reply reply;
-    reply.content_type = "text/event-stream";
-    reply.headers.emplace_back("Cache-Control", "no-cache");
-    reply.stream = std::move(stream);
-    return reply;
-  });
+  Add(RouteInfo{"GET", pattern, Req::descriptor(), Msg::descriptor(), true, {}},
+      [this, source](const Request& r, const Params& path) {
+        Req req;
+        if (absl::Status filled = FillRequest("", r.query, path, &req); !filled.ok()) {
+          return ErrorReply(filled);
+        }
+        std::optional<int64_t> after;
+        if (!r.last_event_id.empty()) {
+          int64_t id;
+          if (!absl::SimpleAtoi(r.last_event_id, &id)) {
+            return ErrorReply(absl::InvalidArgumentError(absl::StrCat(
+                "Last-Event-ID: '", r.last_event_id, "' is not an event id of this stream")));
+          }
+          after = id;
+        }
+        auto stream = std::make_shared<SseStream<Msg>>(source(deps_, req), heartbeat_);
+        if (absl::Status started = stream->Start(deps_, r.authorization, after); !started.ok()) {
+          return ErrorReply(PublicStatus(started));
+        }
+        if (!Track(stream))
+          return ErrorReply(absl::UnavailableError("the server is shutting down"));
+        Reply reply;
+        reply.content_type = "text/event-stream";
+        reply.headers.emplace_back("Cache-Control", "no-cache");
+        reply.stream = std::move(stream);
+        return reply;
+      });
 }
 
 bool Router::Track(const std::shared_ptr<EventStream>& stream) {
@@ -254,8 +267,8 @@ Reply Router::Handle(const Request& request) {
   std::vector<std::string> allowed;
   for (const Route& route : routes_) {
     if (!Match(route.segments, path, &vars)) continue;
-    if (route.method == request.method) return route.handler(request, vars);
-    allowed.push_back(route.method);
+    if (route.info.method == request.method) return route.handler(request, vars);
+    allowed.push_back(route.info.method);
   }
   if (allowed.empty()) {
     return ErrorReply(absl::NotFoundError(absl::StrCat("path: no route ", request.path)));

@@ -22,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
 #include "server/api/call.h"
 #include "server/http/messages.h"
 
@@ -59,6 +60,16 @@ struct Reply {
 // `status` (already public) as a JSON error reply; 429 carries Retry-After.
 Reply ErrorReply(const absl::Status& status);
 
+// What a route is, for the OpenAPI document (openapi.h).
+struct RouteInfo {
+  std::string method;   // "GET" or "POST"
+  std::string pattern;  // "/v1/audits/{audit_id}/labels"
+  const google::protobuf::Descriptor* request = nullptr;
+  const google::protobuf::Descriptor* response = nullptr;  // each event's message for a stream
+  bool events = false;                                     // a Server-Sent Events stream
+  std::vector<std::string> path_vars;                      // "audit_id"
+};
+
 class Router {
  public:
   // `deps` must outlive the router; `heartbeat` is the event streams' idle interval.
@@ -68,6 +79,9 @@ class Router {
   // returns the reply.
   Reply Handle(const Request& request);
 
+  // Every route, in order.
+  std::vector<RouteInfo> Describe() const;
+
   // Ends every open event stream with `reason` (server shutdown) and refuses new ones; waits up to
   // `grace` for their last events to be sent (each stream is released once its response is done).
   void EndStreams(const std::string& reason, absl::Duration grace);
@@ -75,11 +89,11 @@ class Router {
  private:
   using Handler = std::function<Reply(const Request&, const Params& path)>;
   struct Route {
-    std::string method;
+    RouteInfo info;
     std::vector<std::string> segments;  // "v1", "{audit_id}", "{fit_id}:cancel"
     Handler handler;
   };
-  void Add(const std::string& method, const std::string& pattern, Handler handler);
+  void Add(RouteInfo info, Handler handler);
   template <typename Req, typename Resp, typename Op>
   void Unary(const std::string& method, const std::string& pattern, Op op);
   template <typename Req, typename Msg, typename Source>
