@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/match.h"
@@ -36,7 +37,17 @@ absl::StatusOr<RunningAssayd> StartAssayd(const std::string& assayd, const std::
   }
   const int port = PortFromLine(*line);
   if (port <= 0) return absl::InternalError(absl::StrCat("no port in: ", *line));
-  return RunningAssayd{*std::move(process), port};
+  int http_port = 0;
+  if (std::find(extra.begin(), extra.end(), "--http") != extra.end()) {
+    absl::StatusOr<std::string> http = process->WaitForLine("HTTP/JSON API on", absl::Seconds(30));
+    if (!http.ok()) return http.status();
+    const std::string url = http->substr(http->find("://") + 3);
+    const std::string host_port = url.substr(0, url.find('/'));
+    if (!absl::SimpleAtoi(host_port.substr(host_port.rfind(':') + 1), &http_port)) {
+      return absl::InternalError(absl::StrCat("no HTTP port in: ", *http));
+    }
+  }
+  return RunningAssayd{*std::move(process), port, http_port};
 }
 
 absl::StatusOr<std::string> CreateTeamWithAssayd(const std::string& assayd, const std::string& db,

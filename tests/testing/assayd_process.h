@@ -17,9 +17,11 @@ int PortFromLine(const std::string& line);
 struct RunningAssayd {
   Subprocess process;
   int port;
+  int http_port = 0;  // with --http in `extra`
 };
 
-// Starts `assayd --listen 127.0.0.1:0 --db DB EXTRA...` and waits (≤ 30 s) until it listens.
+// Starts `assayd --listen 127.0.0.1:0 --db DB EXTRA...` and waits (≤ 30 s) until it listens (on
+// HTTP too when EXTRA has --http).
 absl::StatusOr<RunningAssayd> StartAssayd(const std::string& assayd, const std::string& db,
                                           const std::vector<std::string>& extra = {});
 
