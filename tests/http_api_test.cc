@@ -16,7 +16,9 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
+#include "server/admin.h"
 #include "tests/testing/http_client.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/service_fixture.h"
 
 namespace assay::server {
@@ -590,6 +592,43 @@ TEST_F(HttpApiTest, MalformedRequestsCrashNothingAndChangeNothing) {
   v1::ListAuditsResponse list;
   ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_).get(), {}, &list)));
   EXPECT_EQ(list.audits_size(), 0);
+}
+
+// With --tls-cert/--tls-key the HTTP listener speaks HTTPS with the same certificate, and only that.
+TEST(HttpTlsTest, ServesHttpsWithTheServersCertificate) {
+  testing::TempDir dir;
+  const std::string cert = dir.path() + "/server.crt", key = dir.path() + "/server.key";
+  ASSERT_OK_AND_ASSIGN(testing::RunResult made,
+                       testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                     "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
+                                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"}));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string db = dir.path() + "/assay.db";
+  ASSERT_OK_AND_ASSIGN(CreatedKey admin, CreateTeam(db, "alpha"));
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.http_address = "127.0.0.1:0";
+  options.db_path = db;
+  options.tls_cert_path = cert;
+  options.tls_key_path = key;
+  ASSERT_OK_AND_ASSIGN(auto server, AssayServer::Start(options));
+  const std::string url = absl::StrCat("https://localhost:", server->http_port(), "/v1/whoami");
+  // Python's TLS client, verifying the certificate against the one we made.
+  ASSERT_OK_AND_ASSIGN(
+      testing::RunResult got,
+      testing::Run({"/usr/bin/python3", "-c",
+                    "import ssl, sys, urllib.request\n"
+                    "ctx = ssl.create_default_context(cafile=sys.argv[2])\n"
+                    "req = urllib.request.Request(sys.argv[1], headers={'Authorization': "
+                    "'Bearer ' + sys.argv[3]})\n"
+                    "print(urllib.request.urlopen(req, context=ctx, timeout=10).read().decode())",
+                    url, cert, admin.key}));
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_THAT(got.output, HasSubstr(R"("team":"alpha")"));
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  absl::StatusOr<HttpResponse> plain =
+      testing::Http(server->http_port(), "GET", "/healthz", {}, "", absl::Seconds(5));
+  EXPECT_FALSE(plain.ok() && plain->status == 200);
 }
 
 }  // namespace
