@@ -17,6 +17,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
 #include "server/admin.h"
+#include "server/http/messages.h"
+#include "server/http/routes.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/service_fixture.h"
@@ -279,6 +281,61 @@ TEST_F(HttpApiTest, EveryJsonRouteReturnsWhatTheGrpcCallReturns) {
     ASSERT_OK(ToAbsl(cat_->GetSession(Ctx(alpha_read_).get(), get, &grpc)));
     ExpectSame(after, grpc);
     ExpectSame(Parse<v1::CatSession>(Get("/v1/sessions/" + started.id(), alpha_read_)), grpc);
+    // Its event stream: the state now, then each committed step.
+    ASSERT_OK_AND_ASSIGN(auto events,
+                         SseClient::Open(port(), "/v1/sessions/" + started.id() + "/events",
+                                         Auth(alpha_read_)));
+    ASSERT_EQ(events->status(), 200) << events->error_body();
+    std::optional<SseClient::Event> now = events->Next();
+    ASSERT_TRUE(now.has_value());
+    EXPECT_EQ(now->id, std::to_string(grpc.steps()));
+    const v1::CatSession stepped = Parse<v1::CatSession>(
+        Post("/v1/sessions/" + started.id() + "/outcomes", alpha_,
+             absl::StrCat(R"({"outcomes":[{"item":")", after.pending_items(0),
+                          R"(","successes":0}]})")));
+    std::optional<SseClient::Event> step = events->Next();
+    ASSERT_TRUE(step.has_value());
+    v1::CatSession streamed;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(step->data, &streamed).ok());
+    ExpectSame(streamed, stepped);
+    EXPECT_EQ(step->id, std::to_string(stepped.steps()));
+  }
+  {  // responses uploaded over HTTP, one chunk per request
+    const v1::Benchmark small =
+        Parse<v1::Benchmark>(Post("/v1/benchmarks", alpha_, R"({"name":"small"})"));
+    const v1::UploadResponsesResponse up = Parse<v1::UploadResponsesResponse>(
+        Post("/v1/benchmarks/" + small.id() + "/responses", alpha_,
+             R"({"models":["m1","m2"],"items":["i1","i2","i3"],"modelIndex":[0,0,1,1],)"
+             R"("itemIndex":[0,1,1,2],"successes":[1,0,1,1]})"));
+    EXPECT_EQ(up.cells_added(), 4);
+    EXPECT_EQ(up.benchmark().num_cells(), 4);
+    v1::GetBenchmarkRequest get;
+    get.set_benchmark_id(small.id());
+    v1::Benchmark grpc;
+    ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_read_).get(), get, &grpc)));
+    ExpectSame(up.benchmark(), grpc);
+    const v1::UploadResponsesResponse again = Parse<v1::UploadResponsesResponse>(
+        Post("/v1/benchmarks/" + small.id() + "/responses", alpha_,
+             R"({"models":["m1","m2"],"items":["i1","i2","i3"],"modelIndex":[0,0,1,1],)"
+             R"("itemIndex":[0,1,1,2],"successes":[1,0,1,1]})"));
+    EXPECT_EQ(again.cells_unchanged(), 4);
+  }
+  {  // a second fit over HTTP, followed to its end as Server-Sent Events
+    const v1::Fit started = Parse<v1::Fit>(Post("/v1/benchmarks/" + bm + "/fits", alpha_,
+                                                R"({"makeCurrent":false})"));
+    ASSERT_OK_AND_ASSIGN(auto events, SseClient::Open(port(), "/v1/fits/" + started.id() + "/events",
+                                                      Auth(alpha_read_)));
+    ASSERT_EQ(events->status(), 200) << events->error_body();
+    v1::Fit last;
+    int seen = 0;
+    while (std::optional<SseClient::Event> e = events->Next(absl::Seconds(60))) {
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(e->data, &last).ok()) << e->data;
+      ++seen;
+    }
+    EXPECT_TRUE(events->ended());  // the stream ends after the final state
+    EXPECT_GE(seen, 1);
+    EXPECT_EQ(last.state(), v1::FIT_STATE_SUCCEEDED);
+    EXPECT_EQ(last.iteration(), fit.iteration());  // the same data, the same fit
   }
   const v1::WhoAmIResponse me = Parse<v1::WhoAmIResponse>(Get("/v1/whoami", alpha_read_));
   EXPECT_EQ(me.team(), "alpha");
@@ -592,6 +649,36 @@ TEST_F(HttpApiTest, MalformedRequestsCrashNothingAndChangeNothing) {
   v1::ListAuditsResponse list;
   ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_).get(), {}, &list)));
   EXPECT_EQ(list.audits_size(), 0);
+}
+
+// Every canonical code has its HTTP status (the gRPC-gateway's, with 412 for a refusing state), and
+// RESOURCE_EXHAUSTED tells the client when to retry.
+TEST(HttpStatusTest, CodesMapAsTheGatewayDoes) {
+  const std::vector<std::pair<absl::StatusCode, int>> expected = {
+      {absl::StatusCode::kOk, 200},
+      {absl::StatusCode::kCancelled, 499},
+      {absl::StatusCode::kUnknown, 500},
+      {absl::StatusCode::kInvalidArgument, 400},
+      {absl::StatusCode::kDeadlineExceeded, 504},
+      {absl::StatusCode::kNotFound, 404},
+      {absl::StatusCode::kAlreadyExists, 409},
+      {absl::StatusCode::kPermissionDenied, 403},
+      {absl::StatusCode::kResourceExhausted, 429},
+      {absl::StatusCode::kFailedPrecondition, 412},
+      {absl::StatusCode::kAborted, 409},
+      {absl::StatusCode::kOutOfRange, 400},
+      {absl::StatusCode::kUnimplemented, 501},
+      {absl::StatusCode::kInternal, 500},
+      {absl::StatusCode::kUnavailable, 503},
+      {absl::StatusCode::kDataLoss, 500},
+      {absl::StatusCode::kUnauthenticated, 401}};
+  for (const auto& [code, http] : expected) EXPECT_EQ(http::HttpStatusOf(code), http) << code;
+  const http::Reply busy = http::ErrorReply(absl::ResourceExhaustedError("queue: full"));
+  EXPECT_EQ(busy.status, 429);
+  ASSERT_EQ(busy.headers.size(), 1u);
+  EXPECT_EQ(busy.headers[0].first, "Retry-After");
+  EXPECT_EQ(nlohmann::json::parse(busy.body)["details"][0]["fieldViolations"][0]["field"],
+            "queue");
 }
 
 // With --tls-cert/--tls-key the HTTP listener speaks HTTPS with the same certificate, and only that.

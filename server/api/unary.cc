@@ -206,6 +206,33 @@ absl::Status FinishUpload(const ServerDeps& deps, const Principal& who,
   return deps.benchmarks->Get(who, benchmark_id, resp->mutable_benchmark());
 }
 
+void UploadChunk(const ServerDeps& deps, Call call, const v1::UploadResponsesRequest& req,
+                 v1::UploadResponsesResponse* resp, Done done) {
+  if (req.benchmark_id().empty()) {
+    done(absl::InvalidArgumentError("benchmark_id: required"));
+    return;
+  }
+  Call reply_call{call.authorization, call.cancelled};
+  RunWrite(
+      deps, std::move(call), Role::kWrite,
+      [&deps, &req, resp](WriteContext& ctx, const Principal& who) {
+        return UploadChunkWork(deps, ctx, who, req.benchmark_id(), req, 1, resp);
+      },
+      // Once durable, the reply's benchmark is read on the executor (works must not read).
+      [&deps, &req, resp, reply_call = std::move(reply_call), done](absl::Status written) mutable {
+        if (!written.ok()) {
+          done(written);
+          return;
+        }
+        RunRead(
+            deps, std::move(reply_call), Role::kWrite,
+            [&deps, &req, resp](const Principal& who) {
+              return FinishUpload(deps, who, req.benchmark_id(), resp);
+            },
+            std::move(done));
+      });
+}
+
 void StartFit(const ServerDeps& deps, Call call, const v1::StartFitRequest& req, v1::Fit* resp,
               Done done) {
   RunWrite(

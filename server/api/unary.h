@@ -71,6 +71,10 @@ void GetBenchmark(const ServerDeps& deps, Call call, const v1::GetBenchmarkReque
                   v1::Benchmark* resp, Done done);
 void ListBenchmarks(const ServerDeps& deps, Call call, const v1::ListBenchmarksRequest& req,
                     v1::ListBenchmarksResponse* resp, Done done);
+// One chunk of UploadResponses as a call of its own (its benchmark_id is required): the chunk is
+// durable when it returns, with the totals of this chunk and the benchmark as it is then.
+void UploadChunk(const ServerDeps& deps, Call call, const v1::UploadResponsesRequest& req,
+                 v1::UploadResponsesResponse* resp, Done done);
 void ListBenchmarkItems(const ServerDeps& deps, Call call, const v1::ListBenchmarkItemsRequest& req,
                         v1::ListBenchmarkItemsResponse* resp, Done done);
 void StartFit(const ServerDeps& deps, Call call, const v1::StartFitRequest& req, v1::Fit* resp,

@@ -289,6 +289,8 @@ Router::Router(const ServerDeps& deps, absl::Duration heartbeat)
   Unary<v1::CreateBenchmarkRequest, v1::Benchmark>("POST", "/v1/benchmarks", &api::CreateBenchmark);
   Unary<v1::GetBenchmarkRequest, v1::Benchmark>("GET", "/v1/benchmarks/{benchmark_id}",
                                                 &api::GetBenchmark);
+  Unary<v1::UploadResponsesRequest, v1::UploadResponsesResponse>(
+      "POST", "/v1/benchmarks/{benchmark_id}/responses", &api::UploadChunk);
   Unary<v1::ListBenchmarkItemsRequest, v1::ListBenchmarkItemsResponse>(
       "GET", "/v1/benchmarks/{benchmark_id}/items", &api::ListBenchmarkItems);
   Unary<v1::ListAbilitiesRequest, v1::ListAbilitiesResponse>(
