@@ -18,6 +18,8 @@ step() { echo; echo "== $* ($((SECONDS - start))s)"; }
 step "release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build -j "$jobs"
+step "thread-safety analysis (clang)"
+bash tests/check_thread_safety.sh build
 step "release tests"
 ctest --test-dir build -j "$jobs" --output-on-failure
 
