@@ -1,6 +1,6 @@
-// AuditService and TeamService through a real server on loopback (port 0) over a database file:
-// authentication and roles, team isolation on every call, an audit to its decision with a watcher,
-// idempotent retries, bad inputs that change nothing, streaming labels, and restart = replay.
+// AuditService through a real server on loopback (port 0) over a database file: team isolation on
+// every call, an audit to its decision with a watcher, idempotent retries, bad inputs that change
+// nothing, streaming labels, restart = replay, snapshots and the bound on live audits.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -18,6 +18,7 @@
 #include "server/server.h"
 #include "server/storage/storage.h"
 #include "tests/testing/api.h"
+#include "tests/testing/service_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -31,37 +32,8 @@ using testing::Ctx;
 using ::testing::HasSubstr;
 using testing::ToAbsl;
 
-class AuditServiceTest : public ::testing::Test {
+class AuditServiceTest : public testing::ServiceTest {
  protected:
-  void SetUp() override {
-    db_ = dir_.path() + "/assay.db";
-    ASSERT_OK_AND_ASSIGN(CreatedKey a, CreateTeam(db_, "alpha"));
-    ASSERT_OK_AND_ASSIGN(CreatedKey b, CreateTeam(db_, "beta"));
-    ASSERT_OK_AND_ASSIGN(CreatedKey r, CreateKey(db_, "alpha", "read", "dashboard"));
-    alpha_ = a.key;
-    beta_ = b.key;
-    alpha_read_ = r.key;
-    StartServer();
-  }
-
-  void StartServer() {
-    ServerOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.db_path = db_;
-    options.shutdown_grace = absl::Seconds(2);
-    options.max_live_audits = max_live_audits_;
-    ASSERT_OK_AND_ASSIGN(server_, AssayServer::Start(options));
-    auto channel = testing::LocalChannel(server_->port());
-    audits_ = v1::AuditService::NewStub(channel);
-    teams_ = v1::TeamService::NewStub(channel);
-  }
-
-  void RestartServer() {
-    server_->Shutdown();
-    server_.reset();
-    StartServer();
-  }
-
   v1::Audit Create(const std::string& token, v1::AuditConfig config = {}) {
     v1::CreateAuditRequest req;
     req.set_display_name("test audit");
@@ -142,86 +114,7 @@ class AuditServiceTest : public ::testing::Test {
     return *std::move(record);
   }
 
-  testing::TempDir dir_;
-  size_t max_live_audits_ = ServerOptions().max_live_audits;
-  std::string db_, alpha_, beta_, alpha_read_;
-  std::unique_ptr<AssayServer> server_;
-  std::unique_ptr<v1::AuditService::Stub> audits_;
-  std::unique_ptr<v1::TeamService::Stub> teams_;
 };
-
-TEST_F(AuditServiceTest, RejectsMissingBadAndUnderprivilegedKeys) {
-  v1::ListAuditsResponse list;
-  EXPECT_THAT(ToAbsl(audits_->ListAudits(Ctx("").get(), {}, &list)),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("authorization")));
-  EXPECT_THAT(ToAbsl(audits_->ListAudits(Ctx("ak_not_a_real_key").get(), {}, &list)),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("invalid or revoked")));
-  auto raw = Ctx("");
-  raw->AddMetadata("authorization", alpha_);  // no "Bearer "
-  EXPECT_THAT(ToAbsl(audits_->ListAudits(raw.get(), {}, &list)),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("Bearer")));
-  EXPECT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_read_).get(), {}, &list)));
-  v1::CreateAuditRequest create;
-  v1::Audit audit;
-  EXPECT_THAT(ToAbsl(audits_->CreateAudit(Ctx(alpha_read_).get(), create, &audit)),
-              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("write role")));
-  v1::CreateApiKeyRequest key_req;
-  key_req.set_role(v1::ROLE_READ);
-  v1::CreateApiKeyResponse key_resp;
-  EXPECT_THAT(ToAbsl(teams_->CreateApiKey(Ctx(alpha_read_).get(), key_req, &key_resp)),
-              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("admin role")));
-  // The streaming calls check too.
-  auto ctx = Ctx("");
-  auto stream = audits_->StreamLabels(ctx.get());
-  stream->WritesDone();
-  EXPECT_THAT(ToAbsl(stream->Finish()), StatusIs(absl::StatusCode::kUnauthenticated));
-  v1::WatchAuditRequest watch;
-  watch.set_audit_id("aud_x");
-  auto wctx = Ctx("");
-  auto reader = audits_->WatchAudit(wctx.get(), watch);
-  v1::AuditUpdate update;
-  EXPECT_FALSE(reader->Read(&update));
-  EXPECT_THAT(ToAbsl(reader->Finish()), StatusIs(absl::StatusCode::kUnauthenticated));
-}
-
-TEST_F(AuditServiceTest, TeamKeysCanBeCreatedListedAndRevoked) {
-  v1::WhoAmIResponse me;
-  ASSERT_OK(ToAbsl(teams_->WhoAmI(Ctx(alpha_read_).get(), {}, &me)));
-  EXPECT_EQ(me.team(), "alpha");
-  EXPECT_EQ(me.role(), v1::ROLE_READ);
-
-  v1::CreateApiKeyRequest req;
-  req.set_role(v1::ROLE_WRITE);
-  req.set_description("pipeline");
-  v1::CreateApiKeyResponse created;
-  ASSERT_OK(ToAbsl(teams_->CreateApiKey(Ctx(alpha_).get(), req, &created)));
-  EXPECT_THAT(created.key(), ::testing::StartsWith("ak_"));
-  EXPECT_EQ(created.info().prefix(), created.key().substr(0, 12));
-  ASSERT_OK(ToAbsl(teams_->WhoAmI(Ctx(created.key()).get(), {}, &me)));
-  EXPECT_EQ(me.role(), v1::ROLE_WRITE);
-
-  v1::ListApiKeysResponse keys;
-  ASSERT_OK(ToAbsl(teams_->ListApiKeys(Ctx(alpha_).get(), {}, &keys)));
-  ASSERT_EQ(keys.keys_size(), 3);  // admin, read, the new one; never beta's
-  for (const auto& k : keys.keys())
-    EXPECT_EQ(k.SerializeAsString().find(created.key()), std::string::npos);
-
-  v1::RevokeApiKeyRequest revoke;
-  revoke.set_prefix(created.info().prefix());
-  v1::RevokeApiKeyResponse revoked;
-  // Another team cannot revoke it (nor learn that it exists).
-  EXPECT_THAT(ToAbsl(teams_->RevokeApiKey(Ctx(beta_).get(), revoke, &revoked)),
-              StatusIs(absl::StatusCode::kNotFound));
-  ASSERT_OK(ToAbsl(teams_->RevokeApiKey(Ctx(alpha_).get(), revoke, &revoked)));
-  EXPECT_TRUE(revoked.info().revoked());
-  EXPECT_THAT(ToAbsl(teams_->WhoAmI(Ctx(created.key()).get(), {}, &me)),
-              StatusIs(absl::StatusCode::kUnauthenticated));
-  // Keys are stored hashed: the secret appears nowhere in the database file.
-  server_->Shutdown();
-  ASSERT_OK_AND_ASSIGN(std::string bytes, import::ReadFile(db_));
-  EXPECT_EQ(bytes.find(alpha_), std::string::npos);
-  EXPECT_EQ(bytes.find(created.key()), std::string::npos);
-}
 
 // Drives an audit to its decision while a watcher follows it, and checks every number against the
 // core audit fed the same labels offline.
@@ -751,60 +644,6 @@ TEST_F(AuditServiceTest, IdleAuditsBeyondTheLimitAreDroppedAndRebuiltOnUse) {
     EXPECT_EQ(got.accuracy_upper(), offline[a].accuracy_upper());
     EXPECT_LE(server_->live_audits(), 2u);
   }
-}
-
-TEST_F(AuditServiceTest, BackupIsAConsistentCopy) {
-  const v1::Audit audit = Create(alpha_);
-  ASSERT_OK(HandOut(alpha_, audit.id(), {"a"}).status());
-  ASSERT_OK(Label(alpha_, audit.id(), "a", 1).status());
-  const std::string copy = dir_.path() + "/backup.db";
-  ASSERT_OK(BackupDatabase(db_, copy));  // while the server runs
-  EXPECT_THAT(BackupDatabase(db_, copy),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already exists")));
-  // Restore = start a server on the copy.
-  server_->Shutdown();
-  db_ = copy;
-  StartServer();
-  ASSERT_OK_AND_ASSIGN(v1::Audit restored, Get(alpha_, audit.id()));
-  EXPECT_EQ(restored.tested(), 1);
-}
-
-// With a certificate and key the server speaks TLS only.
-TEST(TlsTest, ServesTlsWithCertificateAndRefusesPlaintext) {
-  testing::TempDir dir;
-  const std::string cert = dir.path() + "/server.crt", key = dir.path() + "/server.key";
-  ASSERT_OK_AND_ASSIGN(testing::RunResult made,
-                       testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
-                                     "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
-                                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"}));
-  ASSERT_EQ(made.exit_code, 0) << made.output;
-  const std::string db = dir.path() + "/assay.db";
-  ASSERT_OK_AND_ASSIGN(CreatedKey admin, CreateTeam(db, "alpha"));
-  ServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.db_path = db;
-  options.tls_cert_path = cert;
-  options.tls_key_path = key;
-  ASSERT_OK_AND_ASSIGN(auto server, AssayServer::Start(options));
-
-  ASSERT_OK_AND_ASSIGN(std::string pem, import::ReadFile(cert));
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = pem;
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("localhost");
-  auto secure = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server->port()),
-                                          grpc::SslCredentials(ssl), args);
-  v1::WhoAmIResponse me;
-  ASSERT_OK(ToAbsl(v1::TeamService::NewStub(secure)->WhoAmI(Ctx(admin.key).get(), {}, &me)));
-  EXPECT_EQ(me.team(), "alpha");
-  auto plain = testing::LocalChannel(server->port());
-  EXPECT_THAT(ToAbsl(v1::TeamService::NewStub(plain)->WhoAmI(Ctx(admin.key, absl::Seconds(5)).get(),
-                                                             {}, &me)),
-              StatusIs(absl::StatusCode::kUnavailable));
-
-  options.tls_key_path.clear();
-  EXPECT_THAT(AssayServer::Start(options).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls")));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/cat.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
+#include "assay/v1/teams.grpc.pb.h"
 #include "client/upload.h"
 #include "server/admin.h"
 #include "server/server.h"
@@ -54,6 +55,7 @@ class ServiceTest : public ::testing::Test {
     cat_ = v1::CatService::NewStub(channel);
     audits_ = v1::AuditService::NewStub(channel);
     monitors_ = v1::MonitorService::NewStub(channel);
+    teams_ = v1::TeamService::NewStub(channel);
   }
 
   void RestartServer() {
@@ -99,6 +101,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<v1::CatService::Stub> cat_;
   std::unique_ptr<v1::AuditService::Stub> audits_;
   std::unique_ptr<v1::MonitorService::Stub> monitors_;
+  std::unique_ptr<v1::TeamService::Stub> teams_;
 };
 
 }  // namespace assay::testing
