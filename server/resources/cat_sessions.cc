@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "proto/convert/cat_options.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
 
@@ -27,106 +28,6 @@ struct CatManager::Live : LiveResource<v1::CatSession, v1::CatSession> {
 };
 
 namespace {
-
-absl::StatusOr<cat::CatOptions> CatOptionsFromProto(v1::CatOptions& o,
-                                                    const FitJobs::Tables& tables) {
-  const auto bad = [](const std::string& field, const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrCat("options.", field, ": ", what));
-  };
-  cat::CatOptions c;
-  switch (o.estimator()) {
-    case v1::CAT_ESTIMATOR_UNSPECIFIED:
-    case v1::CAT_ESTIMATOR_MAP:
-      o.set_estimator(v1::CAT_ESTIMATOR_MAP);
-      c.estimator = cat::Estimator::kMap;
-      break;
-    case v1::CAT_ESTIMATOR_EAP:
-      c.estimator = cat::Estimator::kEap;
-      break;
-    default:
-      return bad("estimator", absl::StrCat("unknown value ", o.estimator()));
-  }
-  switch (o.goal()) {
-    case v1::CAT_GOAL_UNSPECIFIED:
-    case v1::CAT_GOAL_ACCURACY:
-      o.set_goal(v1::CAT_GOAL_ACCURACY);
-      break;
-    case v1::CAT_GOAL_ABILITY:
-      break;
-    default:
-      return bad("goal", absl::StrCat("unknown value ", o.goal()));
-  }
-  if (o.selection() == v1::CAT_SELECTION_UNSPECIFIED) {
-    switch (cat::DefaultSelection(o.goal() == v1::CAT_GOAL_ABILITY ? cat::Goal::kAbility
-                                                                   : cat::Goal::kAccuracy)) {
-      case cat::Selection::kFisher:
-        o.set_selection(v1::CAT_SELECTION_FISHER);
-        break;
-      case cat::Selection::kAccuracy:
-        o.set_selection(v1::CAT_SELECTION_ACCURACY);
-        break;
-      case cat::Selection::kModelAssisted:
-        o.set_selection(v1::CAT_SELECTION_MODEL_ASSISTED);
-        break;
-    }
-  }
-  switch (o.selection()) {
-    case v1::CAT_SELECTION_FISHER:
-      c.selection = cat::Selection::kFisher;
-      break;
-    case v1::CAT_SELECTION_ACCURACY:
-      c.selection = cat::Selection::kAccuracy;
-      break;
-    case v1::CAT_SELECTION_MODEL_ASSISTED:
-      c.selection = cat::Selection::kModelAssisted;
-      break;
-    default:
-      return bad("selection", absl::StrCat("unknown value ", o.selection()));
-  }
-  if (o.prior_sd() == 0) o.set_prior_sd(1.0);
-  if (o.randomesque() == 0) o.set_randomesque(1);
-  if (!o.has_locate_items()) o.set_locate_items(c.locate_items);
-  if (o.max_items() == 0) o.set_max_items(50);
-  if (o.interval_level() == 0) o.set_interval_level(0.95);
-  if (o.alpha() == 0) o.set_alpha(0.05);
-  if (o.exploration() == 0) o.set_exploration(0.5);
-  if (o.seed() == 0) o.set_seed(1);
-  c.prior_mean = o.prior_mean();
-  c.prior_sd = o.prior_sd();
-  if (o.has_start_theta()) c.start_theta = o.start_theta();
-  c.randomesque = o.randomesque();
-  c.locate_items = o.locate_items();
-  c.min_items = o.min_items();
-  c.max_items = o.max_items();
-  c.se_target = o.se_target();
-  c.min_information = o.min_information();
-  c.interval_level = o.interval_level();
-  c.anytime_valid = o.anytime_valid();
-  c.alpha = o.alpha();
-  c.exploration = o.exploration();
-  c.seed = o.seed();
-  if (!o.tag_targets().empty()) {
-    if (tables.tag_names.empty()) return bad("tag_targets", "the benchmark's items have no tags");
-    c.tag_targets.assign(tables.tag_names.size(), 0.0);
-    for (const auto& [tag, share] : o.tag_targets()) {
-      auto it = std::find(tables.tag_names.begin(), tables.tag_names.end(), tag);
-      if (it == tables.tag_names.end()) return bad("tag_targets", "unknown tag '" + tag + "'");
-      c.tag_targets[static_cast<size_t>(it - tables.tag_names.begin())] = share;
-    }
-  }
-  for (int i = 0; i < o.excluded_items_size(); ++i) {
-    auto it = tables.item_index.find(o.excluded_items(i));
-    if (it == tables.item_index.end()) {
-      return bad(absl::StrCat("excluded_items[", i, "]"),
-                 "unknown item '" + o.excluded_items(i) + "'");
-    }
-    c.excluded.push_back(it->second);
-  }
-  if (absl::Status valid = c.Validate(tables.bank); !valid.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
-  }
-  return c;
-}
 
 // A request's `view`: InvalidArgument for a value the API does not define.
 absl::StatusOr<bool> IsBasicView(v1::CatSessionView view) {
@@ -246,7 +147,9 @@ absl::StatusOr<CatManager::StartPlan> CatManager::PrepareStart(const Principal& 
         "fit_id: fit '", plan.tables->fit_id, "' is multidimensional; sessions need dims = 1"));
   }
   plan.options = req.options();
-  ASSIGN_OR_RETURN(plan.core, CatOptionsFromProto(plan.options, *plan.tables));
+  ASSIGN_OR_RETURN(plan.core, convert::CatOptionsFromProto(plan.options, plan.tables->tag_names,
+                                                          plan.tables->item_index,
+                                                          plan.tables->bank));
   return plan;
 }
 
@@ -303,7 +206,9 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Princ
     return absl::DataLossError(absl::StrCat("session ", id, ": stored options are corrupt"));
   }
   v1::CatOptions options = live->options;
-  ASSIGN_OR_RETURN(cat::CatOptions core, CatOptionsFromProto(options, *live->tables));
+  ASSIGN_OR_RETURN(cat::CatOptions core,
+                   convert::CatOptionsFromProto(options, live->tables->tag_names,
+                                                live->tables->item_index, live->tables->bank));
   ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&live->tables->bank, core));
   ASSIGN_OR_RETURN(std::vector<storage::CatEvent> events, storage_->CatEvents(live->record.id));
   for (const storage::CatEvent& e : events) {

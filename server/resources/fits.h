@@ -31,6 +31,7 @@
 #include "core/cat/session.h"
 #include "core/irt/fit.h"
 #include "core/irt/scoring.h"
+#include "proto/convert/fit_options.h"
 #include "server/resources/benchmarks.h"
 #include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
@@ -40,13 +41,12 @@
 
 namespace assay::server {
 
+using convert::FitMethodToProto;
+using convert::FitOptionsFromProto;
+
 // Receives a fit's state as it changes; the message with a final state (succeeded, failed,
 // cancelled) is the last.
 using FitWatcher = Watcher<v1::Fit>;
-
-// The proto options with defaults filled in, and their core form. InvalidArgument
-// "options.FIELD: ..." for options that do not validate.
-absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& options);
 
 class FitJobs {
  public:

@@ -1,0 +1,77 @@
+#include "proto/convert/fit_options.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace assay::convert {
+
+irt::FitMethod FitMethodFromProto(v1::FitMethod m) {
+  switch (m) {
+    case v1::FIT_METHOD_JOINT:
+      return irt::FitMethod::kJoint;
+    case v1::FIT_METHOD_MARGINAL_ITEMS:
+      return irt::FitMethod::kMarginalItems;
+    case v1::FIT_METHOD_MARGINAL_MODELS:
+      return irt::FitMethod::kMarginalModels;
+    default:
+      return irt::FitMethod::kAuto;
+  }
+}
+
+v1::FitMethod FitMethodToProto(irt::FitMethod m) {
+  switch (m) {
+    case irt::FitMethod::kJoint:
+      return v1::FIT_METHOD_JOINT;
+    case irt::FitMethod::kMarginalItems:
+      return v1::FIT_METHOD_MARGINAL_ITEMS;
+    case irt::FitMethod::kMarginalModels:
+      return v1::FIT_METHOD_MARGINAL_MODELS;
+    case irt::FitMethod::kAuto:
+      break;
+  }
+  return v1::FIT_METHOD_UNSPECIFIED;
+}
+
+absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
+  // Unset fields take the core's defaults (irt::FitOptions, or FitOptions::Paper()).
+  irt::FitOptions core = o.paper_mode() ? irt::FitOptions::Paper() : irt::FitOptions();
+  if (o.dims() == 0) o.set_dims(core.dims);
+  if (o.dims() < 1 || o.dims() > 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.dims: must be in [1, 8], got ", o.dims()));
+  }
+  if (o.sigma() == 0) o.set_sigma(core.sigma);
+  if (!o.has_ridge()) o.set_ridge(core.ridge);
+  if (o.tol() == 0) o.set_tol(core.tol);
+  if (o.max_iter() == 0) o.set_max_iter(core.max_iter);
+  if (o.max_iter() < 1 || o.max_iter() > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.max_iter: must be in [1, 100000], got ", o.max_iter()));
+  }
+  if (o.seed() == 0) o.set_seed(core.seed);
+  core.dims = o.dims();
+  core.sigma = o.sigma();
+  core.ridge = o.ridge();
+  core.tol = o.tol();
+  core.max_iter = o.max_iter();
+  core.seed = o.seed();
+  core.shrink_items = o.shrink_items();
+  if (!v1::FitMethod_IsValid(o.method())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.method: unknown value ", static_cast<int>(o.method())));
+  }
+  core.method = FitMethodFromProto(o.method());
+  if (absl::Status valid = core.Validate(); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("options.", valid.message()));
+  }
+  if (o.paper_mode() && o.shrink_items()) {
+    return absl::InvalidArgumentError(
+        "options.shrink_items: paper mode reproduces the released method; leave unset");
+  }
+  if (o.paper_mode() && o.ridge() != 0) {
+    return absl::InvalidArgumentError(
+        "options.ridge: paper mode fits without a ridge; leave unset");
+  }
+  return core;
+}
+
+}  // namespace assay::convert
