@@ -684,12 +684,8 @@ TEST(HttpStatusTest, CodesMapAsTheGatewayDoes) {
 // With --tls-cert/--tls-key the HTTP listener speaks HTTPS with the same certificate, and only that.
 TEST(HttpTlsTest, ServesHttpsWithTheServersCertificate) {
   testing::TempDir dir;
-  const std::string cert = dir.path() + "/server.crt", key = dir.path() + "/server.key";
-  ASSERT_OK_AND_ASSIGN(testing::RunResult made,
-                       testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
-                                     "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
-                                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"}));
-  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_OK_AND_ASSIGN(const testing::TestCertificate made, testing::MakeTestCertificate(dir.path()));
+  const std::string &cert = made.cert, &key = made.key;
   const std::string db = dir.path() + "/assay.db";
   ASSERT_OK_AND_ASSIGN(CreatedKey admin, CreateTeam(db, "alpha"));
   ServerOptions options;

@@ -131,12 +131,8 @@ TEST_F(ServerAccessTest, BackupIsAConsistentCopy) {
 // With a certificate and key the server speaks TLS only.
 TEST(TlsTest, ServesTlsWithCertificateAndRefusesPlaintext) {
   testing::TempDir dir;
-  const std::string cert = dir.path() + "/server.crt", key = dir.path() + "/server.key";
-  ASSERT_OK_AND_ASSIGN(testing::RunResult made,
-                       testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
-                                     "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
-                                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"}));
-  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_OK_AND_ASSIGN(const testing::TestCertificate made, testing::MakeTestCertificate(dir.path()));
+  const std::string &cert = made.cert, &key = made.key;
   const std::string db = dir.path() + "/assay.db";
   ASSERT_OK_AND_ASSIGN(CreatedKey admin, CreateTeam(db, "alpha"));
   ServerOptions options;

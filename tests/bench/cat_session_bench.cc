@@ -27,6 +27,7 @@
 #include "tests/testing/assayd_process.h"
 #include "tests/testing/irt_sim.h"
 #include "tests/testing/percentile.h"
+#include "tests/testing/upload_fit.h"
 
 namespace {
 
@@ -270,27 +271,15 @@ int main(int argc, char** argv) {
   const std::string& key = (*scratch)->key;
   const int port = (*scratch)->server.port;
   auto benchmarks = v1::BenchmarkService::NewStub(assay::testing::LocalChannel(port));
-  v1::CreateBenchmarkRequest create;
-  create.set_name("bank");
+  absl::StatusOr<assay::testing::UploadedFit> uploaded =
+      assay::testing::UploadAndFit(*benchmarks, key, data.data, "bank");
+  if (!uploaded.ok()) {
+    std::fprintf(stderr, "%s\n", uploaded.status().ToString().c_str());
+    return 1;
+  }
+  const v1::Fit& fit = uploaded->fit;
   v1::Benchmark bm;
-  if (!benchmarks->CreateBenchmark(Ctx(key).get(), create, &bm).ok()) return 1;
-  {
-    auto context = Ctx(key, absl::Minutes(30));
-    if (!assay::client::UploadResponses(*benchmarks, *context, data.data, bm.id()).ok()) return 1;
-  }
-  v1::StartFitRequest start_fit;
-  start_fit.set_benchmark_id(bm.id());
-  v1::Fit fit;
-  if (!benchmarks->StartFit(Ctx(key).get(), start_fit, &fit).ok()) return 1;
-  {
-    v1::WatchFitRequest w;
-    w.set_fit_id(fit.id());
-    auto context = Ctx(key, absl::Minutes(30));
-    auto reader = benchmarks->WatchFit(context.get(), w);
-    while (reader->Read(&fit)) {
-    }
-  }
-  if (fit.state() != v1::FIT_STATE_SUCCEEDED) return 1;
+  bm.set_id(uploaded->benchmark_id);
   std::printf("bank: %d items calibrated on %d models (%.1f s fit job)\n", items, models,
               fit.seconds());
 

@@ -131,4 +131,17 @@ absl::StatusOr<RunResult> Run(const std::vector<std::string>& argv, absl::Durati
   return result;
 }
 
+absl::StatusOr<TestCertificate> MakeTestCertificate(const std::string& dir) {
+  TestCertificate made{dir + "/server.crt", dir + "/server.key"};
+  absl::StatusOr<RunResult> run =
+      Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+           made.key, "-out", made.cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+           "subjectAltName=DNS:localhost"});
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("openssl req failed: ", run->output));
+  }
+  return made;
+}
+
 }  // namespace assay::testing

@@ -60,6 +60,13 @@ struct RunResult {
 absl::StatusOr<RunResult> Run(const std::vector<std::string>& argv,
                               absl::Duration timeout = absl::Seconds(60));
 
+// A self-signed certificate for "localhost" (PEM files `dir`/server.crt and `dir`/server.key,
+// made by the openssl command, valid one day), for TLS tests.
+struct TestCertificate {
+  std::string cert, key;
+};
+absl::StatusOr<TestCertificate> MakeTestCertificate(const std::string& dir);
+
 }  // namespace assay::testing
 
 #endif  // ASSAY_TESTS_TESTING_SUBPROCESS_H_
