@@ -32,7 +32,8 @@ struct CatSimulateArgs {
 CLI::App* AddCatCommand(CLI::App& app, CatSimulateArgs& args);
 
 // Prints `step,item,y,theta,se,predicted_accuracy` per step, then
-// `items,theta,se,predicted_accuracy,lower,upper,true_accuracy`.
+// `items,theta,se,predicted_accuracy,lower,upper,true_accuracy,interval` (interval: `model_assisted`,
+// honest on real benchmarks, or `assumes_2pl`).
 absl::Status RunCatSimulate(const CatSimulateArgs& args);
 
 }  // namespace assay::client

@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev grpc-proto libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf
-  prometheus clang
+  prometheus clang curl
 )
 
 missing=()
