@@ -173,6 +173,29 @@ class AssayClient:
     def fit(self, fit_id):
         return self.call("BenchmarkService", "GetFit", read_only=True, fit_id=fit_id)
 
+    def start_session(self, benchmark_id, model, goal="accuracy", **options):
+        """Starts an adaptive test of `model` on the benchmark's current calibration and returns the
+        session as a dict. `goal` is "accuracy" (the default: full-benchmark accuracy by the
+        model-assisted design, whose interval is honest on real benchmarks) or "ability" (theta with
+        its SE by maximum information; the accuracy interval then assumes the 2PL); other keyword
+        arguments are CatOptions fields (max_items, se_target, seed, ...). The session's options
+        echo every default the server filled in."""
+        options["goal"] = "CAT_GOAL_" + goal.upper()
+        return self.call("CatService", "StartSession", benchmark_id=benchmark_id, model=model,
+                         options=options)
+
+    def next_items(self, session_id, count=1):
+        """Hands out the next items (at most `count`); returns their ids."""
+        return self.call("CatService", "NextItems", session_id=session_id,
+                         count=count).get("items", [])
+
+    def submit(self, session_id, item, successes, trials=1, next_count=0):
+        """Records an item's outcome (and, with next_count, hands out the next items in the same
+        durable step); returns the session."""
+        return self.call("CatService", "SubmitOutcomes", session_id=session_id,
+                         outcomes=[{"item": item, "successes": successes, "trials": trials}],
+                         next_count=next_count)
+
     def audits(self, limit=None):
         return self._pages("AuditService", "ListAudits", "audits", limit)
 
