@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
                  "largest HTTP request body accepted (413 beyond)")
       ->capture_default_str();
   app.add_option("--http-max-connections", options.http_max_connections,
-                 "HTTP connections open at once (each has a thread; more are refused)")
+                 "HTTP connections open at once (each has a thread; beyond, requests get 503)")
       ->capture_default_str();
   app.add_option("--http-idle-timeout", http_idle_seconds,
                  "seconds an HTTP connection may sit without progress (slow or idle clients)")

@@ -602,6 +602,41 @@ TEST_F(HttpApiTest, CorsAllowsOnlyTheConfiguredOrigin) {
   EXPECT_EQ(other.headers.count("access-control-allow-origin"), 0u);
 }
 
+// Beyond --http-max-connections open connections a request is refused with 503 naming the limit
+// (and when to retry); once connections close, requests are served again.
+TEST_F(HttpApiTest, ConnectionsBeyondTheLimitAreRefusedNamingIt) {
+  http_max_connections_ = 2;
+  http_idle_timeout_ = absl::Seconds(30);
+  RestartServer();
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {  // two clients that connect and send nothing yet
+    absl::StatusOr<int> fd = testing::ConnectForTest(port());
+    ASSERT_OK(fd.status());
+    held.push_back(*fd);
+  }
+  absl::StatusOr<HttpResponse> refused = absl::UnavailableError("not sent");
+  for (int attempt = 0; attempt < 100; ++attempt) {  // until the server has counted the two
+    refused = testing::Http(port(), "GET", "/v1/whoami", Auth(alpha_));
+    ASSERT_OK(refused.status());
+    if (refused->status == 503) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(ErrorOf(*refused)["code"], 14);
+  EXPECT_THAT(ErrorOf(*refused)["message"].get<std::string>(),
+              HasSubstr("--http-max-connections"));
+  EXPECT_EQ(refused->headers["retry-after"], "1");
+  for (int fd : held) testing::CloseForTest(fd);
+  absl::StatusOr<HttpResponse> served = absl::UnavailableError("not sent");
+  for (int attempt = 0; attempt < 100; ++attempt) {  // until the server has seen them close
+    served = testing::Http(port(), "GET", "/v1/whoami", Auth(alpha_));
+    ASSERT_OK(served.status());
+    if (served->status == 200) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(served->status, 200) << served->body;
+}
+
 TEST_F(HttpApiTest, MalformedRequestsCrashNothingAndChangeNothing) {
   // Not HTTP at all, a bad request line, a header without a colon.
   for (const std::string& garbage :

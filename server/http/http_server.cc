@@ -37,6 +37,15 @@ struct HttpServer::Impl {
     Impl* self = static_cast<Impl*>(cls);
     if (*con_cls == nullptr) {  // the headers have arrived
       *con_cls = new Pending();
+      if (self->open_connections.load() > static_cast<int>(self->options.max_connections)) {
+        Reply busy = ErrorReply(absl::UnavailableError(absl::StrCat(
+            "connections: ", self->options.max_connections,
+            " HTTP connections are open, the most this server takes (assayd "
+            "--http-max-connections); retry")));
+        busy.headers.emplace_back("Retry-After", "1");
+        busy.headers.emplace_back("Connection", "close");
+        return self->Send(connection, busy, "");
+      }
       return MHD_YES;
     }
     Pending* pending = static_cast<Pending*>(*con_cls);
@@ -51,6 +60,18 @@ struct HttpServer::Impl {
       return MHD_YES;
     }
     return self->Respond(connection, url, method, *pending);
+  }
+
+  // Counts open connections: beyond options.max_connections a request is answered 503 naming the
+  // limit (libmicrohttpd's own bound, a little higher, only refuses the TCP connection).
+  static void Connections(void* cls, MHD_Connection* /*connection*/, void** /*socket_context*/,
+                          MHD_ConnectionNotificationCode code) {
+    Impl* self = static_cast<Impl*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      ++self->open_connections;
+    } else {
+      --self->open_connections;
+    }
   }
 
   static void Completed(void* /*cls*/, MHD_Connection* /*connection*/, void** con_cls,
@@ -130,6 +151,12 @@ struct HttpServer::Impl {
       reply = router.Handle(request);
     }
 
+    return Send(connection, reply, origin);
+  }
+
+  // Queues `reply` on `connection`; `origin` the request's Origin header ("" for none).
+  MHD_Result Send(MHD_Connection* connection, Reply& reply, const std::string& origin) {
+    const bool cors = !options.cors_origin.empty() && origin == options.cors_origin;
     MHD_Response* response;
     if (reply.stream != nullptr) {
       response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, &ReadStream,
@@ -162,6 +189,7 @@ struct HttpServer::Impl {
   Router router;
   const std::string openapi;
   std::atomic<bool> ready{true};
+  std::atomic<int> open_connections{0};
   MHD_Daemon* daemon = nullptr;
   int port = 0;
   bool stopped = false;
@@ -233,7 +261,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
                                   &Impl::LogMhd, nullptr,  // first: it applies to what follows
                                   MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(),     //
                                   MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),   //
-                                  MHD_OPTION_CONNECTION_LIMIT, options.max_connections,          //
+                                  MHD_OPTION_NOTIFY_CONNECTION, &Impl::Connections, impl.get(),  //
+                                  MHD_OPTION_CONNECTION_LIMIT, options.max_connections + 16,     //
                                   MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,                   //
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.max_header_bytes,  //
                                   MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);

@@ -8,9 +8,10 @@
 // event. Keep-alive and chunked streaming responses are libmicrohttpd's.
 //
 // Limits (each named in its error): request body size (413 naming --http-max-body-bytes), request
-// header size (libmicrohttpd answers 431), open connections (beyond the bound, new connections
-// are refused), idle connections and slow clients (closed after --http-idle-timeout without
-// progress).
+// header size (libmicrohttpd answers 431, with its own page), open connections (beyond the bound
+// a request gets 503 naming --http-max-connections; 16 more are accepted only to say so, and
+// beyond those libmicrohttpd refuses the connection), idle connections and slow clients (closed
+// after --http-idle-timeout without progress).
 //
 // Thread safety: Start and Shutdown from one thread; everything else is internal.
 #ifndef ASSAY_SERVER_HTTP_HTTP_SERVER_H_

@@ -96,6 +96,10 @@ bool Dechunk(std::string* raw, std::string* out) {
 
 }  // namespace
 
+absl::StatusOr<int> ConnectForTest(int port) { return Connect(port); }
+
+void CloseForTest(int fd) { close(fd); }
+
 absl::StatusOr<HttpResponse> Http(int port, const std::string& method, const std::string& target,
                                   const Headers& headers, const std::string& body,
                                   absl::Duration timeout) {

@@ -34,6 +34,10 @@ absl::StatusOr<HttpResponse> Http(int port, const std::string& method, const std
 absl::StatusOr<std::string> RawExchange(int port, const std::string& bytes, bool half_close,
                                         absl::Duration timeout);
 
+// A raw connection to 127.0.0.1:`port` that the test holds open, and its closing.
+absl::StatusOr<int> ConnectForTest(int port);
+void CloseForTest(int fd);
+
 // Connects and sends nothing: how long until the server closes the connection (an idle client),
 // or nullopt if it is still open after `timeout`.
 std::optional<absl::Duration> TimeUntilClosed(int port, const std::string& partial_request,

@@ -48,6 +48,7 @@ class ServiceTest : public ::testing::Test {
     options.http_idle_timeout = http_idle_timeout_;
     options.http_max_body_bytes = http_max_body_bytes_;
     options.http_cors_origin = http_cors_origin_;
+    options.http_max_connections = http_max_connections_;
     options.http_heartbeat = absl::Milliseconds(200);
     ASSERT_OK_AND_ASSIGN(server_, server::AssayServer::Start(options));
     auto channel = LocalChannel(server_->port());
@@ -95,6 +96,7 @@ class ServiceTest : public ::testing::Test {
   absl::Duration http_idle_timeout_ = absl::Seconds(60);
   size_t http_max_body_bytes_ = server::ServerOptions().http_max_body_bytes;
   std::string http_cors_origin_;
+  unsigned http_max_connections_ = server::ServerOptions().http_max_connections;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<server::AssayServer> server_;
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;
