@@ -242,11 +242,20 @@ TEST_F(HttpApiTest, EveryJsonRouteReturnsWhatTheGrpcCallReturns) {
     EXPECT_EQ(labelled.merged_size(), 1);
     Parse<v1::VoidCaseResponse>(
         Post("/v1/audits/" + created.id() + "/cases/b:void", alpha_, ""));
+    Parse<v1::HandOutCasesResponse>(Post("/v1/audits/" + created.id() + "/cases", alpha_,
+                                         R"({"cases":[{"caseId":"c"},{"caseId":"d"}]})"));
+    const v1::LabelBatchResponse batch = Parse<v1::LabelBatchResponse>(Post(
+        "/v1/labels:batch", alpha_,
+        absl::StrCat(R"({"labels":[{"auditId":")", created.id(), R"(","caseId":"c","y":1},)",
+                     R"({"auditId":")", created.id(), R"(","caseId":"zz","y":1}]})")));
+    ASSERT_EQ(batch.results_size(), 2);
+    EXPECT_EQ(batch.results(0).error_code(), 0);
+    EXPECT_EQ(batch.results(1).error_code(), static_cast<int>(absl::StatusCode::kNotFound));
     v1::GetAuditRequest get;
     get.set_audit_id(created.id());
     v1::Audit grpc;
     ASSERT_OK(ToAbsl(audits_->GetAudit(Ctx(alpha_read_).get(), get, &grpc)));
-    EXPECT_EQ(grpc.labelled(), 1);
+    EXPECT_EQ(grpc.labelled(), 2);
     ExpectSame(Parse<v1::Audit>(Get("/v1/audits/" + created.id(), alpha_read_)), grpc);
     v1::ListAuditsResponse list;
     ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_read_).get(), {}, &list)));

@@ -319,6 +319,8 @@ Router::Router(const ServerDeps& deps, absl::Duration heartbeat)
                                                            &api::HandOutCases);
   Unary<v1::SubmitLabelRequest, v1::SubmitLabelResponse>("POST", "/v1/audits/{audit_id}/labels",
                                                          &api::SubmitLabel);
+  Unary<v1::LabelBatch, v1::LabelBatchResponse>("POST", "/v1/labels:batch",
+                                                &api::SubmitLabelBatch);
   Unary<v1::VoidCaseRequest, v1::VoidCaseResponse>(
       "POST", "/v1/audits/{audit_id}/cases/{case_id}:void", &api::VoidCase);
   Events<v1::WatchAuditRequest, v1::AuditUpdate>("/v1/audits/{audit_id}/events", &api::WatchAudit);
