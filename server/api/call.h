@@ -56,20 +56,29 @@ struct Call {
 // Receives the outcome of a call exactly once, on some server thread.
 using Done = std::function<void(absl::Status)>;
 
-// Runs `work()` -> absl::Status on the executor, then `done` with its status. If the executor's
-// queue is full, `done` gets RESOURCE_EXHAUSTED at once; if the call was cancelled while queued,
-// CANCELLED without running the work.
-template <typename Work>
-void RunOnExecutor(const ServerDeps& deps, Call call, Work work, Done done) {
+// Runs `start(Done&)` on the executor, which must see that `done` is called (at once or later).
+// If the executor's queue is full, `done` gets RESOURCE_EXHAUSTED at once; if the call was
+// cancelled while queued, CANCELLED without running `start`.
+template <typename Start>
+void StartOnExecutor(const ServerDeps& deps, Call call, Start start, Done done) {
   const absl::Status submitted =
-      deps.executor->Submit([call = std::move(call), work = std::move(work), done]() mutable {
+      deps.executor->Submit([call = std::move(call), start = std::move(start), done]() mutable {
         if (call.cancelled && call.cancelled()) {
           done(absl::CancelledError("call cancelled or past its deadline before work started"));
           return;
         }
-        done(work());
+        start(done);
       });
   if (!submitted.ok()) done(submitted);
+}
+
+// Runs `work()` -> absl::Status on the executor, then `done` with its status (StartOnExecutor's
+// queue and cancellation rules).
+template <typename Work>
+void RunOnExecutor(const ServerDeps& deps, Call call, Work work, Done done) {
+  StartOnExecutor(
+      deps, std::move(call), [work = std::move(work)](Done& d) mutable { d(work()); },
+      std::move(done));
 }
 
 // A read: authenticates with at least `role`, then `work(const Principal&)` -> absl::Status on the
@@ -96,14 +105,12 @@ void RunRead(const ServerDeps& deps, Call call, Role role, Work work, Done done)
 template <typename Prepare, typename Work>
 void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prepare, Work work,
                       Done done) {
-  const absl::Status submitted =
-      deps.executor->Submit([deps, call = std::move(call), role, prepare = std::move(prepare),
-                             work = std::move(work), done]() mutable {
-        if (call.cancelled && call.cancelled()) {
-          done(absl::CancelledError("call cancelled or past its deadline before work started"));
-          return;
-        }
-        absl::StatusOr<Principal> who = deps.auth->Authenticate(call.authorization, role);
+  std::string authorization = call.authorization;
+  StartOnExecutor(
+      deps, std::move(call),
+      [deps, authorization = std::move(authorization), role, prepare = std::move(prepare),
+       work = std::move(work)](Done& done) mutable {
+        absl::StatusOr<Principal> who = deps.auth->Authenticate(authorization, role);
         if (!who.ok()) {
           done(who.status());
           return;
@@ -118,8 +125,8 @@ void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prep
                 WriteContext& ctx) mutable { return work(ctx, who, prepared); },
             done);
         if (!queued.ok()) done(queued);
-      });
-  if (!submitted.ok()) done(submitted);
+      },
+      std::move(done));
 }
 
 // A write: as RunPreparedWrite without the preparation; `work(WriteContext&, const Principal&)`.

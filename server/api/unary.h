@@ -11,13 +11,13 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "assay/v1/audit.pb.h"
 #include "assay/v1/benchmarks.pb.h"
 #include "assay/v1/cat.pb.h"
 #include "assay/v1/monitor.pb.h"
 #include "assay/v1/system.pb.h"
 #include "assay/v1/teams.pb.h"
-#include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "server/api/call.h"
 
@@ -42,8 +42,8 @@ void Invoke(const ServerDeps& deps, const char* transport, Unary<Req, Resp> op, 
   op(deps, std::move(call), req, resp,
      [metrics = deps.metrics, transport, started = absl::Now(),
       done = std::move(done)](absl::Status status) {
-       metrics->RecordRequest(transport, MethodName(Req::descriptor()), status.code(),
-                              absl::Now() - started);
+       static const std::string* const method = new std::string(MethodName(Req::descriptor()));
+       metrics->RecordRequest(transport, *method, status.code(), absl::Now() - started);
        done(std::move(status));
      });
 }

@@ -38,10 +38,10 @@ struct HttpServer::Impl {
     if (*con_cls == nullptr) {  // the headers have arrived
       *con_cls = new Pending();
       if (self->open_connections.load() > static_cast<int>(self->options.max_connections)) {
-        Reply busy = ErrorReply(absl::UnavailableError(absl::StrCat(
-            "connections: ", self->options.max_connections,
-            " HTTP connections are open, the most this server takes (assayd "
-            "--http-max-connections); retry")));
+        Reply busy = ErrorReply(absl::UnavailableError(
+            absl::StrCat("connections: ", self->options.max_connections,
+                         " HTTP connections are open, the most this server takes (assayd "
+                         "--http-max-connections); retry")));
         busy.headers.emplace_back("Retry-After", "1");
         busy.headers.emplace_back("Connection", "close");
         return self->Send(connection, busy, "");
@@ -110,7 +110,7 @@ struct HttpServer::Impl {
                      const Pending& pending) {
     Reply reply;
     const std::string origin = Header(connection, "Origin");
-    const bool cors = !options.cors_origin.empty() && origin == options.cors_origin;
+    const bool cors = CorsAllowed(origin);
     Request request;
     request.method = method;
     request.path = url;
@@ -155,8 +155,13 @@ struct HttpServer::Impl {
   }
 
   // Queues `reply` on `connection`; `origin` the request's Origin header ("" for none).
+  // Whether a page from `origin` (the request's Origin header) may read the reply.
+  bool CorsAllowed(const std::string& origin) const {
+    return !options.cors_origin.empty() && origin == options.cors_origin;
+  }
+
   MHD_Result Send(MHD_Connection* connection, Reply& reply, const std::string& origin) {
-    const bool cors = !options.cors_origin.empty() && origin == options.cors_origin;
+    const bool cors = CorsAllowed(origin);
     MHD_Response* response;
     if (reply.stream != nullptr) {
       response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, &ReadStream,

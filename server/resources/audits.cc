@@ -228,8 +228,8 @@ void AuditManager::PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live
 }
 
 void AuditManager::CountDecisionOnCommit(WriteContext& ctx, const Principal& who,
-                                         bool decided_before, const audit::Audit& state) {
-  if (metrics_ == nullptr || decided_before || state.decision() == audit::Decision::kNone) return;
+                                         const audit::Audit& state) {
+  if (metrics_ == nullptr || state.decision() == audit::Decision::kNone) return;
   ctx.OnCommit([metrics = metrics_, team = who.team, decision = state.decision()] {
     metrics->RecordAuditDecision(team, audit::DecisionName(decision));
   });
@@ -371,7 +371,7 @@ absl::Status AuditManager::Label(WriteContext& ctx, const Principal& who,
       live_.DropOnRollback(ctx, live);
       std::vector<audit::Step> merged;
       ASSIGN_OR_RETURN(audit::Event e, state.SubmitLabel(req.case_id(), req.y(), &merged));
-      CountDecisionOnCommit(ctx, who, /*decided_before=*/false, state);
+      CountDecisionOnCommit(ctx, who, state);
       RETURN_IF_ERROR(Append(ctx, *live, e));
       for (const audit::Step& s : merged) ToProto(s, out->add_merged());
       PublishOnCommit(ctx, live, std::move(merged));
@@ -411,7 +411,7 @@ absl::Status AuditManager::Void(WriteContext& ctx, const Principal& who,
     if (state.decision() != audit::Decision::kNone) return AlreadyDecided(req.audit_id(), state);
     live_.DropOnRollback(ctx, live);
     ASSIGN_OR_RETURN(audit::Event e, state.Void(req.case_id()));
-    CountDecisionOnCommit(ctx, who, /*decided_before=*/false, state);
+    CountDecisionOnCommit(ctx, who, state);
     RETURN_IF_ERROR(Append(ctx, *live, e));
     out->set_revision(live->revision);
     PublishOnCommit(ctx, live, {});

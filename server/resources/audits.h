@@ -93,9 +93,9 @@ class AuditManager {
   void PublishOnCommit(WriteContext& ctx, const std::shared_ptr<Live>& live,
                        std::vector<audit::Step> steps);
 
-  // Counts the decision `state` has reached in this write, if it had none before, once committed.
-  void CountDecisionOnCommit(WriteContext& ctx, const Principal& who, bool decided_before,
-                             const audit::Audit& state);
+  // Called after a change to an undecided audit: counts the decision `state` has reached with it,
+  // if any, once committed.
+  void CountDecisionOnCommit(WriteContext& ctx, const Principal& who, const audit::Audit& state);
 
   storage::Storage* storage_;
   LiveSet<Live> live_;
