@@ -611,6 +611,46 @@ TEST_F(HttpApiTest, CorsAllowsOnlyTheConfiguredOrigin) {
   EXPECT_EQ(other.headers.count("access-control-allow-origin"), 0u);
 }
 
+// /metrics counts, per team, the audits that reach a decision and the alarms monitors raise.
+TEST_F(HttpApiTest, MetricsCountDecisionsAndAlarmsPerTeam) {
+  v1::CreateAuditRequest create;
+  create.mutable_config()->set_method(v1::AUDIT_METHOD_SR);
+  v1::Audit audit;
+  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), create, &audit)));
+  v1::HandOutCasesRequest hand;
+  hand.set_audit_id(audit.id());
+  for (int c = 0; c < 250; ++c) hand.add_cases()->set_case_id("c" + std::to_string(c));
+  v1::HandOutCasesResponse handed;
+  ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+  v1::SubmitLabelResponse labelled;
+  for (int c = 0; c < 250 && labelled.decision() == v1::DECISION_NONE; ++c) {
+    v1::SubmitLabelRequest label;  // a model that is always right
+    label.set_audit_id(audit.id());
+    label.set_case_id("c" + std::to_string(c));
+    label.set_y(1);
+    ASSERT_OK(ToAbsl(audits_->SubmitLabel(Ctx(alpha_).get(), label, &labelled)));
+  }
+  ASSERT_EQ(labelled.decision(), v1::DECISION_CERTIFIED);
+  v1::CreateMonitorRequest monitor;
+  monitor.mutable_config()->set_tau(0.8);
+  v1::Monitor created;
+  ASSERT_OK(ToAbsl(monitors_->CreateMonitor(Ctx(beta_).get(), monitor, &created)));
+  v1::SubmitScoresRequest scores;  // a model that is always wrong
+  scores.set_monitor_id(created.id());
+  for (int t = 0; t < 200; ++t) scores.add_scores(0);
+  v1::SubmitScoresResponse scored;
+  ASSERT_OK(ToAbsl(monitors_->SubmitScores(Ctx(beta_).get(), scores, &scored)));
+  ASSERT_GE(scored.alarm_ts_size(), 1);
+
+  ASSERT_OK_AND_ASSIGN(HttpResponse metrics, testing::Http(port(), "GET", "/metrics"));
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body,
+              HasSubstr("assay_audit_decisions_total{team=\"alpha\",decision=\"certified\"} 1\n"));
+  EXPECT_THAT(metrics.body, HasSubstr(absl::StrCat("assay_monitor_alarms_total{team=\"beta\"} ",
+                                                   scored.alarm_ts_size(), "\n")));
+  EXPECT_THAT(metrics.body, HasSubstr("assay_live_resources{kind=\"audit\"} 1\n"));
+}
+
 // Beyond --http-max-connections open connections a request is refused with 503 naming the limit
 // (and when to retry); once connections close, requests are served again.
 TEST_F(HttpApiTest, ConnectionsBeyondTheLimitAreRefusedNamingIt) {
