@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/bytes.h"
@@ -92,6 +93,67 @@ absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
     kp_ *= 1 + raw.max(0.0).min(cap_p_) * d;
     km_ *= 1 + raw.min(0.0).max(-cap_m_) * d;
   }
+  FinishUpdate(y, mu_hat_, 0, m_.size());
+  return absl::OkStatus();
+}
+
+absl::Status ConfidenceSequence::UpdateAffine(double x, double lo, double hi, double a, double b,
+                                              double centre) {
+  if (!(lo <= x && x <= hi) || !(b > 0) || !std::isfinite(a) || !std::isfinite(b) ||
+      !std::isfinite(centre)) {
+    return absl::InvalidArgumentError(absl::StrCat("observation ", x, " outside its bounds [", lo,
+                                                   ", ", hi, "] or slope ", b, " not positive"));
+  }
+  cap_lo_ = cap_hi_ = std::numeric_limits<double>::quiet_NaN();  // UpdateBounded recomputes caps
+  ++t_;
+  const double t = static_cast<double>(t_);
+  const double c = options_.truncation;
+  // Caps c/(μ − lo) and c/(hi − μ), at most 1/ε for a mean on a bound (ε: 1e-12 of the range).
+  const double eps = 1e-12 * std::max(1.0, hi - lo);
+  const bool plug_in = options_.bet == CsBet::kPredictablePlugIn;
+  const double lambda =
+      plug_in ? std::sqrt(2 * std::log(2 / options_.alpha) / (sigma2_hat_ * t * std::log(t + 1)))
+              : 0.0;
+  const double inf = std::numeric_limits<double>::infinity();
+  // Only the candidates inside the interval so far (widened by a cell) can still matter: the
+  // reported interval is the hull of the plausible ones among them (a valid CS: the true value
+  // lies in both), and a candidate that has left never returns.
+  const double cell = 1.0 / options_.grid;
+  const Eigen::Index begin = std::max<Eigen::Index>(
+      0, static_cast<Eigen::Index>(std::floor((lower_ - cell) * options_.grid - 0.5)));
+  const Eigen::Index end = std::min<Eigen::Index>(
+      m_.size(), static_cast<Eigen::Index>(std::ceil((upper_ + cell) * options_.grid - 0.5)) + 1);
+  for (Eigen::Index k = begin; k < end; ++k) {  // one pass, no temporaries: this is per step
+    const double mu = a + b * m_[k];
+    if (!(mu >= lo && mu <= hi)) {
+      // An impossible candidate's capital is infinite: in the logs, where it stays (its running
+      // products stay 1, so a fold keeps it there), and its limits drop to 0.
+      kp_[k] = km_[k] = 1;
+      log_kp_[k] = log_km_[k] = inf;
+      limit_p_[k] = limit_m_[k] = 0;
+      continue;
+    }
+    const double cap_p = c / std::max(mu - lo, eps), cap_m = c / std::max(hi - mu, eps);
+    double bet_p, bet_m;  // λ⁺ ≥ 0 and λ⁻ ≥ 0
+    if (plug_in) {
+      bet_p = std::min(cap_p, lambda);
+      bet_m = std::min(cap_m, lambda);
+    } else {
+      const double gap = centre - mu, raw = gap / (sigma2_hat_ + gap * gap);
+      bet_p = std::min(std::max(raw, 0.0), cap_p);
+      bet_m = std::min(std::max(-raw, 0.0), cap_m);
+    }
+    const double d = x - mu;
+    kp_[k] *= 1 + bet_p * d;
+    km_[k] *= 1 - bet_m * d;
+  }
+  FinishUpdate(x, centre, begin, end);
+  return absl::OkStatus();
+}
+
+void ConfidenceSequence::FinishUpdate(double y, double centre, Eigen::Index begin,
+                                      Eigen::Index end) {
+  const double t = static_cast<double>(t_);
   // Fold on schedule, or now if a running product has drifted far from 1.
   if (t_ % kFoldEvery == 0 || kp_.max(km_).maxCoeff() > kProductMax ||
       kp_.min(km_).minCoeff() < kProductMin) {
@@ -99,7 +161,7 @@ absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
   }
   // Predictable estimates for the next bet (WSR's regularized running mean and variance).
   sum_ += y;
-  sq_dev_sum_ += (y - mu_hat_) * (y - mu_hat_);
+  sq_dev_sum_ += (y - centre) * (y - centre);
   mu_hat_ = (0.5 + sum_) / (t + 1);
   sigma2_hat_ = (0.25 + sq_dev_sum_) / (t + 1);
 
@@ -110,16 +172,14 @@ absl::Status ConfidenceSequence::UpdateBounded(double y, double lo, double hi) {
   const auto plausible = [&](Eigen::Index k) {
     return kp_[k] < limit_p_[k] && km_[k] < limit_m_[k];
   };
-  const Eigen::Index n = m_.size();
-  Eigen::Index first = 0, last = n - 1;
-  while (first < n && !plausible(first)) ++first;
+  Eigen::Index first = begin, last = end - 1;
+  while (first < end && !plausible(first)) ++first;
   while (last > first && !plausible(last)) --last;
-  if (first == n) first = -1;
+  if (first == end) first = -1;
   if (first >= 0) {  // an empty set (all candidates rejected) leaves the interval as it was
     lower_ = std::max(lower_, m_[first] - cell);
     upper_ = std::min(upper_, m_[last] + cell);
   }
-  return absl::OkStatus();
 }
 
 std::string ConfidenceSequence::Serialize() const {

@@ -47,6 +47,16 @@ class ConfidenceSequence {
   // λ⁻(m) ≤ c/(hi − m). Update(y) is UpdateBounded(y, 0, 1). InvalidArgument if z ∉ [lo, hi].
   absl::Status UpdateBounded(double z, double lo, double hi);
 
+  // A drifting target, as in sampling without replacement (Waudby-Smith & Ramdas 2020): adds an
+  // observation x known in advance to lie in [lo, hi] whose conditional mean, when the target is
+  // the grid value m, is a + b·m (b > 0); e.g. the mean of the items not yet drawn,
+  // (N m − S_{t−1})/(N − t + 1). A candidate whose implied mean lies outside [lo, hi] is
+  // impossible and leaves the set for good. `centre` is the caller's predictable estimate of x's
+  // conditional mean: the bets' variance estimate is the running mean square of x − centre, and
+  // aGRAPA bets on the gap centre − (a + b·m); the plug-in bet is as in Update. Every factor
+  // stays ≥ 1 − c (λ⁺ ≤ c/(μ − lo), λ⁻ ≤ c/(hi − μ)). InvalidArgument if x ∉ [lo, hi] or b ≤ 0.
+  absl::Status UpdateAffine(double x, double lo, double hi, double a, double b, double centre);
+
   int64_t t() const { return t_; }
   double lower() const { return lower_; }
   double upper() const { return upper_; }
@@ -62,6 +72,10 @@ class ConfidenceSequence {
   void SetBounds(double lo, double hi);
   // Moves the running products into the logs: log_k += log(k), k = 1; refreshes the limits.
   void Fold();
+  // After the capital has been multiplied by step t's factors: folds when due, updates the
+  // predictable estimates with observation y (its square deviation from `centre`), and narrows
+  // the interval to the plausible candidates among [begin, end).
+  void FinishUpdate(double y, double centre, Eigen::Index begin, Eigen::Index end);
 
   ConfSeqOptions options_;
   Eigen::ArrayXd m_;  // grid
