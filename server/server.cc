@@ -17,6 +17,7 @@
 #include "server/grpc/benchmark_service.h"
 #include "server/http/http_server.h"
 #include "server/grpc/cat_service.h"
+#include "server/grpc/compare_service.h"
 #include "server/http/http_server.h"
 #include "server/grpc/monitor_service.h"
 #include "server/http/http_server.h"
@@ -26,6 +27,7 @@
 #include "server/resources/audits.h"
 #include "server/resources/benchmarks.h"
 #include "server/resources/cat_sessions.h"
+#include "server/resources/comparisons.h"
 #include "server/resources/fits.h"
 #include "server/resources/monitors.h"
 #include "server/resources/request_ids.h"
@@ -85,12 +87,14 @@ struct AssayServer::Parts {
   std::unique_ptr<BenchmarkManager> benchmarks;
   std::unique_ptr<FitJobs> fits;
   std::unique_ptr<CatManager> cat;
+  std::unique_ptr<CompareManager> comparisons;
   std::unique_ptr<MonitorManager> monitors;
   std::unique_ptr<SystemServiceImpl> system_service;
   std::unique_ptr<TeamServiceImpl> team_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<BenchmarkServiceImpl> benchmark_service;
   std::unique_ptr<CatServiceImpl> cat_service;
+  std::unique_ptr<CompareServiceImpl> compare_service;
   std::unique_ptr<MonitorServiceImpl> monitor_service;
   std::unique_ptr<grpc::Server> server;
   ServerDeps deps;  // what the HTTP adapter holds on to
@@ -134,7 +138,9 @@ void AddGauges(AssayServer::Parts& parts) {
                       "kind", [p] {
                         return Values{{"audit", static_cast<double>(p->audits->live_count())},
                                       {"monitor", static_cast<double>(p->monitors->live_count())},
-                                      {"session", static_cast<double>(p->cat->live_count())}};
+                                      {"session", static_cast<double>(p->cat->live_count())},
+                                      {"comparison",
+                                       static_cast<double>(p->comparisons->live_count())}};
                       });
   p->metrics.AddGauge("assay_fits", "Calibration jobs by state.", "state", [p] {
     const FitJobs::Counts c = p->fits->Count();
@@ -184,19 +190,31 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   }
   parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
                                             parts->fits.get(), options.max_live_sessions);
+  parts->comparisons = std::make_unique<CompareManager>(
+      parts->storage.get(), parts->benchmarks.get(), parts->fits.get(), options.max_live_sessions);
   parts->monitors =
       std::make_unique<MonitorManager>(parts->storage.get(), options.max_live_monitors,
                                        &parts->metrics);
-  ServerDeps deps{parts->storage.get(), parts->executor.get(), parts->commits.get(),
-                  parts->auth.get(),    parts->audits.get(),   parts->benchmarks.get(),
-                  parts->fits.get(),    parts->cat.get(),      parts->monitors.get(),
-                  &parts->metrics,      absl::Now()};
+  ServerDeps deps;
+  deps.storage = parts->storage.get();
+  deps.executor = parts->executor.get();
+  deps.commits = parts->commits.get();
+  deps.auth = parts->auth.get();
+  deps.audits = parts->audits.get();
+  deps.benchmarks = parts->benchmarks.get();
+  deps.fits = parts->fits.get();
+  deps.cat = parts->cat.get();
+  deps.comparisons = parts->comparisons.get();
+  deps.monitors = parts->monitors.get();
+  deps.metrics = &parts->metrics;
+  deps.started = absl::Now();
   AddGauges(*parts);
   parts->system_service = std::make_unique<SystemServiceImpl>(deps);
   parts->team_service = std::make_unique<TeamServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(deps);
   parts->benchmark_service = std::make_unique<BenchmarkServiceImpl>(deps);
   parts->cat_service = std::make_unique<CatServiceImpl>(deps);
+  parts->compare_service = std::make_unique<CompareServiceImpl>(deps);
   parts->monitor_service = std::make_unique<MonitorServiceImpl>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -212,6 +230,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   builder.RegisterService(parts->audit_service.get());
   builder.RegisterService(parts->benchmark_service.get());
   builder.RegisterService(parts->cat_service.get());
+  builder.RegisterService(parts->compare_service.get());
   builder.RegisterService(parts->monitor_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {

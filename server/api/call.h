@@ -27,6 +27,7 @@ class AuditManager;
 class BenchmarkManager;
 class FitJobs;
 class CatManager;
+class CompareManager;
 class MonitorManager;
 
 // The server's shared parts, owned by AssayServer; adapters keep a copy of this struct.
@@ -39,6 +40,7 @@ struct ServerDeps {
   BenchmarkManager* benchmarks = nullptr;
   FitJobs* fits = nullptr;
   CatManager* cat = nullptr;
+  CompareManager* comparisons = nullptr;
   MonitorManager* monitors = nullptr;
   Metrics* metrics = nullptr;
   absl::Time started;  // when the server started

@@ -12,6 +12,7 @@
 #include "server/resources/audits.h"
 #include "server/resources/benchmarks.h"
 #include "server/resources/cat_sessions.h"
+#include "server/resources/comparisons.h"
 #include "server/resources/fits.h"
 #include "server/resources/monitors.h"
 
@@ -28,20 +29,25 @@ v1::ApiKeyInfo ApiKeyInfoFromRecord(const storage::ApiKeyRecord& record) {
   return info;
 }
 
-// A step of an adaptive-testing session: brings the session into memory on the executor, then
-// runs `step` as a CommitQueue work.
+// A step of a live resource (a session, a comparison): brings it into memory on the executor
+// (`manager->Load(who, id)`), then runs `step` as a CommitQueue work.
+template <typename Manager, typename Req, typename Resp, typename Step>
+void LiveStep(const ServerDeps& deps, Manager* manager, const std::string& (Req::*id)() const,
+              Call call, const Req& req, Resp* resp, Done done, Step step) {
+  RunPreparedWrite(
+      deps, std::move(call), Role::kWrite,
+      [manager, id, &req](const Principal& who) { return manager->Load(who, (req.*id)()); },
+      [manager, &req, resp, step](WriteContext& ctx, const Principal& who,
+                                  const std::shared_ptr<typename Manager::Live>& live) {
+        return (manager->*step)(ctx, who, req, live, resp);
+      },
+      std::move(done));
+}
+
 template <typename Req, typename Resp, typename Step>
 void SessionStep(const ServerDeps& deps, Call call, const Req& req, Resp* resp, Done done,
                  Step step) {
-  CatManager* cat = deps.cat;
-  RunPreparedWrite(
-      deps, std::move(call), Role::kWrite,
-      [cat, &req](const Principal& who) { return cat->Load(who, req.session_id()); },
-      [cat, &req, resp, step](WriteContext& ctx, const Principal& who,
-                              const std::shared_ptr<CatManager::Live>& live) {
-        return (cat->*step)(ctx, who, req, live, resp);
-      },
-      std::move(done));
+  LiveStep(deps, deps.cat, &Req::session_id, std::move(call), req, resp, std::move(done), step);
 }
 
 }  // namespace
@@ -347,6 +353,53 @@ void ListSessions(const ServerDeps& deps, Call call, const v1::ListSessionsReque
   RunRead(
       deps, std::move(call), Role::kRead,
       [&deps, &req, resp](const Principal& who) { return deps.cat->List(who, req, resp); },
+      std::move(done));
+}
+
+// CompareService
+
+void CreateComparison(const ServerDeps& deps, Call call, const v1::CreateComparisonRequest& req,
+                      v1::Comparison* resp, Done done) {
+  CompareManager* comparisons = deps.comparisons;
+  RunPreparedWrite(
+      deps, std::move(call), Role::kWrite,
+      [comparisons, &req](const Principal& who) { return comparisons->PrepareCreate(who, req); },
+      [comparisons, &req, resp](WriteContext& ctx, const Principal& who,
+                                const CompareManager::CreatePlan& plan) {
+        return comparisons->Create(ctx, who, req, plan, resp);
+      },
+      std::move(done));
+}
+
+void NextComparisonItems(const ServerDeps& deps, Call call,
+                         const v1::NextComparisonItemsRequest& req,
+                         v1::NextComparisonItemsResponse* resp, Done done) {
+  LiveStep(deps, deps.comparisons, &v1::NextComparisonItemsRequest::comparison_id,
+           std::move(call), req, resp, std::move(done), &CompareManager::Next);
+}
+
+void SubmitComparisonOutcomes(const ServerDeps& deps, Call call,
+                              const v1::SubmitComparisonOutcomesRequest& req,
+                              v1::Comparison* resp, Done done) {
+  LiveStep(deps, deps.comparisons, &v1::SubmitComparisonOutcomesRequest::comparison_id,
+           std::move(call), req, resp, std::move(done), &CompareManager::Submit);
+}
+
+void GetComparison(const ServerDeps& deps, Call call, const v1::GetComparisonRequest& req,
+                   v1::Comparison* resp, Done done) {
+  RunRead(
+      deps, std::move(call), Role::kRead,
+      [&deps, &req, resp](const Principal& who) {
+        return deps.comparisons->Get(who, req.comparison_id(), req.view(), resp);
+      },
+      std::move(done));
+}
+
+void ListComparisons(const ServerDeps& deps, Call call, const v1::ListComparisonsRequest& req,
+                     v1::ListComparisonsResponse* resp, Done done) {
+  RunRead(
+      deps, std::move(call), Role::kRead,
+      [&deps, &req, resp](const Principal& who) { return deps.comparisons->List(who, req, resp); },
       std::move(done));
 }
 

@@ -15,6 +15,7 @@
 #include "assay/v1/audit.pb.h"
 #include "assay/v1/benchmarks.pb.h"
 #include "assay/v1/cat.pb.h"
+#include "assay/v1/compare.pb.h"
 #include "assay/v1/monitor.pb.h"
 #include "assay/v1/system.pb.h"
 #include "assay/v1/teams.pb.h"
@@ -105,6 +106,20 @@ void GetSession(const ServerDeps& deps, Call call, const v1::GetSessionRequest& 
                 v1::CatSession* resp, Done done);
 void ListSessions(const ServerDeps& deps, Call call, const v1::ListSessionsRequest& req,
                   v1::ListSessionsResponse* resp, Done done);
+
+// CompareService
+void CreateComparison(const ServerDeps& deps, Call call, const v1::CreateComparisonRequest& req,
+                      v1::Comparison* resp, Done done);
+void NextComparisonItems(const ServerDeps& deps, Call call,
+                         const v1::NextComparisonItemsRequest& req,
+                         v1::NextComparisonItemsResponse* resp, Done done);
+void SubmitComparisonOutcomes(const ServerDeps& deps, Call call,
+                              const v1::SubmitComparisonOutcomesRequest& req,
+                              v1::Comparison* resp, Done done);
+void GetComparison(const ServerDeps& deps, Call call, const v1::GetComparisonRequest& req,
+                   v1::Comparison* resp, Done done);
+void ListComparisons(const ServerDeps& deps, Call call, const v1::ListComparisonsRequest& req,
+                     v1::ListComparisonsResponse* resp, Done done);
 
 // MonitorService
 void CreateMonitor(const ServerDeps& deps, Call call, const v1::CreateMonitorRequest& req,

@@ -4,6 +4,7 @@
 
 #include "server/resources/audits.h"
 #include "server/resources/cat_sessions.h"
+#include "server/resources/comparisons.h"
 #include "server/resources/fits.h"
 #include "server/resources/monitors.h"
 
@@ -32,6 +33,7 @@ int64_t AuditSequence(const v1::AuditUpdate& u) { return u.audit().revision(); }
 int64_t FitSequence(const v1::Fit& f) { return f.iteration(); }
 int64_t MonitorSequence(const v1::MonitorUpdate& u) { return u.monitor().t(); }
 int64_t SessionSequence(const v1::CatSession& s) { return s.steps(); }
+int64_t ComparisonSequence(const v1::Comparison& c) { return c.revision(); }
 
 }  // namespace
 
@@ -52,6 +54,12 @@ WatchSource<v1::MonitorUpdate> WatchMonitor(const ServerDeps& deps,
 WatchSource<v1::CatSession> WatchSession(const ServerDeps& deps,
                                          const v1::WatchSessionRequest& req) {
   return SourceOf<v1::CatSession>(deps.cat, req.session_id(), false, 1000, &SessionSequence);
+}
+
+WatchSource<v1::Comparison> WatchComparison(const ServerDeps& deps,
+                                            const v1::WatchComparisonRequest& req) {
+  return SourceOf<v1::Comparison>(deps.comparisons, req.comparison_id(), false, 1000,
+                                  &ComparisonSequence);
 }
 
 }  // namespace assay::server::api

@@ -13,6 +13,7 @@
 #include "assay/v1/audit.pb.h"
 #include "assay/v1/benchmarks.pb.h"
 #include "assay/v1/cat.pb.h"
+#include "assay/v1/compare.pb.h"
 #include "assay/v1/monitor.pb.h"
 #include "server/api/call.h"
 #include "server/resources/watcher.h"
@@ -50,6 +51,8 @@ WatchSource<v1::Fit> WatchFit(const ServerDeps& deps, const v1::WatchFitRequest&
 WatchSource<v1::MonitorUpdate> WatchMonitor(const ServerDeps& deps,
                                             const v1::WatchMonitorRequest& req);
 // Every committed step in order (1,000 queued at most).
+WatchSource<v1::Comparison> WatchComparison(const ServerDeps& deps,
+                                            const v1::WatchComparisonRequest& req);
 WatchSource<v1::CatSession> WatchSession(const ServerDeps& deps,
                                          const v1::WatchSessionRequest& req);
 

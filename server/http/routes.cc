@@ -345,6 +345,19 @@ Router::Router(const ServerDeps& deps, absl::Duration heartbeat)
                                                    &api::SubmitOutcomes);
   Events<v1::WatchSessionRequest, v1::CatSession>("/v1/sessions/{session_id}/events",
                                                   &api::WatchSession);
+  // Comparisons.
+  Unary<v1::ListComparisonsRequest, v1::ListComparisonsResponse>("GET", "/v1/comparisons",
+                                                                 &api::ListComparisons);
+  Unary<v1::CreateComparisonRequest, v1::Comparison>("POST", "/v1/comparisons",
+                                                     &api::CreateComparison);
+  Unary<v1::GetComparisonRequest, v1::Comparison>("GET", "/v1/comparisons/{comparison_id}",
+                                                  &api::GetComparison);
+  Unary<v1::NextComparisonItemsRequest, v1::NextComparisonItemsResponse>(
+      "POST", "/v1/comparisons/{comparison_id}:next", &api::NextComparisonItems);
+  Unary<v1::SubmitComparisonOutcomesRequest, v1::Comparison>(
+      "POST", "/v1/comparisons/{comparison_id}/outcomes", &api::SubmitComparisonOutcomes);
+  Events<v1::WatchComparisonRequest, v1::Comparison>("/v1/comparisons/{comparison_id}/events",
+                                                     &api::WatchComparison);
   // Teams and the server.
   Unary<v1::WhoAmIRequest, v1::WhoAmIResponse>("GET", "/v1/whoami", &api::WhoAmI);
   Unary<v1::ListApiKeysRequest, v1::ListApiKeysResponse>("GET", "/v1/keys", &api::ListApiKeys);

@@ -208,6 +208,35 @@ constexpr Migration kMigrations[] = {
       CREATE UNIQUE INDEX audit_late_closes ON audit_events(audit_id, hand_out)
         WHERE hand_out IS NOT NULL;
     )sql"},
+    {8, R"sql(
+      -- Comparisons of two models: creation (options, A's frozen outcomes when the baseline is
+      -- known) plus the step log. kind 1: Next(count = item); kind 2: Submit(item, outcomes;
+      -- a_successes NULL when the baseline is known).
+      CREATE TABLE comparisons (
+        id           INTEGER PRIMARY KEY,
+        public_id    TEXT NOT NULL UNIQUE,
+        team_id      INTEGER NOT NULL REFERENCES teams(id),
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id),
+        fit_id       INTEGER NOT NULL REFERENCES fits(id),
+        model_a      TEXT NOT NULL,
+        model_b      TEXT NOT NULL,
+        options      BLOB NOT NULL,
+        baseline     BLOB NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX comparisons_by_team ON comparisons(team_id, id);
+      CREATE TABLE compare_events (
+        comparison_id INTEGER NOT NULL REFERENCES comparisons(id),
+        seq           INTEGER NOT NULL,
+        kind          INTEGER NOT NULL CHECK (kind IN (1, 2)),
+        item          INTEGER NOT NULL,
+        b_successes   REAL NOT NULL,
+        b_trials      REAL NOT NULL,
+        a_successes   REAL,
+        a_trials      REAL NOT NULL,
+        PRIMARY KEY (comparison_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    )sql"},
 };
 
 }  // namespace

@@ -175,6 +175,24 @@ CatSessionRecord ReadCatSession(const Statement& s) {
 constexpr const char* kCatSessionColumns =
     "id, public_id, team_id, benchmark_id, fit_id, model, options, created_at FROM cat_sessions";
 
+ComparisonRecord ReadComparison(const Statement& s) {
+  ComparisonRecord r;
+  r.id = s.ColumnInt(0);
+  r.public_id = s.ColumnText(1);
+  r.team_id = s.ColumnInt(2);
+  r.benchmark_id = s.ColumnInt(3);
+  r.fit_id = s.ColumnInt(4);
+  r.model_a = s.ColumnText(5);
+  r.model_b = s.ColumnText(6);
+  r.options = s.ColumnBlob(7);
+  r.baseline = s.ColumnBlob(8);
+  r.created_at = s.ColumnInt(9);
+  return r;
+}
+constexpr const char* kComparisonColumns =
+    "id, public_id, team_id, benchmark_id, fit_id, model_a, model_b, options, baseline, "
+    "created_at FROM comparisons";
+
 MonitorRecord ReadMonitor(const Statement& s) {
   MonitorRecord r;
   r.id = s.ColumnInt(0);
@@ -620,6 +638,44 @@ absl::Status WriteTxn::AppendCatEvent(int64_t session_id, int64_t seq, const Cat
   return stmt->Run();
 }
 
+absl::Status WriteTxn::InsertComparison(ComparisonRecord& r) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("INSERT INTO comparisons(public_id, team_id, benchmark_id, "
+                                        "fit_id, model_a, model_b, options, baseline, created_at) "
+                                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
+  RETURN_IF_ERROR(stmt->BindInt(3, r.benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(4, r.fit_id));
+  RETURN_IF_ERROR(stmt->BindText(5, r.model_a));
+  RETURN_IF_ERROR(stmt->BindText(6, r.model_b));
+  RETURN_IF_ERROR(stmt->BindBlob(7, r.options));
+  RETURN_IF_ERROR(stmt->BindBlob(8, r.baseline));
+  RETURN_IF_ERROR(stmt->BindInt(9, r.created_at));
+  ASSIGN_OR_RETURN(std::optional<int64_t> id,
+                   FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
+  r.id = id.value_or(0);
+  return absl::OkStatus();
+}
+
+absl::Status WriteTxn::AppendCompareEvent(int64_t comparison_id, int64_t seq,
+                                          const CompareEvent& e) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("INSERT INTO compare_events(comparison_id, seq, kind, "
+                                        "item, b_successes, b_trials, a_successes, a_trials) "
+                                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  RETURN_IF_ERROR(stmt->BindInt(1, comparison_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, seq));
+  RETURN_IF_ERROR(stmt->BindInt(3, static_cast<int64_t>(e.kind)));
+  RETURN_IF_ERROR(stmt->BindInt(4, e.item));
+  RETURN_IF_ERROR(stmt->BindDouble(5, e.b_successes));
+  RETURN_IF_ERROR(stmt->BindDouble(6, e.b_trials));
+  RETURN_IF_ERROR(e.a_successes.has_value() ? stmt->BindDouble(7, *e.a_successes)
+                                            : stmt->BindNull(7));
+  RETURN_IF_ERROR(stmt->BindDouble(8, e.a_trials));
+  return stmt->Run();
+}
+
 absl::Status WriteTxn::InsertMonitor(MonitorRecord& r) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO monitors(public_id, team_id, display_name, "
@@ -918,6 +974,62 @@ absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
   }
   stmt->Reset();
   return events;
+}
+
+absl::StatusOr<std::optional<ComparisonRecord>> Storage::FindComparison(
+    int64_t team_id, const std::string& public_id) {
+  absl::MutexLock lock(&mu_);
+  return FindBy<ComparisonRecord>(*connection_, kComparisonColumns,
+                                  "public_id = ? AND team_id = ?", &public_id, team_id,
+                                  ReadComparison);
+}
+
+absl::StatusOr<std::vector<ComparisonRecord>> Storage::ListComparisons(int64_t team_id,
+                                                                       int64_t before_id,
+                                                                       int limit) {
+  absl::MutexLock lock(&mu_);
+  return ListNewest<ComparisonRecord>(*connection_, kComparisonColumns, "team_id", team_id,
+                                      before_id, limit, ReadComparison);
+}
+
+absl::StatusOr<std::vector<CompareEvent>> Storage::CompareEvents(int64_t comparison_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT seq, kind, item, b_successes, b_trials, "
+                                        "a_successes, a_trials FROM compare_events WHERE "
+                                        "comparison_id = ? ORDER BY seq"));
+  RETURN_IF_ERROR(stmt->BindInt(1, comparison_id));
+  std::vector<CompareEvent> events;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (stmt->ColumnInt(0) != static_cast<int64_t>(events.size()) + 1) {
+      stmt->Reset();
+      return absl::DataLossError(
+          absl::StrCat("comparison row ", comparison_id, ": step log has a gap"));
+    }
+    CompareEvent e;
+    e.kind = static_cast<CompareEvent::Kind>(stmt->ColumnInt(1));
+    e.item = stmt->ColumnInt(2);
+    e.b_successes = stmt->ColumnDouble(3);
+    e.b_trials = stmt->ColumnDouble(4);
+    if (!stmt->ColumnIsNull(5)) e.a_successes = stmt->ColumnDouble(5);
+    e.a_trials = stmt->ColumnDouble(6);
+    events.push_back(e);
+  }
+  stmt->Reset();
+  return events;
+}
+
+absl::StatusOr<std::optional<std::string>> Storage::ResponseRow(int64_t benchmark_id,
+                                                                int64_t model_idx) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT cells FROM response_rows WHERE benchmark_id = ? "
+                                        "AND model_idx = ?"));
+  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
+  RETURN_IF_ERROR(stmt->BindInt(2, model_idx));
+  return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
 absl::StatusOr<std::optional<MonitorRecord>> Storage::FindMonitor(int64_t team_id,

@@ -98,6 +98,27 @@ struct CatEvent {
   double successes = 0, trials = 1;
 };
 
+struct ComparisonRecord {
+  int64_t id = 0;  // row id (internal)
+  std::string public_id;
+  int64_t team_id = 0;
+  int64_t benchmark_id = 0;
+  int64_t fit_id = 0;
+  std::string model_a, model_b;
+  std::string options;   // serialized assay.v1.CompareOptions (opaque here)
+  std::string baseline;  // A's outcomes when the baseline is known (opaque here)
+  int64_t created_at = 0;
+};
+
+struct CompareEvent {
+  enum Kind : int { kNext = 1, kSubmit = 2 };
+  Kind kind = kNext;
+  int64_t item = 0;  // kNext: the count drawn
+  double b_successes = 0, b_trials = 1;
+  std::optional<double> a_successes;  // absent when the baseline is known
+  double a_trials = 1;
+};
+
 struct MonitorRecord {
   int64_t id = 0;  // row id (internal)
   std::string public_id;
@@ -181,6 +202,10 @@ class WriteTxn {
   // Adaptive-testing sessions. AppendCatEvent: `seq` must be the session's next (1, 2, ...).
   absl::Status InsertCatSession(CatSessionRecord& record);
   absl::Status AppendCatEvent(int64_t session_id, int64_t seq, const CatEvent& event);
+
+  // Comparisons. AppendCompareEvent: `seq` must be the comparison's next (1, 2, ...).
+  absl::Status InsertComparison(ComparisonRecord& record);
+  absl::Status AppendCompareEvent(int64_t comparison_id, int64_t seq, const CompareEvent& event);
 
   // Monitors. AppendScore: `t` must be the monitor's next. FindMonitor / MonitorScores as the
   // Storage methods, seeing this transaction's writes.
@@ -272,6 +297,16 @@ class Storage {
   absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id, int64_t before_id,
                                                                 int limit);
   absl::StatusOr<std::vector<CatEvent>> CatEvents(int64_t session_id);
+
+  // Comparisons, as sessions: FindComparison is scoped to the team; ListComparisons newest first;
+  // CompareEvents in order (DataLoss on a gap).
+  absl::StatusOr<std::optional<ComparisonRecord>> FindComparison(int64_t team_id,
+                                                                 const std::string& public_id);
+  absl::StatusOr<std::vector<ComparisonRecord>> ListComparisons(int64_t team_id,
+                                                                int64_t before_id, int limit);
+  absl::StatusOr<std::vector<CompareEvent>> CompareEvents(int64_t comparison_id);
+  // One model's packed response row (server/storage/response_rows.h); nullopt if it has none.
+  absl::StatusOr<std::optional<std::string>> ResponseRow(int64_t benchmark_id, int64_t model_idx);
 
   // Monitors. FindMonitor: nullopt unless it exists AND belongs to `team_id`. MonitorScores: the
   // scores with first_t <= t <= last_t, in order (DataLoss on a gap). ListMonitors: newest first.

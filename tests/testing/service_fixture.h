@@ -11,6 +11,7 @@
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/cat.grpc.pb.h"
+#include "assay/v1/compare.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "assay/v1/teams.grpc.pb.h"
 #include "client/upload.h"
@@ -54,6 +55,7 @@ class ServiceTest : public ::testing::Test {
     auto channel = LocalChannel(server_->port());
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
     cat_ = v1::CatService::NewStub(channel);
+    compare_ = v1::CompareService::NewStub(channel);
     audits_ = v1::AuditService::NewStub(channel);
     monitors_ = v1::MonitorService::NewStub(channel);
     teams_ = v1::TeamService::NewStub(channel);
@@ -101,6 +103,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<server::AssayServer> server_;
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;
   std::unique_ptr<v1::CatService::Stub> cat_;
+  std::unique_ptr<v1::CompareService::Stub> compare_;
   std::unique_ptr<v1::AuditService::Stub> audits_;
   std::unique_ptr<v1::MonitorService::Stub> monitors_;
   std::unique_ptr<v1::TeamService::Stub> teams_;

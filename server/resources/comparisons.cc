@@ -1,0 +1,436 @@
+#include "server/resources/comparisons.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/base/bytes.h"
+#include "core/base/status_macros.h"
+#include "proto/convert/compare_options.h"
+#include "server/resources/paging.h"
+#include "server/resources/request_ids.h"
+#include "server/storage/response_rows.h"
+
+namespace assay::server {
+
+struct CompareManager::Live : LiveResource<v1::Comparison, v1::Comparison> {
+  // Watchers receive the FULL view.
+  static v1::Comparison CurrentUpdate(const v1::Comparison& full) { return full; }
+  static bool IsFinal(const v1::Comparison& c) { return c.finished(); }
+
+  storage::ComparisonRecord record;
+  std::string benchmark_id, fit_id;  // public ids
+  std::shared_ptr<const FitJobs::Tables> tables;
+  v1::CompareOptions options;
+  std::vector<double> baseline;
+  std::optional<compare::Comparison> comparison;  // committer thread only (after load)
+  int64_t revision = 0;                           // events logged
+};
+
+namespace {
+
+absl::StatusOr<bool> IsBasicView(v1::ComparisonView view) {
+  switch (view) {
+    case v1::COMPARISON_VIEW_UNSPECIFIED:
+    case v1::COMPARISON_VIEW_FULL:
+      return false;
+    case v1::COMPARISON_VIEW_BASIC:
+      return true;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("view: unknown value ", view));
+  }
+}
+
+std::string EncodeBaseline(const std::vector<double>& baseline) {
+  ByteWriter w;
+  w.F64s(baseline.data(), static_cast<int64_t>(baseline.size()));
+  return w.Take();
+}
+
+absl::StatusOr<std::vector<double>> DecodeBaseline(const std::string& bytes) {
+  std::vector<double> out;
+  ByteReader r(bytes);
+  if (!r.F64s(out) || !r.done()) return absl::DataLossError("comparison baseline is corrupt");
+  return out;
+}
+
+const std::string& ItemName(const CompareManager::Live& live, Eigen::Index j) {
+  return live.tables->tables.items()[static_cast<int>(j)].item();
+}
+
+v1::Comparison ToProto(const CompareManager::Live& live, bool basic) {
+  v1::Comparison out;
+  const storage::ComparisonRecord& r = live.record;
+  out.set_id(r.public_id);
+  out.set_benchmark_id(live.benchmark_id);
+  out.set_fit_id(live.fit_id);
+  out.set_model_a(r.model_a);
+  out.set_model_b(r.model_b);
+  out.set_created_at(r.created_at);
+  out.set_revision(live.revision);
+  const compare::Comparison& c = *live.comparison;
+  const compare::CompareEstimate e = c.Estimate();
+  out.set_items(e.items);
+  out.set_benchmark_items(live.tables->bank.items.size());
+  out.set_estimate(e.estimate);
+  out.set_lower(e.lower);
+  out.set_upper(e.upper);
+  out.set_decision(convert::DecisionToProto(e.decision));
+  out.set_finished(e.finished);
+  out.set_exact(e.exact);
+  for (Eigen::Index j : c.pending()) out.add_pending_items(ItemName(live, j));
+  if (!basic) {
+    *out.mutable_options() = live.options;
+    for (const compare::Step& s : c.steps()) {
+      v1::CompareStep* step = out.add_steps();
+      if (s.item >= 0) step->set_item(ItemName(live, s.item));
+      step->set_y_a(s.y_a);
+      step->set_y_b(s.y_b);
+      step->set_estimate(s.estimate);
+      step->set_lower(s.lower);
+      step->set_upper(s.upper);
+    }
+  }
+  return out;
+}
+
+void Basic(const v1::Comparison& full, v1::Comparison* out) {
+  // Copies all but the options and the steps.
+  out->set_id(full.id());
+  out->set_benchmark_id(full.benchmark_id());
+  out->set_fit_id(full.fit_id());
+  out->set_model_a(full.model_a());
+  out->set_model_b(full.model_b());
+  out->set_items(full.items());
+  out->set_benchmark_items(full.benchmark_items());
+  out->set_estimate(full.estimate());
+  out->set_lower(full.lower());
+  out->set_upper(full.upper());
+  out->set_decision(full.decision());
+  out->set_finished(full.finished());
+  out->set_exact(full.exact());
+  *out->mutable_pending_items() = full.pending_items();
+  out->set_created_at(full.created_at());
+  out->set_revision(full.revision());
+}
+
+// Puts the comparison after a step into `out` in the requested view, and publishes its FULL view
+// on commit.
+void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CompareManager::Live>& live, bool basic,
+                 v1::Comparison* out) {
+  v1::Comparison full = ToProto(*live, /*basic=*/false);
+  if (basic)
+    Basic(full, out);
+  else
+    *out = full;
+  ctx.OnCommit([live, full = std::move(full)]() mutable {
+    const bool final = full.finished();
+    const int64_t seq = full.revision();
+    live->published.Change([&](v1::Comparison& view) { view = std::move(full); },
+                           &CompareManager::Live::CurrentUpdate, final, seq);
+  });
+}
+
+absl::Status CheckModelName(const std::string& name, const char* field) {
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (name.size() > 200)
+    return absl::InvalidArgumentError(absl::StrCat(field, ": at most 200 characters"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<double>> CompareManager::Baseline(
+    const storage::BenchmarkRecord& benchmark, const FitJobs::Tables& tables,
+    const std::string& model) {
+  ASSIGN_OR_RETURN(std::vector<storage::Entry> models,
+                   storage_->BenchmarkEntries(benchmark.id, storage::EntryKind::kModel));
+  int64_t model_idx = -1;
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i].name == model) model_idx = static_cast<int64_t>(i);
+  }
+  if (model_idx < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model_a: benchmark '", benchmark.public_id, "' has no model '", model,
+        "' (with options.baseline_known, A's outcomes are its stored responses)"));
+  }
+  ASSIGN_OR_RETURN(std::vector<storage::Entry> items,
+                   storage_->BenchmarkEntries(benchmark.id, storage::EntryKind::kItem));
+  ASSIGN_OR_RETURN(std::optional<std::string> row, storage_->ResponseRow(benchmark.id, model_idx));
+  std::vector<PackedCell> cells;
+  if (row.has_value()) {
+    ASSIGN_OR_RETURN(cells, UnpackRow(*row));
+  }
+  const Eigen::Index n = tables.bank.items.size();
+  std::vector<double> baseline(static_cast<size_t>(n), -1.0);
+  for (const PackedCell& cell : cells) {
+    if (cell.item < 0 || static_cast<size_t>(cell.item) >= items.size()) continue;
+    auto it = tables.item_index.find(items[static_cast<size_t>(cell.item)].name);
+    if (it == tables.item_index.end()) continue;
+    baseline[static_cast<size_t>(it->second)] =
+        static_cast<double>(cell.successes) / static_cast<double>(cell.trials);
+  }
+  int64_t missing = 0;
+  std::string example;
+  for (Eigen::Index j = 0; j < n; ++j) {
+    if (baseline[static_cast<size_t>(j)] >= 0) continue;
+    if (missing++ == 0) example = tables.tables.items()[static_cast<int>(j)].item();
+  }
+  if (missing > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model_a: model '", model, "' has no response on ", missing, " of the fit's ", n,
+        " items (e.g. '", example, "'); options.baseline_known needs A's full run"));
+  }
+  return baseline;
+}
+
+absl::StatusOr<CompareManager::CreatePlan> CompareManager::PrepareCreate(
+    const Principal& who, const v1::CreateComparisonRequest& req) {
+  RETURN_IF_ERROR(CheckModelName(req.model_a(), "model_a"));
+  RETURN_IF_ERROR(CheckModelName(req.model_b(), "model_b"));
+  if (req.model_a() == req.model_b())
+    return absl::InvalidArgumentError("model_b: must differ from model_a");
+  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
+  CreatePlan plan;
+  plan.benchmark_row_id = benchmark.id;
+  ASSIGN_OR_RETURN(plan.tables, fits_->FindTables(who, req.fit_id(), req.benchmark_id()));
+  if (plan.tables->benchmark_row_id != benchmark.id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fit_id: fit '", req.fit_id(), "' is not a fit of benchmark '", req.benchmark_id(), "'"));
+  }
+  if (plan.tables->bank.items.size() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "fit_id: fit '", plan.tables->fit_id, "' is multidimensional; comparisons need dims = 1"));
+  }
+  plan.options = req.options();
+  ASSIGN_OR_RETURN(plan.core, convert::CompareOptionsFromProto(plan.options));
+  if (plan.options.baseline_known()) {
+    ASSIGN_OR_RETURN(plan.baseline, Baseline(benchmark, *plan.tables, req.model_a()));
+  }
+  return plan;
+}
+
+absl::Status CompareManager::Create(WriteContext& ctx, const Principal& who,
+                                    const v1::CreateComparisonRequest& req,
+                                    const CreatePlan& plan, v1::Comparison* out) {
+  return WithRequestId(ctx.txn(), who.team_id, "CreateComparison", req, out,
+                       [&]() -> absl::Status {
+    auto live = std::make_shared<Live>();
+    live->record.public_id = absl::StrCat("cmp_", RandomHex(8));
+    live->record.team_id = who.team_id;
+    live->record.benchmark_id = plan.benchmark_row_id;
+    live->record.fit_id = plan.tables->fit_row_id;
+    live->record.model_a = req.model_a();
+    live->record.model_b = req.model_b();
+    live->record.options = plan.options.SerializeAsString();
+    live->record.baseline = EncodeBaseline(plan.baseline);
+    live->record.created_at = absl::ToUnixSeconds(absl::Now());
+    live->benchmark_id = req.benchmark_id();
+    live->fit_id = plan.tables->fit_id;
+    live->tables = plan.tables;
+    live->options = plan.options;
+    live->baseline = plan.baseline;
+    ASSIGN_OR_RETURN(compare::Comparison c, compare::Comparison::Start(
+                                                &plan.tables->bank.items, plan.core, plan.baseline));
+    live->comparison.emplace(std::move(c));
+    RETURN_IF_ERROR(ctx.txn().InsertComparison(live->record));
+    *out = ToProto(*live, /*basic=*/false);
+    live->published.Set(*out, out->revision());
+    live_.HoldOnCommit(ctx, live);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Load(const Principal& who,
+                                                                           const std::string& id) {
+  return live_.Find(who, id, [&] { return Replay(who, id); });
+}
+
+absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Replay(
+    const Principal& who, const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<storage::ComparisonRecord> record,
+                   storage_->FindComparison(who.team_id, id));
+  if (!record.has_value()) return live_.NotFound(id);
+  auto live = std::make_shared<Live>();
+  live->record = *std::move(record);
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
+                   storage_->FindFitById(live->record.fit_id));
+  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
+                   storage_->FindBenchmarkById(live->record.benchmark_id));
+  if (!fit.has_value() || !benchmark.has_value()) {
+    return absl::DataLossError(absl::StrCat("comparison ", id, ": its fit or benchmark is missing"));
+  }
+  live->fit_id = fit->public_id;
+  live->benchmark_id = benchmark->public_id;
+  ASSIGN_OR_RETURN(live->tables, fits_->FindTables(who, live->fit_id, ""));
+  if (!live->options.ParseFromString(live->record.options)) {
+    return absl::DataLossError(absl::StrCat("comparison ", id, ": stored options are corrupt"));
+  }
+  ASSIGN_OR_RETURN(live->baseline, DecodeBaseline(live->record.baseline));
+  v1::CompareOptions options = live->options;
+  ASSIGN_OR_RETURN(compare::CompareOptions core, convert::CompareOptionsFromProto(options));
+  ASSIGN_OR_RETURN(compare::Comparison c,
+                   compare::Comparison::Start(&live->tables->bank.items, core, live->baseline));
+  ASSIGN_OR_RETURN(std::vector<storage::CompareEvent> events,
+                   storage_->CompareEvents(live->record.id));
+  for (const storage::CompareEvent& e : events) {
+    std::optional<compare::Outcome> a;
+    if (e.a_successes.has_value()) a = compare::Outcome{*e.a_successes, e.a_trials};
+    const absl::Status replayed =
+        e.kind == storage::CompareEvent::kNext
+            ? c.Next(static_cast<int>(e.item)).status()
+            : c.Submit(static_cast<Eigen::Index>(e.item), {e.b_successes, e.b_trials}, a);
+    if (!replayed.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("comparison ", id, ": step log does not replay: ", replayed.message()));
+    }
+  }
+  live->comparison.emplace(std::move(c));
+  live->revision = static_cast<int64_t>(events.size());
+  live->published.Set(ToProto(*live, /*basic=*/false), live->revision);
+  return live;
+}
+
+absl::Status CompareManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                                 const storage::CompareEvent& event) {
+  RETURN_IF_ERROR(ctx.txn().AppendCompareEvent(live->record.id, live->revision + 1, event));
+  ++live->revision;
+  return absl::OkStatus();
+}
+
+absl::Status CompareManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& live,
+                                  int count) {
+  compare::Comparison& c = *live->comparison;
+  const int pending = static_cast<int>(c.pending().size());
+  if (pending >= count || c.finished()) return absl::OkStatus();
+  live_.DropOnRollback(ctx, live);
+  RETURN_IF_ERROR(c.Next(count - pending).status());
+  storage::CompareEvent event;
+  event.kind = storage::CompareEvent::kNext;
+  event.item = count - pending;
+  return Log(ctx, live, event);
+}
+
+absl::Status CompareManager::Next(WriteContext& ctx, const Principal& who,
+                                  const v1::NextComparisonItemsRequest& req,
+                                  const std::shared_ptr<Live>& live,
+                                  v1::NextComparisonItemsResponse* out) {
+  RETURN_IF_ERROR(live_.CheckCurrent(*live));
+  const int count = req.count() == 0 ? 1 : req.count();
+  if (count < 1 || count > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("count: must be in [1, 100], got ", req.count()));
+  }
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
+  return WithRequestId(ctx.txn(), who.team_id, "NextComparisonItems", req, out,
+                       [&]() -> absl::Status {
+    RETURN_IF_ERROR(Draw(ctx, live, count));
+    ReplyToStep(ctx, live, basic, out->mutable_comparison());
+    const auto& items = out->comparison().pending_items();
+    for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CompareManager::Submit(WriteContext& ctx, const Principal& who,
+                                    const v1::SubmitComparisonOutcomesRequest& req,
+                                    const std::shared_ptr<Live>& live, v1::Comparison* out) {
+  RETURN_IF_ERROR(live_.CheckCurrent(*live));
+  if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
+  if (req.outcomes_size() > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("outcomes: at most 1000 per request, got ", req.outcomes_size()));
+  }
+  if (req.next_count() < 0 || req.next_count() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
+  }
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
+  // A request applies whole or not at all: several outcomes are checked on a copy first (a single
+  // one needs none: the core checks everything before changing anything).
+  std::optional<compare::Comparison> copy;
+  if (req.outcomes_size() > 1) copy.emplace(*live->comparison);
+  compare::Comparison& target = copy.has_value() ? *copy : *live->comparison;
+  std::vector<storage::CompareEvent> events;
+  for (int k = 0; k < req.outcomes_size(); ++k) {
+    const v1::CompareOutcome& o = req.outcomes(k);
+    auto it = live->tables->item_index.find(o.item());
+    if (it == live->tables->item_index.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("outcomes[", k, "].item: the calibration has no item '", o.item(), "'"));
+    }
+    storage::CompareEvent e;
+    e.kind = storage::CompareEvent::kSubmit;
+    e.item = it->second;
+    e.b_successes = o.b_successes();
+    e.b_trials = o.b_trials() == 0 ? 1.0 : o.b_trials();
+    e.a_trials = o.a_trials() == 0 ? 1.0 : o.a_trials();
+    std::optional<compare::Outcome> a;
+    if (o.has_a_successes()) {
+      e.a_successes = o.a_successes();
+      a = compare::Outcome{o.a_successes(), e.a_trials};
+    }
+    const int64_t answered = target.answered();
+    if (!copy.has_value()) live_.DropOnRollback(ctx, live);
+    const absl::Status s = target.Submit(it->second, {e.b_successes, e.b_trials}, a);
+    if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("outcomes[", k, "] (item '", o.item(), "'): ", s.message()));
+    }
+    if (target.answered() > answered) events.push_back(e);  // a retry changes nothing
+  }
+  return WithRequestId(ctx.txn(), who.team_id, "SubmitComparisonOutcomes", req, out,
+                       [&]() -> absl::Status {
+    if (!events.empty()) {
+      live_.DropOnRollback(ctx, live);
+      for (const storage::CompareEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
+      if (copy.has_value()) *live->comparison = std::move(*copy);
+    }
+    RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
+    ReplyToStep(ctx, live, basic, out);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CompareManager::Get(const Principal& who, const std::string& id,
+                                 v1::ComparisonView view, v1::Comparison* out) {
+  ASSIGN_OR_RETURN(const bool basic, IsBasicView(view));
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Load(who, id));
+  if (basic) {
+    live->published.Read([&](const v1::Comparison& full) { Basic(full, out); });
+  } else {
+    *out = live->published.Get();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CompareManager::List(const Principal& who, const v1::ListComparisonsRequest& req,
+                                  v1::ListComparisonsResponse* out) {
+  RETURN_IF_ERROR(IsBasicView(req.view()).status());
+  ASSIGN_OR_RETURN(std::string next,
+                   ListNewestFirst(
+                       req.page_size(), req.page_token(),
+                       [&](int64_t before, int limit) {
+                         return storage_->ListComparisons(who.team_id, before, limit);
+                       },
+                       [&](const storage::ComparisonRecord& r) {
+                         return Get(who, r.public_id, req.view(), out->add_comparisons());
+                       }));
+  out->set_next_page_token(next);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<void>> CompareManager::Watch(const Principal& who,
+                                                            const std::string& id,
+                                                            ComparisonWatcher* watcher,
+                                                            std::optional<int64_t> after) {
+  return live_.Watch(
+      who, id, [&] { return Replay(who, id); }, watcher, after);
+}
+
+void CompareManager::Unwatch(const std::shared_ptr<void>& token, ComparisonWatcher* watcher) {
+  live_.Unwatch(token, watcher);
+}
+
+}  // namespace assay::server
