@@ -3,6 +3,7 @@
 //   benchmarks create|list|get|items      upload BENCHMARK PATH      import PATH --summary
 //   fits start|list|get|watch|cancel|set-current       abilities BENCHMARK      items BENCHMARK
 //   score BENCHMARK PATH                  sessions start|next|submit|get|list
+//   compare create|next|submit|status|list|watch  (compare simulate: client/compare_command.h)
 //   audits create|list|status|case|label|void|watch    monitors create|list|status|scores|watch
 //   keys create|list|revoke               whoami
 // Tables print aligned for people, `--csv` / `--json` for scripts (JSON = the API's messages,
@@ -40,6 +41,7 @@ class ApiCommands {
   void AddBenchmarkCommands(CLI::App& app);
   void AddFitCommands(CLI::App& app);
   void AddSessionCommands(CLI::App& app);
+  void AddCompareCommands(CLI::App& app);
   void AddAuditCommands(CLI::App& app);
   void AddMonitorCommands(CLI::App& app);
   void AddKeyCommands(CLI::App& app);

@@ -13,6 +13,7 @@
 #include "client/audit_command.h"
 #include "client/cat_command.h"
 #include "client/client.h"
+#include "client/compare_command.h"
 #include "client/demo_command.h"
 #include "client/fit_command.h"
 
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
   assay::client::DemoArgs demo_args;
   CLI::App* demo = assay::client::AddDemoCommand(app, demo_args);
   assay::client::ApiCommands api(app, options);
+  assay::client::CompareSimulateArgs compare_args;
+  CLI::App* compare_simulate =
+      assay::client::AddCompareSimulate(*app.get_subcommand("compare"), compare_args);
 
   try {
     app.parse(argc, argv);
@@ -66,6 +70,10 @@ int main(int argc, char** argv) {
   }
   if (*cat_simulate) {
     absl::Status status = assay::client::RunCatSimulate(cat_args);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (*compare_simulate) {
+    absl::Status status = assay::client::RunCompareSimulate(compare_args);
     return status.ok() ? 0 : Fail(status);
   }
   if (*audit_replay) {

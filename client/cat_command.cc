@@ -113,16 +113,15 @@ CLI::App* AddCatCommand(CLI::App& app, CatSimulateArgs& args) {
   return sim;
 }
 
-absl::Status RunCatSimulate(const CatSimulateArgs& args) {
-  ASSIGN_OR_RETURN(NamedBank named, ReadItemBank(args.items));
-  ASSIGN_OR_RETURN(irt::ResponseMatrix data, import::ReadResponsesCsv(args.responses));
+absl::StatusOr<Eigen::VectorXd> KnownOutcomes(const NamedBank& named,
+                                              const irt::ResponseMatrix& data,
+                                              const std::string& row_name,
+                                              const std::string& path) {
   Eigen::Index row = -1;
   for (Eigen::Index i = 0; i < data.num_models(); ++i) {
-    if (data.model_ids()[i] == args.row) row = i;
+    if (data.model_ids()[i] == row_name) row = i;
   }
-  if (row < 0)
-    return absl::NotFoundError(absl::StrCat(args.responses, ": no row named '", args.row, "'"));
-  // The row's known outcome per bank item (NaN where the row has none: such items are excluded).
+  if (row < 0) return absl::NotFoundError(absl::StrCat(path, ": no row named '", row_name, "'"));
   absl::flat_hash_map<std::string, Eigen::Index> column;
   for (Eigen::Index j = 0; j < data.num_items(); ++j) column[data.item_ids()[j]] = j;
   const Eigen::Index n = named.bank.items.size();
@@ -135,6 +134,16 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args) {
       if ((col.rows ? col.rows[c] : c) == row) known[j] = col.y[c];
     }
   }
+  return known;
+}
+
+absl::Status RunCatSimulate(const CatSimulateArgs& args) {
+  ASSIGN_OR_RETURN(NamedBank named, ReadItemBank(args.items));
+  ASSIGN_OR_RETURN(irt::ResponseMatrix data, import::ReadResponsesCsv(args.responses));
+  // The row's known outcome per bank item (NaN where the row has none: such items are excluded).
+  ASSIGN_OR_RETURN(const Eigen::VectorXd known,
+                   KnownOutcomes(named, data, args.row, args.responses));
+  const Eigen::Index n = named.bank.items.size();
   cat::CatOptions o;
   o.max_items = args.max_items;
   o.se_target = args.se_target;

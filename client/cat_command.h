@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/cat/session.h"
+#include "core/irt/responses.h"
 
 namespace assay::client {
 
@@ -17,6 +18,12 @@ struct NamedBank {
   cat::Bank bank;
 };
 absl::StatusOr<NamedBank> ReadItemBank(const std::string& path);
+
+// Row `row`'s outcome on each bank item of `named`, in bank order; NaN where the row has none.
+// NotFound "PATH: no row named 'ROW'".
+absl::StatusOr<Eigen::VectorXd> KnownOutcomes(const NamedBank& named,
+                                              const irt::ResponseMatrix& data,
+                                              const std::string& row, const std::string& path);
 
 struct CatSimulateArgs {
   std::string items, responses, row;

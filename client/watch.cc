@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
+#include "assay/v1/compare.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "client/call.h"
 #include "core/base/status_macros.h"
@@ -103,6 +104,18 @@ absl::Status WatchMonitor(const AssayClient& client, const std::string& monitor_
       client, "WatchMonitor",
       [&](grpc::ClientContext* context) { return stub->WatchMonitor(context, request); },
       [](const v1::MonitorUpdate& u) { return u.monitor().t(); }, on_update, options);
+}
+
+absl::Status WatchComparison(const AssayClient& client, const std::string& comparison_id,
+                             const std::function<bool(const v1::Comparison&)>& on_update,
+                             const WatchOptions& options) {
+  auto stub = v1::CompareService::NewStub(client.channel());
+  v1::WatchComparisonRequest request;
+  request.set_comparison_id(comparison_id);
+  return Follow<v1::Comparison>(
+      client, "WatchComparison",
+      [&](grpc::ClientContext* context) { return stub->WatchComparison(context, request); },
+      [](const v1::Comparison& c) { return c.revision(); }, on_update, options);
 }
 
 }  // namespace assay::client

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "assay/v1/audit.pb.h"
 #include "assay/v1/benchmarks.pb.h"
+#include "assay/v1/compare.pb.h"
 #include "assay/v1/monitor.pb.h"
 #include "client/client.h"
 
@@ -47,6 +48,11 @@ absl::Status WatchAudit(const AssayClient& client, const std::string& audit_id,
 absl::Status WatchMonitor(const AssayClient& client, const std::string& monitor_id,
                           const std::function<bool(const v1::MonitorUpdate&)>& on_update,
                           const WatchOptions& options = {});
+
+// Follows a comparison until it finishes (or `on_update` returns false).
+absl::Status WatchComparison(const AssayClient& client, const std::string& comparison_id,
+                             const std::function<bool(const v1::Comparison&)>& on_update,
+                             const WatchOptions& options = {});
 
 }  // namespace assay::client
 

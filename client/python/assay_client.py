@@ -24,6 +24,7 @@ from google.protobuf import json_format
 from assay.v1 import audit_pb2, audit_pb2_grpc
 from assay.v1 import benchmarks_pb2, benchmarks_pb2_grpc
 from assay.v1 import cat_pb2, cat_pb2_grpc
+from assay.v1 import compare_pb2, compare_pb2_grpc
 from assay.v1 import monitor_pb2, monitor_pb2_grpc
 from assay.v1 import teams_pb2, teams_pb2_grpc
 
@@ -31,6 +32,7 @@ _MODULES = {
     "AuditService": (audit_pb2, audit_pb2_grpc),
     "BenchmarkService": (benchmarks_pb2, benchmarks_pb2_grpc),
     "CatService": (cat_pb2, cat_pb2_grpc),
+    "CompareService": (compare_pb2, compare_pb2_grpc),
     "MonitorService": (monitor_pb2, monitor_pb2_grpc),
     "TeamService": (teams_pb2, teams_pb2_grpc),
 }
@@ -195,6 +197,61 @@ class AssayClient:
         return self.call("CatService", "SubmitOutcomes", session_id=session_id,
                          outcomes=[{"item": item, "successes": successes, "trials": trials}],
                          next_count=next_count)
+
+    def create_comparison(self, benchmark_id, model_a, model_b, delta=None, baseline_known=False,
+                          **options):
+        """Creates a comparison of candidate `model_b` against baseline `model_a` on the benchmark's
+        current calibration and returns it as a dict. `delta` is the tolerance as a fraction (None:
+        the server's default, 0.01 = one point); with `baseline_known`, A's outcomes are its stored
+        responses and only B is evaluated. Other keyword arguments are CompareOptions fields
+        (alpha, max_items, design, seed, ...); the comparison's options echo every default."""
+        if delta is not None:
+            options["delta"] = delta
+        options["baseline_known"] = baseline_known
+        return self.call("CompareService", "CreateComparison", benchmark_id=benchmark_id,
+                         model_a=model_a, model_b=model_b, options=options)
+
+    def next_comparison_items(self, comparison_id, count=1):
+        """Hands out the next items to evaluate (at most `count`); returns their ids."""
+        return self.call("CompareService", "NextComparisonItems", comparison_id=comparison_id,
+                         count=count, view="COMPARISON_VIEW_BASIC").get("items", [])
+
+    def submit_comparison(self, comparison_id, outcomes, next_count=0):
+        """Records outcomes, each a dict {"item", "b_successes", ["b_trials"], ["a_successes",
+        "a_trials"] (both sampled)}, all or none; with next_count, hands out the next items in the
+        same durable step. Returns the comparison (BASIC view)."""
+        return self.call("CompareService", "SubmitComparisonOutcomes",
+                         comparison_id=comparison_id, outcomes=outcomes, next_count=next_count,
+                         view="COMPARISON_VIEW_BASIC")
+
+    def comparison(self, comparison_id):
+        return self.call("CompareService", "GetComparison", read_only=True,
+                         comparison_id=comparison_id)
+
+    def comparisons(self, limit=None):
+        return self._pages("CompareService", "ListComparisons", "comparisons", limit,
+                           view="COMPARISON_VIEW_BASIC")
+
+    def watch_comparison(self, comparison_id):
+        """The comparison now, then after every committed step, until it finishes."""
+        return self.stream("CompareService", "WatchComparison", comparison_id=comparison_id)
+
+    def run_comparison(self, comparison_id, evaluate, batch=1):
+        """Runs a comparison to its end: `evaluate(item)` returns B's outcome (a number in
+        [0, 1]) or, when both models are sampled, a pair (A's, B's). Returns the final comparison."""
+        items = self.next_comparison_items(comparison_id, batch)
+        state = {"finished": False}
+        while items and not state.get("finished", False):
+            outcomes = []
+            for item in items:
+                y = evaluate(item)
+                if isinstance(y, tuple):
+                    outcomes.append({"item": item, "a_successes": y[0], "b_successes": y[1]})
+                else:
+                    outcomes.append({"item": item, "b_successes": y})
+            state = self.submit_comparison(comparison_id, outcomes, next_count=batch)
+            items = state.get("pending_items", [])
+        return self.comparison(comparison_id)
 
     def audits(self, limit=None):
         return self._pages("AuditService", "ListAudits", "audits", limit)
