@@ -5,11 +5,13 @@
 #include <random>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/cat.grpc.pb.h"
+#include "client/compare.h"
 #include "client/import/csv.h"
 #include "client/upload.h"
 #include "client/watch.h"
@@ -35,7 +37,89 @@ absl::Status Check(const grpc::Status& status, const char* call) {
   return FromGrpcStatus(status, call);
 }
 
+// The pair to compare: a zero-shot row (baseline A) and the same model's one-shot row (candidate
+// B), the pair whose accuracies differ most (a prompt change that matters); else the two most
+// accurate models. Neither is `held_out`.
+std::pair<Eigen::Index, Eigen::Index> ComparisonPair(const irt::ResponseMatrix& data,
+                                                     Eigen::Index held_out,
+                                                     const std::vector<Eigen::Index>& by_accuracy) {
+  const std::vector<std::string>& names = data.model_ids();
+  const std::string zero = "_zero_shot";
+  const auto accuracy = [&](Eigen::Index i) {
+    return data.model_successes()[i] / std::max(1.0, data.model_trials()[i]);
+  };
+  std::pair<Eigen::Index, Eigen::Index> pair{-1, -1};
+  double widest = -1;
+  for (Eigen::Index i = 0; i < data.num_models(); ++i) {
+    const std::string& name = names[static_cast<size_t>(i)];
+    if (i == held_out || name.size() <= zero.size() ||
+        name.compare(name.size() - zero.size(), zero.size(), zero) != 0) {
+      continue;
+    }
+    const std::string one = name.substr(0, name.size() - zero.size()) + "_one_shot";
+    const auto it = std::find(names.begin(), names.end(), one);
+    if (it == names.end() || it - names.begin() == held_out) continue;
+    const Eigen::Index k = it - names.begin();
+    if (std::abs(accuracy(k) - accuracy(i)) > widest) {
+      widest = std::abs(accuracy(k) - accuracy(i));
+      pair = {i, k};
+    }
+  }
+  if (pair.first >= 0) return pair;
+  std::vector<Eigen::Index> best;
+  for (auto it = by_accuracy.rbegin(); it != by_accuracy.rend() && best.size() < 2; ++it) {
+    if (*it != held_out) best.push_back(*it);
+  }
+  return {best[0], best[1]};
+}
+
 }  // namespace
+
+absl::Status DemoComparison(const AssayClient& client, const irt::ResponseMatrix& all,
+                            Eigen::Index held_out, const std::string& benchmark_id) {
+  std::vector<Eigen::Index> by_accuracy(static_cast<size_t>(all.num_models()));
+  for (size_t i = 0; i < by_accuracy.size(); ++i) by_accuracy[i] = static_cast<Eigen::Index>(i);
+  std::sort(by_accuracy.begin(), by_accuracy.end(), [&](Eigen::Index x, Eigen::Index y) {
+    return all.model_successes()[x] / std::max(1.0, all.model_trials()[x]) <
+           all.model_successes()[y] / std::max(1.0, all.model_trials()[y]);
+  });
+  if (all.num_models() < 3) return absl::OkStatus();
+  const auto [a, b] = ComparisonPair(all, held_out, by_accuracy);
+  const std::string& name_a = all.model_ids()[static_cast<size_t>(a)];
+  const std::string& name_b = all.model_ids()[static_cast<size_t>(b)];
+  const auto row_b = RowOf(all, b);
+  absl::flat_hash_map<std::string, double> b_outcome;
+  for (const auto& [j, y] : row_b) b_outcome[all.item_ids()[static_cast<size_t>(j)]] = y;
+  double diff = 0;
+  const auto row_a = RowOf(all, a);
+  for (const auto& [j, y] : row_a) diff -= y / static_cast<double>(row_a.size());
+  for (const auto& [j, y] : row_b) diff += y / static_cast<double>(row_b.size());
+
+  // Is B worse than A by more than one point? A's full run is the benchmark's stored row (the
+  // baseline is known); B is evaluated item by item, answered here from its row in the file.
+  v1::CreateComparisonRequest create;
+  create.set_benchmark_id(benchmark_id);
+  create.set_model_a(name_a);
+  create.set_model_b(name_b);
+  create.mutable_options()->set_baseline_known(true);
+  const CompareClient compare(client);
+  ASSIGN_OR_RETURN(v1::Comparison c, compare.Create(create));
+  ASSIGN_OR_RETURN(
+      c, compare.RunToDecision(c.id(), [&](const std::string& item, v1::CompareOutcome& out) {
+        const auto it = b_outcome.find(item);
+        if (it == b_outcome.end())
+          return absl::FailedPreconditionError(absl::StrCat(name_b, " has no response to ", item));
+        out.set_b_successes(it->second);
+        return absl::OkStatus();
+      }));
+  absl::PrintF(
+      "\n== comparison %s: is %s worse than %s by more than %.0f point?\n"
+      "%s after %d of %d items: difference %+.1f points, anytime-valid 95%% interval "
+      "[%+.1f, %+.1f]; the true difference on all items: %+.1f\n",
+      c.id(), name_b, name_a, 100 * c.options().delta(), DecisionWord(c.decision()), c.items(),
+      c.benchmark_items(), 100 * c.estimate(), 100 * c.lower(), 100 * c.upper(), 100 * diff);
+  return absl::OkStatus();
+}
 
 CLI::App* AddDemoCommand(CLI::App& app, DemoArgs& args) {
   CLI::App* demo = app.add_subcommand(
@@ -224,6 +308,8 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
       "(anytime-valid 95%%)\n",
       audit.id(), audit_req.display_name(), v1::Decision_Name(state.decision()), used,
       shuffled.size(), state.accuracy_lower(), state.accuracy_upper());
+
+  RETURN_IF_ERROR(DemoComparison(client, all, held_out, bm.id()));
 
   absl::PrintF(
       "\n== next\n"
