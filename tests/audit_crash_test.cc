@@ -15,10 +15,12 @@
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/cat.grpc.pb.h"
+#include "assay/v1/compare.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "client/upload.h"
 #include "core/audit/audit.h"
 #include "core/audit/monitor.h"
+#include "core/compare/comparison.h"
 #include "server/resources/audits.h"
 #include "server/storage/storage.h"
 #include "tests/testing/api.h"
@@ -316,6 +318,156 @@ TEST(AuditCrashTest, AcknowledgedScoresAndSessionStepsSurviveSigkill) {
   }
   std::printf("%d rounds: %zu scores and %zu session outcomes acknowledged\n", kCrashRounds,
               acked_scores.size(), acked_outcomes.size());
+}
+
+// Comparisons under SIGKILL: a client answers items (both models sampled) while the server is
+// killed after a random number of acknowledged steps, 10 rounds. After every restart each
+// acknowledged outcome is in the comparison's trajectory in order, and the served state equals the
+// core comparison replayed from the database's step log (exact doubles).
+TEST(AuditCrashTest, AcknowledgedComparisonOutcomesSurviveSigkill) {
+  testing::TempDir dir;
+  const std::string db = dir.path() + "/assay.db";
+  ASSERT_OK_AND_ASSIGN(std::string key, testing::CreateTeamWithAssayd(ASSAYD_PATH, db, "alpha"));
+  std::mt19937_64 rng(11);
+  std::vector<std::string> acked;  // items, in the order their outcomes were acknowledged
+  std::string comparison_id;
+  irt::ItemBank bank;
+  std::vector<std::string> names;
+  // Outcomes are a function of the item: a = hash bit, b = another (a regression nobody can
+  // detect early: the comparison runs on).
+  const auto outcome = [](const std::string& item, int salt) {
+    return static_cast<double>((std::hash<std::string>{}(item) >> salt) & 1);
+  };
+  constexpr int kCrashRounds = 10;
+  for (int round = 0; round <= kCrashRounds; ++round) {
+    ASSERT_OK_AND_ASSIGN(testing::RunningAssayd server, testing::StartAssayd(ASSAYD_PATH, db));
+    auto channel = testing::LocalChannel(server.port);
+    auto compare = v1::CompareService::NewStub(channel);
+    if (round == 0) {
+      auto benchmarks = v1::BenchmarkService::NewStub(channel);
+      v1::CreateBenchmarkRequest bm_req;
+      bm_req.set_name("bank");
+      v1::Benchmark bm;
+      ASSERT_OK(ToAbsl(benchmarks->CreateBenchmark(Ctx(key).get(), bm_req, &bm)));
+      testing::SimOptions sim;
+      sim.models = 60;
+      sim.items = 400;
+      auto upload_context = Ctx(key, absl::Seconds(60));
+      ASSERT_OK(client::UploadResponses(*benchmarks, *upload_context, testing::Simulate(sim).data,
+                                        bm.id())
+                    .status());
+      v1::StartFitRequest start_fit;
+      start_fit.set_benchmark_id(bm.id());
+      v1::Fit fit;
+      ASSERT_OK(ToAbsl(benchmarks->StartFit(Ctx(key).get(), start_fit, &fit)));
+      v1::WatchFitRequest w;
+      w.set_fit_id(fit.id());
+      auto watch_context = Ctx(key, absl::Seconds(120));
+      auto reader = benchmarks->WatchFit(watch_context.get(), w);
+      while (reader->Read(&fit)) {
+      }
+      ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED);
+      v1::ListItemParamsRequest items_req;
+      items_req.set_fit_id(fit.id());
+      items_req.set_page_size(1000);
+      v1::ListItemParamsResponse items;
+      ASSERT_OK(ToAbsl(benchmarks->ListItemParams(Ctx(key).get(), items_req, &items)));
+      // The bank as the server holds it (60 models: a marginal-items fit, whose items carry
+      // posterior SDs).
+      bank.sigma = fit.options().sigma();
+      bank.a.resize(items.items_size());
+      bank.b.resize(items.items_size());
+      const bool posteriors = fit.method() == v1::FIT_METHOD_MARGINAL_ITEMS;
+      if (posteriors) {
+        bank.a_sd.resize(items.items_size());
+        bank.b_sd.resize(items.items_size());
+        bank.ab_cov.resize(items.items_size());
+      }
+      for (int j = 0; j < items.items_size(); ++j) {
+        bank.a[j] = items.items(j).a(0);
+        bank.b[j] = items.items(j).b();
+        if (posteriors) {
+          bank.a_sd[j] = items.items(j).se_a(0);
+          bank.b_sd[j] = items.items(j).se_b();
+          bank.ab_cov[j] = items.items(j).cov_ab();
+        }
+        names.push_back(items.items(j).item());
+      }
+      v1::CreateComparisonRequest create;
+      create.set_benchmark_id(bm.id());
+      create.set_model_a("a");
+      create.set_model_b("b");
+      create.mutable_options()->set_continue_after_decision(true);
+      v1::Comparison c;
+      ASSERT_OK(ToAbsl(compare->CreateComparison(Ctx(key).get(), create, &c)));
+      comparison_id = c.id();
+    }
+    {  // every acknowledged outcome is there, in order; the state equals the log's replay
+      v1::GetComparisonRequest get;
+      get.set_comparison_id(comparison_id);
+      v1::Comparison served;
+      ASSERT_OK(ToAbsl(compare->GetComparison(Ctx(key).get(), get, &served)));
+      ASSERT_GE(served.steps_size(), static_cast<int>(acked.size()));
+      for (size_t k = 0; k < acked.size(); ++k) {
+        ASSERT_EQ(served.steps(static_cast<int>(k)).item(), acked[k])
+            << "acknowledged outcome " << k << " lost";
+      }
+      storage::ConnectionOptions read_only;
+      read_only.read_only = true;
+      ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db, read_only));
+      ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
+      ASSERT_OK_AND_ASSIGN(auto record, storage->FindComparison(*team, comparison_id));
+      ASSERT_TRUE(record.has_value());
+      ASSERT_OK_AND_ASSIGN(std::vector<storage::CompareEvent> events,
+                           storage->CompareEvents(record->id));
+      compare::CompareOptions o;
+      o.stop_at_decision = false;
+      ASSERT_OK_AND_ASSIGN(compare::Comparison replayed, compare::Comparison::Start(&bank, o));
+      for (const storage::CompareEvent& e : events) {
+        if (e.kind == storage::CompareEvent::kNext) {
+          ASSERT_OK(replayed.Next(static_cast<int>(e.item)).status());
+        } else {
+          ASSERT_OK(replayed.Submit(e.item, {e.b_successes, e.b_trials},
+                                    compare::Outcome{*e.a_successes, e.a_trials}));
+        }
+      }
+      EXPECT_EQ(served.revision(), static_cast<int64_t>(events.size()));
+      const compare::CompareEstimate r = replayed.Estimate();
+      EXPECT_EQ(served.items(), r.items);
+      EXPECT_EQ(served.lower(), r.lower);
+      EXPECT_EQ(served.upper(), r.upper);
+      EXPECT_EQ(served.estimate(), r.estimate);
+      acked.clear();  // written but unacknowledged outcomes are recorded: adopt them
+      for (const v1::CompareStep& s : served.steps()) acked.push_back(s.item());
+    }
+    if (HasFatalFailure() || round == kCrashRounds) break;
+    const int kill_after = std::uniform_int_distribution<int>(1, 20)(rng);
+    for (int steps = 0;; ++steps) {
+      v1::NextComparisonItemsRequest next;
+      next.set_comparison_id(comparison_id);
+      next.set_view(v1::COMPARISON_VIEW_BASIC);
+      v1::NextComparisonItemsResponse items;
+      ASSERT_OK(ToAbsl(compare->NextComparisonItems(Ctx(key).get(), next, &items)));
+      ASSERT_EQ(items.items_size(), 1);
+      v1::SubmitComparisonOutcomesRequest submit;
+      submit.set_comparison_id(comparison_id);
+      submit.set_view(v1::COMPARISON_VIEW_BASIC);
+      v1::CompareOutcome* o = submit.add_outcomes();
+      o->set_item(items.items(0));
+      o->set_a_successes(outcome(items.items(0), 3));
+      o->set_b_successes(outcome(items.items(0), 7));
+      v1::Comparison after;
+      ASSERT_OK(ToAbsl(compare->SubmitComparisonOutcomes(Ctx(key).get(), submit, &after)));
+      acked.push_back(items.items(0));
+      if (steps + 1 == kill_after) {
+        server.process.Signal(SIGKILL);
+        break;
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(int status, server.process.Wait(absl::Seconds(30)));
+    EXPECT_TRUE(WIFSIGNALED(status)) << "round " << round;
+  }
+  std::printf("%d rounds: %zu comparison outcomes acknowledged\n", kCrashRounds, acked.size());
 }
 
 }  // namespace

@@ -309,6 +309,43 @@ TEST_F(HttpApiTest, EveryJsonRouteReturnsWhatTheGrpcCallReturns) {
     ExpectSame(streamed, stepped);
     EXPECT_EQ(step->id, std::to_string(stepped.steps()));
   }
+  {  // a comparison, baseline known (A's stored row), driven over HTTP, read the same over gRPC
+    const v1::Comparison created = Parse<v1::Comparison>(Post(
+        "/v1/comparisons", alpha_,
+        absl::StrCat(R"({"benchmarkId":")", bm,
+                     R"(","modelA":"HuggingFaceTB_SmolLM3_3B_zero_shot",)"
+                     R"("modelB":"candidate","options":{"baselineKnown":true,"delta":0.02}})")));
+    EXPECT_DOUBLE_EQ(created.options().delta(), 0.02);
+    const v1::NextComparisonItemsResponse next = Parse<v1::NextComparisonItemsResponse>(
+        Post("/v1/comparisons/" + created.id() + ":next", alpha_, R"({"count":2})"));
+    ASSERT_EQ(next.items_size(), 2);
+    ASSERT_OK_AND_ASSIGN(auto events,
+                         SseClient::Open(port(), "/v1/comparisons/" + created.id() + "/events",
+                                         Auth(alpha_read_)));
+    ASSERT_EQ(events->status(), 200) << events->error_body();
+    ASSERT_TRUE(events->Next().has_value());  // the state now
+    const v1::Comparison after = Parse<v1::Comparison>(
+        Post("/v1/comparisons/" + created.id() + "/outcomes", alpha_,
+             absl::StrCat(R"({"outcomes":[{"item":")", next.items(0), R"(","bSuccesses":1},)",
+                          R"({"item":")", next.items(1), R"(","bSuccesses":0}]})")));
+    EXPECT_EQ(after.items(), 2);
+    EXPECT_EQ(after.steps_size(), 2);
+    std::optional<SseClient::Event> step = events->Next();
+    ASSERT_TRUE(step.has_value());
+    v1::Comparison streamed;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(step->data, &streamed).ok());
+    ExpectSame(streamed, after);
+    EXPECT_EQ(step->id, std::to_string(after.revision()));
+    v1::GetComparisonRequest get;
+    get.set_comparison_id(created.id());
+    v1::Comparison grpc;
+    ASSERT_OK(ToAbsl(compare_->GetComparison(Ctx(alpha_read_).get(), get, &grpc)));
+    ExpectSame(after, grpc);
+    ExpectSame(Parse<v1::Comparison>(Get("/v1/comparisons/" + created.id(), alpha_read_)), grpc);
+    v1::ListComparisonsResponse list;
+    ASSERT_OK(ToAbsl(compare_->ListComparisons(Ctx(alpha_read_).get(), {}, &list)));
+    ExpectSame(Parse<v1::ListComparisonsResponse>(Get("/v1/comparisons", alpha_read_)), list);
+  }
   {  // responses uploaded over HTTP, one chunk per request
     const v1::Benchmark small =
         Parse<v1::Benchmark>(Post("/v1/benchmarks", alpha_, R"({"name":"small"})"));
