@@ -134,18 +134,10 @@ absl::StatusOr<CatManager::StartPlan> CatManager::PrepareStart(const Principal& 
   if (req.model().size() > 200) {
     return absl::InvalidArgumentError("model: at most 200 characters");
   }
-  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
   StartPlan plan;
-  plan.benchmark_row_id = benchmark.id;
-  ASSIGN_OR_RETURN(plan.tables, fits_->FindTables(who, req.fit_id(), req.benchmark_id()));
-  if (plan.tables->benchmark_row_id != benchmark.id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fit_id: fit '", req.fit_id(), "' is not a fit of benchmark '", req.benchmark_id(), "'"));
-  }
-  if (plan.tables->bank.items.size() == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "fit_id: fit '", plan.tables->fit_id, "' is multidimensional; sessions need dims = 1"));
-  }
+  ASSIGN_OR_RETURN(plan.tables,
+                   fits_->FindBankTables(who, req.benchmark_id(), req.fit_id(), "sessions"));
+  plan.benchmark_row_id = plan.tables->benchmark_row_id;
   plan.options = req.options();
   ASSIGN_OR_RETURN(plan.core, convert::CatOptionsFromProto(plan.options, plan.tables->tag_names,
                                                           plan.tables->item_index,
@@ -192,16 +184,12 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Princ
   if (!record.has_value()) return live_.NotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
-  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
-                   storage_->FindFitById(live->record.fit_id));
-  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
-                   storage_->FindBenchmarkById(live->record.benchmark_id));
-  if (!fit.has_value() || !benchmark.has_value()) {
-    return absl::DataLossError(absl::StrCat("session ", id, ": its fit or benchmark is missing"));
-  }
-  live->fit_id = fit->public_id;
-  live->benchmark_id = benchmark->public_id;
-  ASSIGN_OR_RETURN(live->tables, fits_->FindTables(who, live->fit_id, ""));
+  ASSIGN_OR_RETURN(FitJobs::BoundTables bound,
+                   fits_->TablesOfRows(who, live->record.fit_id, live->record.benchmark_id,
+                                       absl::StrCat("session ", id)));
+  live->fit_id = std::move(bound.fit_id);
+  live->benchmark_id = std::move(bound.benchmark_id);
+  live->tables = std::move(bound.tables);
   if (!live->options.ParseFromString(live->record.options)) {
     return absl::DataLossError(absl::StrCat("session ", id, ": stored options are corrupt"));
   }

@@ -191,18 +191,11 @@ absl::StatusOr<CompareManager::CreatePlan> CompareManager::PrepareCreate(
   RETURN_IF_ERROR(CheckModelName(req.model_b(), "model_b"));
   if (req.model_a() == req.model_b())
     return absl::InvalidArgumentError("model_b: must differ from model_a");
-  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
   CreatePlan plan;
-  plan.benchmark_row_id = benchmark.id;
-  ASSIGN_OR_RETURN(plan.tables, fits_->FindTables(who, req.fit_id(), req.benchmark_id()));
-  if (plan.tables->benchmark_row_id != benchmark.id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fit_id: fit '", req.fit_id(), "' is not a fit of benchmark '", req.benchmark_id(), "'"));
-  }
-  if (plan.tables->bank.items.size() == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "fit_id: fit '", plan.tables->fit_id, "' is multidimensional; comparisons need dims = 1"));
-  }
+  ASSIGN_OR_RETURN(plan.tables,
+                   fits_->FindBankTables(who, req.benchmark_id(), req.fit_id(), "comparisons"));
+  plan.benchmark_row_id = plan.tables->benchmark_row_id;
+  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
   plan.options = req.options();
   ASSIGN_OR_RETURN(plan.core, convert::CompareOptionsFromProto(plan.options));
   if (plan.options.baseline_known()) {
@@ -254,16 +247,12 @@ absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Replay(
   if (!record.has_value()) return live_.NotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
-  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
-                   storage_->FindFitById(live->record.fit_id));
-  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
-                   storage_->FindBenchmarkById(live->record.benchmark_id));
-  if (!fit.has_value() || !benchmark.has_value()) {
-    return absl::DataLossError(absl::StrCat("comparison ", id, ": its fit or benchmark is missing"));
-  }
-  live->fit_id = fit->public_id;
-  live->benchmark_id = benchmark->public_id;
-  ASSIGN_OR_RETURN(live->tables, fits_->FindTables(who, live->fit_id, ""));
+  ASSIGN_OR_RETURN(FitJobs::BoundTables bound,
+                   fits_->TablesOfRows(who, live->record.fit_id, live->record.benchmark_id,
+                                       absl::StrCat("comparison ", id)));
+  live->fit_id = std::move(bound.fit_id);
+  live->benchmark_id = std::move(bound.benchmark_id);
+  live->tables = std::move(bound.tables);
   if (!live->options.ParseFromString(live->record.options)) {
     return absl::DataLossError(absl::StrCat("comparison ", id, ": stored options are corrupt"));
   }

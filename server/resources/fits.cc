@@ -479,6 +479,39 @@ void FitJobs::Unwatch(const std::shared_ptr<void>& token, FitWatcher* watcher) {
   static_cast<Job*>(token.get())->published.Unwatch(watcher);
 }
 
+absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindBankTables(
+    const Principal& who, const std::string& benchmark_id, const std::string& fit_id,
+    const char* users) {
+  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, benchmark_id));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Tables> tables, FindTables(who, fit_id, benchmark_id));
+  if (tables->benchmark_row_id != benchmark.id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fit_id: fit '", fit_id, "' is not a fit of benchmark '", benchmark_id, "'"));
+  }
+  if (tables->bank.items.size() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "fit_id: fit '", tables->fit_id, "' is multidimensional; ", users, " need dims = 1"));
+  }
+  return tables;
+}
+
+absl::StatusOr<FitJobs::BoundTables> FitJobs::TablesOfRows(const Principal& who,
+                                                           int64_t fit_row_id,
+                                                           int64_t benchmark_row_id,
+                                                           const std::string& what) {
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit, storage_->FindFitById(fit_row_id));
+  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
+                   storage_->FindBenchmarkById(benchmark_row_id));
+  if (!fit.has_value() || !benchmark.has_value()) {
+    return absl::DataLossError(absl::StrCat(what, ": its fit or benchmark is missing"));
+  }
+  BoundTables out;
+  out.fit_id = fit->public_id;
+  out.benchmark_id = benchmark->public_id;
+  ASSIGN_OR_RETURN(out.tables, FindTables(who, out.fit_id, ""));
+  return out;
+}
+
 absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
     const Principal& who, const std::string& fit_id, const std::string& benchmark_id) {
   storage::FitRecord record;

@@ -111,6 +111,21 @@ class FitJobs {
   absl::StatusOr<std::shared_ptr<const Tables>> FindTables(const Principal& who,
                                                            const std::string& fit_id,
                                                            const std::string& benchmark_id);
+  // The item bank an adaptive test or a comparison (`users`: "sessions", "comparisons") runs on:
+  // FindTables of `benchmark_id`, checked to belong to it (InvalidArgument "fit_id: ...") and to
+  // be unidimensional (FailedPrecondition). NotFound for another team's benchmark.
+  absl::StatusOr<std::shared_ptr<const Tables>> FindBankTables(const Principal& who,
+                                                               const std::string& benchmark_id,
+                                                               const std::string& fit_id,
+                                                               const char* users);
+  // For a replay: the tables of fit row `fit_row_id` and the public ids of that fit and of
+  // benchmark row `benchmark_row_id`. DataLoss naming `what` if either is gone.
+  struct BoundTables {
+    std::shared_ptr<const Tables> tables;
+    std::string fit_id, benchmark_id;
+  };
+  absl::StatusOr<BoundTables> TablesOfRows(const Principal& who, int64_t fit_row_id,
+                                           int64_t benchmark_row_id, const std::string& what);
 
  private:
   struct Job {

@@ -175,6 +175,26 @@ CatSessionRecord ReadCatSession(const Statement& s) {
 constexpr const char* kCatSessionColumns =
     "id, public_id, team_id, benchmark_id, fit_id, model, options, created_at FROM cat_sessions";
 
+// The rows of a step log selected by `stmt` (`seq` first, ORDER BY seq) for `owner_id` (bound
+// here), each read by `read`; DataLoss if the seqs are not 1, 2, ... (`noun` names the owner).
+template <typename Event, typename Read>
+absl::StatusOr<std::vector<Event>> StepLog(Statement* stmt, int64_t owner_id, const char* noun,
+                                           Read read) {
+  RETURN_IF_ERROR(stmt->BindInt(1, owner_id));
+  std::vector<Event> events;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (stmt->ColumnInt(0) != static_cast<int64_t>(events.size()) + 1) {
+      stmt->Reset();
+      return absl::DataLossError(absl::StrCat(noun, " row ", owner_id, ": step log has a gap"));
+    }
+    events.push_back(read(*stmt));
+  }
+  stmt->Reset();
+  return events;
+}
+
 ComparisonRecord ReadComparison(const Statement& s) {
   ComparisonRecord r;
   r.id = s.ColumnInt(0);
@@ -956,24 +976,14 @@ absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT seq, kind, item, successes, trials FROM "
                                         "cat_events WHERE session_id = ? ORDER BY seq"));
-  RETURN_IF_ERROR(stmt->BindInt(1, session_id));
-  std::vector<CatEvent> events;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    if (stmt->ColumnInt(0) != static_cast<int64_t>(events.size()) + 1) {
-      stmt->Reset();
-      return absl::DataLossError(absl::StrCat("session row ", session_id, ": step log has a gap"));
-    }
+  return StepLog<CatEvent>(stmt, session_id, "session", [](const Statement& s) {
     CatEvent e;
-    e.kind = static_cast<CatEvent::Kind>(stmt->ColumnInt(1));
-    e.item = stmt->ColumnInt(2);
-    e.successes = stmt->ColumnDouble(3);
-    e.trials = stmt->ColumnDouble(4);
-    events.push_back(e);
-  }
-  stmt->Reset();
-  return events;
+    e.kind = static_cast<CatEvent::Kind>(s.ColumnInt(1));
+    e.item = s.ColumnInt(2);
+    e.successes = s.ColumnDouble(3);
+    e.trials = s.ColumnDouble(4);
+    return e;
+  });
 }
 
 absl::StatusOr<std::optional<ComparisonRecord>> Storage::FindComparison(
@@ -998,27 +1008,16 @@ absl::StatusOr<std::vector<CompareEvent>> Storage::CompareEvents(int64_t compari
                    connection_->Prepare("SELECT seq, kind, item, b_successes, b_trials, "
                                         "a_successes, a_trials FROM compare_events WHERE "
                                         "comparison_id = ? ORDER BY seq"));
-  RETURN_IF_ERROR(stmt->BindInt(1, comparison_id));
-  std::vector<CompareEvent> events;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    if (stmt->ColumnInt(0) != static_cast<int64_t>(events.size()) + 1) {
-      stmt->Reset();
-      return absl::DataLossError(
-          absl::StrCat("comparison row ", comparison_id, ": step log has a gap"));
-    }
+  return StepLog<CompareEvent>(stmt, comparison_id, "comparison", [](const Statement& s) {
     CompareEvent e;
-    e.kind = static_cast<CompareEvent::Kind>(stmt->ColumnInt(1));
-    e.item = stmt->ColumnInt(2);
-    e.b_successes = stmt->ColumnDouble(3);
-    e.b_trials = stmt->ColumnDouble(4);
-    if (!stmt->ColumnIsNull(5)) e.a_successes = stmt->ColumnDouble(5);
-    e.a_trials = stmt->ColumnDouble(6);
-    events.push_back(e);
-  }
-  stmt->Reset();
-  return events;
+    e.kind = static_cast<CompareEvent::Kind>(s.ColumnInt(1));
+    e.item = s.ColumnInt(2);
+    e.b_successes = s.ColumnDouble(3);
+    e.b_trials = s.ColumnDouble(4);
+    if (!s.ColumnIsNull(5)) e.a_successes = s.ColumnDouble(5);
+    e.a_trials = s.ColumnDouble(6);
+    return e;
+  });
 }
 
 absl::StatusOr<std::optional<std::string>> Storage::ResponseRow(int64_t benchmark_id,
