@@ -18,10 +18,6 @@ namespace {
 constexpr uint8_t kFree = 0, kPending = 1, kAnswered = 2;
 constexpr char kMagic[5] = "ACMP";
 constexpr uint8_t kFormat = 1;
-// The paired predictor's prior on γ: N(0, kGammaSd²).
-constexpr double kGammaSd = 3.0;
-
-double Logistic(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 }  // namespace
 
 const char* DecisionName(Decision decision) {
@@ -135,46 +131,32 @@ void Comparison::Refit(size_t answered) {
       var[j] = 0.25;  // nothing predicted: every item alike
     }
   } else if (known) {
-    // θ_A on A's whole run; then (θ_B, γ) by Newton on B's answers so far.
+    // θ_A on A's whole run (for B's prior); θ_B by MAP on B's answers so far; then how often B
+    // repeats A's outcome beyond what the two abilities alone predict (w, a chance-corrected
+    // agreement, shrunk towards 0 by one pseudo-answer each way).
     std::vector<irt::Response> a_run;
     a_run.reserve(baseline_.size());
     for (Index j = 0; j < n; ++j) a_run.push_back({j, baseline_[j], 1.0});
     irt::ScoreOptions so;
     theta_a_ = irt::ScoreMap(bank, a_run, so).value().theta;  // inputs validated at Start
-    const ArrayXd p_a = bank.Probabilities(theta_a_);
-    const ArrayXd r_a = Eigen::Map<const ArrayXd>(baseline_.data(), n) - p_a;
-    // From the prior's centre each time (not the last fit), so a refit depends on the answers
-    // alone and a restored snapshot repeats it exactly.
-    theta_b_ = theta_a_;
-    gamma_ = 0;
-    for (int it = 0; it < 50; ++it) {
-      double g0 = -(theta_b_ - theta_a_), g1 = -gamma_ / (kGammaSd * kGammaSd);
-      double h00 = 1.0, h01 = 0, h11 = 1.0 / (kGammaSd * kGammaSd);
-      for (size_t k = 0; k < answered; ++k) {
-        const Answer& ans = answers_[k];
-        const irt::ItemBank::Logit x = bank.ItemLogit(ans.item, theta_b_);
-        const double r = r_a[ans.item];
-        const double p = Logistic(x.z + gamma_ * r), w = p * (1 - p);
-        g0 += (ans.y_b - p) * x.slope;
-        g1 += (ans.y_b - p) * r;
-        h00 += w * x.slope * x.slope;
-        h01 += w * x.slope * r;
-        h11 += w * r * r;
-      }
-      const double det = h00 * h11 - h01 * h01;
-      double d0 = (h11 * g0 - h01 * g1) / det, d1 = (h00 * g1 - h01 * g0) / det;
-      const double big = std::max(std::abs(d0), std::abs(d1));
-      if (big > 1) {  // damp: a step of at most 1 in either coordinate
-        d0 /= big;
-        d1 /= big;
-      }
-      theta_b_ = std::clamp(theta_b_ + d0, -6.0, 6.0);
-      gamma_ = std::clamp(gamma_ + d1, -20.0, 20.0);
-      if (big < 1e-10) break;
+    std::vector<irt::Response> b_run;
+    for (size_t k = 0; k < answered; ++k) b_run.push_back({answers_[k].item, answers_[k].y_b, 1.0});
+    so.prior_mean = theta_a_;
+    theta_b_ = irt::ScoreMap(bank, b_run, so).value().theta;
+    const ArrayXd p_b = bank.Probabilities(theta_b_);
+    double agree = 0, chance = 0;
+    for (size_t k = 0; k < answered; ++k) {
+      const Answer& ans = answers_[k];
+      const double p = p_b[ans.item];
+      agree += 1 - std::abs(ans.y_b - ans.y_a);
+      chance += ans.y_a * p + (1 - ans.y_a) * (1 - p);
     }
+    const double na = static_cast<double>(answered);
+    const double observed = (agree + 1) / (na + 2), expected = (chance + 1) / (na + 2);
+    gamma_ = expected < 1 ? std::clamp((observed - expected) / (1 - expected), 0.0, 1.0) : 0.0;
     m_.resize(n);
     for (Index j = 0; j < n; ++j) {
-      const double p = Logistic(bank.ItemLogit(j, theta_b_).z + gamma_ * r_a[j]);
+      const double p = gamma_ * baseline_[j] + (1 - gamma_) * p_b[j];
       m_[j] = p - baseline_[j];
       r_lo[j] = -p;  // y_B − p̂_B
       r_hi[j] = 1 - p;

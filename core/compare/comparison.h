@@ -18,10 +18,14 @@
 // width, never validity). Predictions use outcomes answered before the draw only:
 //   both sampled:   m(j) = p_B(j) − p_A(j), each model's θ by MAP (ScoreMap, prior N(0, 1));
 //   baseline known: m(j) = p̂_B(j) − y_Aj with the paired predictor
-//                   logit p̂_B(j) = z_j(θ_B) + γ (y_Aj − p_A(j)),
-//                   θ_A by MAP on A's whole run, (θ_B, γ) by MAP on B's answers (priors
-//                   θ_B ~ N(θ_A, 1), γ ~ N(0, 3²)): where A beat (fell short of) its own
-//                   expectation on an item, B probably did too;
+//                   p̂_B(j) = w y_Aj + (1 − w) p_B(j):
+//                   B repeats A's outcome with probability w, else follows the 2PL; θ_B by MAP
+//                   on B's answers (prior N(θ_A, 1), θ_A by MAP on A's whole run), and w the
+//                   chance-corrected agreement of B with A on the answered items,
+//                   (observed − expected)/(1 − expected) clipped to [0, 1], each rate shrunk by
+//                   one pseudo-answer each way (checkpoints of one model agree on most items;
+//                   a logistic model with A's residual as a covariate did no better on
+//                   MATH-500);
 //   Predictor::kNone: m ≡ 0 (the plain paired estimate, for reference).
 // Predictions are refitted when the answered items have grown by 5% since the last fit (every
 // answer for the first 20), which keeps a step O(log n + grid).
@@ -140,7 +144,7 @@ class Comparison {
   const CompareOptions& options() const { return options_; }
   const std::vector<Step>& steps() const { return steps_; }
   const std::vector<Eigen::Index>& pending() const { return pending_; }
-  // The true Δ when every outcome is known: for tests and simulations.
+  // Items answered so far.
   int64_t answered() const { return static_cast<int64_t>(answers_.size()); }
 
   std::string Serialize() const;
@@ -190,7 +194,8 @@ class Comparison {
   audit::ConfidenceSequence cs_;
   // Derived from answers_[0, fitted_) (never serialized; Deserialize refits):
   size_t fitted_ = 0;
-  double theta_a_ = 0, theta_b_ = 0, gamma_ = 0;
+  double theta_a_ = 0, theta_b_ = 0;
+  double gamma_ = 0;  // baseline known: w, how often B repeats A's outcome
   // Per item: the prediction of D, the residual D − m's range, the adaptive design's weight.
   Eigen::ArrayXd m_, r_lo_, r_hi_, weight_;
 };
