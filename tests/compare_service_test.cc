@@ -149,6 +149,8 @@ TEST_F(CompareServiceTest, BaselineKnownRunEqualsTheCoreAndSurvivesRestart) {
     EXPECT_EQ(last.lower(), e.lower);  // exact: the same arithmetic on the same numbers
     EXPECT_EQ(last.upper(), e.upper);
     EXPECT_EQ(last.estimate(), e.estimate);
+    // What readers see (the published view, advanced step by step) is the full state.
+    EXPECT_TRUE(MessageDifferencer::Equals(Get(created.id()), last));
     if (++rounds == 4) {
       RestartServer();
       EXPECT_TRUE(MessageDifferencer::Equals(Get(created.id(), alpha_read_), last));

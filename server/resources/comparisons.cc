@@ -59,6 +59,22 @@ const std::string& ItemName(const CompareManager::Live& live, Eigen::Index j) {
   return live.tables->tables.items()[static_cast<int>(j)].item();
 }
 
+// Steps [first, end) of the trajectory into `out`.
+void AddSteps(const CompareManager::Live& live, size_t first, v1::Comparison* out) {
+  const std::vector<compare::Step>& steps = live.comparison->steps();
+  for (size_t k = first; k < steps.size(); ++k) {
+    const compare::Step& s = steps[k];
+    v1::CompareStep* step = out->add_steps();
+    if (s.item >= 0) step->set_item(ItemName(live, s.item));
+    step->set_y_a(s.y_a);
+    step->set_y_b(s.y_b);
+    step->set_estimate(s.estimate);
+    step->set_lower(s.lower);
+    step->set_upper(s.upper);
+  }
+}
+
+// The comparison as served: the BASIC view (all but options and steps: O(pending)) or the FULL one.
 v1::Comparison ToProto(const CompareManager::Live& live, bool basic) {
   v1::Comparison out;
   const storage::ComparisonRecord& r = live.record;
@@ -82,21 +98,13 @@ v1::Comparison ToProto(const CompareManager::Live& live, bool basic) {
   for (Eigen::Index j : c.pending()) out.add_pending_items(ItemName(live, j));
   if (!basic) {
     *out.mutable_options() = live.options;
-    for (const compare::Step& s : c.steps()) {
-      v1::CompareStep* step = out.add_steps();
-      if (s.item >= 0) step->set_item(ItemName(live, s.item));
-      step->set_y_a(s.y_a);
-      step->set_y_b(s.y_b);
-      step->set_estimate(s.estimate);
-      step->set_lower(s.lower);
-      step->set_upper(s.upper);
-    }
+    AddSteps(live, 0, &out);
   }
   return out;
 }
 
+// `full` in the BASIC view, into `out` (the steps are not copied).
 void Basic(const v1::Comparison& full, v1::Comparison* out) {
-  // Copies all but the options and the steps.
   out->set_id(full.id());
   out->set_benchmark_id(full.benchmark_id());
   out->set_fit_id(full.fit_id());
@@ -115,20 +123,24 @@ void Basic(const v1::Comparison& full, v1::Comparison* out) {
   out->set_revision(full.revision());
 }
 
-// Puts the comparison after a step into `out` in the requested view, and publishes its FULL view
-// on commit.
+// Puts the comparison after a step into `out` in the requested view, and on commit advances the
+// published FULL view by the step: its BASIC fields and the steps it added (`steps_before`: the
+// trajectory's length before it), O(pending + added) rather than O(steps).
 void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CompareManager::Live>& live, bool basic,
-                 v1::Comparison* out) {
-  v1::Comparison full = ToProto(*live, /*basic=*/false);
-  if (basic)
-    Basic(full, out);
-  else
-    *out = full;
-  ctx.OnCommit([live, full = std::move(full)]() mutable {
-    const bool final = full.finished();
-    const int64_t seq = full.revision();
-    live->published.Change([&](v1::Comparison& view) { view = std::move(full); },
-                           &CompareManager::Live::CurrentUpdate, final, seq);
+                 size_t steps_before, v1::Comparison* out) {
+  v1::Comparison step = ToProto(*live, /*basic=*/true);
+  v1::Comparison added;
+  AddSteps(*live, steps_before, &added);
+  *out = basic ? step : ToProto(*live, /*basic=*/false);
+  ctx.OnCommit([live, step = std::move(step), added = std::move(added)]() mutable {
+    const bool final = step.finished();
+    const int64_t seq = step.revision();
+    live->published.Change(
+        [&](v1::Comparison& full) {
+          Basic(step, &full);
+          for (v1::CompareStep& s : *added.mutable_steps()) *full.add_steps() = std::move(s);
+        },
+        &CompareManager::Live::CurrentUpdate, final, seq);
   });
 }
 
@@ -314,8 +326,9 @@ absl::Status CompareManager::Next(WriteContext& ctx, const Principal& who,
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
   return WithRequestId(ctx.txn(), who.team_id, "NextComparisonItems", req, out,
                        [&]() -> absl::Status {
+    const size_t steps_before = live->comparison->steps().size();
     RETURN_IF_ERROR(Draw(ctx, live, count));
-    ReplyToStep(ctx, live, basic, out->mutable_comparison());
+    ReplyToStep(ctx, live, basic, steps_before, out->mutable_comparison());
     const auto& items = out->comparison().pending_items();
     for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
     return absl::OkStatus();
@@ -336,6 +349,7 @@ absl::Status CompareManager::Submit(WriteContext& ctx, const Principal& who,
         absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
   }
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
+  const size_t steps_before = live->comparison->steps().size();
   // A request applies whole or not at all: several outcomes are checked on a copy first (a single
   // one needs none: the core checks everything before changing anything).
   std::optional<compare::Comparison> copy;
@@ -377,7 +391,7 @@ absl::Status CompareManager::Submit(WriteContext& ctx, const Principal& who,
       if (copy.has_value()) *live->comparison = std::move(*copy);
     }
     RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
-    ReplyToStep(ctx, live, basic, out);
+    ReplyToStep(ctx, live, basic, steps_before, out);
     return absl::OkStatus();
   });
 }
