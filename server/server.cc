@@ -188,8 +188,8 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
     parts->commits->Shutdown();
     return started;
   }
-  parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->benchmarks.get(),
-                                            parts->fits.get(), options.max_live_sessions);
+  parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->fits.get(),
+                                            options.max_live_sessions);
   parts->comparisons = std::make_unique<CompareManager>(
       parts->storage.get(), parts->benchmarks.get(), parts->fits.get(), options.max_live_sessions);
   parts->monitors =

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -206,10 +207,13 @@ TEST_P(CompareMonteCarloTest, CoverageAndBoundaryFalseRegression) {
   EXPECT_LE(double(false_regression) / kReps, bound);
 }
 
-INSTANTIATE_TEST_SUITE_P(PairingsAndDesigns, CompareMonteCarloTest,
-                         ::testing::Combine(::testing::Bool(),
-                                            ::testing::Values(Design::kUniform,
-                                                              Design::kAdaptive)));
+INSTANTIATE_TEST_SUITE_P(
+    PairingsAndDesigns, CompareMonteCarloTest,
+    ::testing::Combine(::testing::Bool(), ::testing::Values(Design::kUniform, Design::kAdaptive)),
+    [](const ::testing::TestParamInfo<std::tuple<bool, Design>>& info) {
+      return std::string(std::get<0>(info.param) ? "BaselineKnown" : "BothSampled") +
+             (std::get<1>(info.param) == Design::kUniform ? "Uniform" : "Adaptive");
+    });
 
 // MATH-500, a slice of the benchmark's experiment: 12 zero/one-shot pairs and 6 pairs of different
 // models, each calibrated on the other 138 rows, 3 seeds each: coverage at every step ≥ 0.95 and

@@ -143,6 +143,24 @@ void ExpectMatchesDirectFit(const ResponseMatrix& data, double tolerance) {
   }
 }
 
+// The standard errors are summed over the E-step's threads in a fixed order: the same on every
+// run and finite, whatever the threads' timing (they once shared one accumulator, and under load
+// the LSAT7 SEs came out NaN). 8 threads on this 2-core machine interleave plenty.
+TEST(MarginalModelsTest, StandardErrorsDoNotDependOnThreadTiming) {
+  ASSERT_OK_AND_ASSIGN(const ResponseMatrix data, import::ReadResponsesCsv(kLsat7));
+  FitOptions options;
+  options.threads = 8;
+  ASSERT_OK_AND_ASSIGN(const FitResult first, Fit(data, options));
+  const FitReport reference = MakeReport(data, first, options);
+  ASSERT_TRUE(reference.a_se.allFinite());
+  for (int run = 0; run < 20; ++run) {
+    ASSERT_OK_AND_ASSIGN(const FitResult again, Fit(data, options));
+    const FitReport report = MakeReport(data, again, options);
+    ASSERT_EQ(report.a_se, reference.a_se) << "run " << run;
+    ASSERT_EQ(report.theta_se, reference.theta_se) << "run " << run;
+  }
+}
+
 TEST(MarginalModelsTest, Lsat7MatchesMirtsPublishedEstimates) {
   ASSERT_OK_AND_ASSIGN(const ResponseMatrix data, import::ReadResponsesCsv(kLsat7));
   ASSERT_EQ(data.num_models(), 1000);

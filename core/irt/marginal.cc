@@ -196,8 +196,12 @@ class MarginalEm {
   // expected counts (in `e`). With `refine` > 0 (estimated weights only) the population weights
   // are first improved at fixed β by that many EM updates on the stored likelihoods, each of
   // which raises the objective; the posteriors and counts are then those of the improved
-  // weights. Calls visit(p0, post) for consecutive blocks of patterns, post (G × rows) holding
-  // the posteriors of patterns p0, p0 + 1, ... in its columns.
+  // weights. Calls visit(member, p0, post) for consecutive blocks of patterns, post (G × rows)
+  // holding the posteriors of patterns p0, p0 + 1, ... in its columns. The team's members call it
+  // at the same time, each for its own range of patterns in order (`member`, in [0, members()),
+  // says whose): `visit` may write to its blocks' rows and to state of its own member only.
+  int members() const { return team_.size(); }
+
   template <typename Visit>
   void Expect(const VectorXd& x, int refine, EStep& e, Visit&& visit) {
     const MatrixXd beta = Beta(x);
@@ -241,7 +245,7 @@ class MarginalEm {
         const Index rows = std::min(kBlock, bounds_[member + 1] - p0);
         post = w.asDiagonal() * lik_.middleCols(p0, rows);
         post.array().rowwise() /= v.segment(p0, rows).transpose().array();
-        visit(p0, static_cast<const MatrixXd&>(post));
+        visit(member, p0, static_cast<const MatrixXd&>(post));
         post.array().rowwise() *= pat.count.segment(p0, rows).transpose().array();
         out.mass += post.rowwise().sum();
         out.r.noalias() += pat.s.middleRows(p0, rows).transpose() * post.transpose();
@@ -260,7 +264,7 @@ class MarginalEm {
 
   // One EM step: returns the objective at x and writes M(x) to `next`.
   double Step(const VectorXd& x, VectorXd& next, EStep& e) {
-    Expect(x, pr_.estimate_weights ? kRefineWeights : 0, e, [](Index, const MatrixXd&) {});
+    Expect(x, pr_.estimate_weights ? kRefineWeights : 0, e, [](int, Index, const MatrixXd&) {});
     next = x;
     MatrixXd beta = Beta(x);
     for (Index u = 0; u < pr_.units; ++u) {
@@ -484,7 +488,7 @@ absl::StatusOr<VectorXd> RunEm(MarginalEm& em, const Problem& pr, VectorXd x,
     }
   }
   EStep last;
-  em.Expect(x, 0, last, [](Index, const MatrixXd&) {});
+  em.Expect(x, 0, last, [](int, Index, const MatrixXd&) {});
   diag.loss = -last.objective;
   diag.kkt_residual = em.ScaledGradient(x, last);
   return x;
@@ -506,18 +510,21 @@ VectorXd CovarianceDiagonalSqrt(const MatrixXd& info, const MatrixXd* project) {
 // Score cross-product of the fixed side's parameters over the integrated units (the observed
 // information's empirical form): Σ_p count_p s_p s_pᵀ + λI, where s_p,(m,d) =
 // Σ_g post_pg z_gd (S_pm − T_pm p_mg)/σ. Full when small, else one D×D block per unit.
+// Accumulated per member of the E-step's team (Add is called by all of them at once, each with
+// its own `member`) and summed in member order, so the result does not depend on timing.
 class ScoreCrossProduct {
  public:
-  ScoreCrossProduct(const Problem& pr, const MatrixXd& prob)
+  ScoreCrossProduct(const Problem& pr, const MatrixXd& prob, int members)
       : pr_(pr), prob_(prob), full_(pr.units * pr.dims <= kFullInformationMax) {
     const Index size = pr.units * pr.dims;
     if (full_) {
-      info_ = MatrixXd::Zero(size, size);
+      info_.assign(static_cast<size_t>(members), MatrixXd::Zero(size, size));
     } else {
-      blocks_.assign(pr.units, MatrixXd::Zero(pr.dims, pr.dims));
+      blocks_.assign(static_cast<size_t>(members),
+                     std::vector<MatrixXd>(pr.units, MatrixXd::Zero(pr.dims, pr.dims)));
     }
   }
-  void Add(Index p0, const MatrixXd& post) {
+  void Add(int member, Index p0, const MatrixXd& post) {
     const Patterns& pat = *pr_.patterns;
     const Index rows = post.rows(), m = pr_.units;
     MatrixXd scores(rows, m * pr_.dims);  // column m·D + d
@@ -533,12 +540,13 @@ class ScoreCrossProduct {
       for (Index u = 0; u < m; ++u) scores.col(u * pr_.dims + d) = sd.col(u);
     }
     const VectorXd c = pat.count.segment(p0, rows);
+    const auto k = static_cast<size_t>(member);
     if (full_) {
-      info_.noalias() += scores.transpose() * c.asDiagonal() * scores;
+      info_[k].noalias() += scores.transpose() * c.asDiagonal() * scores;
     } else {
       for (Index u = 0; u < m; ++u) {
         const auto block = scores.middleCols(u * pr_.dims, pr_.dims);
-        blocks_[u].noalias() += block.transpose() * c.asDiagonal() * block;
+        blocks_[k][u].noalias() += block.transpose() * c.asDiagonal() * block;
       }
     }
   }
@@ -547,13 +555,15 @@ class ScoreCrossProduct {
     const Index m = pr_.units, d = pr_.dims;
     MatrixXd se(m, d);
     if (full_) {
-      MatrixXd info = info_;
+      MatrixXd info = info_[0];
+      for (size_t k = 1; k < info_.size(); ++k) info += info_[k];
       info.diagonal().array() += pr_.ridge;
       const VectorXd s = CovarianceDiagonalSqrt(info, project);
       for (Index u = 0; u < m; ++u) se.row(u) = s.segment(u * d, d).transpose();
     } else {
       for (Index u = 0; u < m; ++u) {
-        MatrixXd info = blocks_[u];
+        MatrixXd info = blocks_[0][u];
+        for (size_t k = 1; k < blocks_.size(); ++k) info += blocks_[k][u];
         info.diagonal().array() += pr_.ridge;
         se.row(u) = CovarianceDiagonalSqrt(info, nullptr).transpose();
       }
@@ -565,8 +575,8 @@ class ScoreCrossProduct {
   const Problem& pr_;
   const MatrixXd& prob_;
   bool full_;
-  MatrixXd info_;
-  std::vector<MatrixXd> blocks_;
+  std::vector<MatrixXd> info_;                  // per member
+  std::vector<std::vector<MatrixXd>> blocks_;  // per member, per unit
 };
 
 MatrixXd Probabilities(const MarginalEm& em, const MatrixXd& beta) {
@@ -626,16 +636,16 @@ absl::StatusOr<FitResult> FitMarginalItems(const ResponseMatrix& data, const Fit
   const ArrayXd node_b = pr.offset.array() + pr.z.col(0).array() * m;
 
   const MatrixXd prob = Probabilities(em, theta_raw);  // N × G
-  ScoreCrossProduct info(pr, prob);
+  ScoreCrossProduct info(pr, prob, em.members());
   MatrixXd item_moments(patterns.s.rows(), 5);  // E a, E a², E b, E b², E ab
   EStep e;
-  em.Expect(x, 0, e, [&](Index p0, const MatrixXd& post) {
+  em.Expect(x, 0, e, [&](int member, Index p0, const MatrixXd& post) {
     item_moments.block(p0, 0, post.cols(), 1) = post.transpose() * node_a.matrix();
     item_moments.block(p0, 1, post.cols(), 1) = post.transpose() * node_a.square().matrix();
     item_moments.block(p0, 2, post.cols(), 1) = post.transpose() * node_b.matrix();
     item_moments.block(p0, 3, post.cols(), 1) = post.transpose() * node_b.square().matrix();
     item_moments.block(p0, 4, post.cols(), 1) = post.transpose() * (node_a * node_b).matrix();
-    info.Add(p0, post.transpose());
+    info.Add(member, p0, post.transpose());
   });
   // The standardization's Jacobian at the solution: ∂θ'/∂θ = (I − 11ᵀ/N − θ'θ'ᵀ/N)/s.
   VectorXd theta = (theta_raw.array() - m) / s;
@@ -706,15 +716,15 @@ absl::StatusOr<FitResult> FitMarginalModels(const ResponseMatrix& data,
   const MatrixXd prob = Probabilities(em, beta);  // J × Q
   const VectorXd node_theta = pr.z.col(0);
   const VectorXd node_accuracy = prob.colwise().mean().transpose();
-  ScoreCrossProduct info(pr, prob);
+  ScoreCrossProduct info(pr, prob, em.members());
   MatrixXd model_moments(patterns.s.rows(), 3);  // E θ, E θ², E accuracy
   EStep e;
-  em.Expect(x, 0, e, [&](Index p0, const MatrixXd& post) {
+  em.Expect(x, 0, e, [&](int member, Index p0, const MatrixXd& post) {
     model_moments.block(p0, 0, post.cols(), 1) = post.transpose() * node_theta;
     model_moments.block(p0, 1, post.cols(), 1) =
         post.transpose() * node_theta.array().square().matrix();
     model_moments.block(p0, 2, post.cols(), 1) = post.transpose() * node_accuracy;
-    info.Add(p0, post.transpose());
+    info.Add(member, p0, post.transpose());
   });
   const MatrixXd se = info.StandardErrors(nullptr);
 

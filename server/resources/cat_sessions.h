@@ -43,10 +43,8 @@ using SessionWatcher = Watcher<v1::CatSession>;
 
 class CatManager {
  public:
-  CatManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits,
-             size_t max_live = 1000)
+  CatManager(storage::Storage* storage, FitJobs* fits, size_t max_live = 1000)
       : storage_(storage),
-        benchmarks_(benchmarks),
         fits_(fits),
         live_("session_id", "session", max_live) {}
 
@@ -100,7 +98,6 @@ class CatManager {
                    const storage::CatEvent& event);
 
   storage::Storage* storage_;
-  BenchmarkManager* benchmarks_;
   FitJobs* fits_;
   LiveSet<Live> live_;
 };

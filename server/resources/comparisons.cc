@@ -207,10 +207,11 @@ absl::StatusOr<CompareManager::CreatePlan> CompareManager::PrepareCreate(
   ASSIGN_OR_RETURN(plan.tables,
                    fits_->FindBankTables(who, req.benchmark_id(), req.fit_id(), "comparisons"));
   plan.benchmark_row_id = plan.tables->benchmark_row_id;
-  ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
   plan.options = req.options();
   ASSIGN_OR_RETURN(plan.core, convert::CompareOptionsFromProto(plan.options));
   if (plan.options.baseline_known()) {
+    ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark,
+                     benchmarks_->Find(who, req.benchmark_id()));
     ASSIGN_OR_RETURN(plan.baseline, Baseline(benchmark, *plan.tables, req.model_a()));
   }
   return plan;

@@ -48,13 +48,14 @@ compare::CompareOptions OptionsOf(const Config& c, uint64_t seed) {
   return o;
 }
 
-bool RunMc(int reps, int n) {
+bool RunMc(int reps, int n, int only) {
   const double bound = 0.05 + 3 * std::sqrt(0.05 * 0.95 / reps);
   std::printf("Monte Carlo: %d replications per row, bank of %d items, alpha 0.05, delta 0.02; "
               "bound %.4f\n", reps, n, bound);
   std::printf("%-18s %12s %12s %14s\n", "config", "ever-miss", "false-regr", "mean-items(FR)");
   bool ok = true;
   for (int k = 0; k < 4; ++k) {  // both pairings × both designs (not the plain reference)
+    if (only >= 0 && k != only) continue;
     const Config& c = kConfigs[k];
     int miss = 0, false_regression = 0;
     double items = 0;
@@ -168,11 +169,14 @@ bool RunMath500(int reps, int different, bool per_pair) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  int mc_config = -1;
   int mc_reps = 20000, mc_items = 2000, math_reps = 20, different = 60;
   bool mc = true, math = true, per_pair = false;
   CLI::App app{"compare_bench"};
   app.add_option("--mc-reps", mc_reps);
   app.add_option("--mc-items", mc_items);
+  app.add_option("--mc-config", mc_config,
+                 "only this Monte Carlo row (0-3, the table's order), to run rows in parallel");
   app.add_option("--math-reps", math_reps);
   app.add_option("--different-pairs", different);
   app.add_flag("!--no-mc", mc);
@@ -180,7 +184,7 @@ int main(int argc, char** argv) {
   app.add_flag("--per-pair", per_pair, "print each MATH-500 pair's Δ (points) and mean items");
   CLI11_PARSE(app, argc, argv);
   bool ok = true;
-  if (mc) ok = RunMc(mc_reps, mc_items) && ok;
+  if (mc) ok = RunMc(mc_reps, mc_items, mc_config) && ok;
   if (math) ok = RunMath500(math_reps, different, per_pair) && ok;
   return ok ? 0 : 1;
 }
