@@ -73,6 +73,31 @@ void Verify(const std::string& db, const std::string& audit_id,
   EXPECT_EQ(served.accuracy_lower(), replayed.accuracy_lower());
 }
 
+// A benchmark of 60 simulated models × 400 items, uploaded and fitted (its fit followed to the
+// end).
+void CalibratedBank(v1::BenchmarkService::Stub& benchmarks, const std::string& key,
+                    v1::Benchmark* bm, v1::Fit* fit) {
+  v1::CreateBenchmarkRequest bm_req;
+  bm_req.set_name("bank");
+  ASSERT_OK(ToAbsl(benchmarks.CreateBenchmark(Ctx(key).get(), bm_req, bm)));
+  testing::SimOptions sim;
+  sim.models = 60;
+  sim.items = 400;
+  auto upload_context = Ctx(key, absl::Seconds(60));
+  ASSERT_OK(client::UploadResponses(benchmarks, *upload_context, testing::Simulate(sim).data,
+                                    bm->id())
+                .status());
+  v1::StartFitRequest start_fit;
+  start_fit.set_benchmark_id(bm->id());
+  ASSERT_OK(ToAbsl(benchmarks.StartFit(Ctx(key).get(), start_fit, fit)));
+  v1::WatchFitRequest w;
+  w.set_fit_id(fit->id());
+  auto watch_context = Ctx(key, absl::Seconds(120));
+  auto reader = benchmarks.WatchFit(watch_context.get(), w);
+  while (reader->Read(fit)) {
+  }
+}
+
 TEST(AuditCrashTest, AcknowledgedLabelsSurviveSigkillExactlyOnce) {
   testing::TempDir dir;
   const std::string db = dir.path() + "/assay.db";
@@ -190,27 +215,9 @@ TEST(AuditCrashTest, AcknowledgedScoresAndSessionStepsSurviveSigkill) {
       monitor_id = m.id();
       // A small calibrated bank and a long session on it.
       auto benchmarks = v1::BenchmarkService::NewStub(channel);
-      v1::CreateBenchmarkRequest bm_req;
-      bm_req.set_name("bank");
       v1::Benchmark bm;
-      ASSERT_OK(ToAbsl(benchmarks->CreateBenchmark(Ctx(key).get(), bm_req, &bm)));
-      testing::SimOptions sim;
-      sim.models = 60;
-      sim.items = 400;
-      auto upload_context = Ctx(key, absl::Seconds(60));
-      ASSERT_OK(client::UploadResponses(*benchmarks, *upload_context, testing::Simulate(sim).data,
-                                        bm.id())
-                    .status());
-      v1::StartFitRequest start_fit;
-      start_fit.set_benchmark_id(bm.id());
       v1::Fit fit;
-      ASSERT_OK(ToAbsl(benchmarks->StartFit(Ctx(key).get(), start_fit, &fit)));
-      v1::WatchFitRequest w;
-      w.set_fit_id(fit.id());
-      auto watch_context = Ctx(key, absl::Seconds(120));
-      auto reader = benchmarks->WatchFit(watch_context.get(), w);
-      while (reader->Read(&fit)) {
-      }
+      CalibratedBank(*benchmarks, key, &bm, &fit);
       ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED);
       v1::StartSessionRequest start;
       start.set_benchmark_id(bm.id());
@@ -332,7 +339,6 @@ TEST(AuditCrashTest, AcknowledgedComparisonOutcomesSurviveSigkill) {
   std::vector<std::string> acked;  // items, in the order their outcomes were acknowledged
   std::string comparison_id;
   irt::ItemBank bank;
-  std::vector<std::string> names;
   // Outcomes are a function of the item: a = hash bit, b = another (a regression nobody can
   // detect early: the comparison runs on).
   const auto outcome = [](const std::string& item, int salt) {
@@ -345,27 +351,9 @@ TEST(AuditCrashTest, AcknowledgedComparisonOutcomesSurviveSigkill) {
     auto compare = v1::CompareService::NewStub(channel);
     if (round == 0) {
       auto benchmarks = v1::BenchmarkService::NewStub(channel);
-      v1::CreateBenchmarkRequest bm_req;
-      bm_req.set_name("bank");
       v1::Benchmark bm;
-      ASSERT_OK(ToAbsl(benchmarks->CreateBenchmark(Ctx(key).get(), bm_req, &bm)));
-      testing::SimOptions sim;
-      sim.models = 60;
-      sim.items = 400;
-      auto upload_context = Ctx(key, absl::Seconds(60));
-      ASSERT_OK(client::UploadResponses(*benchmarks, *upload_context, testing::Simulate(sim).data,
-                                        bm.id())
-                    .status());
-      v1::StartFitRequest start_fit;
-      start_fit.set_benchmark_id(bm.id());
       v1::Fit fit;
-      ASSERT_OK(ToAbsl(benchmarks->StartFit(Ctx(key).get(), start_fit, &fit)));
-      v1::WatchFitRequest w;
-      w.set_fit_id(fit.id());
-      auto watch_context = Ctx(key, absl::Seconds(120));
-      auto reader = benchmarks->WatchFit(watch_context.get(), w);
-      while (reader->Read(&fit)) {
-      }
+      CalibratedBank(*benchmarks, key, &bm, &fit);
       ASSERT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED);
       v1::ListItemParamsRequest items_req;
       items_req.set_fit_id(fit.id());
@@ -391,7 +379,6 @@ TEST(AuditCrashTest, AcknowledgedComparisonOutcomesSurviveSigkill) {
           bank.b_sd[j] = items.items(j).se_b();
           bank.ab_cov[j] = items.items(j).cov_ab();
         }
-        names.push_back(items.items(j).item());
       }
       v1::CreateComparisonRequest create;
       create.set_benchmark_id(bm.id());
