@@ -75,18 +75,10 @@ v1::CompareDecision DecisionToProto(compare::Decision decision) {
 }
 
 const char* DecisionName(v1::CompareDecision decision) {
-  switch (decision) {
-    case v1::COMPARE_DECISION_REGRESSION:
-      return "regression";
-    case v1::COMPARE_DECISION_PASS:
-      return "pass";
-    case v1::COMPARE_DECISION_BETTER:
-      return "better";
-    case v1::COMPARE_DECISION_INCONCLUSIVE:
-      return "inconclusive";
-    default:
-      return "undecided";
-  }
+  // The API's values are the core's (DecisionToProto).
+  if (decision < v1::COMPARE_DECISION_UNDECIDED || decision > v1::COMPARE_DECISION_INCONCLUSIVE)
+    return compare::DecisionName(compare::Decision::kUndecided);
+  return compare::DecisionName(static_cast<compare::Decision>(decision));
 }
 
 }  // namespace assay::convert
