@@ -260,6 +260,34 @@ TEST_F(HttpApiTest, EveryJsonRouteReturnsWhatTheGrpcCallReturns) {
     v1::ListAuditsResponse list;
     ASSERT_OK(ToAbsl(audits_->ListAudits(Ctx(alpha_read_).get(), {}, &list)));
     ExpectSame(Parse<v1::ListAuditsResponse>(Get("/v1/audits", alpha_read_)), list);
+    // Its history: every step from the first (what a chart draws), the steps the labels merged,
+    // paged, the same over gRPC.
+    v1::ListAuditStepsRequest steps_req;
+    steps_req.set_audit_id(created.id());
+    v1::ListAuditStepsResponse steps;
+    ASSERT_OK(ToAbsl(audits_->ListAuditSteps(Ctx(alpha_read_).get(), steps_req, &steps)));
+    ASSERT_EQ(steps.steps_size(), 2);
+    ExpectSame(steps.steps(0), labelled.merged(0));
+    EXPECT_EQ(steps.steps(1).case_id(), "c");
+    EXPECT_EQ(steps.steps(1).t(), 2);
+    // The last step's confidence sequence is the audit's.
+    EXPECT_EQ(steps.steps(1).accuracy_lower(), grpc.accuracy_lower());
+    EXPECT_EQ(steps.steps(1).accuracy_upper(), grpc.accuracy_upper());
+    EXPECT_EQ(steps.revision(), grpc.revision());
+    ExpectSame(Parse<v1::ListAuditStepsResponse>(
+                   Get("/v1/audits/" + created.id() + "/steps", alpha_read_)),
+               steps);
+    const v1::ListAuditStepsResponse first = Parse<v1::ListAuditStepsResponse>(
+        Get("/v1/audits/" + created.id() + "/steps?pageSize=1", alpha_read_));
+    ASSERT_EQ(first.steps_size(), 1);
+    ExpectSame(first.steps(0), steps.steps(0));
+    const v1::ListAuditStepsResponse second = Parse<v1::ListAuditStepsResponse>(
+        Get("/v1/audits/" + created.id() + "/steps?pageSize=1&pageToken=" + first.next_page_token(),
+            alpha_read_));
+    ASSERT_EQ(second.steps_size(), 1);
+    ExpectSame(second.steps(0), steps.steps(1));
+    EXPECT_EQ(second.next_page_token(), "");
+    EXPECT_EQ(Get("/v1/audits/" + created.id() + "/steps", beta_).status, 404);  // another team's
   }
   {  // a monitor
     const v1::Monitor created = Parse<v1::Monitor>(
@@ -308,6 +336,22 @@ TEST_F(HttpApiTest, EveryJsonRouteReturnsWhatTheGrpcCallReturns) {
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(step->data, &streamed).ok());
     ExpectSame(streamed, stepped);
     EXPECT_EQ(step->id, std::to_string(stepped.steps()));
+    // Its trajectory: the estimate after each outcome, the last one the session's own.
+    const v1::ListSessionStepsResponse trajectory = Parse<v1::ListSessionStepsResponse>(
+        Get("/v1/sessions/" + started.id() + "/steps", alpha_read_));
+    ASSERT_EQ(trajectory.steps_size(), 2);
+    EXPECT_EQ(trajectory.steps(0).outcome().item(), next.items(0));
+    EXPECT_DOUBLE_EQ(trajectory.steps(0).theta(), after.theta());
+    EXPECT_DOUBLE_EQ(trajectory.steps(0).se(), after.se());
+    EXPECT_EQ(trajectory.steps(1).answered(), 2);
+    EXPECT_DOUBLE_EQ(trajectory.steps(1).theta(), stepped.theta());
+    EXPECT_DOUBLE_EQ(trajectory.steps(1).predicted_accuracy(), stepped.predicted_accuracy());
+    EXPECT_EQ(trajectory.revision(), stepped.steps());
+    v1::ListSessionStepsRequest traj_req;
+    traj_req.set_session_id(started.id());
+    v1::ListSessionStepsResponse traj_grpc;
+    ASSERT_OK(ToAbsl(cat_->ListSessionSteps(Ctx(alpha_read_).get(), traj_req, &traj_grpc)));
+    ExpectSame(trajectory, traj_grpc);
   }
   {  // a comparison, baseline known (A's stored row), driven over HTTP, read the same over gRPC
     const v1::Comparison created = Parse<v1::Comparison>(Post(

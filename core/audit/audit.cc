@@ -281,7 +281,9 @@ Step Audit::Merge(const Pending& p) {
               p_value_model(),
               p_value_auditor(),
               decision_,
-              p.case_id};
+              p.case_id,
+              accuracy_lower(),
+              accuracy_upper()};
 }
 
 void Audit::MergeReady(std::vector<Step>* merged) {
@@ -380,7 +382,7 @@ absl::StatusOr<Step> Audit::Observe(double y, const std::string& subgroup) {
   return merged.back();
 }
 
-absl::Status Audit::Apply(const Event& e) {
+absl::Status Audit::Apply(const Event& e, std::vector<Step>* merged) {
   switch (e.kind) {
     case Event::Kind::kHandOut: {
       ASSIGN_OR_RETURN(Event made, HandOut(e.case_id, e.subgroup));
@@ -395,7 +397,7 @@ absl::Status Audit::Apply(const Event& e) {
       return absl::OkStatus();
     }
     case Event::Kind::kLabel:
-      return SubmitLabel(e.case_id, e.y).status();
+      return SubmitLabel(e.case_id, e.y, merged).status();
     case Event::Kind::kVoid:
       return Void(e.case_id).status();
   }

@@ -99,6 +99,8 @@ struct Step {
   double p_value_model, p_value_auditor;
   Decision decision;
   std::string case_id;
+  // The accuracy's confidence sequence after this label ([0,1] when off).
+  double accuracy_lower, accuracy_upper;
 };
 
 // A case handed out and not yet merged or voided.
@@ -145,7 +147,8 @@ class Audit {
 
   // Applies a logged event (replay). DataLoss if a hand-out's recorded bets differ from the ones
   // recomputed here (the log does not belong to this state), otherwise as the calls above.
-  absl::Status Apply(const Event& event);
+  // `merged` (optional) receives the steps a label event merged.
+  absl::Status Apply(const Event& event, std::vector<Step>* merged = nullptr);
   static absl::StatusOr<Audit> Replay(const AuditConfig& config, absl::Span<const Event> events);
 
   // Exact binary snapshot and its inverse (DataLoss for bytes that do not parse).

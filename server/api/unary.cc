@@ -89,6 +89,22 @@ void ListAudits(const ServerDeps& deps, Call call, const v1::ListAuditsRequest& 
       std::move(done));
 }
 
+void ListSessionSteps(const ServerDeps& deps, Call call, const v1::ListSessionStepsRequest& req,
+                      v1::ListSessionStepsResponse* resp, Done done) {
+  RunRead(
+      deps, std::move(call), Role::kRead,
+      [&deps, &req, resp](const Principal& who) { return deps.cat->ListSteps(who, req, resp); },
+      std::move(done));
+}
+
+void ListAuditSteps(const ServerDeps& deps, Call call, const v1::ListAuditStepsRequest& req,
+                    v1::ListAuditStepsResponse* resp, Done done) {
+  RunRead(
+      deps, std::move(call), Role::kRead,
+      [&deps, &req, resp](const Principal& who) { return deps.audits->ListSteps(who, req, resp); },
+      std::move(done));
+}
+
 void HandOutCases(const ServerDeps& deps, Call call, const v1::HandOutCasesRequest& req,
                   v1::HandOutCasesResponse* resp, Done done) {
   RunWrite(

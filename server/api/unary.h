@@ -56,6 +56,10 @@ void GetAudit(const ServerDeps& deps, Call call, const v1::GetAuditRequest& req,
               Done done);
 void ListAudits(const ServerDeps& deps, Call call, const v1::ListAuditsRequest& req,
                 v1::ListAuditsResponse* resp, Done done);
+void ListSessionSteps(const ServerDeps& deps, Call call, const v1::ListSessionStepsRequest& req,
+                      v1::ListSessionStepsResponse* resp, Done done);
+void ListAuditSteps(const ServerDeps& deps, Call call, const v1::ListAuditStepsRequest& req,
+                    v1::ListAuditStepsResponse* resp, Done done);
 void HandOutCases(const ServerDeps& deps, Call call, const v1::HandOutCasesRequest& req,
                   v1::HandOutCasesResponse* resp, Done done);
 void SubmitLabel(const ServerDeps& deps, Call call, const v1::SubmitLabelRequest& req,

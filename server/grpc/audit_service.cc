@@ -21,6 +21,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetAudit(grpc::CallbackServerContext
   return Serve(context, deps_, &api::GetAudit, request, response);
 }
 
+grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditSteps(
+    grpc::CallbackServerContext* context, const v1::ListAuditStepsRequest* request,
+    v1::ListAuditStepsResponse* response) {
+  return Serve(context, deps_, &api::ListAuditSteps, request, response);
+}
+
 grpc::ServerUnaryReactor* AuditServiceImpl::ListAudits(grpc::CallbackServerContext* context,
                                                        const v1::ListAuditsRequest* request,
                                                        v1::ListAuditsResponse* response) {

@@ -21,6 +21,9 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   grpc::ServerUnaryReactor* ListAudits(grpc::CallbackServerContext* context,
                                        const v1::ListAuditsRequest* request,
                                        v1::ListAuditsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditSteps(grpc::CallbackServerContext* context,
+                                           const v1::ListAuditStepsRequest* request,
+                                           v1::ListAuditStepsResponse* response) override;
   grpc::ServerUnaryReactor* HandOutCases(grpc::CallbackServerContext* context,
                                          const v1::HandOutCasesRequest* request,
                                          v1::HandOutCasesResponse* response) override;

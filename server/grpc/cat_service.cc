@@ -37,6 +37,12 @@ grpc::ServerUnaryReactor* CatServiceImpl::ListSessions(grpc::CallbackServerConte
   return Serve(context, deps_, &api::ListSessions, request, response);
 }
 
+grpc::ServerUnaryReactor* CatServiceImpl::ListSessionSteps(
+    grpc::CallbackServerContext* context, const v1::ListSessionStepsRequest* request,
+    v1::ListSessionStepsResponse* response) {
+  return Serve(context, deps_, &api::ListSessionSteps, request, response);
+}
+
 grpc::ServerWriteReactor<v1::CatSession>* CatServiceImpl::WatchSession(
     grpc::CallbackServerContext* context, const v1::WatchSessionRequest* request) {
   return new WatchStream<v1::CatSession>(context, deps_, api::WatchSession(deps_, *request));

@@ -26,6 +26,9 @@ class CatServiceImpl final : public v1::CatService::CallbackService {
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
                                          const v1::ListSessionsRequest* request,
                                          v1::ListSessionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListSessionSteps(grpc::CallbackServerContext* context,
+                                             const v1::ListSessionStepsRequest* request,
+                                             v1::ListSessionStepsResponse* response) override;
   grpc::ServerWriteReactor<v1::CatSession>* WatchSession(
       grpc::CallbackServerContext* context, const v1::WatchSessionRequest* request) override;
 

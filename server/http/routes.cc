@@ -323,6 +323,8 @@ Router::Router(const ServerDeps& deps, absl::Duration heartbeat)
                                                 &api::SubmitLabelBatch);
   Unary<v1::VoidCaseRequest, v1::VoidCaseResponse>(
       "POST", "/v1/audits/{audit_id}/cases/{case_id}:void", &api::VoidCase);
+  Unary<v1::ListAuditStepsRequest, v1::ListAuditStepsResponse>(
+      "GET", "/v1/audits/{audit_id}/steps", &api::ListAuditSteps);
   Events<v1::WatchAuditRequest, v1::AuditUpdate>("/v1/audits/{audit_id}/events", &api::WatchAudit);
   // Monitors.
   Unary<v1::ListMonitorsRequest, v1::ListMonitorsResponse>("GET", "/v1/monitors",
@@ -343,6 +345,8 @@ Router::Router(const ServerDeps& deps, absl::Duration heartbeat)
                                                      &api::NextItems);
   Unary<v1::SubmitOutcomesRequest, v1::CatSession>("POST", "/v1/sessions/{session_id}/outcomes",
                                                    &api::SubmitOutcomes);
+  Unary<v1::ListSessionStepsRequest, v1::ListSessionStepsResponse>(
+      "GET", "/v1/sessions/{session_id}/steps", &api::ListSessionSteps);
   Events<v1::WatchSessionRequest, v1::CatSession>("/v1/sessions/{session_id}/events",
                                                   &api::WatchSession);
   // Comparisons.

@@ -64,6 +64,17 @@ void ToProto(const audit::Step& s, v1::Step* out) {
   out->set_p_value_model(s.p_value_model);
   out->set_p_value_auditor(s.p_value_auditor);
   out->set_decision(ToProto(s.decision));
+  out->set_accuracy_lower(s.accuracy_lower);
+  out->set_accuracy_upper(s.accuracy_upper);
+}
+
+absl::StatusOr<v1::AuditConfig> StoredConfig(const storage::AuditRecord& record) {
+  v1::AuditConfig config;
+  if (!config.ParseFromString(record.config)) {
+    return absl::DataLossError(
+        absl::StrCat("audit ", record.public_id, ": stored config is corrupt"));
+  }
+  return config;
 }
 
 absl::Status CheckId(const std::string& field, const std::string& value) {
@@ -169,10 +180,7 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
   ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
                    source.FindAudit(who.team_id, audit_id));
   if (!record.has_value()) return live_.NotFound(audit_id);
-  v1::AuditConfig config;
-  if (!config.ParseFromString(record->config)) {
-    return absl::DataLossError(absl::StrCat("audit ", audit_id, ": stored config is corrupt"));
-  }
+  ASSIGN_OR_RETURN(v1::AuditConfig config, StoredConfig(*record));
   ASSIGN_OR_RETURN(audit::AuditConfig core_config, convert::AuditConfigFromProto(config));
   absl::StatusOr<audit::Audit> state = record->snapshot.empty()
                                            ? audit::Audit::Create(core_config)
@@ -422,6 +430,37 @@ absl::Status AuditManager::Void(WriteContext& ctx, const Principal& who,
 absl::Status AuditManager::Get(const Principal& who, const std::string& audit_id, v1::Audit* out) {
   ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, audit_id));
   *out = live->published.Get();
+  return absl::OkStatus();
+}
+
+absl::Status AuditManager::ListSteps(const Principal& who, const v1::ListAuditStepsRequest& req,
+                                     v1::ListAuditStepsResponse* out) {
+  RETURN_IF_ERROR(CheckId("audit_id", req.audit_id()));
+  ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token(), 1000, 10000));
+  ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
+                   storage_->FindAudit(who.team_id, req.audit_id()));
+  if (!record.has_value()) return live_.NotFound(req.audit_id());
+  ASSIGN_OR_RETURN(v1::AuditConfig config, StoredConfig(*record));
+  ASSIGN_OR_RETURN(audit::AuditConfig core_config, convert::AuditConfigFromProto(config));
+  ASSIGN_OR_RETURN(audit::Audit state, audit::Audit::Create(core_config));
+  ASSIGN_OR_RETURN(std::vector<audit::Event> events, storage_->AuditEvents(record->id, 0));
+  out->set_revision(static_cast<int64_t>(events.size()));
+  std::vector<audit::Step> merged;
+  for (size_t i = 0; i < events.size(); ++i) {
+    merged.clear();
+    if (absl::Status applied = state.Apply(events[i], &merged); !applied.ok()) {
+      return absl::DataLossError(absl::StrCat("audit ", req.audit_id(), ": event ", i + 1,
+                                              " does not replay: ", applied.message()));
+    }
+    for (const audit::Step& s : merged) {
+      if (s.t <= page.cursor) continue;
+      if (out->steps_size() == page.size) {
+        out->set_next_page_token(absl::StrCat(out->steps(page.size - 1).t()));
+        return absl::OkStatus();
+      }
+      ToProto(s, out->add_steps());
+    }
+  }
   return absl::OkStatus();
 }
 

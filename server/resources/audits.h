@@ -65,6 +65,10 @@ class AuditManager {
   absl::Status Get(const Principal& who, const std::string& audit_id, v1::Audit* out);
   absl::Status List(const Principal& who, const v1::ListAuditsRequest& req,
                     v1::ListAuditsResponse* out);
+  // One page of the audit's steps from the first label on, replayed from its event log (costs a
+  // replay up to the page's end). page_token is the last step's t of the previous page.
+  absl::Status ListSteps(const Principal& who, const v1::ListAuditStepsRequest& req,
+                         v1::ListAuditStepsResponse* out);
 
   // Registers `watcher` and calls it at once with the current state (an update without steps).
   // Returns a token for Unwatch. NotFound as Get.

@@ -179,6 +179,12 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Load(const Princip
 
 absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Principal& who,
                                                                      const std::string& id) {
+  return Replay(who, id, [](const cat::CatSession&, const storage::CatEvent&) {});
+}
+
+absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(
+    const Principal& who, const std::string& id,
+    const std::function<void(const cat::CatSession&, const storage::CatEvent&)>& on_outcome) {
   ASSIGN_OR_RETURN(std::optional<storage::CatSessionRecord> record,
                    storage_->FindCatSession(who.team_id, id));
   if (!record.has_value()) return live_.NotFound(id);
@@ -208,6 +214,7 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(const Princ
       return absl::DataLossError(
           absl::StrCat("session ", id, ": step log does not replay: ", replayed.message()));
     }
+    if (e.kind != storage::CatEvent::kNext) on_outcome(session, e);
   }
   live->session.emplace(std::move(session));
   live->steps = static_cast<int64_t>(events.size());
@@ -341,6 +348,34 @@ absl::StatusOr<std::shared_ptr<void>> CatManager::Watch(const Principal& who,
                                                         std::optional<int64_t> after) {
   return live_.Watch(
       who, session_id, [&] { return Replay(who, session_id); }, watcher, after);
+}
+
+absl::Status CatManager::ListSteps(const Principal& who, const v1::ListSessionStepsRequest& req,
+                                   v1::ListSessionStepsResponse* out) {
+  if (req.session_id().empty()) return absl::InvalidArgumentError("session_id: required");
+  std::vector<std::pair<cat::CatEstimate, storage::CatEvent>> trajectory;
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live,
+                   Replay(who, req.session_id(),
+                          [&](const cat::CatSession& s, const storage::CatEvent& e) {
+                            trajectory.emplace_back(s.Estimate(), e);
+                          }));
+  const auto& items = live->tables->tables.items();
+  for (const auto& [e, event] : trajectory) {
+    v1::CatStep* step = out->add_steps();
+    step->set_answered(e.answered);
+    step->mutable_outcome()->set_item(items[static_cast<int>(event.item)].item());
+    step->mutable_outcome()->set_successes(event.successes);
+    step->mutable_outcome()->set_trials(event.trials);
+    step->set_theta(e.theta);
+    step->set_se(e.se);
+    step->set_predicted_accuracy(e.predicted_accuracy);
+    step->set_lower(e.lower);
+    step->set_upper(e.upper);
+    step->set_cs_lower(e.cs_lower);
+    step->set_cs_upper(e.cs_upper);
+  }
+  out->set_revision(live->steps);
+  return absl::OkStatus();
 }
 
 void CatManager::Unwatch(const std::shared_ptr<void>& token, SessionWatcher* watcher) {

@@ -73,6 +73,9 @@ class CatManager {
   // In `view` (InvalidArgument for an unknown one).
   absl::Status Get(const Principal& who, const std::string& session_id, v1::CatSessionView view,
                    v1::CatSession* out);
+  // The estimate after every outcome (a replay of the step log; O(steps × bank)).
+  absl::Status ListSteps(const Principal& who, const v1::ListSessionStepsRequest& req,
+                         v1::ListSessionStepsResponse* out);
   absl::Status List(const Principal& who, const v1::ListSessionsRequest& req,
                     v1::ListSessionsResponse* out);
 
@@ -91,6 +94,10 @@ class CatManager {
  private:
   // Rebuilds the session from the database (record, fit tables, step log).
   absl::StatusOr<std::shared_ptr<Live>> Replay(const Principal& who, const std::string& id);
+  // As Replay, calling `on_outcome(session, event)` after each outcome event is applied.
+  absl::StatusOr<std::shared_ptr<Live>> Replay(
+      const Principal& who, const std::string& id,
+      const std::function<void(const cat::CatSession&, const storage::CatEvent&)>& on_outcome);
   // Hands out items until `count` are pending (or the session has finished), logging the draw.
   absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
   // Appends `event` to the session's step log.
