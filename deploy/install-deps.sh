@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages assay needs to build, test and run. Idempotent: packages already
 # present are skipped, and apt is not touched at all when nothing is missing.
+#
+# --browser also installs Debian's Chromium, which the dashboard's browser test drives (the test
+# command passes it; the run command does not need a browser).
 set -euo pipefail
+browser=0
+[ "${1:-}" = "--browser" ] && browser=1
 
 packages=(
   cmake ninja-build g++ pkg-config
@@ -10,8 +15,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev grpc-proto libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf
-  prometheus clang curl
+  prometheus clang curl util-linux
 )
+# The dashboard (client/web) builds with Node.js and npm. Debian's nodejs (18) and npm are
+# installed only where no npm is found: a machine with its own Node/npm keeps it (Debian's npm
+# package conflicts with a Node that ships its own npm).
+if ! command -v npm > /dev/null 2>&1; then packages+=(nodejs npm); fi
+if [ "$browser" -eq 1 ]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 jobs=${ASSAY_JOBS:-2}
 
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --browser
 bash tests/check_layering.sh
 
 step() { echo; echo "== $* ($((SECONDS - start))s)"; }

@@ -14,9 +14,53 @@
 #include "core/base/version.h"
 #include "server/http/openapi.h"
 #include "server/http/routes.h"
+#include "server/http/web_assets.h"
 #include "server/runtime/log.h"
 
 namespace assay::server::http {
+namespace {
+
+// The dashboard's file at `path` ("/" is index.html), or nullptr.
+const WebAsset* FindWebAsset(const std::string& path) {
+  const std::string want = path == "/" ? "/index.html" : path;
+  for (const WebAsset& a : WebAssets()) {
+    if (a.path != nullptr && want == a.path) return &a;
+  }
+  return nullptr;
+}
+
+// A strong validator of the file's bytes (FNV-1a), so a browser revalidates cheaply (304).
+std::string ETagOf(const WebAsset& a) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < a.size; ++i) {
+    h = (h ^ static_cast<unsigned char>(a.data[i])) * 1099511628211ull;
+  }
+  return absl::StrCat("\"", absl::Hex(h, absl::kZeroPad16), "\"");
+}
+
+// The dashboard's file: revalidated on every load (no-cache + ETag), never framed, scripts only
+// from this origin. The page calls only the JSON API on the same origin.
+Reply WebReply(const WebAsset& a, const std::string& if_none_match) {
+  Reply reply;
+  const std::string etag = ETagOf(a);
+  reply.headers = {{"ETag", etag},
+                   {"Cache-Control", "no-cache"},
+                   {"X-Content-Type-Options", "nosniff"},
+                   {"Content-Security-Policy",
+                    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                    "base-uri 'none'; form-action 'none'"},
+                   {"Referrer-Policy", "no-referrer"}};
+  if (if_none_match == etag) {
+    reply.status = 304;
+    return reply;
+  }
+  reply.content_type = a.content_type;
+  reply.body.assign(a.data, a.size);
+  return reply;
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   Impl(const HttpOptions& o, const ServerDeps& d)
@@ -136,6 +180,9 @@ struct HttpServer::Impl {
       reply.body = deps.metrics->Render();
     } else if (request.path == "/openapi.json" && request.method == "GET") {
       reply.body = openapi;
+    } else if (const WebAsset* asset = FindWebAsset(request.path);
+               asset != nullptr && (request.method == "GET" || request.method == "HEAD")) {
+      reply = WebReply(*asset, Header(connection, "If-None-Match"));
     } else if (request.path == "/readyz") {
       if (ready.load()) {
         reply.body = R"({"status":"ready"})";
