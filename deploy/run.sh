@@ -69,11 +69,15 @@ if [ -f "$demo_data" ]; then
   ASSAY_TOKEN=$(cat "$key_file") build/client/assay --server "$address" --timeout 60 demo \
     "$demo_data"
   echo "(the demo team's API key is in $key_file: KEY=\$(cat $key_file))"
+  dashboard_key=$(cat "$key_file")
 else
   echo "run: no demo data at $demo_data (set ASSAY_DEMO_DATA); skipping the demo"
 fi
 
 if [ "$once" -eq 1 ]; then
+  echo "== GET ${http_url} (the dashboard)"
+  python3 -c 'import sys, urllib.request; page = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode(); assert "/app.js" in page, page; print("the dashboard is served")' \
+    "$http_url"
   kill -TERM $server
   wait $server
   trap - EXIT
@@ -82,5 +86,7 @@ if [ "$once" -eq 1 ]; then
 fi
 echo
 echo "assayd is serving gRPC on $address and HTTP on $http_url with database $data/assay.db"
+echo "The dashboard: open $http_url in a browser and sign in with the demo team's key:"
+echo "  ${dashboard_key:-(no demo team: create one with build/server/assayd --db $data/assay.db team create NAME)}"
 echo "(log: $log). Ctrl-C stops it."
 wait $server

@@ -106,11 +106,24 @@ try {
   await shot("items");
   ok(`item ${item}'s curve opens from the table; a scatter click adds another and selects its row`);
 
-  step = "fit versions";
+  step = "fit versions, one running";
+  // A fit that would run for minutes (tolerance near zero), followed live, then cancelled.
+  const running = JSON.parse(server.cli("fits", "start", "--json", "--no-current", "--dims", "3", "--tol", "1e-15", "--max-iter", "100000", bm)).id;
   await go(`#/benchmarks/${bm}/fits`);
-  await page.waitForSelector("[data-testid=fits] tbody tr .badge-good");
+  await page.waitForSelector("[data-testid=fit-progress] canvas");
+  const iterationOf = () => page.$$eval("[data-testid=fits] tbody tr", (trs, id) => {
+    const tr = trs.find((r) => r.textContent.includes(id));
+    return tr ? Number(tr.children[5].textContent) : -1;
+  }, running);
+  const before = await iterationOf();
+  await page.waitForFunction(
+    ([id, n]) => Array.from(document.querySelectorAll("[data-testid=fits] tbody tr")).some((tr) => tr.textContent.includes(id) && Number(tr.children[5].textContent) > n + 20),
+    [running, before],
+  );
   await shot("fits");
-  ok("fit versions listed");
+  server.cli("fits", "cancel", running);
+  await page.waitForFunction((id) => Array.from(document.querySelectorAll("[data-testid=fits] tbody tr")).some((tr) => tr.textContent.includes(id) && /cancelled/.test(tr.textContent)), running);
+  ok(`a running fit's iterations and loss follow live (from iteration ${before}), then its cancellation`);
 
   step = "adaptive tests";
   await go("#/sessions");

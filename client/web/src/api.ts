@@ -31,6 +31,14 @@ export class ApiError extends Error {
   }
 }
 
+// What a page says when a call failed.
+export function errorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return String(e);
+  if (e.unreachable) return "The server did not answer. Is assayd running? (Retry with reload.)";
+  if (e.status === 404) return `Not found: ${e.message}`;
+  return e.message;
+}
+
 // Called once when the server answers 401 to a signed-in call (key revoked or wrong): the app
 // signs out and says why.
 let onUnauthenticated: (e: ApiError) => void = () => {};

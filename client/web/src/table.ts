@@ -2,7 +2,7 @@
 // (click a header, or Enter on it), paging ([ and ] keys, or the buttons), row selection (click,
 // or Enter on a focused row). Only the visible page is in the DOM, so 5,000 or 50,000 rows cost
 // the same to draw.
-import { clear, h } from "./dom";
+import { clear, h, notice } from "./dom";
 
 export interface Column<R> {
   label: string;
@@ -101,6 +101,20 @@ export class DataTable<R> {
     const tr = this.body.querySelector("tr.selected") as HTMLElement | null;
     tr?.scrollIntoView({ block: "nearest" });
     tr?.focus();
+  }
+
+  // Shows `rows` once they arrive, replacing `status` (a loading notice); on failure the table
+  // gives way to the error.
+  fill(rows: Promise<R[]>, status: HTMLElement, errorText: (e: unknown) => string): void {
+    rows
+      .then((r) => {
+        status.remove();
+        this.setRows(r);
+      })
+      .catch((e) => {
+        status.replaceWith(notice("error", errorText(e)));
+        this.element.remove();
+      });
   }
 
   focusSearch(): void {

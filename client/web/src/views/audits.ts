@@ -1,12 +1,11 @@
 // Audits: the team's list, and one audit's e-processes, confidence sequence, decision and
 // subgroups, live: the history from ListAuditSteps, then every step from the audit's event stream.
-import { call, callAll, watch } from "../api";
+import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, enumWord, evalue, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
 import type { Audit, AuditStep, AuditUpdate, Subgroup } from "../types";
-import { errorText } from "./benchmarks";
 
 export function decisionBadge(decision: string | undefined): HTMLElement {
   const word = enumWord(decision, "DECISION_", "running");
@@ -36,12 +35,7 @@ export function auditsView(main: HTMLElement): void {
     onSelect: (a) => (location.hash = `#/audits/${encodeURIComponent(a.id)}`),
   });
   main.append(status, table.element);
-  callAll<{ audits?: Audit[]; nextPageToken?: string }, Audit>("/v1/audits", (p) => p.audits, 1000)
-    .then((rows) => {
-      status.remove();
-      table.setRows(rows);
-    })
-    .catch((e) => status.replaceWith(notice("error", errorText(e))));
+  table.fill(callAll<{ audits?: Audit[]; nextPageToken?: string }, Audit>("/v1/audits", (p) => p.audits, 1000), status, errorText);
 }
 
 export function auditView(main: HTMLElement, [id]: string[]): Cleanup {

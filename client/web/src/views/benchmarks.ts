@@ -1,17 +1,10 @@
 // Benchmarks: the team's list, and one benchmark's leaderboard, items and fit versions.
-import { ApiError, call, callAll, watch } from "../api";
-import { lineChart, palette, scatterChart } from "../charts";
+import { call, callAll, errorText, watch } from "../api";
+import { lineChart, palette, scatterChart, type Chart } from "../charts";
 import { badge, clear, count, enumWord, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
 import type { Ability, Benchmark, Fit, ItemParams } from "../types";
-
-export function errorText(e: unknown): string {
-  const err = e as ApiError;
-  if (err.unreachable) return "The server did not answer. Is assayd running? (Retry with reload.)";
-  if (err.status === 404) return `Not found: ${err.message}`;
-  return err.message ?? String(e);
-}
 
 export function benchmarksView(main: HTMLElement): void {
   main.append(h("h1", {}, "Benchmarks"));
@@ -33,14 +26,7 @@ export function benchmarksView(main: HTMLElement): void {
     onSelect: (b) => (location.hash = `#/benchmarks/${encodeURIComponent(b.id)}`),
   });
   main.append(table.element);
-  callAll<{ benchmarks?: Benchmark[]; nextPageToken?: string }, Benchmark>("/v1/benchmarks", (p) => p.benchmarks, 1000)
-    .then((rows) => {
-      status.remove();
-      table.setRows(rows);
-    })
-    .catch((e) => {
-      status.replaceWith(notice("error", errorText(e)));
-    });
+  table.fill(callAll<{ benchmarks?: Benchmark[]; nextPageToken?: string }, Benchmark>("/v1/benchmarks", (p) => p.benchmarks, 1000), status, errorText);
 }
 
 // #/benchmarks/ID[/leaderboard|items|fits]
@@ -303,7 +289,7 @@ function items(body: HTMLElement, source: string): Cleanup {
 
 function fits(body: HTMLElement, b: Benchmark): Cleanup {
   const status = notice("loading", "Loading fit versions…");
-  const progress = h("div", { class: "chart", "data-testid": "fit-progress" });
+  const progress = h("div", { "data-testid": "fit-progress" });
   const base = `#/benchmarks/${encodeURIComponent(b.id)}`;
   const table = new DataTable<Fit>({
     testId: "fits",
@@ -325,8 +311,7 @@ function fits(body: HTMLElement, b: Benchmark): Cleanup {
     emptyText: "No fits yet.",
   });
   body.append(status, table.element, progress);
-  const watches: { close(): void }[] = [];
-  let chart: { destroy(): void; update(x: number[], ys: (number | null)[][]): void } | null = null;
+  const stops: (() => void)[] = [];
   callAll<{ fits?: Fit[]; nextPageToken?: string }, Fit>(`/v1/benchmarks/${encodeURIComponent(b.id)}/fits`, (p) => p.fits, 100)
     .then((rows) => {
       status.remove();
@@ -335,24 +320,28 @@ function fits(body: HTMLElement, b: Benchmark): Cleanup {
       for (const f of rows.filter((r) => r.state === "FIT_STATE_RUNNING" || r.state === "FIT_STATE_QUEUED")) {
         const its: number[] = [];
         const losses: number[] = [];
-        progress.append(h("h2", {}, `Fit ${f.id} in progress`));
-        watches.push(
-          watch<Fit>(`/v1/fits/${encodeURIComponent(f.id)}/events`, (u) => {
+        const box = h("div", { class: "chart" });
+        let chart: Chart | null = null;
+        progress.append(h("h2", {}, `Fit ${f.id} in progress`), box);
+        const stream = watch<Fit>(`/v1/fits/${encodeURIComponent(f.id)}/events`, (u) => {
             Object.assign(f, u);
             table.setRows(rows);
             if (u.iteration && u.loss !== undefined && (its.length === 0 || u.iteration > its[its.length - 1])) {
               its.push(u.iteration);
               losses.push(u.loss);
-              if (!chart) chart = lineChart(progress, { title: "Loss by iteration", xLabel: "iteration", yLabel: "loss", series: [{ label: "loss", color: palette[0] }] }, its, [losses]);
+              if (!chart) chart = lineChart(box, { title: "Loss by iteration", xLabel: "iteration", yLabel: "loss", series: [{ label: "loss", color: palette[0] }] }, its, [losses]);
               else chart.update(its, [losses]);
             }
-          }),
-        );
+          });
+        stops.push(() => {
+          stream.close();
+          chart?.destroy();
+        });
       }
     })
-    .catch((e) => status.replaceWith(notice("error", errorText(e))));
-  return () => {
-    watches.forEach((w) => w.close());
-    chart?.destroy();
-  };
+    .catch((e) => {
+      status.replaceWith(notice("error", errorText(e)));
+      table.element.remove();
+    });
+  return () => stops.forEach((stop) => stop());
 }

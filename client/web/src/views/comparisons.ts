@@ -1,12 +1,11 @@
 // Comparisons: the team's list, and one comparison's confidence sequence for the difference
 // Δ = acc(B) − acc(A) narrowing towards a decision, with the tolerance band, live.
-import { call, callAll, watch } from "../api";
+import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, enumWord, h, notice, num, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
 import type { Comparison } from "../types";
-import { errorText } from "./benchmarks";
 
 function points(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? "–" : `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)} pt`;
@@ -39,12 +38,7 @@ export function comparisonsView(main: HTMLElement): void {
     onSelect: (c) => (location.hash = `#/comparisons/${encodeURIComponent(c.id)}`),
   });
   main.append(status, table.element);
-  callAll<{ comparisons?: Comparison[]; nextPageToken?: string }, Comparison>("/v1/comparisons?view=COMPARISON_VIEW_BASIC", (p) => p.comparisons, 1000)
-    .then((rows) => {
-      status.remove();
-      table.setRows(rows);
-    })
-    .catch((e) => status.replaceWith(notice("error", errorText(e))));
+  table.fill(callAll<{ comparisons?: Comparison[]; nextPageToken?: string }, Comparison>("/v1/comparisons?view=COMPARISON_VIEW_BASIC", (p) => p.comparisons, 1000), status, errorText);
 }
 
 export function comparisonView(main: HTMLElement, [id]: string[]): Cleanup {

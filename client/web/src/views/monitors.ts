@@ -1,13 +1,12 @@
 // Monitors: the team's list, and one monitor's detector statistic, recent accuracy and alarms, live
 // from its event stream. The server keeps a monitor's state, not each score's history, so the chart
 // starts when the page opens; counts and the last alarm cover everything before.
-import { call, callAll, watch } from "../api";
+import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, evalue, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
 import type { Monitor, MonitorUpdate } from "../types";
-import { errorText } from "./benchmarks";
 
 export function monitorsView(main: HTMLElement): void {
   main.append(h("h1", {}, "Monitors"));
@@ -29,12 +28,7 @@ export function monitorsView(main: HTMLElement): void {
     onSelect: (m) => (location.hash = `#/monitors/${encodeURIComponent(m.id)}`),
   });
   main.append(status, table.element);
-  callAll<{ monitors?: Monitor[]; nextPageToken?: string }, Monitor>("/v1/monitors", (p) => p.monitors, 1000)
-    .then((rows) => {
-      status.remove();
-      table.setRows(rows);
-    })
-    .catch((e) => status.replaceWith(notice("error", errorText(e))));
+  table.fill(callAll<{ monitors?: Monitor[]; nextPageToken?: string }, Monitor>("/v1/monitors", (p) => p.monitors, 1000), status, errorText);
 }
 
 export function monitorView(main: HTMLElement, [id]: string[]): Cleanup {

@@ -1,12 +1,11 @@
 // Adaptive tests: the team's sessions, and one session's ability estimate ± SE and predicted
 // accuracy with its anytime-valid band against items administered, live.
-import { call, callAll, watch } from "../api";
+import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
 import type { CatSession, SessionStep } from "../types";
-import { errorText } from "./benchmarks";
 
 function stateBadge(s: CatSession): HTMLElement {
   return s.finished ? badge(`finished: ${(s.stopReason ?? "").replace(/_/g, " ")}`, "good") : badge("running", "muted");
@@ -34,12 +33,7 @@ export function sessionsView(main: HTMLElement): void {
     onSelect: (s) => (location.hash = `#/sessions/${encodeURIComponent(s.id)}`),
   });
   main.append(status, table.element);
-  callAll<{ sessions?: CatSession[]; nextPageToken?: string }, CatSession>("/v1/sessions?view=CAT_SESSION_VIEW_BASIC", (p) => p.sessions, 1000)
-    .then((rows) => {
-      status.remove();
-      table.setRows(rows);
-    })
-    .catch((e) => status.replaceWith(notice("error", errorText(e))));
+  table.fill(callAll<{ sessions?: CatSession[]; nextPageToken?: string }, CatSession>("/v1/sessions?view=CAT_SESSION_VIEW_BASIC", (p) => p.sessions, 1000), status, errorText);
 }
 
 export function sessionView(main: HTMLElement, [id]: string[]): Cleanup {
