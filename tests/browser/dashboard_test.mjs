@@ -154,7 +154,7 @@ try {
   let decided = "";
   let seen = 0;
   for (let i = 1; i <= 200 && !decided; i++) {
-    server.cli("audits", "case", audit, `c${i}`);
+    server.cli("audits", "case", "--subgroup", i % 2 === 0 ? "algebra" : "geometry", audit, `c${i}`);
     const out = server.cli("audits", "label", "--json", audit, `c${i}`, i % 10 === 0 ? "0" : "1");
     decided = JSON.parse(out).decision ?? "";
     if (decided === "DECISION_NONE") decided = "";
@@ -172,8 +172,10 @@ try {
   assert.ok(seen === 5);
   const tested = (await server.api(`/v1/audits/${audit}`)).tested;
   assert.match(await text("[data-testid=audit-summary]"), new RegExp(`tested ${tested}\\b`));
+  const groups = await page.$$eval("[data-testid=subgroups] tbody tr", (trs) => trs.map((tr) => tr.children[0].textContent).sort());
+  assert.deepEqual(groups, ["algebra", "geometry"]);
   await shot("audit");
-  ok(`an audit followed live to "certified" after ${tested} labels from the CLI, without a reload`);
+  ok(`an audit followed live to "certified" after ${tested} labels from the CLI, without a reload; its subgroups listed`);
   await go("#/audits");
   await page.waitForSelector("[data-testid=audits] tbody tr a");
   await shot("audits");
@@ -194,6 +196,41 @@ try {
   await page.waitForSelector("[data-testid=monitors] tbody tr a");
   await shot("monitors");
   ok(`a monitor's statistic follows scores from the CLI to ${alarms} alarm(s)`);
+
+  step = "not found";
+  await go("#/audits/aud_0000000000000000");
+  await page.waitForSelector(".notice-error");
+  assert.match(await text(".notice-error"), /Not found: .*aud_0000000000000000/);
+  await shot("not-found");
+  ok("an unknown audit says so");
+
+  step = "keyboard";
+  await go("#/benchmarks");
+  await page.waitForSelector("[data-testid=benchmarks] tbody tr[tabindex]");
+  await page.keyboard.press("g");
+  await page.keyboard.press("a");
+  await page.waitForSelector("[data-testid=audits] tbody tr[tabindex]");
+  await page.keyboard.press("/");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "search");
+  await page.keyboard.press("Escape");
+  await page.focus("[data-testid=audits] tbody tr[tabindex]");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("[data-testid=audit-evalues] canvas");
+  ok("keyboard: g a opens audits, / focuses search, Enter opens a row");
+
+  step = "a key revoked while signed in";
+  const second = JSON.parse(server.cli("keys", "create", "--json", "--role", "read", "--description", "browser test"));
+  const context = await browser.newContext();
+  const other = await context.newPage();
+  await signIn(other, { url: server.url, key: second.key });
+  assert.match(await other.locator("[data-testid=whoami]").innerText(), /dashboard · read/);
+  server.cli("keys", "revoke", second.info.prefix);
+  await other.evaluate(() => (location.hash = "#/audits"));
+  await other.waitForSelector("#signin-message.notice-error");
+  assert.match(await other.locator("#signin-message").innerText(), /Signed out: the server no longer accepts this key/);
+  await other.screenshot({ path: join(opt.out, "key-revoked.png") });
+  await context.close();
+  ok("a key revoked while signed in signs the page out, saying why");
 
   step = "page weight and speed";
   const t = await timeLeaderboard(browser, server, bm);
