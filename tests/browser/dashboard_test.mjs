@@ -160,18 +160,18 @@ try {
     if (decided === "DECISION_NONE") decided = "";
     if (i === 5) {
       // The page follows while labels arrive.
-      await page.waitForFunction(() => /tested 5\b/.test(document.querySelector("[data-testid=audit-summary]")?.textContent ?? ""));
+      await page.waitForFunction(() => /tested 5\b/.test(document.querySelector("[data-testid=summary]")?.textContent ?? ""));
       seen = 5;
       await shot("audit-running");
     }
   }
   assert.equal(decided, "DECISION_CERTIFIED");
-  await page.waitForFunction(() => /certified/.test(document.querySelector("[data-testid=audit-summary]")?.textContent ?? ""), null, { timeout: 15000 });
+  await page.waitForFunction(() => /certified/.test(document.querySelector("[data-testid=summary]")?.textContent ?? ""), null, { timeout: 15000 });
   await page.waitForSelector("[data-testid=live-state].live-ended");
   assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload");
   assert.ok(seen === 5);
   const tested = (await server.api(`/v1/audits/${audit}`)).tested;
-  assert.match(await text("[data-testid=audit-summary]"), new RegExp(`tested ${tested}\\b`));
+  assert.match(await text("[data-testid=summary]"), new RegExp(`tested ${tested}\\b`));
   const groups = await page.$$eval("[data-testid=subgroups] tbody tr", (trs) => trs.map((tr) => tr.children[0].textContent).sort());
   assert.deepEqual(groups, ["algebra", "geometry"]);
   await shot("audit");

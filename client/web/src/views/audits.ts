@@ -5,6 +5,7 @@ import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, enumWord, evalue, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
+import { detailHeader, listPage } from "./page";
 import type { Audit, AuditStep, AuditUpdate, Subgroup } from "../types";
 
 export function decisionBadge(decision: string | undefined): HTMLElement {
@@ -14,35 +15,34 @@ export function decisionBadge(decision: string | undefined): HTMLElement {
 }
 
 export function auditsView(main: HTMLElement): void {
-  main.append(h("h1", {}, "Audits"));
-  const status = notice("loading", "Loading audits…");
-  const table = new DataTable<Audit>({
-    testId: "audits",
-    columns: [
-      { label: "Audit", cell: (a) => h("a", { href: `#/audits/${encodeURIComponent(a.id)}` }, a.displayName || a.id) },
-      { label: "Decision", cell: (a) => decisionBadge(a.decision), sort: (x, y) => (x.decision ?? "").localeCompare(y.decision ?? "") },
-      { label: "Tested", cell: (a) => count(a.tested), numeric: true, sort: (x, y) => num(x.tested) - num(y.tested) },
-      { label: "Outstanding", cell: (a) => count(a.outstanding), numeric: true },
-      { label: "e (failure)", cell: (a) => evalue(a.eModel), numeric: true, title: "Evidence that accuracy is below τ" },
-      { label: "e (certify)", cell: (a) => evalue(a.eAuditor), numeric: true, title: "Evidence that accuracy is above τ" },
-      { label: "Accuracy CS", cell: (a) => `[${percent(a.accuracyLower)}, ${percent(a.accuracyUpper)}]` },
-      { label: "τ", cell: (a) => fixed(a.config?.tau), numeric: true },
-      { label: "Created", cell: (a) => when(a.createdAt), sort: (x, y) => num(x.createdAt) - num(y.createdAt) },
-    ],
-    searchText: (a) => `${a.displayName ?? ""} ${a.id}`,
-    searchLabel: "Search audits",
-    emptyText: "No audits yet: assay audit create, or POST /v1/audits.",
-    onSelect: (a) => (location.hash = `#/audits/${encodeURIComponent(a.id)}`),
-  });
-  main.append(status, table.element);
-  table.fill(callAll<{ audits?: Audit[]; nextPageToken?: string }, Audit>("/v1/audits", (p) => p.audits, 1000), status, errorText);
+  listPage<Audit>(
+    main,
+    "Audits",
+    {
+      testId: "audits",
+      columns: [
+        { label: "Audit", cell: (a) => h("a", { href: `#/audits/${encodeURIComponent(a.id)}` }, a.displayName || a.id) },
+        { label: "Decision", cell: (a) => decisionBadge(a.decision), sort: (x, y) => (x.decision ?? "").localeCompare(y.decision ?? "") },
+        { label: "Tested", cell: (a) => count(a.tested), numeric: true, sort: (x, y) => num(x.tested) - num(y.tested) },
+        { label: "Outstanding", cell: (a) => count(a.outstanding), numeric: true },
+        { label: "e (failure)", cell: (a) => evalue(a.eModel), numeric: true, title: "Evidence that accuracy is below τ" },
+        { label: "e (certify)", cell: (a) => evalue(a.eAuditor), numeric: true, title: "Evidence that accuracy is above τ" },
+        { label: "Accuracy CS", cell: (a) => `[${percent(a.accuracyLower)}, ${percent(a.accuracyUpper)}]` },
+        { label: "τ", cell: (a) => fixed(a.config?.tau), numeric: true },
+        { label: "Created", cell: (a) => when(a.createdAt), sort: (x, y) => num(x.createdAt) - num(y.createdAt) },
+      ],
+      searchText: (a) => `${a.displayName ?? ""} ${a.id}`,
+      searchLabel: "Search audits",
+      emptyText: "No audits yet: assay audits create, or POST /v1/audits.",
+      onSelect: (a) => (location.hash = `#/audits/${encodeURIComponent(a.id)}`),
+    },
+    () => callAll<{ audits?: Audit[]; nextPageToken?: string }, Audit>("/v1/audits", (p) => p.audits, 1000),
+  );
 }
 
 export function auditView(main: HTMLElement, [id]: string[]): Cleanup {
   const path = `/v1/audits/${encodeURIComponent(id)}`;
-  const title = h("h1", {}, id);
-  const live = h("span", { class: "live", "data-testid": "live-state" }, "connecting…");
-  const summary = h("div", { class: "summary", "data-testid": "audit-summary" });
+  const { title, summary, onState, onError } = detailHeader(main, ["#/audits", "Audits"], id, "decided: stream ended");
   const eBox = h("div", { class: "chart", "data-testid": "audit-evalues" });
   const csBox = h("div", { class: "chart", "data-testid": "audit-cs" });
   const status = notice("loading", "Loading the audit's history…");
@@ -60,9 +60,6 @@ export function auditView(main: HTMLElement, [id]: string[]): Cleanup {
     emptyText: "No subgroups: hand out cases with a subgroup to test each one (e-BH controls the false discovery rate).",
   });
   main.append(
-    h("p", { class: "crumbs" }, h("a", { href: "#/audits" }, "Audits"), " / "),
-    h("div", { class: "title-row" }, title, live),
-    summary,
     status,
     h("div", { class: "two-charts" }, eBox, csBox),
     h("h2", {}, "Subgroups"),
@@ -178,14 +175,8 @@ export function auditView(main: HTMLElement, [id]: string[]): Cleanup {
         if (num(u.audit.tested) > lastT()) void fillGap();
         draw();
       },
-      (state) => {
-        live.textContent = state === "live" ? "● live" : state === "ended" ? "decided: stream ended" : "reconnecting…";
-        live.className = `live live-${state}`;
-      },
-      (e) => {
-        live.textContent = `stream error: ${e.message}`;
-        live.className = "live live-error";
-      },
+      onState,
+      onError,
       revision,
     );
   };

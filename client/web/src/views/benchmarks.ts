@@ -4,29 +4,30 @@ import { lineChart, palette, scatterChart, type Chart } from "../charts";
 import { badge, clear, count, enumWord, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
 import { DataTable } from "../table";
+import { listPage } from "./page";
 import type { Ability, Benchmark, Fit, ItemParams } from "../types";
 
 export function benchmarksView(main: HTMLElement): void {
-  main.append(h("h1", {}, "Benchmarks"));
-  const status = notice("loading", "Loading benchmarks…");
-  main.append(status);
-  const table = new DataTable<Benchmark>({
-    testId: "benchmarks",
-    columns: [
-      { label: "Benchmark", cell: (b) => h("a", { href: `#/benchmarks/${encodeURIComponent(b.id)}` }, b.name || b.id), sort: (a, b) => a.name.localeCompare(b.name) },
-      { label: "Models", cell: (b) => count(b.numModels), numeric: true, sort: (a, b) => num(a.numModels) - num(b.numModels) },
-      { label: "Items", cell: (b) => count(b.numItems), numeric: true, sort: (a, b) => num(a.numItems) - num(b.numItems) },
-      { label: "Cells", cell: (b) => count(b.numCells), numeric: true, sort: (a, b) => num(a.numCells) - num(b.numCells) },
-      { label: "Current fit", cell: (b) => (b.currentFitId ? h("code", {}, b.currentFitId) : badge("not calibrated", "muted")) },
-      { label: "Created", cell: (b) => when(b.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
-    ],
-    searchText: (b) => `${b.name} ${b.description ?? ""}`,
-    searchLabel: "Search benchmarks",
-    emptyText: "No benchmarks yet. Upload one: assay upload --benchmark NAME responses.csv (or run the demo).",
-    onSelect: (b) => (location.hash = `#/benchmarks/${encodeURIComponent(b.id)}`),
-  });
-  main.append(table.element);
-  table.fill(callAll<{ benchmarks?: Benchmark[]; nextPageToken?: string }, Benchmark>("/v1/benchmarks", (p) => p.benchmarks, 1000), status, errorText);
+  listPage<Benchmark>(
+    main,
+    "Benchmarks",
+    {
+      testId: "benchmarks",
+      columns: [
+        { label: "Benchmark", cell: (b) => h("a", { href: `#/benchmarks/${encodeURIComponent(b.id)}` }, b.name || b.id), sort: (a, b) => a.name.localeCompare(b.name) },
+        { label: "Models", cell: (b) => count(b.numModels), numeric: true, sort: (a, b) => num(a.numModels) - num(b.numModels) },
+        { label: "Items", cell: (b) => count(b.numItems), numeric: true, sort: (a, b) => num(a.numItems) - num(b.numItems) },
+        { label: "Cells", cell: (b) => count(b.numCells), numeric: true, sort: (a, b) => num(a.numCells) - num(b.numCells) },
+        { label: "Current fit", cell: (b) => (b.currentFitId ? h("code", {}, b.currentFitId) : badge("not calibrated", "muted")) },
+        { label: "Created", cell: (b) => when(b.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
+      ],
+      searchText: (b) => `${b.name} ${b.description ?? ""}`,
+      searchLabel: "Search benchmarks",
+      emptyText: "No benchmarks yet: assay benchmarks create NAME, then assay upload ID responses.csv (or run the demo).",
+      onSelect: (b) => (location.hash = `#/benchmarks/${encodeURIComponent(b.id)}`),
+    },
+    () => callAll<{ benchmarks?: Benchmark[]; nextPageToken?: string }, Benchmark>("/v1/benchmarks", (p) => p.benchmarks, 1000),
+  );
 }
 
 // #/benchmarks/ID[/leaderboard|items|fits]

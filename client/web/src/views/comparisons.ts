@@ -4,7 +4,7 @@ import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, enumWord, h, notice, num, when } from "../dom";
 import type { Cleanup } from "../main";
-import { DataTable } from "../table";
+import { detailHeader, listPage } from "./page";
 import type { Comparison } from "../types";
 
 function points(v: number | undefined): string {
@@ -18,36 +18,35 @@ function decisionBadge(c: Comparison): HTMLElement {
 }
 
 export function comparisonsView(main: HTMLElement): void {
-  main.append(h("h1", {}, "Comparisons"));
-  const status = notice("loading", "Loading comparisons…");
-  const table = new DataTable<Comparison>({
-    testId: "comparisons",
-    columns: [
-      { label: "Comparison", cell: (c) => h("a", { href: `#/comparisons/${encodeURIComponent(c.id)}` }, c.id) },
-      { label: "Baseline A", cell: (c) => c.modelA ?? "" },
-      { label: "Candidate B", cell: (c) => c.modelB ?? "" },
-      { label: "Decision", cell: decisionBadge },
-      { label: "Items", cell: (c) => `${count(c.items)} / ${count(c.benchmarkItems)}`, numeric: true, sort: (a, b) => num(a.items) - num(b.items) },
-      { label: "Δ (B − A)", cell: (c) => points(c.estimate), numeric: true, sort: (a, b) => (a.estimate ?? 0) - (b.estimate ?? 0) },
-      { label: "Confidence sequence", cell: (c) => `[${points(c.lower)}, ${points(c.upper)}]` },
-      { label: "Created", cell: (c) => when(c.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
-    ],
-    searchText: (c) => `${c.modelA ?? ""} ${c.modelB ?? ""} ${c.id}`,
-    searchLabel: "Search comparisons",
-    emptyText: "No comparisons yet: assay compare create, or POST /v1/comparisons.",
-    onSelect: (c) => (location.hash = `#/comparisons/${encodeURIComponent(c.id)}`),
-  });
-  main.append(status, table.element);
-  table.fill(callAll<{ comparisons?: Comparison[]; nextPageToken?: string }, Comparison>("/v1/comparisons?view=COMPARISON_VIEW_BASIC", (p) => p.comparisons, 1000), status, errorText);
+  listPage<Comparison>(
+    main,
+    "Comparisons",
+    {
+      testId: "comparisons",
+      columns: [
+        { label: "Comparison", cell: (c) => h("a", { href: `#/comparisons/${encodeURIComponent(c.id)}` }, c.id) },
+        { label: "Baseline A", cell: (c) => c.modelA ?? "" },
+        { label: "Candidate B", cell: (c) => c.modelB ?? "" },
+        { label: "Decision", cell: decisionBadge },
+        { label: "Items", cell: (c) => `${count(c.items)} / ${count(c.benchmarkItems)}`, numeric: true, sort: (a, b) => num(a.items) - num(b.items) },
+        { label: "Δ (B − A)", cell: (c) => points(c.estimate), numeric: true, sort: (a, b) => (a.estimate ?? 0) - (b.estimate ?? 0) },
+        { label: "Confidence sequence", cell: (c) => `[${points(c.lower)}, ${points(c.upper)}]` },
+        { label: "Created", cell: (c) => when(c.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
+      ],
+      searchText: (c) => `${c.modelA ?? ""} ${c.modelB ?? ""} ${c.id}`,
+      searchLabel: "Search comparisons",
+      emptyText: "No comparisons yet: assay compare create, or POST /v1/comparisons.",
+      onSelect: (c) => (location.hash = `#/comparisons/${encodeURIComponent(c.id)}`),
+    },
+    () => callAll<{ comparisons?: Comparison[]; nextPageToken?: string }, Comparison>("/v1/comparisons?view=COMPARISON_VIEW_BASIC", (p) => p.comparisons, 1000),
+  );
 }
 
 export function comparisonView(main: HTMLElement, [id]: string[]): Cleanup {
   const path = `/v1/comparisons/${encodeURIComponent(id)}`;
-  const title = h("h1", {}, id);
-  const live = h("span", { class: "live", "data-testid": "live-state" }, "connecting…");
-  const summary = h("div", { class: "summary" });
+  const { title, summary, onState, onError } = detailHeader(main, ["#/comparisons", "Comparisons"], id, "finished");
   const box = h("div", { class: "chart", "data-testid": "comparison-cs" });
-  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/comparisons" }, "Comparisons"), " / "), h("div", { class: "title-row" }, title, live), summary, box);
+  main.append(box);
   let chart: Chart | null = null;
   let stream: { close(): void } | null = null;
   const show = (c: Comparison) => {
@@ -91,11 +90,8 @@ export function comparisonView(main: HTMLElement, [id]: string[]): Cleanup {
       stream = watch<Comparison>(
         `${path}/events`,
         show,
-        (state) => {
-          live.textContent = state === "live" ? "● live" : state === "ended" ? "finished" : "reconnecting…";
-          live.className = `live live-${state}`;
-        },
-        (e) => (live.textContent = `stream error: ${e.message}`),
+        onState,
+        onError,
         String(num(c.revision)),
       );
     })

@@ -5,40 +5,39 @@ import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, evalue, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
-import { DataTable } from "../table";
+import { detailHeader, listPage } from "./page";
 import type { Monitor, MonitorUpdate } from "../types";
 
 export function monitorsView(main: HTMLElement): void {
-  main.append(h("h1", {}, "Monitors"));
-  const status = notice("loading", "Loading monitors…");
-  const table = new DataTable<Monitor>({
-    testId: "monitors",
-    columns: [
-      { label: "Monitor", cell: (m) => h("a", { href: `#/monitors/${encodeURIComponent(m.id)}` }, m.displayName || m.id) },
-      { label: "Scores", cell: (m) => count(m.t), numeric: true, sort: (a, b) => num(a.t) - num(b.t) },
-      { label: "Alarms", cell: (m) => (num(m.alarms) > 0 ? badge(`${count(m.alarms)} (last at ${count(m.lastAlarmT)})`, "bad") : badge("none", "good")), sort: (a, b) => num(a.alarms) - num(b.alarms) },
-      { label: "Detector", cell: (m) => evalue(m.eValue), numeric: true, sort: (a, b) => (a.eValue ?? 0) - (b.eValue ?? 0) },
-      { label: "Recent accuracy", cell: (m) => percent(m.recentAccuracy), numeric: true },
-      { label: "τ", cell: (m) => fixed(m.config?.tau), numeric: true },
-      { label: "Created", cell: (m) => when(m.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
-    ],
-    searchText: (m) => `${m.displayName ?? ""} ${m.id}`,
-    searchLabel: "Search monitors",
-    emptyText: "No monitors yet: assay monitor create, or POST /v1/monitors.",
-    onSelect: (m) => (location.hash = `#/monitors/${encodeURIComponent(m.id)}`),
-  });
-  main.append(status, table.element);
-  table.fill(callAll<{ monitors?: Monitor[]; nextPageToken?: string }, Monitor>("/v1/monitors", (p) => p.monitors, 1000), status, errorText);
+  listPage<Monitor>(
+    main,
+    "Monitors",
+    {
+      testId: "monitors",
+      columns: [
+        { label: "Monitor", cell: (m) => h("a", { href: `#/monitors/${encodeURIComponent(m.id)}` }, m.displayName || m.id) },
+        { label: "Scores", cell: (m) => count(m.t), numeric: true, sort: (a, b) => num(a.t) - num(b.t) },
+        { label: "Alarms", cell: (m) => (num(m.alarms) > 0 ? badge(`${count(m.alarms)} (last at ${count(m.lastAlarmT)})`, "bad") : badge("none", "good")), sort: (a, b) => num(a.alarms) - num(b.alarms) },
+        { label: "Detector", cell: (m) => evalue(m.eValue), numeric: true, sort: (a, b) => (a.eValue ?? 0) - (b.eValue ?? 0) },
+        { label: "Recent accuracy", cell: (m) => percent(m.recentAccuracy), numeric: true },
+        { label: "τ", cell: (m) => fixed(m.config?.tau), numeric: true },
+        { label: "Created", cell: (m) => when(m.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
+      ],
+      searchText: (m) => `${m.displayName ?? ""} ${m.id}`,
+      searchLabel: "Search monitors",
+      emptyText: "No monitors yet: assay monitors create, or POST /v1/monitors.",
+      onSelect: (m) => (location.hash = `#/monitors/${encodeURIComponent(m.id)}`),
+    },
+    () => callAll<{ monitors?: Monitor[]; nextPageToken?: string }, Monitor>("/v1/monitors", (p) => p.monitors, 1000),
+  );
 }
 
 export function monitorView(main: HTMLElement, [id]: string[]): Cleanup {
   const path = `/v1/monitors/${encodeURIComponent(id)}`;
-  const title = h("h1", {}, id);
-  const live = h("span", { class: "live", "data-testid": "live-state" }, "connecting…");
-  const summary = h("div", { class: "summary" });
+  const { title, summary, onState, onError } = detailHeader(main, ["#/monitors", "Monitors"], id, "ended");
   const box = h("div", { class: "chart", "data-testid": "monitor-chart" });
   const accBox = h("div", { class: "chart" });
-  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/monitors" }, "Monitors"), " / "), h("div", { class: "title-row" }, title, live), summary, h("div", { class: "two-charts" }, box, accBox), h("p", { class: "muted small" }, "The charts follow the monitor from when this page opened; the counts cover its whole life."));
+  main.append(h("div", { class: "two-charts" }, box, accBox), h("p", { class: "muted small" }, "The charts follow the monitor from when this page opened; the counts cover its whole life."));
   const ts: number[] = [];
   const stat: number[] = [];
   const acc: number[] = [];
@@ -77,11 +76,8 @@ export function monitorView(main: HTMLElement, [id]: string[]): Cleanup {
       stream = watch<MonitorUpdate>(
         `${path}/events`,
         (u) => show(u.monitor, (u.alarmTs ?? []).map(num)),
-        (state) => {
-          live.textContent = state === "live" ? "● live" : "reconnecting…";
-          live.className = `live live-${state}`;
-        },
-        (e) => (live.textContent = `stream error: ${e.message}`),
+        onState,
+        onError,
         String(num(m.t)),
       );
     })

@@ -4,7 +4,7 @@ import { call, callAll, errorText, watch } from "../api";
 import { lineChart, palette, type Chart } from "../charts";
 import { badge, count, fixed, h, notice, num, percent, when } from "../dom";
 import type { Cleanup } from "../main";
-import { DataTable } from "../table";
+import { detailHeader, listPage } from "./page";
 import type { CatSession, SessionStep } from "../types";
 
 function stateBadge(s: CatSession): HTMLElement {
@@ -12,39 +12,38 @@ function stateBadge(s: CatSession): HTMLElement {
 }
 
 export function sessionsView(main: HTMLElement): void {
-  main.append(h("h1", {}, "Adaptive tests"));
-  const status = notice("loading", "Loading sessions…");
-  const table = new DataTable<CatSession>({
-    testId: "sessions",
-    columns: [
-      { label: "Session", cell: (s) => h("a", { href: `#/sessions/${encodeURIComponent(s.id)}` }, s.id) },
-      { label: "Model", cell: (s) => s.model ?? "", sort: (a, b) => (a.model ?? "").localeCompare(b.model ?? "") },
-      { label: "State", cell: stateBadge },
-      { label: "Items", cell: (s) => count(s.answered), numeric: true, sort: (a, b) => num(a.answered) - num(b.answered) },
-      { label: "θ ± SE", cell: (s) => `${fixed(s.theta)} ± ${fixed(s.se)}`, numeric: true, sort: (a, b) => (a.theta ?? 0) - (b.theta ?? 0) },
-      { label: "Predicted accuracy", cell: (s) => percent(s.predictedAccuracy), numeric: true, sort: (a, b) => (a.predictedAccuracy ?? 0) - (b.predictedAccuracy ?? 0) },
-      { label: "Anytime-valid band", cell: (s) => `[${percent(s.csLower)}, ${percent(s.csUpper)}]` },
-      { label: "Benchmark", cell: (s) => h("a", { href: `#/benchmarks/${encodeURIComponent(s.benchmarkId)}` }, s.benchmarkId) },
-      { label: "Started", cell: (s) => when(s.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
-    ],
-    searchText: (s) => `${s.model ?? ""} ${s.id}`,
-    searchLabel: "Search sessions",
-    emptyText: "No adaptive tests yet: assay cat start, or POST /v1/sessions.",
-    onSelect: (s) => (location.hash = `#/sessions/${encodeURIComponent(s.id)}`),
-  });
-  main.append(status, table.element);
-  table.fill(callAll<{ sessions?: CatSession[]; nextPageToken?: string }, CatSession>("/v1/sessions?view=CAT_SESSION_VIEW_BASIC", (p) => p.sessions, 1000), status, errorText);
+  listPage<CatSession>(
+    main,
+    "Adaptive tests",
+    {
+      testId: "sessions",
+      columns: [
+        { label: "Session", cell: (s) => h("a", { href: `#/sessions/${encodeURIComponent(s.id)}` }, s.id) },
+        { label: "Model", cell: (s) => s.model ?? "", sort: (a, b) => (a.model ?? "").localeCompare(b.model ?? "") },
+        { label: "State", cell: stateBadge },
+        { label: "Items", cell: (s) => count(s.answered), numeric: true, sort: (a, b) => num(a.answered) - num(b.answered) },
+        { label: "θ ± SE", cell: (s) => `${fixed(s.theta)} ± ${fixed(s.se)}`, numeric: true, sort: (a, b) => (a.theta ?? 0) - (b.theta ?? 0) },
+        { label: "Predicted accuracy", cell: (s) => percent(s.predictedAccuracy), numeric: true, sort: (a, b) => (a.predictedAccuracy ?? 0) - (b.predictedAccuracy ?? 0) },
+        { label: "Anytime-valid band", cell: (s) => `[${percent(s.csLower)}, ${percent(s.csUpper)}]` },
+        { label: "Benchmark", cell: (s) => h("a", { href: `#/benchmarks/${encodeURIComponent(s.benchmarkId)}` }, s.benchmarkId) },
+        { label: "Started", cell: (s) => when(s.createdAt), sort: (a, b) => num(a.createdAt) - num(b.createdAt) },
+      ],
+      searchText: (s) => `${s.model ?? ""} ${s.id}`,
+      searchLabel: "Search sessions",
+      emptyText: "No adaptive tests yet: assay sessions start, or POST /v1/sessions.",
+      onSelect: (s) => (location.hash = `#/sessions/${encodeURIComponent(s.id)}`),
+    },
+    () => callAll<{ sessions?: CatSession[]; nextPageToken?: string }, CatSession>("/v1/sessions?view=CAT_SESSION_VIEW_BASIC", (p) => p.sessions, 1000),
+  );
 }
 
 export function sessionView(main: HTMLElement, [id]: string[]): Cleanup {
   const path = `/v1/sessions/${encodeURIComponent(id)}`;
-  const title = h("h1", {}, id);
-  const live = h("span", { class: "live", "data-testid": "live-state" }, "connecting…");
-  const summary = h("div", { class: "summary" });
+  const { title, summary, onState, onError } = detailHeader(main, ["#/sessions", "Adaptive tests"], id, "finished");
   const thetaBox = h("div", { class: "chart", "data-testid": "session-theta" });
   const accBox = h("div", { class: "chart", "data-testid": "session-accuracy" });
   const status = notice("loading", "Loading the session's trajectory…");
-  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/sessions" }, "Adaptive tests"), " / "), h("div", { class: "title-row" }, title, live), summary, status, h("div", { class: "two-charts" }, thetaBox, accBox));
+  main.append(status, h("div", { class: "two-charts" }, thetaBox, accBox));
   let steps: SessionStep[] = [];
   let thetaChart: Chart | null = null;
   let accChart: Chart | null = null;
@@ -105,11 +104,8 @@ export function sessionView(main: HTMLElement, [id]: string[]): Cleanup {
       stream = watch<CatSession>(
         `${path}/events`,
         advance,
-        (state) => {
-          live.textContent = state === "live" ? "● live" : state === "ended" ? "finished" : "reconnecting…";
-          live.className = `live live-${state}`;
-        },
-        (e) => (live.textContent = `stream error: ${e.message}`),
+        onState,
+        onError,
         revision,
       );
     })
