@@ -113,9 +113,37 @@ class Sweeper {
     loss += 0.5 * ridge_ * (x.theta.squaredNorm() + x.a.squaredNorm() + x.b.squaredNorm());
     out.loss = loss;
     out.kkt = kkt;
+    FixGauge(out.next);
   }
 
  private:
+  // The gauge step, after each MM step. The logits X = ΘAᵀ + 1bᵀ, hence the data term, do not
+  // change under a shift θ_i → θ_i + s, b_j → b_j − a_j·s, nor under a scale θ_·k → c_k θ_·k,
+  // a_·k → a_·k / c_k (c_k > 0 keeps a ≥ 0): only the ridge sees them. MM moves along these
+  // directions only as fast as the ridge pulls, which is slowly when one side is small (few
+  // models, many items: the scale shared by θ and a is nearly flat). Minimizing the ridge over
+  // them exactly instead (the shift, then the scale, each in closed form) lowers the loss, so the
+  // iteration stays monotone, and leaves MM the well-conditioned directions. O((N + J)·K²).
+  void FixGauge(IrtParams& p) const {
+    if (ridge_ <= 0) return;  // no penalty (paper mode): every gauge has the same loss
+    const Index n = p.theta.rows();
+    // Shift: minimize Σ_i ‖θ_i + s‖² + Σ_j (b_j − a_j·s)², i.e. (N·I + AᵀA) s = Aᵀb − Σ_i θ_i.
+    MatrixXd m = p.a.transpose() * p.a;
+    m.diagonal().array() += static_cast<double>(n);
+    const VectorXd s =
+        m.ldlt().solve(p.a.transpose() * p.b - p.theta.colwise().sum().transpose());
+    p.theta.rowwise() += s.transpose();
+    p.b -= p.a * s;
+    // Scale: minimize c²‖Θ_k‖² + ‖A_k‖²/c², i.e. c⁴ = ‖A_k‖² / ‖Θ_k‖².
+    for (Index c = 0; c < k_; ++c) {
+      const double t2 = p.theta.col(c).squaredNorm(), a2 = p.a.col(c).squaredNorm();
+      if (!(t2 > 0) || !(a2 > 0)) continue;
+      const double scale = std::pow(a2 / t2, 0.25);
+      p.theta.col(c) *= scale;
+      p.a.col(c) /= scale;
+    }
+  }
+
   struct Worker {
     MatrixXd num, gram, grad;  // N×K, N×K², N×K row accumulators
     MatrixXd theta_g;          // gathered abilities of one item's rows
