@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/strings/string_view.h"
 #include "core/irt/responses.h"
 
@@ -17,8 +19,15 @@ struct CsvRow {
   std::vector<std::string> fields;
 };
 
-// Splits `text` into rows. Blank lines are skipped. InvalidArgument "NAME:LINE:COL: ..." for an
-// unterminated quote or text after a closing quote.
+// Calls `visit(line, fields)` for each row of `text` in order, stopping at the first error it
+// returns; `fields` (views into `text`, or into a scratch buffer for quoted fields) are valid only
+// during the call, and nothing is allocated per field. Blank lines are skipped. InvalidArgument
+// "NAME:LINE:COL: ..." for an unterminated quote or text after a closing quote.
+absl::Status ForEachCsvRow(
+    absl::string_view text, absl::string_view name,
+    absl::FunctionRef<absl::Status(int line, absl::Span<const absl::string_view> fields)> visit);
+
+// Splits `text` into rows (ForEachCsvRow, copied).
 absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text, absl::string_view name);
 
 // Reads a response matrix, choosing the layout from the header:
