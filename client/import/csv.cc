@@ -1,6 +1,7 @@
 #include "client/import/csv.h"
 
 #include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -75,7 +76,7 @@ class WideReader {
       items_.push_back(std::move(id));
     }
     const auto j = static_cast<Eigen::Index>(items_.size());
-    y_.resize(static_cast<Eigen::Index>(max_rows_), j);
+    y_.resize(max_rows_ * items_.size());
     block_.resize(kBlockRows, j);
     return absl::OkStatus();
   }
@@ -103,20 +104,72 @@ class WideReader {
     return absl::OkStatus();
   }
 
+  // Row() for a line with no quote and no line break in it (ParseResponsesCsv's fast path): the
+  // same checks and errors, parsing the cells in place with 0 and 1 decoded inline.
+  absl::Status PlainRow(int line, absl::string_view text) {
+    const size_t comma = text.find(',');
+    if (comma == absl::string_view::npos) return WrongWidth(line, text);
+    std::string model(absl::StripAsciiWhitespace(text.substr(0, comma)));
+    if (model.empty()) return ErrorAt(name_, line, 1, "empty model name");
+    auto [it, inserted] = model_line_.emplace(model, line);
+    if (!inserted) {
+      return ErrorAt(name_, line, 1,
+                     absl::StrCat("model '", model, "' already appears on line ", it->second));
+    }
+    const char* p = text.data() + comma + 1;
+    const char* const end = text.data() + text.size();
+    float* out = block_.row(staged_).data();
+    const size_t j = items_.size();
+    for (size_t c = 0; c < j; ++c) {
+      if (p > end) return WrongWidth(line, text);  // fewer cells than items
+      if (end - p >= 1 && (*p == '0' || *p == '1') && (p + 1 == end || p[1] == ',')) {
+        out[c] = static_cast<float>(*p - '0');
+        p += 2;
+        continue;
+      }
+      const char* q = static_cast<const char*>(std::memchr(p, ',', static_cast<size_t>(end - p)));
+      if (q == nullptr) q = end;
+      absl::StatusOr<double> v = ParseOutcome(absl::string_view(p, static_cast<size_t>(q - p)));
+      if (!v.ok()) return ErrorAt(name_, line, static_cast<int>(c) + 2, v.status().message());
+      out[c] = static_cast<float>(*v);
+      p = q + 1;
+    }
+    if (p <= end) return WrongWidth(line, text);  // more cells than items
+    models_.push_back(std::move(model));
+    if (++staged_ == kBlockRows) Flush();
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<irt::ResponseMatrix> Finish() {
     Flush();
     if (models_.empty()) return ErrorAt(name_, header_line_, 1, "no model rows after the header");
-    const auto n = static_cast<Eigen::Index>(models_.size());
-    if (n < y_.rows()) y_.conservativeResize(n, y_.cols());  // blank lines were counted
-    return irt::ResponseMatrix::FromDense(std::move(models_), std::move(items_), std::move(y_));
+    // Fewer rows than lines (blank lines, the header): close up the columns, in place.
+    const size_t n = models_.size();
+    if (n < max_rows_) {
+      for (size_t c = 1; c < items_.size(); ++c) {
+        std::memmove(y_.data() + c * n, y_.data() + c * max_rows_, n * sizeof(float));
+      }
+      y_.resize(n * items_.size());
+    }
+    return irt::ResponseMatrix::FromDenseColumns(std::move(models_), std::move(items_),
+                                                 std::move(y_));
   }
 
  private:
   static constexpr Eigen::Index kBlockRows = 32;
 
+  absl::Status WrongWidth(int line, absl::string_view text) const {
+    const size_t fields = static_cast<size_t>(std::count(text.begin(), text.end(), ',')) + 1;
+    return ErrorAt(name_, line, 1,
+                   absl::StrCat("expected ", items_.size() + 1, " fields (model + ", items_.size(),
+                                " items), got ", fields));
+  }
+
   void Flush() {
     if (staged_ == 0) return;
-    y_.middleRows(written_, staged_) = block_.topRows(staged_);
+    Eigen::Map<Eigen::MatrixXf> y(y_.data(), static_cast<Eigen::Index>(max_rows_),
+                                  static_cast<Eigen::Index>(items_.size()));
+    y.middleRows(written_, staged_) = block_.topRows(staged_);
     written_ += staged_;
     staged_ = 0;
   }
@@ -127,7 +180,7 @@ class WideReader {
   std::vector<std::string> items_, models_;
   absl::flat_hash_map<std::string, size_t> item_col_;
   absl::flat_hash_map<std::string, int> model_line_;
-  Eigen::MatrixXf y_;
+  std::vector<float> y_;  // max_rows_ × J, column-major
   Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> block_;
   Eigen::Index staged_ = 0, written_ = 0;
 };
@@ -291,10 +344,22 @@ absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text,
   if (absl::StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte order mark
   // At most one model per line after the header: the wide matrix is sized once.
   const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  // With no quote anywhere and every \r part of a \r\n, a line is a row and a comma a field
+  // boundary: the wide rows after the header then take WideReader::PlainRow, at disk speed.
+  bool plain = text.find('"') == absl::string_view::npos;
+  for (size_t r = text.find('\r'); plain && r != absl::string_view::npos; r = text.find('\r', r + 1)) {
+    plain = r + 1 < text.size() && text[r + 1] == '\n';
+  }
   std::optional<WideReader> wide;
   std::optional<LongReader> long_reader;
   int header_line = 0;
-  RETURN_IF_ERROR(ForEachCsvRow(text, name, [&](int line, Fields fields) -> absl::Status {
+  // The plain path: where the first row after the header starts, and its line.
+  std::optional<std::pair<size_t, int>> body;
+  const absl::Status read = ForEachCsvRow(text, name, [&](int line, Fields fields) -> absl::Status {
+    if (wide.has_value() && plain) {  // the header is read: the rest goes line by line (below)
+      body.emplace(static_cast<size_t>(fields.front().data() - text.data()), line);
+      return absl::CancelledError();
+    }
     if (wide.has_value()) return wide->Row(line, fields);
     if (long_reader.has_value()) return long_reader->Row(line, fields);
     header_line = line;
@@ -317,7 +382,20 @@ absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text,
     }
     wide.emplace(name, lines);
     return wide->Header(line, fields);
-  }));
+  });
+  if (!read.ok() && !body.has_value()) return read;
+  if (body.has_value()) {
+    auto [at, line] = *body;
+    while (at < text.size()) {
+      size_t eol = text.find('\n', at);
+      if (eol == absl::string_view::npos) eol = text.size();
+      absl::string_view row = text.substr(at, eol - at);
+      if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
+      if (!row.empty()) RETURN_IF_ERROR(wide->PlainRow(line, row));
+      at = eol + 1;
+      ++line;
+    }
+  }
   if (wide.has_value()) return wide->Finish();
   if (long_reader.has_value()) return long_reader->Finish(header_line);
   return ErrorAt(name, 1, 1, "file is empty");

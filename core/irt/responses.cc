@@ -90,14 +90,28 @@ absl::StatusOr<ResponseMatrix> ResponseMatrix::FromCells(std::vector<std::string
 absl::StatusOr<ResponseMatrix> ResponseMatrix::FromDense(std::vector<std::string> model_ids,
                                                          std::vector<std::string> item_ids,
                                                          Eigen::MatrixXf y) {
-  RETURN_IF_ERROR(ValidateIds(model_ids, "model"));
-  RETURN_IF_ERROR(ValidateIds(item_ids, "item"));
   if (y.rows() != static_cast<Eigen::Index>(model_ids.size()) ||
       y.cols() != static_cast<Eigen::Index>(item_ids.size())) {
     return absl::InvalidArgumentError(absl::StrCat("matrix is ", y.rows(), "x", y.cols(),
                                                    " but there are ", model_ids.size(),
                                                    " models and ", item_ids.size(), " items"));
   }
+  return FromDenseColumns(std::move(model_ids), std::move(item_ids),
+                          std::vector<float>(y.data(), y.data() + y.size()));
+}
+
+absl::StatusOr<ResponseMatrix> ResponseMatrix::FromDenseColumns(
+    std::vector<std::string> model_ids, std::vector<std::string> item_ids,
+    std::vector<float> values) {
+  RETURN_IF_ERROR(ValidateIds(model_ids, "model"));
+  RETURN_IF_ERROR(ValidateIds(item_ids, "item"));
+  const auto rows = static_cast<Eigen::Index>(model_ids.size());
+  const auto cols = static_cast<Eigen::Index>(item_ids.size());
+  if (static_cast<Eigen::Index>(values.size()) != rows * cols) {
+    return absl::InvalidArgumentError(absl::StrCat(values.size(), " values but there are ",
+                                                   rows, " models and ", cols, " items"));
+  }
+  const Eigen::Map<const Eigen::MatrixXf> y(values.data(), rows, cols);
   bool complete = true;
   for (Eigen::Index c = 0; c < y.cols(); ++c) {
     for (Eigen::Index r = 0; r < y.rows(); ++r) {
@@ -118,7 +132,7 @@ absl::StatusOr<ResponseMatrix> ResponseMatrix::FromDense(std::vector<std::string
   m.column_start_.assign(static_cast<size_t>(j) + 1, 0);
   if (complete) {
     for (Eigen::Index c = 0; c <= j; ++c) m.column_start_[c] = static_cast<int64_t>(c) * n;
-    m.y_.assign(y.data(), y.data() + y.size());
+    m.y_ = std::move(values);
   } else {
     for (Eigen::Index c = 0; c < j; ++c) {
       for (Eigen::Index r = 0; r < n; ++r) {
@@ -152,6 +166,18 @@ void ResponseMatrix::ComputeTotals() {
   item_successes_ = Eigen::VectorXd::Zero(j);
   model_cells_ = Eigen::VectorXi::Zero(n);
   item_cells_ = Eigen::VectorXi::Zero(j);
+  if (dense() && !weighted()) {  // every cell, unit weights: column sums, vectorized
+    for (Eigen::Index c = 0; c < j; ++c) {
+      const Eigen::Map<const Eigen::VectorXf> y(column(c).y, n);
+      model_successes_ += y.cast<double>();
+      item_successes_[c] = y.cast<double>().sum();
+    }
+    model_trials_.setConstant(static_cast<double>(j));
+    item_trials_.setConstant(static_cast<double>(n));
+    model_cells_.setConstant(static_cast<int>(j));
+    item_cells_.setConstant(static_cast<int>(n));
+    return;
+  }
   for (Eigen::Index c = 0; c < j; ++c) {
     const Column col = column(c);
     for (Eigen::Index k = 0; k < col.size; ++k) {

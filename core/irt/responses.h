@@ -49,6 +49,11 @@ class ResponseMatrix {
   static absl::StatusOr<ResponseMatrix> FromDense(std::vector<std::string> model_ids,
                                                   std::vector<std::string> item_ids,
                                                   Eigen::MatrixXf y);
+  // As FromDense, from the N×J matrix's values in column-major order (size N·J), kept without a
+  // copy when nothing is missing.
+  static absl::StatusOr<ResponseMatrix> FromDenseColumns(std::vector<std::string> model_ids,
+                                                         std::vector<std::string> item_ids,
+                                                         std::vector<float> values);
 
   Eigen::Index num_models() const { return static_cast<Eigen::Index>(model_ids_.size()); }
   Eigen::Index num_items() const { return static_cast<Eigen::Index>(item_ids_.size()); }
