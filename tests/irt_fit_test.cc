@@ -166,6 +166,30 @@ TEST_F(Math500Test, AbilityRanksFollowAccuracyAndUnsolvedItemsAreFiniteAndFlagge
   EXPECT_TRUE(fit.params.allFinite());
 }
 
+// The report's one-dimensional path (scalars, one pass) gives the standard errors of the item
+// information matrices (ItemInformation, inverted) and of the models' summed information.
+TEST_F(Math500Test, ReportStandardErrorsAreTheInverseInformations) {
+  ASSERT_OK_AND_ASSIGN(FitResult fit, Fit(*data_, FitOptions()));
+  const double ridge = FitOptions().ridge;
+  const FitReport report = MakeReport(*data_, fit.params, 1.0, ridge);
+  Eigen::VectorXd theta_info = Eigen::VectorXd::Constant(data_->num_models(), ridge);
+  for (Eigen::Index j = 0; j < data_->num_items(); ++j) {
+    const Eigen::MatrixXd info = ItemInformation(*data_, fit.params, 1.0, ridge, j);
+    const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(2, 2));
+    EXPECT_NEAR(report.a_se(j, 0), std::sqrt(cov(0, 0)), 1e-9 * std::sqrt(cov(0, 0))) << j;
+    EXPECT_NEAR(report.b_se[j], std::sqrt(cov(1, 1)), 1e-9 * std::sqrt(cov(1, 1))) << j;
+    const double a = fit.params.a(j, 0);
+    for (Eigen::Index i = 0; i < data_->num_models(); ++i) {
+      const double p =
+          1.0 / (1.0 + std::exp(-(fit.params.theta(i, 0) * a + fit.params.b[j])));
+      theta_info[i] += std::max(p * (1 - p), 1e-12) * a * a;
+    }
+  }
+  for (Eigen::Index i = 0; i < data_->num_models(); ++i) {
+    EXPECT_NEAR(report.theta_se(i, 0), 1 / std::sqrt(theta_info[i]), 1e-9 / std::sqrt(theta_info[i]));
+  }
+}
+
 TEST_F(Math500Test, DifferentStartsGiveTheSameNormalizedTables) {
   ASSERT_OK_AND_ASSIGN(FitResult first, Fit(*data_, FitOptions()));
   FitOptions other;

@@ -52,14 +52,56 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   const Index n = data.num_models(), j = data.num_items(), k = params.dims();
   const double nan = std::numeric_limits<double>::quiet_NaN();
   FitReport r;
-  std::vector<MatrixXd> theta_info(n, MatrixXd::Identity(k, k) * ridge);
+  std::vector<MatrixXd> theta_info(k > 1 ? n : 0, MatrixXd::Identity(k, k) * ridge);
   r.a_se.resize(j, k);
   r.b_se.resize(j);
   r.infit = VectorXd::Constant(j, nan);
   r.outfit = VectorXd::Constant(j, nan);
   r.item_flags.assign(j, 0);
   r.model_flags.assign(n, 0);
-  for (Index c = 0; c < j; ++c) {
+  if (k == 1) {
+    // The same quantities as the general loop below, for one dimension: one pass and one exp per
+    // cell, the 2×2 item information and the models' 1×1 informations as scalars.
+    std::vector<double> theta_info1(static_cast<size_t>(n), ridge);
+    const double inv_s2 = 1.0 / (sigma * sigma);
+    for (Index c = 0; c < j; ++c) {
+      const ResponseMatrix::Column col = data.column(c);
+      const double a = params.a(c, 0), b = params.b[c];
+      double i_aa = ridge, i_ab = 0, i_bb = ridge;  // information of (a, b)
+      double sq_resid = 0, var_sum = 0, outfit_sum = 0;
+      for (Index m = 0; m < col.size; ++m) {
+        const Index i = col.rows ? col.rows[m] : m;
+        const double w = col.w ? col.w[m] : 1.0;
+        const double t = params.theta(i, 0);
+        const double p = 1.0 / (1.0 + std::exp(-(t * a + b) / sigma));
+        const double pq = std::max(p * (1 - p), 1e-12);
+        const double curvature = w * pq * inv_s2;
+        i_aa += curvature * t * t;
+        i_ab += curvature * t;
+        i_bb += curvature;
+        theta_info1[static_cast<size_t>(i)] += curvature * a * a;
+        const double resid = col.y[m] - p;
+        sq_resid += w * resid * resid;
+        var_sum += w * pq;
+        outfit_sum += w * resid * resid / pq;
+      }
+      if (item_prior != nullptr) i_aa += 1.0 / item_prior->variance[0];
+      const double det = i_aa * i_bb - i_ab * i_ab;
+      const bool definite = i_aa > 0 && det > 0;  // what the LDLT of the general path checks
+      r.a_se(c, 0) = definite ? std::sqrt(i_bb / det) : nan;
+      r.b_se[c] = definite ? std::sqrt(i_aa / det) : nan;
+      if (col.size > 0) {
+        r.infit[c] = sq_resid / var_sum;
+        r.outfit[c] = outfit_sum / static_cast<double>(col.size);
+      }
+    }
+    r.theta_se.resize(n, 1);
+    for (Index i = 0; i < n; ++i) {
+      const double info = theta_info1[static_cast<size_t>(i)];
+      r.theta_se(i, 0) = info > 0 ? 1.0 / std::sqrt(info) : nan;
+    }
+  }
+  for (Index c = 0; c < j && k > 1; ++c) {
     const ResponseMatrix::Column col = data.column(c);
     MatrixXd item_info = ItemInformation(data, params, sigma, ridge, c);
     if (item_prior != nullptr) item_info.diagonal().head(k) += item_prior->variance.cwiseInverse();
@@ -86,8 +128,10 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
       r.outfit[c] = outfit_sum / weight_sum;
     }
   }
-  r.theta_se.resize(n, k);
-  for (Index i = 0; i < n; ++i) r.theta_se.row(i) = InverseDiagonalSqrt(theta_info[i]).transpose();
+  if (k > 1) {
+    r.theta_se.resize(n, k);
+    for (Index i = 0; i < n; ++i) r.theta_se.row(i) = InverseDiagonalSqrt(theta_info[i]).transpose();
+  }
 
   r.item_p_correct.resize(j);
   for (Index c = 0; c < j; ++c) {
