@@ -201,6 +201,48 @@ TEST_F(BenchmarkServiceTest, Math500UploadAndFitMatchesOfflineAssayFit) {
   }
 }
 
+// The fit job reads the stored responses back by one of two paths (staged N×J for matrices at
+// least a quarter full with unit trials; the cell list otherwise): on each the served abilities
+// are those of the core's fit of the uploaded matrix.
+TEST_F(BenchmarkServiceTest, FitJobsReadBackTheUploadedMatrixWhateverItsShape) {
+  struct Case {
+    const char* name;
+    double missing;
+    int trials;
+  };
+  for (const Case& c : {Case{"dense", 0.0, 1}, Case{"30% missing", 0.3, 1},
+                        Case{"90% missing", 0.9, 1}, Case{"k of 3", 0.2, 3}}) {
+    SCOPED_TRACE(c.name);
+    testing::SimOptions sim;
+    sim.models = 120;
+    sim.items = 150;
+    sim.missing = c.missing;
+    sim.trials = c.trials;
+    const testing::Simulated s = testing::Simulate(sim);
+    const v1::Benchmark bm = Create(c.name);
+    ASSERT_OK(Upload(s.data, bm.id(), 5000).status());
+    const std::vector<v1::Fit> progress = FitAndWatch(bm.id());
+    ASSERT_EQ(progress.back().state(), v1::FIT_STATE_SUCCEEDED) << progress.back().error();
+    EXPECT_EQ(progress.back().num_cells(), s.data.num_observed());
+    ASSERT_OK_AND_ASSIGN(irt::FitResult core, irt::Fit(s.data, irt::FitOptions()));
+    double max_diff = 0;
+    for (const v1::Ability& a : AllAbilities(bm.id(), v1::ABILITY_SORT_MODEL, 1000)) {
+      const auto i = std::find(s.data.model_ids().begin(), s.data.model_ids().end(), a.model()) -
+                     s.data.model_ids().begin();
+      ASSERT_LT(i, s.data.num_models());
+      // What was read back: each model's observed cells and accuracy, exactly.
+      EXPECT_EQ(a.num_items(), s.data.model_cells()[i]) << a.model();
+      EXPECT_NEAR(a.accuracy(), s.data.model_successes()[i] / s.data.model_trials()[i], 1e-12)
+          << a.model();
+      max_diff = std::max(max_diff, std::abs(a.theta(0) - core.params.theta(i, 0)));
+    }
+    // The same fit up to summation order (the job's threads and item order are its own; with 90%
+    // missing the optimum is flat enough for that to show in the fifth decimal).
+    std::printf("%s: largest theta difference from the core's fit %.2e\n", c.name, max_diff);
+    EXPECT_LT(max_diff, 1e-4);
+  }
+}
+
 TEST_F(BenchmarkServiceTest, VersionsCurrentCalibrationAndCancel) {
   testing::SimOptions sim;
   sim.models = 400;

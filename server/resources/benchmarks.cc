@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -366,6 +368,8 @@ absl::Status BenchmarkManager::ListItems(const Principal& who,
 }
 
 absl::StatusOr<irt::ResponseMatrix> BenchmarkManager::LoadMatrix(int64_t benchmark_row_id) {
+  ASSIGN_OR_RETURN(std::optional<irt::ResponseMatrix> dense, LoadDenseMatrix(benchmark_row_id));
+  if (dense.has_value()) return *std::move(dense);
   // Rows first, then the names: names only grow, so every index in the rows has a name.
   std::vector<irt::Cell> cells;
   absl::Status unpacked = absl::OkStatus();
@@ -389,6 +393,51 @@ absl::StatusOr<irt::ResponseMatrix> BenchmarkManager::LoadMatrix(int64_t benchma
     for (storage::Entry& e : entries) names->push_back(std::move(e.name));
   }
   return irt::ResponseMatrix::FromCells(std::move(models), std::move(items), std::move(cells));
+}
+
+absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMatrix(
+    int64_t benchmark_row_id) {
+  ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> record,
+                   storage_->FindBenchmarkById(benchmark_row_id));
+  if (!record.has_value()) return std::nullopt;
+  std::vector<std::string> models, items;
+  for (auto [kind, names] : {std::make_pair(storage::EntryKind::kModel, &models),
+                             std::make_pair(storage::EntryKind::kItem, &items)}) {
+    ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
+                     storage_->BenchmarkEntries(benchmark_row_id, kind));
+    for (storage::Entry& e : entries) names->push_back(std::move(e.name));
+  }
+  const size_t n = models.size(), j = items.size();
+  // Staging N×J values costs 4 bytes a cell, observed or not: only for matrices at least a
+  // quarter full (then it is no more than the cell list it replaces).
+  if (n == 0 || j == 0 || n * j > 4 * static_cast<size_t>(std::max<int64_t>(record->num_cells, 0))) {
+    return std::nullopt;
+  }
+  std::vector<float> values(n * j, std::numeric_limits<float>::quiet_NaN());
+  bool fits = true;  // unit trials and indices within the names read above
+  absl::Status unpacked = absl::OkStatus();
+  RETURN_IF_ERROR(
+      storage_->ForEachResponseRow(benchmark_row_id, [&](int64_t model, const std::string& bytes) {
+        if (!fits || !unpacked.ok()) return;
+        if (model < 0 || static_cast<size_t>(model) >= n) {
+          fits = false;  // a model added after the names were read
+          return;
+        }
+        const absl::Status read = ForEachUnitTrialCell(bytes, [&](int32_t item, float y) {
+          if (item < 0 || static_cast<size_t>(item) >= j) return false;
+          values[static_cast<size_t>(item) * n + static_cast<size_t>(model)] = y;
+          return true;
+        });
+        if (absl::IsFailedPrecondition(read)) {
+          fits = false;  // counts of n, or an item added after the names were read
+        } else {
+          unpacked.Update(read);
+        }
+      }));
+  RETURN_IF_ERROR(unpacked);
+  if (!fits) return std::nullopt;
+  return irt::ResponseMatrix::FromDenseColumns(std::move(models), std::move(items),
+                                               std::move(values));
 }
 
 absl::StatusOr<std::vector<std::vector<std::string>>> BenchmarkManager::ItemTags(

@@ -67,6 +67,10 @@ class BenchmarkManager {
     int64_t num_cells = 0;
   };
   absl::StatusOr<Names*> NamesOf(storage::WriteTxn& txn, const storage::BenchmarkRecord& record);
+  // LoadMatrix's fast path: the values staged N×J straight from the packed rows, for matrices at
+  // least a quarter full whose cells all have unit trials; nullopt where it does not apply (then
+  // LoadMatrix builds the matrix from its cells).
+  absl::StatusOr<std::optional<irt::ResponseMatrix>> LoadDenseMatrix(int64_t benchmark_row_id);
 
   storage::Storage* storage_;
   absl::flat_hash_map<int64_t, std::unique_ptr<Names>> names_;  // committer thread only

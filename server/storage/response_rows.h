@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -30,6 +31,11 @@ struct PackedCell {
 std::string PackRow(const std::vector<PackedCell>& cells);
 // DataLoss for a malformed row.
 absl::StatusOr<std::vector<PackedCell>> UnpackRow(absl::string_view bytes);
+// Calls `cell(item, successes)` for each cell of a row whose trials are all 1, in item order,
+// without unpacking it, until `cell` returns false. DataLoss for a malformed row;
+// FailedPrecondition if the row carries trials (read it with UnpackRow) or `cell` returned false.
+absl::Status ForEachUnitTrialCell(absl::string_view bytes,
+                                  absl::FunctionRef<bool(int32_t item, float successes)> cell);
 
 struct MergeCounts {
   int64_t added = 0, changed = 0, unchanged = 0;
