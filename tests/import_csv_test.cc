@@ -42,6 +42,45 @@ TEST(ResponsesCsvTest, WideWithPlusMinusOneFractionsAndMissing) {
   EXPECT_THAT(m.item_ids(), ElementsAre("q1", "q2", "q3"));
 }
 
+// A wide file with no quote takes the line-by-line path; one quoted header field sends the same
+// rows through the general CSV reader. Both must read the same matrix, and fail with the same
+// message at the same line and column.
+TEST(ResponsesCsvTest, PlainLinesReadAsTheGeneralReaderDoes) {
+  const std::vector<std::string> bodies = {
+      "m1,1,0,1\nm2,0,1,0\n",                  // 0/1 inline
+      "m1,1,0,\nm2,,1, 1 \n",                  // empty cells (last one too), spaces
+      "m1,0.5,+1,-1\r\n\r\nm2,true,FALSE,NA\r\n",  // CRLF, a blank line, words
+      "m1,1,0,1\nm2,0,1,0",                    // no newline at the end
+      "m1,1,0\n",                              // a cell short
+      "m1,1,0,1,0\n",                          // a cell too many
+      "m1,1,0,1,\n",                           // a trailing comma
+      "m1,1,2,1\n",                            // out of range
+      ",1,0,1\n",                              // no model name
+      "m1,1,0,1\n\nm1,0,0,0\n",                // a repeated model, after a blank line
+  };
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body);
+    const auto plain = ParseResponsesCsv("model,q1,q2,q3\n" + body, "w.csv");
+    const auto general = ParseResponsesCsv("\"model\",q1,q2,q3\n" + body, "w.csv");
+    ASSERT_EQ(plain.ok(), general.ok()) << plain.status() << " / " << general.status();
+    if (!plain.ok()) {
+      EXPECT_EQ(plain.status(), general.status());
+      continue;
+    }
+    EXPECT_EQ(plain->model_ids(), general->model_ids());
+    EXPECT_EQ(plain->dense(), general->dense());
+    EXPECT_EQ(plain->num_observed(), general->num_observed());
+    for (Eigen::Index j = 0; j < plain->num_items(); ++j) {
+      const auto a = plain->column(j), b = general->column(j);
+      ASSERT_EQ(a.size, b.size);
+      for (Eigen::Index k = 0; k < a.size; ++k) {
+        EXPECT_EQ(a.y[k], b.y[k]);
+        EXPECT_EQ(a.rows == nullptr ? k : a.rows[k], b.rows == nullptr ? k : b.rows[k]);
+      }
+    }
+  }
+}
+
 TEST(ResponsesCsvTest, WideCompleteIsDense) {
   ASSERT_OK_AND_ASSIGN(auto m, ParseResponsesCsv("model,a,b\nx,1,0\ny,0,1\n", "w.csv"));
   EXPECT_TRUE(m.dense());
