@@ -385,14 +385,21 @@ absl::StatusOr<irt::ResponseMatrix> BenchmarkManager::LoadMatrix(int64_t benchma
         }
       }));
   RETURN_IF_ERROR(unpacked);
-  std::vector<std::string> models, items;
-  for (auto [kind, names] : {std::make_pair(storage::EntryKind::kModel, &models),
-                             std::make_pair(storage::EntryKind::kItem, &items)}) {
+  ASSIGN_OR_RETURN(EntryNames names, NamesOfEntries(benchmark_row_id));
+  return irt::ResponseMatrix::FromCells(std::move(names.models), std::move(names.items),
+                                        std::move(cells));
+}
+
+absl::StatusOr<BenchmarkManager::EntryNames> BenchmarkManager::NamesOfEntries(
+    int64_t benchmark_row_id) {
+  EntryNames names;
+  for (auto [kind, list] : {std::make_pair(storage::EntryKind::kModel, &names.models),
+                            std::make_pair(storage::EntryKind::kItem, &names.items)}) {
     ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
                      storage_->BenchmarkEntries(benchmark_row_id, kind));
-    for (storage::Entry& e : entries) names->push_back(std::move(e.name));
+    for (storage::Entry& e : entries) list->push_back(std::move(e.name));
   }
-  return irt::ResponseMatrix::FromCells(std::move(models), std::move(items), std::move(cells));
+  return names;
 }
 
 absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMatrix(
@@ -400,19 +407,21 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> record,
                    storage_->FindBenchmarkById(benchmark_row_id));
   if (!record.has_value()) return std::nullopt;
-  std::vector<std::string> models, items;
-  for (auto [kind, names] : {std::make_pair(storage::EntryKind::kModel, &models),
-                             std::make_pair(storage::EntryKind::kItem, &items)}) {
-    ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
-                     storage_->BenchmarkEntries(benchmark_row_id, kind));
-    for (storage::Entry& e : entries) names->push_back(std::move(e.name));
-  }
-  const size_t n = models.size(), j = items.size();
   // Staging N×J values costs 4 bytes a cell, observed or not: only for matrices at least a
   // quarter full (then it is no more than the cell list it replaces).
-  if (n == 0 || j == 0 || n * j > 4 * static_cast<size_t>(std::max<int64_t>(record->num_cells, 0))) {
+  const auto quarter_full = [&](size_t models, size_t items) {
+    return models > 0 && items > 0 &&
+           models * items <= 4 * static_cast<size_t>(std::max<int64_t>(record->num_cells, 0));
+  };
+  if (!quarter_full(static_cast<size_t>(record->num_models),
+                    static_cast<size_t>(record->num_items))) {
     return std::nullopt;
   }
+  ASSIGN_OR_RETURN(EntryNames names, NamesOfEntries(benchmark_row_id));
+  std::vector<std::string>& models = names.models;
+  std::vector<std::string>& items = names.items;
+  const size_t n = models.size(), j = items.size();
+  if (!quarter_full(n, j)) return std::nullopt;  // grown since the record was read
   std::vector<float> values(n * j, std::numeric_limits<float>::quiet_NaN());
   bool fits = true;  // unit trials and indices within the names read above
   absl::Status unpacked = absl::OkStatus();
@@ -429,7 +438,7 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
           return true;
         });
         if (absl::IsFailedPrecondition(read)) {
-          fits = false;  // counts of n, or an item added after the names were read
+          fits = false;  // the row carries trials, or an item added after the names were read
         } else {
           unpacked.Update(read);
         }

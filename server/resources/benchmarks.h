@@ -71,6 +71,11 @@ class BenchmarkManager {
   // least a quarter full whose cells all have unit trials; nullopt where it does not apply (then
   // LoadMatrix builds the matrix from its cells).
   absl::StatusOr<std::optional<irt::ResponseMatrix>> LoadDenseMatrix(int64_t benchmark_row_id);
+  // The benchmark's model and item names, in index order.
+  struct EntryNames {
+    std::vector<std::string> models, items;
+  };
+  absl::StatusOr<EntryNames> NamesOfEntries(int64_t benchmark_row_id);
 
   storage::Storage* storage_;
   absl::flat_hash_map<int64_t, std::unique_ptr<Names>> names_;  // committer thread only
