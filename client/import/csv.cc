@@ -87,20 +87,13 @@ class WideReader {
                      absl::StrCat("expected ", items_.size() + 1, " fields (model + ",
                                   items_.size(), " items), got ", row.size()));
     }
-    std::string model(absl::StripAsciiWhitespace(row[0]));
-    if (model.empty()) return ErrorAt(name_, line, 1, "empty model name");
-    auto [it, inserted] = model_line_.emplace(model, line);
-    if (!inserted) {
-      return ErrorAt(name_, line, 1,
-                     absl::StrCat("model '", model, "' already appears on line ", it->second));
-    }
-    models_.push_back(std::move(model));
+    ASSIGN_OR_RETURN(std::string model, NewModel(line, row[0]));
     for (size_t c = 0; c < items_.size(); ++c) {
       absl::StatusOr<double> v = ParseOutcome(row[c + 1]);
       if (!v.ok()) return ErrorAt(name_, line, static_cast<int>(c) + 2, v.status().message());
       block_(staged_, static_cast<Eigen::Index>(c)) = static_cast<float>(*v);
     }
-    if (++staged_ == kBlockRows) Flush();
+    Stage(std::move(model));
     return absl::OkStatus();
   }
 
@@ -109,13 +102,7 @@ class WideReader {
   absl::Status PlainRow(int line, absl::string_view text) {
     const size_t comma = text.find(',');
     if (comma == absl::string_view::npos) return WrongWidth(line, text);
-    std::string model(absl::StripAsciiWhitespace(text.substr(0, comma)));
-    if (model.empty()) return ErrorAt(name_, line, 1, "empty model name");
-    auto [it, inserted] = model_line_.emplace(model, line);
-    if (!inserted) {
-      return ErrorAt(name_, line, 1,
-                     absl::StrCat("model '", model, "' already appears on line ", it->second));
-    }
+    ASSIGN_OR_RETURN(std::string model, NewModel(line, text.substr(0, comma)));
     const char* p = text.data() + comma + 1;
     const char* const end = text.data() + text.size();
     float* out = block_.row(staged_).data();
@@ -135,8 +122,7 @@ class WideReader {
       p = q + 1;
     }
     if (p <= end) return WrongWidth(line, text);  // more cells than items
-    models_.push_back(std::move(model));
-    if (++staged_ == kBlockRows) Flush();
+    Stage(std::move(model));
     return absl::OkStatus();
   }
 
@@ -157,6 +143,24 @@ class WideReader {
 
  private:
   static constexpr Eigen::Index kBlockRows = 32;
+
+  // A row's model name (field 1), checked: not empty, not seen on an earlier line.
+  absl::StatusOr<std::string> NewModel(int line, absl::string_view field) {
+    std::string model(absl::StripAsciiWhitespace(field));
+    if (model.empty()) return ErrorAt(name_, line, 1, "empty model name");
+    auto [it, inserted] = model_line_.emplace(model, line);
+    if (!inserted) {
+      return ErrorAt(name_, line, 1,
+                     absl::StrCat("model '", model, "' already appears on line ", it->second));
+    }
+    return model;
+  }
+
+  // Keeps the row just written into block_'s next row.
+  void Stage(std::string model) {
+    models_.push_back(std::move(model));
+    if (++staged_ == kBlockRows) Flush();
+  }
 
   absl::Status WrongWidth(int line, absl::string_view text) const {
     const size_t fields = static_cast<size_t>(std::count(text.begin(), text.end(), ',')) + 1;
