@@ -564,26 +564,40 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
     AddFormatFlags(sub, flags.format);
   }
 
-  sub = Add(*group, "list", "A benchmark's fits, newest first",
+  sub = Add(*group, "list",
+            "A benchmark's fits, newest first; without a benchmark, the team's fit queue (running, "
+            "then queued in the order they will start)",
             [](const AssayClient& client, const Args& a) -> absl::Status {
               auto stub = v1::BenchmarkService::NewStub(client.channel());
               v1::ListFitsRequest request;
               request.set_benchmark_id(a.id);
               ASSIGN_OR_RETURN(auto r, ListAll(client, *stub, &v1::BenchmarkService::Stub::ListFits,
                                                request, "ListFits", a.limit, "fits"));
-              Table t{
-                  {"id", "version", "state", "iterations", "loss", "seconds", "current", "created"},
-                  {}};
+              const bool queue = a.id.empty();
+              Table t{{"id", queue ? "benchmark" : "version", "state"}, {}};
+              if (queue) t.header.push_back("starts after");
+              for (const char* column : {"iterations", "loss", "seconds", "current", "created"})
+                t.header.push_back(column);
               for (const v1::Fit& f : r.fits()) {
-                t.rows.push_back({f.id(), absl::StrCat(f.version()),
-                                  absl::AsciiStrToLower(v1::FitState_Name(f.state()).substr(10)),
-                                  absl::StrCat(f.iteration()), Num(f.loss(), 6), Num(f.seconds()),
-                                  f.current() ? "yes" : "", Time(f.created_at())});
+                std::vector<std::string> row = {
+                    f.id(), queue ? f.benchmark_id() : absl::StrCat(f.version()),
+                    absl::AsciiStrToLower(v1::FitState_Name(f.state()).substr(10))};
+                if (queue) {
+                  row.push_back(f.state() == v1::FIT_STATE_QUEUED
+                                    ? absl::StrCat(f.queue_position(), " fit(s)")
+                                    : "");
+                }
+                for (std::string cell : {absl::StrCat(f.iteration()), Num(f.loss(), 6),
+                                         Num(f.seconds()), std::string(f.current() ? "yes" : ""),
+                                         Time(f.created_at())}) {
+                  row.push_back(std::move(cell));
+                }
+                t.rows.push_back(std::move(row));
               }
               PrintRows(r, t, a.format);
               return absl::OkStatus();
             });
-  sub->add_option("benchmark", flags.id, "benchmark id")->required();
+  sub->add_option("benchmark", flags.id, "benchmark id (omit for the team's fit queue)");
   sub->add_option("--limit", flags.limit, "at most this many (default all)");
   AddFormatFlags(sub, flags.format);
 

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
 namespace assay::client {
@@ -41,6 +42,28 @@ bool IsTransient(const grpc::Status& status) {
 
 absl::Duration RetryBackoff(int attempt) {
   return std::min(absl::Milliseconds(100) * (1 << std::min(attempt - 1, 10)), absl::Seconds(2));
+}
+
+std::optional<absl::Duration> RetryPushback(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("grpc-retry-pushback-ms");
+  if (it == trailers.end()) return std::nullopt;
+  int64_t ms = -1;
+  if (!absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms)) ms = -1;
+  return absl::Milliseconds(ms);
+}
+
+std::optional<absl::Duration> RetryAfter(const grpc::Status& status,
+                                         const grpc::ClientContext& context, int attempt,
+                                         int attempts) {
+  if (attempt + 1 >= attempts) return std::nullopt;
+  const std::optional<absl::Duration> pushback = RetryPushback(context);
+  if (pushback.has_value()) {
+    if (*pushback < absl::ZeroDuration()) return std::nullopt;
+    return *pushback;
+  }
+  if (!IsTransient(status)) return std::nullopt;
+  return RetryBackoff(attempt + 1);
 }
 
 }  // namespace assay::client

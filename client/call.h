@@ -3,10 +3,12 @@
 //  - an idempotency key: a request with an empty `request_id` field gets a random one, kept for
 //    every attempt, so the server answers a repeat with the stored reply instead of acting twice;
 //  - retries of transient failures: UNAVAILABLE (server unreachable, restarting) and
-//    RESOURCE_EXHAUSTED replies that ask to retry (the server's "busy" and "write queue is full"),
-//    with exponential backoff (100 ms, 200 ms, ... at most 2 s) for up to ClientOptions.attempts
-//    attempts. A retry is sent only when it is safe: the request carries a request_id, or the
-//    caller marks the call idempotent (CallKind).
+//    RESOURCE_EXHAUSTED replies that ask to retry (the server's "busy" and "write queue is full",
+//    a team over its write rate), with exponential backoff (100 ms, 200 ms, ... at most 2 s) or,
+//    when the server says when (trailing metadata grpc-retry-pushback-ms), after that delay; a
+//    negative pushback (a capacity limit) means no retry. Up to ClientOptions.attempts attempts.
+//    A retry is sent only when it is safe: the request carries a request_id, or the caller marks
+//    the call idempotent (CallKind).
 // Errors keep the server's code; the message is prefixed by `what`.
 #ifndef ASSAY_CLIENT_CALL_H_
 #define ASSAY_CLIENT_CALL_H_
@@ -14,6 +16,8 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,6 +41,15 @@ bool IsTransient(const absl::Status& status);
 // The pause before attempt `attempt` (1 = the first retry).
 absl::Duration RetryBackoff(int attempt);
 
+// The server's retry advice in a finished call's trailing metadata (grpc-retry-pushback-ms): a
+// delay, a negative duration for "do not retry", nullopt when it gave none.
+std::optional<absl::Duration> RetryPushback(const grpc::ClientContext& context);
+
+// Whether to retry a failed attempt and after what pause: nullopt for no retry.
+std::optional<absl::Duration> RetryAfter(const grpc::Status& status,
+                                         const grpc::ClientContext& context, int attempt,
+                                         int attempts);
+
 // kIdempotent: a read, or a write whose repeat changes nothing (RevokeApiKey); retried even
 // without a request_id.
 enum class CallKind { kMutating, kIdempotent };
@@ -50,13 +63,14 @@ absl::StatusOr<Response> Call(const AssayClient& client, Stub& stub,
   const bool has_request_id = FillRequestId(request);
   const bool retry_safe = has_request_id || kind == CallKind::kIdempotent;
   for (int attempt = 0;; ++attempt) {
-    if (attempt > 0) absl::SleepFor(RetryBackoff(attempt));
     Response response;
-    const grpc::Status status = (stub.*method)(client.Context().get(), request, &response);
+    const std::unique_ptr<grpc::ClientContext> context = client.Context();
+    const grpc::Status status = (stub.*method)(context.get(), request, &response);
     if (status.ok()) return response;
-    if (!retry_safe || !IsTransient(status) || attempt + 1 >= client.attempts()) {
-      return FromGrpcStatus(status, what);
-    }
+    const std::optional<absl::Duration> pause =
+        RetryAfter(status, *context, attempt, client.attempts());
+    if (!retry_safe || !pause.has_value()) return FromGrpcStatus(status, what);
+    absl::SleepFor(*pause);
   }
 }
 

@@ -90,13 +90,16 @@ absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(const AssayClient& c
                                                             size_t max_cells) {
   auto stub = v1::BenchmarkService::NewStub(client.channel());
   for (int attempt = 0;; ++attempt) {
-    if (attempt > 0) absl::SleepFor(RetryBackoff(attempt));
     auto context = client.Context(timeout);
     absl::StatusOr<v1::UploadResponsesResponse> response =
         UploadResponses(*stub, *context, data, benchmark_id, max_cells);
-    if (response.ok() || !IsTransient(response.status()) || attempt + 1 >= client.attempts()) {
-      return response;
-    }
+    if (response.ok()) return response;
+    const grpc::Status status(static_cast<grpc::StatusCode>(response.status().code()),
+                              std::string(response.status().message()));
+    const std::optional<absl::Duration> pause =
+        RetryAfter(status, *context, attempt, client.attempts());
+    if (!pause.has_value()) return response;
+    absl::SleepFor(*pause);
   }
 }
 

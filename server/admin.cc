@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "server/runtime/auth.h"
+#include "server/runtime/quotas.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -52,6 +53,36 @@ absl::StatusOr<CreatedKey> CreateKey(const std::string& db_path, const std::stri
     out.prefix = created.second.prefix;
     return absl::OkStatus();
   }));
+  return out;
+}
+
+absl::StatusOr<std::vector<TeamLimitRow>> SetTeamLimits(
+    const std::string& db_path, const std::string& team,
+    const std::vector<std::string>& assignments) {
+  std::vector<std::pair<Limit, std::optional<double>>> changes;
+  for (const std::string& a : assignments) {
+    ASSIGN_OR_RETURN(auto change, ParseLimitAssignment(a));
+    changes.push_back(change);
+  }
+  ASSIGN_OR_RETURN(auto storage, storage::Storage::Open(db_path));
+  ASSIGN_OR_RETURN(std::optional<int64_t> team_id, storage->FindTeam(team));
+  if (!team_id.has_value()) return absl::NotFoundError(absl::StrCat("no team '", team, "'"));
+  if (!changes.empty()) {
+    RETURN_IF_ERROR(storage->Write([&](storage::WriteTxn& txn) -> absl::Status {
+      for (const auto& [limit, value] : changes)
+        RETURN_IF_ERROR(txn.SetTeamLimit(*team_id, InfoOf(limit).name, value));
+      return absl::OkStatus();
+    }));
+  }
+  ASSIGN_OR_RETURN(auto stored, storage->TeamLimits(*team_id));
+  std::vector<TeamLimitRow> out;
+  for (const LimitInfo& info : AllLimits()) {
+    TeamLimitRow row{info.name, std::nullopt, info.help};
+    for (const auto& [name, value] : stored) {
+      if (name == info.name) row.value = value;
+    }
+    out.push_back(row);
+  }
   return out;
 }
 

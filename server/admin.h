@@ -2,11 +2,16 @@
 // one runs: SQLite serializes the writers):
 //   assayd --db FILE team create NAME            creates a team and prints its first admin key
 //   assayd --db FILE key create TEAM --role R    prints a new key of team TEAM with role R
+//   assayd --db FILE team limits TEAM [NAME=VALUE ...]
+//                                                sets a team's own limits (VALUE 'default'
+//                                                returns to the server's), prints them all
 //   assayd --db FILE backup DEST                 online backup to a new file DEST
 #ifndef ASSAY_SERVER_ADMIN_H_
 #define ASSAY_SERVER_ADMIN_H_
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -25,6 +30,19 @@ absl::StatusOr<CreatedKey> CreateTeam(const std::string& db_path, const std::str
 // NotFound for an unknown team; InvalidArgument for a bad role.
 absl::StatusOr<CreatedKey> CreateKey(const std::string& db_path, const std::string& team,
                                      const std::string& role, const std::string& description);
+// A team's limit as the admin command shows it: its own value, or nullopt (the server's default,
+// its --team-limit flag).
+struct TeamLimitRow {
+  std::string name;
+  std::optional<double> value;
+  std::string help;
+};
+// Applies `assignments` (ParseLimitAssignment's form) in one transaction, then lists every limit.
+// NotFound for an unknown team; InvalidArgument naming a bad assignment (nothing is changed).
+// A running server applies the change within its --limits-refresh.
+absl::StatusOr<std::vector<TeamLimitRow>> SetTeamLimits(const std::string& db_path,
+                                                        const std::string& team,
+                                                        const std::vector<std::string>& assignments);
 absl::Status BackupDatabase(const std::string& db_path, const std::string& dest_path);
 
 }  // namespace assay::server

@@ -9,10 +9,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/admin.h"
 #include "server/runtime/log.h"
+#include "server/runtime/quotas.h"
 #include "core/base/version.h"
 #include "server/http/openapi.h"
 #include "server/server.h"
@@ -31,6 +34,13 @@ sigset_t BlockShutdownSignals() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+std::string LimitNames() {
+  std::string out;
+  for (const assay::server::LimitInfo& info : assay::server::AllLimits())
+    absl::StrAppend(&out, out.empty() ? "" : ", ", info.name);
+  return out;
 }
 
 }  // namespace
@@ -65,6 +75,19 @@ int main(int argc, char** argv) {
   app.add_option("--fit-threads", options.fit_threads,
                  "threads of each calibration job (0 = one per core)")
       ->capture_default_str();
+  app.add_option("--fit-slots", options.fit_slots,
+                 "fits running at once, server-wide (each team's up to its concurrent_fits, "
+                 "taken round-robin across teams)")
+      ->capture_default_str();
+  std::vector<std::string> team_limits;
+  app.add_option("--team-limit", team_limits,
+                 "a default limit of every team, NAME=VALUE (repeat; 0 = unlimited): " +
+                     LimitNames() + "; `team limits` sets one team's own");
+  double limits_refresh_seconds = 2;
+  app.add_option("--limits-refresh", limits_refresh_seconds,
+                 "seconds within which a change made with `team limits` takes effect")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--grace", grace_seconds, "seconds in-flight calls get on shutdown")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -96,6 +119,12 @@ int main(int argc, char** argv) {
   CLI::App* team_create =
       team->add_subcommand("create", "create a team and print its first admin key (shown once)");
   team_create->add_option("name", team_name, "team name")->required();
+  std::vector<std::string> limit_assignments;
+  CLI::App* team_limits_cmd = team->add_subcommand(
+      "limits", "set a team's own limits (NAME=VALUE; VALUE 'default' for the server's) and print "
+                "them all");
+  team_limits_cmd->add_option("name", team_name, "team name")->required();
+  team_limits_cmd->add_option("assignments", limit_assignments, "NAME=VALUE ...");
   CLI::App* key = app.add_subcommand("key", "manage API keys")->require_subcommand(1);
   CLI::App* key_create = key->add_subcommand("create", "print a new API key (shown once)");
   key_create->add_option("team", team_name, "team name")->required();
@@ -111,6 +140,31 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   options.shutdown_grace = absl::Seconds(grace_seconds);
+  options.limits_refresh = absl::Seconds(limits_refresh_seconds);
+  for (const std::string& assignment : team_limits) {
+    auto parsed = assay::server::ParseLimitAssignment(assignment);
+    if (!parsed.ok() || !parsed->second.has_value()) {
+      std::fprintf(stderr, "assayd: --team-limit: %s\n",
+                   parsed.ok() ? "a server default needs a number"
+                               : std::string(parsed.status().message()).c_str());
+      return 2;
+    }
+    options.team_limits.Set(parsed->first, *parsed->second);
+  }
+  if (team_limits_cmd->parsed()) {
+    auto rows = assay::server::SetTeamLimits(options.db_path, team_name, limit_assignments);
+    if (!rows.ok()) {
+      std::fprintf(stderr, "assayd: %s\n", std::string(rows.status().message()).c_str());
+      return 1;
+    }
+    std::printf("team %s\n", team_name.c_str());
+    for (const assay::server::TeamLimitRow& row : *rows) {
+      std::printf("  %-17s %-14s %s\n", row.name.c_str(),
+                  row.value.has_value() ? absl::StrCat(*row.value).c_str() : "server default",
+                  row.help.c_str());
+    }
+    return 0;
+  }
   options.http_idle_timeout = absl::Seconds(http_idle_seconds);
 
   if (team_create->parsed() || key_create->parsed()) {

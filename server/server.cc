@@ -50,6 +50,12 @@ absl::Status ServerOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("fit threads: must be in [0, 256], got ", fit_threads));
   }
+  if (fit_slots < 1 || fit_slots > 64) {
+    return absl::InvalidArgumentError(absl::StrCat("fit slots: must be in [1, 64], got ", fit_slots));
+  }
+  for (const LimitInfo& info : AllLimits()) {
+    RETURN_IF_ERROR(ValidateLimit(info.limit, team_limits.Get(info.limit)));
+  }
   if (queue_capacity < 1) return absl::InvalidArgumentError("queue: capacity must be >= 1");
   if (max_live_sessions < 1) {
     return absl::InvalidArgumentError("max live sessions: must be >= 1");
@@ -83,6 +89,7 @@ struct AssayServer::Parts {
   std::unique_ptr<CommitQueue> commits;
   std::unique_ptr<BoundedExecutor> executor;
   std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<Quotas> quotas;
   std::unique_ptr<AuditManager> audits;
   std::unique_ptr<BenchmarkManager> benchmarks;
   std::unique_ptr<FitJobs> fits;
@@ -176,28 +183,33 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   parts->executor =
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
   parts->auth = std::make_unique<Authenticator>(parts->storage.get());
+  parts->quotas = std::make_unique<Quotas>(parts->storage.get(), options.team_limits,
+                                           options.limits_refresh);
+  Quotas* quotas = parts->quotas.get();
   parts->audits = std::make_unique<AuditManager>(parts->storage.get(), options.max_live_audits,
-                                                 &parts->metrics);
-  parts->benchmarks = std::make_unique<BenchmarkManager>(parts->storage.get());
+                                                 &parts->metrics, quotas);
+  parts->benchmarks = std::make_unique<BenchmarkManager>(parts->storage.get(), quotas);
   const int fit_threads = options.fit_threads > 0
                               ? options.fit_threads
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   parts->fits = std::make_unique<FitJobs>(parts->storage.get(), parts->commits.get(),
-                                          parts->benchmarks.get(), fit_threads);
+                                          parts->benchmarks.get(), fit_threads, options.fit_slots,
+                                          parts->quotas.get());
   if (absl::Status started = parts->fits->Start(); !started.ok()) {
     parts->commits->Shutdown();
     return started;
   }
   parts->cat = std::make_unique<CatManager>(parts->storage.get(), parts->fits.get(),
-                                            options.max_live_sessions);
-  parts->comparisons = std::make_unique<CompareManager>(
-      parts->storage.get(), parts->benchmarks.get(), parts->fits.get(), options.max_live_sessions);
-  parts->monitors =
-      std::make_unique<MonitorManager>(parts->storage.get(), options.max_live_monitors,
-                                       &parts->metrics);
+                                            options.max_live_sessions, quotas);
+  parts->comparisons =
+      std::make_unique<CompareManager>(parts->storage.get(), parts->benchmarks.get(),
+                                       parts->fits.get(), options.max_live_sessions, quotas);
+  parts->monitors = std::make_unique<MonitorManager>(
+      parts->storage.get(), options.max_live_monitors, &parts->metrics, quotas);
   ServerDeps deps;
   deps.storage = parts->storage.get();
   deps.executor = parts->executor.get();
+  deps.quotas = parts->quotas.get();
   deps.commits = parts->commits.get();
   deps.auth = parts->auth.get();
   deps.audits = parts->audits.get();

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/runtime/quotas.h"
 
 namespace assay::server {
 
@@ -25,9 +26,16 @@ struct ServerOptions {
   // Executor threads for storage and estimator work, and how many calls may wait for them.
   int worker_threads = 2;
   size_t queue_capacity = 1024;
-  // Sweep threads of each calibration (fits run one at a time, off the request path); 0 means
-  // one per core.
+  // Sweep threads of each calibration (fits run off the request path, at a lower CPU priority);
+  // 0 means one per core.
   int fit_threads = 0;
+  // Fits running at once, server-wide; each team's at most its concurrent_fits limit, taken
+  // round-robin across teams (server/resources/fits.h).
+  int fit_slots = 2;
+  // Every team's limits unless the administrator set its own (server/runtime/quotas.h), and how
+  // soon a change made with `assayd team limits` takes effect.
+  TeamLimits team_limits;
+  absl::Duration limits_refresh = absl::Seconds(2);
   // Adaptive-testing sessions kept in memory; beyond that the least recently used idle ones are
   // dropped and replayed from the database when next used.
   size_t max_live_sessions = 1000;

@@ -330,6 +330,62 @@ TEST_F(CliApiTest, FitMethodFromTheCliAndThePythonClient) {
                                     "FIT_METHOD_MARGINAL_ITEMS"));
 }
 
+// A team's limits, set by the administrator on the database: `assay whoami` shows them, the CLI
+// lists the fit queue, and the Python client waits out the write rate's retry delay by itself but
+// does not retry a capacity limit.
+TEST_F(CliApiTest, TeamLimitsThroughTheCliAndThePythonClient) {
+  server_->process.Signal(SIGTERM);
+  ASSERT_OK(server_->process.Wait(absl::Seconds(30)).status());
+  ASSERT_OK_AND_ASSIGN(auto limits,
+                       testing::Run({ASSAYD_PATH, "--db", db_, "team", "limits", "evals",
+                                     "write_rate=2", "write_burst=1", "monitors=3"}));
+  ASSERT_EQ(limits.exit_code, 0) << limits.output;
+  EXPECT_THAT(limits.output, HasSubstr("write_rate"));
+  ASSERT_OK_AND_ASSIGN(auto bad, testing::Run({ASSAYD_PATH, "--db", db_, "team", "limits",
+                                               "evals", "monitor=3"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("unknown limit 'monitor'"));
+  ASSERT_OK_AND_ASSIGN(auto server, testing::StartAssayd(ASSAYD_PATH, db_));
+  server_ = std::make_unique<testing::RunningAssayd>(std::move(server));
+  address_ = absl::StrCat("127.0.0.1:", server_->port);
+
+  const json me = OkJson({"whoami"});
+  std::map<std::string, double> limit;
+  for (const json& l : me["limits"]) limit[l["name"]] = l.value("limit", 0.0);
+  EXPECT_EQ(limit["write_rate"], 2);
+  EXPECT_EQ(limit["monitors"], 3);
+  EXPECT_EQ(limit["concurrent_fits"], 1);
+  EXPECT_THAT(Ok({"fits", "list"}), HasSubstr("starts after"));
+
+  const std::string script =
+      "import sys, time\n"
+      "from assay_client import AssayClient, AssayError\n"
+      "with AssayClient(sys.argv[1], token=sys.argv[2], attempts=10) as c:\n"
+      "    start = time.monotonic()\n"
+      "    for k in range(3):\n"
+      "        c.call('MonitorService', 'CreateMonitor', config={'tau': 0.85, 'alpha': 0.01})\n"
+      "    print('three created in %.2f s' % (time.monotonic() - start))\n"
+      "    time.sleep(0.6)\n"
+      "    start = time.monotonic()\n"
+      "    try:\n"
+      "        c.call('MonitorService', 'CreateMonitor', config={'tau': 0.85, 'alpha': 0.01})\n"
+      "    except AssayError as e:\n"
+      "        print(e.code.name, e.details, 'after %.2f s' % (time.monotonic() - start))\n";
+  ASSERT_OK_AND_ASSIGN(
+      auto run, testing::Run({"/usr/bin/env", "PYTHONPATH=" ASSAY_PYTHON_PATH, "/usr/bin/python3",
+                              "-c", script, address_, admin_key_}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // Burst 1 at 2 per second: the second and third waited about 0.5 s each.
+  double seconds = 0;
+  ASSERT_EQ(std::sscanf(run.output.c_str(), "three created in %lf s", &seconds), 1) << run.output;
+  EXPECT_GE(seconds, 0.9);
+  EXPECT_THAT(run.output, HasSubstr("RESOURCE_EXHAUSTED monitors: team at its limit of 3"));
+  double refused_after = 1;
+  ASSERT_NE(run.output.find("after "), std::string::npos);
+  std::sscanf(run.output.c_str() + run.output.find("after ") + 6, "%lf", &refused_after);
+  EXPECT_LT(refused_after, 0.4);  // no retries of a capacity limit
+}
+
 // The Python client's adaptive tests share the server's defaults: the goal accuracy (the default)
 // takes the model-assisted design, the goal ability maximum information; both echo what was filled
 // in, and a test runs to its end through next_items/submit.

@@ -841,9 +841,25 @@ TEST(HttpStatusTest, CodesMapAsTheGatewayDoes) {
   const http::Reply busy = http::ErrorReply(absl::ResourceExhaustedError("queue: full"));
   EXPECT_EQ(busy.status, 429);
   ASSERT_EQ(busy.headers.size(), 1u);
-  EXPECT_EQ(busy.headers[0].first, "Retry-After");
-  EXPECT_EQ(nlohmann::json::parse(busy.body)["details"][0]["fieldViolations"][0]["field"],
-            "queue");
+  EXPECT_EQ(busy.headers[0], std::make_pair(std::string("Retry-After"), std::string("1")));
+  EXPECT_EQ(nlohmann::json::parse(busy.body)["details"][0]["@type"],
+            "type.googleapis.com/google.rpc.QuotaFailure");
+  EXPECT_EQ(nlohmann::json::parse(busy.body)["details"][0]["violations"][0]["subject"], "queue");
+  // Over a rate limit: the delay, rounded up to whole seconds, and exactly in RetryInfo.
+  const http::Reply rate = http::ErrorReply(server::WithRetryDelay(
+      absl::ResourceExhaustedError("write_rate: over"), absl::Milliseconds(1250)));
+  EXPECT_EQ(rate.status, 429);
+  ASSERT_EQ(rate.headers.size(), 1u);
+  EXPECT_EQ(rate.headers[0], std::make_pair(std::string("Retry-After"), std::string("2")));
+  const nlohmann::json rate_body = nlohmann::json::parse(rate.body);
+  EXPECT_EQ(rate_body["details"][0]["@type"], "type.googleapis.com/google.rpc.RetryInfo");
+  EXPECT_EQ(rate_body["details"][0]["retryDelay"], "1.25s");
+  EXPECT_EQ(rate_body["details"][1]["violations"][0]["subject"], "write_rate");
+  // Over a capacity limit: retrying will not help, so no Retry-After.
+  const http::Reply full = http::ErrorReply(server::WithRetryDelay(
+      absl::ResourceExhaustedError("cells: at the limit"), -absl::Milliseconds(1)));
+  EXPECT_EQ(full.status, 429);
+  EXPECT_TRUE(full.headers.empty());
 }
 
 // With --tls-cert/--tls-key the HTTP listener speaks HTTPS with the same certificate, and only that.

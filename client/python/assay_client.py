@@ -38,6 +38,18 @@ _MODULES = {
 }
 
 
+def _retry_pushback(error):
+    """The server's retry advice (trailing metadata grpc-retry-pushback-ms) in seconds: a delay,
+    a negative number for "do not retry" (a capacity limit), or None when it gave none."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-retry-pushback-ms":
+            try:
+                return int(value) / 1000.0
+            except ValueError:
+                return -1.0
+    return None
+
+
 class AssayError(Exception):
     """A failed call: `code` is the grpc.StatusCode, the message is the server's."""
 
@@ -112,10 +124,13 @@ class AssayClient:
                     request, timeout=self._timeout, metadata=self._metadata)
                 return to_dict(response)
             except grpc.RpcError as e:
-                if not (safe and e.code() == grpc.StatusCode.UNAVAILABLE
-                        and attempt + 1 < self._attempts):
+                pushback = _retry_pushback(e)
+                transient = (e.code() == grpc.StatusCode.UNAVAILABLE or
+                             (pushback is not None and pushback >= 0))
+                if not (safe and transient and attempt + 1 < self._attempts):
                     raise AssayError(method, e.code(), e.details()) from None
-                time.sleep(min(0.1 * 2 ** attempt, 2.0))
+                # Over a rate limit the server says when to retry; otherwise back off.
+                time.sleep(pushback if pushback is not None else min(0.1 * 2 ** attempt, 2.0))
 
     def stream(self, service, method, **fields):
         """Yields the messages of a server-streaming method as dicts until it ends."""

@@ -19,6 +19,7 @@
 #include "server/runtime/commit_queue.h"
 #include "server/runtime/executor.h"
 #include "server/runtime/metrics.h"
+#include "server/runtime/quotas.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -43,6 +44,7 @@ struct ServerDeps {
   CompareManager* comparisons = nullptr;
   MonitorManager* monitors = nullptr;
   Metrics* metrics = nullptr;
+  Quotas* quotas = nullptr;  // null: no limits (tests of one layer)
   absl::Time started;  // when the server started
 };
 
@@ -57,6 +59,12 @@ struct Call {
 
 // Receives the outcome of a call exactly once, on some server thread.
 using Done = std::function<void(absl::Status)>;
+
+// One write of the team's write rate (Quotas::TakeWrite): every write call, and every message of
+// a write stream, takes one.
+inline absl::Status TakeWrite(const ServerDeps& deps, const Principal& who) {
+  return deps.quotas == nullptr ? absl::OkStatus() : deps.quotas->TakeWrite(who.team_id);
+}
 
 // Runs `start(Done&)` on the executor, which must see that `done` is called (at once or later).
 // If the executor's queue is full, `done` gets RESOURCE_EXHAUSTED at once; if the call was
@@ -100,7 +108,8 @@ void RunRead(const ServerDeps& deps, Call call, Role role, Work work, Done done)
 }
 
 // A write whose work needs reads first (a calibration to load, a session to bring into memory):
-// authenticates with at least `role` and runs `prepare(const Principal&)` -> absl::StatusOr<P> on
+// authenticates with at least `role`, takes one write of the team's rate (TakeWrite), and runs
+// `prepare(const Principal&)` -> absl::StatusOr<P> on
 // the executor (works must not read the database: the committer holds the connection), then
 // `work(WriteContext&, const Principal&, P&)` as a CommitQueue work; `done` gets the work's status
 // once committed (or the commit's error).
@@ -115,6 +124,10 @@ void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prep
         absl::StatusOr<Principal> who = deps.auth->Authenticate(authorization, role);
         if (!who.ok()) {
           done(who.status());
+          return;
+        }
+        if (absl::Status allowed = TakeWrite(deps, *who); !allowed.ok()) {
+          done(allowed);
           return;
         }
         auto prepared = prepare(*who);

@@ -483,15 +483,37 @@ void GetServerInfo(const ServerDeps& deps, Call call, const v1::GetServerInfoReq
 
 // TeamService
 
+// WhoAmI's limits: each with what the team uses of it.
+absl::Status TeamUsage(const ServerDeps& deps, const Principal& who, v1::WhoAmIResponse* resp) {
+  const TeamLimits limits = deps.quotas->Of(who.team_id);
+  for (const LimitInfo& info : AllLimits()) {
+    v1::TeamLimit& out = *resp->add_limits();
+    out.set_name(info.name);
+    out.set_description(info.help);
+    out.set_limit(limits.Get(info.limit));
+    const std::optional<storage::Holding> holding = HoldingOf(info.limit);
+    if (info.limit == Limit::kWriteBurst && limits.Get(Limit::kWriteRate) > 0) {
+      out.set_used(std::max(0.0, limits.Burst() - deps.quotas->WriteTokens(who.team_id)));
+    } else if (info.limit == Limit::kConcurrentFits) {
+      out.set_used(static_cast<double>(deps.fits->CountOfTeam(who.team_id).running));
+    } else if (holding.has_value()) {
+      ASSIGN_OR_RETURN(int64_t used, deps.storage->CountHolding(*holding, who.team_id));
+      out.set_used(static_cast<double>(used));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void WhoAmI(const ServerDeps& deps, Call call, const v1::WhoAmIRequest& /*req*/,
             v1::WhoAmIResponse* resp, Done done) {
   RunRead(
       deps, std::move(call), Role::kRead,
-      [resp](const Principal& who) {
+      [&deps, resp](const Principal& who) -> absl::Status {
         resp->set_team(who.team);
         resp->set_role(static_cast<v1::Role>(who.role));
         resp->set_key_prefix(who.key_prefix);
-        return absl::OkStatus();
+        if (deps.quotas == nullptr) return absl::OkStatus();
+        return TeamUsage(deps, who, resp);
       },
       std::move(done));
 }

@@ -18,9 +18,12 @@ class UploadStream final : public grpc::ServerReadReactor<v1::UploadResponsesReq
                v1::UploadResponsesResponse* response)
       : deps_(deps), response_(response) {
     AuthenticateThen(deps_, AuthorizationOf(*context), Role::kWrite,
-                     [this](absl::StatusOr<Principal> who) {
-                       if (!who.ok()) {
-                         Finish(ToGrpcStatus(who.status()));
+                     [this, context](absl::StatusOr<Principal> who) {
+                       absl::Status allowed = who.status();
+                       if (allowed.ok()) allowed = TakeWrite(deps_, *who);  // one per upload
+                       if (!allowed.ok()) {
+                         AddRetryPushback(context, allowed);
+                         Finish(ToGrpcStatus(allowed));
                          return;
                        }
                        who_ = *std::move(who);

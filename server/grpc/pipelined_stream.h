@@ -57,13 +57,18 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
       ++in_flight_;
       ++pending_callbacks_;
     }
-    const absl::Status queued = deps_.commits->Submit(
-        [this, request, response](WriteContext& ctx) {
-          return work_(ctx, who_, *request, response.get());
-        },
-        [this, request, response](absl::Status status) {
-          Reply(*request, std::move(*response), status);
-        });
+    // Over the team's write rate: this message fails (its reply says when to retry), the stream
+    // goes on.
+    absl::Status queued = TakeWrite(deps_, who_);
+    if (queued.ok()) {
+      queued = deps_.commits->Submit(
+          [this, request, response](WriteContext& ctx) {
+            return work_(ctx, who_, *request, response.get());
+          },
+          [this, request, response](absl::Status status) {
+            Reply(*request, std::move(*response), status);
+          });
+    }
     if (!queued.ok()) Reply(*request, Resp(), queued);
     // Only now (this request is queued) may the next read start: a read resumed by OnWriteDone
     // meanwhile would queue its request first and break the order. `this` is alive here: gRPC

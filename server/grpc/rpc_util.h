@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
 #include <string>
 
 #include "server/api/unary.h"
@@ -25,13 +26,25 @@ inline Call CallOf(grpc::CallbackServerContext* context) {
   return Call{AuthorizationOf(*context), [context] { return context->IsCancelled(); }};
 }
 
+// A status with a retry delay (over a rate limit) tells the client when to retry, as gRPC's
+// retry policy reads it: trailing metadata `grpc-retry-pushback-ms`.
+inline void AddRetryPushback(grpc::ServerContextBase* context, const absl::Status& status) {
+  if (std::optional<absl::Duration> delay = RetryDelayOf(status)) {
+    context->AddTrailingMetadata("grpc-retry-pushback-ms",
+                                 std::to_string(absl::ToInt64Milliseconds(*delay)));
+  }
+}
+
 // `return Serve(context, deps_, &api::GetAudit, request, response);`
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const ServerDeps& deps,
                                 api::Unary<Req, Resp> op, const Req* request, Resp* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   api::Invoke(deps, "grpc", op, CallOf(context), *request, response,
-              [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+              [context, reactor](absl::Status status) {
+                AddRetryPushback(context, status);
+                reactor->Finish(ToGrpcStatus(status));
+              });
   return reactor;
 }
 

@@ -1,6 +1,7 @@
 #include "server/http/messages.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +11,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
+#include "server/runtime/quotas.h"
 
 namespace assay::server::http {
 namespace {
@@ -183,6 +185,12 @@ std::string ErrorJson(const absl::Status& status) {
   nlohmann::ordered_json body = {{"code", static_cast<int>(status.code())},
                                  {"message", std::string(status.message())},
                                  {"details", nlohmann::ordered_json::array()}};
+  if (std::optional<absl::Duration> delay = RetryDelayOf(status);
+      delay.has_value() && *delay > absl::ZeroDuration()) {
+    body["details"].push_back(
+        {{"@type", "type.googleapis.com/google.rpc.RetryInfo"},
+         {"retryDelay", absl::StrCat(absl::ToDoubleSeconds(*delay), "s")}});
+  }
   // Our messages name the field first: "cases[2].case_id: required".
   const std::string message(status.message());
   const size_t colon = message.find(": ");
@@ -192,7 +200,11 @@ std::string ErrorJson(const absl::Status& status) {
         field.find_first_not_of(
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]") ==
         std::string::npos;
-    if (looks_like_field) {
+    if (looks_like_field && status.code() == absl::StatusCode::kResourceExhausted) {
+      body["details"].push_back(  // "write_rate: ...": the limit reached
+          {{"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
+           {"violations", {{{"subject", field}, {"description", message.substr(colon + 2)}}}}});
+    } else if (looks_like_field) {
       body["details"].push_back(
           {{"@type", "type.googleapis.com/google.rpc.BadRequest"},
            {"fieldViolations", {{{"field", field}, {"description", message.substr(colon + 2)}}}}});

@@ -160,8 +160,14 @@ Reply ErrorReply(const absl::Status& status) {
   Reply reply;
   reply.status = HttpStatusOf(status.code());
   reply.body = ErrorJson(status);
-  if (status.code() == absl::StatusCode::kResourceExhausted) {
-    reply.headers.emplace_back("Retry-After", "1");
+  // Over a rate limit: when to retry (whole seconds, rounded up; the JSON's RetryInfo has the
+  // exact delay). Over a capacity limit (a negative delay): nothing, retrying will not help.
+  const std::optional<absl::Duration> delay = RetryDelayOf(status);
+  if (delay.has_value() && *delay > absl::ZeroDuration()) {
+    reply.headers.emplace_back(
+        "Retry-After", absl::StrCat(absl::ToInt64Seconds(absl::Ceil(*delay, absl::Seconds(1)))));
+  } else if (!delay.has_value() && status.code() == absl::StatusCode::kResourceExhausted) {
+    reply.headers.emplace_back("Retry-After", "1");  // a full queue: busy for a moment
   }
   return reply;
 }

@@ -206,6 +206,8 @@ absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
 absl::Status AuditManager::Append(WriteContext& ctx, Live& live, const audit::Event& event) {
   ++live.revision;
   RETURN_IF_ERROR(ctx.txn().AppendAuditEvent(live.record.id, live.revision, event));
+  if (live.state.decision() != audit::Decision::kNone)
+    RETURN_IF_ERROR(ctx.txn().MarkClosed(storage::Closable::kAudit, live.record.id));
   if (SnapshotDue(live.record.id, live.revision - live.snapshot_revision,
                   live.state.outstanding())) {
     RETURN_IF_ERROR(
@@ -246,6 +248,7 @@ void AuditManager::CountDecisionOnCommit(WriteContext& ctx, const Principal& who
 absl::Status AuditManager::Create(WriteContext& ctx, const Principal& who,
                                   const v1::CreateAuditRequest& req, v1::Audit* out) {
   return WithRequestId(ctx.txn(), who.team_id, "CreateAudit", req, out, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kOpenAudits));
     if (req.display_name().size() > kMaxNameLength) {
       return absl::InvalidArgumentError(absl::StrCat("display_name: at most ", kMaxNameLength,
                                                      " bytes, got ", req.display_name().size()));

@@ -29,6 +29,7 @@
 #include "proto/convert/audit_config.h"
 #include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
+#include "server/runtime/quotas.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
 #include "server/runtime/metrics.h"
@@ -47,8 +48,9 @@ class AuditManager {
   // Holds at most about `max_live` audits in memory (see LiveCache).
   // `metrics` (optional) counts the decisions reached.
   explicit AuditManager(storage::Storage* storage, size_t max_live = 1000,
-                        Metrics* metrics = nullptr)
-      : storage_(storage), live_("audit_id", "audit", max_live), metrics_(metrics) {}
+                        Metrics* metrics = nullptr, Quotas* quotas = nullptr)
+      : storage_(storage), live_("audit_id", "audit", max_live), metrics_(metrics),
+        quotas_(quotas) {}
 
   // CommitQueue works. Each validates fully before changing anything (so Label may run under
   // WriteContext::RunChecked).
@@ -104,6 +106,7 @@ class AuditManager {
   storage::Storage* storage_;
   LiveSet<Live> live_;
   Metrics* metrics_;
+  Quotas* quotas_;  // null: no limits
 };
 
 }  // namespace assay::server

@@ -172,7 +172,11 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
                                            const v1::UploadResponsesRequest& chunk,
                                            int64_t chunk_no, v1::UploadResponsesResponse* totals) {
   const auto in_chunk = [chunk_no](const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat("chunk ", chunk_no, ": ", s.message()));
+    absl::Status out(s.code(), absl::StrCat("chunk ", chunk_no, ": ", s.message()));
+    s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+      out.SetPayload(url, payload);
+    });
+    return out;
   };
   if (absl::Status valid = CheckChunk(chunk); !valid.ok()) return in_chunk(valid);
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> record,
@@ -281,6 +285,11 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
     counts.changed += c.changed;
     counts.unchanged += c.unchanged;
     begin = end;
+  }
+  if (counts.added > 0) {  // over the team's cell limit: the whole chunk is undone
+    const absl::Status admitted =
+        Admit(quotas_, txn, who.team_id, Limit::kCells, static_cast<double>(counts.added));
+    if (!admitted.ok()) return in_chunk(admitted);
   }
   if (counts.added > 0 || !new_models.empty() || !new_items.empty()) {
     names->num_cells += counts.added;

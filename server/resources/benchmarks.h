@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "assay/v1/benchmarks.pb.h"
 #include "core/irt/responses.h"
+#include "server/runtime/quotas.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
 #include "server/storage/storage.h"
@@ -30,7 +31,8 @@ absl::Status BenchmarkNotFound(const std::string& benchmark_id);
 
 class BenchmarkManager {
  public:
-  explicit BenchmarkManager(storage::Storage* storage) : storage_(storage) {}
+  explicit BenchmarkManager(storage::Storage* storage, Quotas* quotas = nullptr)
+      : storage_(storage), quotas_(quotas) {}
 
   // CommitQueue works.
   absl::Status Create(WriteContext& ctx, const Principal& who,
@@ -78,6 +80,7 @@ class BenchmarkManager {
   absl::StatusOr<EntryNames> NamesOfEntries(int64_t benchmark_row_id);
 
   storage::Storage* storage_;
+  Quotas* quotas_;  // null: no limits
   absl::flat_hash_map<int64_t, std::unique_ptr<Names>> names_;  // committer thread only
 };
 

@@ -149,6 +149,7 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
                                const v1::StartSessionRequest& req, const StartPlan& plan,
                                v1::CatSession* out) {
   return WithRequestId(ctx.txn(), who.team_id, "StartSession", req, out, [&]() -> absl::Status {
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kOpenSessions));
     auto live = std::make_shared<Live>();
     live->record.public_id = absl::StrCat("cat_", RandomHex(8));
     live->record.team_id = who.team_id;
@@ -232,13 +233,17 @@ absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& liv
 absl::Status CatManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count) {
   cat::CatSession& session = *live->session;
   const int pending = static_cast<int>(session.pending().size());
-  if (pending >= count || session.finished()) return absl::OkStatus();
-  live_.DropOnRollback(ctx, live);
-  RETURN_IF_ERROR(session.Next(count - pending).status());
-  storage::CatEvent event;
-  event.kind = storage::CatEvent::kNext;
-  event.item = count - pending;
-  return Log(ctx, live, event);
+  if (pending < count && !session.finished()) {
+    live_.DropOnRollback(ctx, live);
+    RETURN_IF_ERROR(session.Next(count - pending).status());
+    storage::CatEvent event;
+    event.kind = storage::CatEvent::kNext;
+    event.item = count - pending;
+    RETURN_IF_ERROR(Log(ctx, live, event));
+  }
+  // Every write to a session ends here: a finished one no longer counts as open.
+  if (!session.finished()) return absl::OkStatus();
+  return ctx.txn().MarkClosed(storage::Closable::kSession, live->record.id);
 }
 
 absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,

@@ -32,6 +32,7 @@
 #include "server/resources/fits.h"
 #include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
+#include "server/runtime/quotas.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
 #include "server/storage/storage.h"
@@ -43,10 +44,12 @@ using SessionWatcher = Watcher<v1::CatSession>;
 
 class CatManager {
  public:
-  CatManager(storage::Storage* storage, FitJobs* fits, size_t max_live = 1000)
+  CatManager(storage::Storage* storage, FitJobs* fits, size_t max_live = 1000,
+             Quotas* quotas = nullptr)
       : storage_(storage),
         fits_(fits),
-        live_("session_id", "session", max_live) {}
+        live_("session_id", "session", max_live),
+        quotas_(quotas) {}
 
   // What StartSession needs from the database, found on the executor.
   struct StartPlan {
@@ -107,6 +110,7 @@ class CatManager {
   storage::Storage* storage_;
   FitJobs* fits_;
   LiveSet<Live> live_;
+  Quotas* quotas_;  // null: no limits
 };
 
 }  // namespace assay::server

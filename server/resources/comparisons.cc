@@ -222,6 +222,7 @@ absl::Status CompareManager::Create(WriteContext& ctx, const Principal& who,
                                     const CreatePlan& plan, v1::Comparison* out) {
   return WithRequestId(ctx.txn(), who.team_id, "CreateComparison", req, out,
                        [&]() -> absl::Status {
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kOpenComparisons));
     auto live = std::make_shared<Live>();
     live->record.public_id = absl::StrCat("cmp_", RandomHex(8));
     live->record.team_id = who.team_id;
@@ -305,13 +306,17 @@ absl::Status CompareManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>
                                   int count) {
   compare::Comparison& c = *live->comparison;
   const int pending = static_cast<int>(c.pending().size());
-  if (pending >= count || c.finished()) return absl::OkStatus();
-  live_.DropOnRollback(ctx, live);
-  RETURN_IF_ERROR(c.Next(count - pending).status());
-  storage::CompareEvent event;
-  event.kind = storage::CompareEvent::kNext;
-  event.item = count - pending;
-  return Log(ctx, live, event);
+  if (pending < count && !c.finished()) {
+    live_.DropOnRollback(ctx, live);
+    RETURN_IF_ERROR(c.Next(count - pending).status());
+    storage::CompareEvent event;
+    event.kind = storage::CompareEvent::kNext;
+    event.item = count - pending;
+    RETURN_IF_ERROR(Log(ctx, live, event));
+  }
+  // Every write to a comparison ends here: a decided one no longer counts as open.
+  if (!c.finished()) return absl::OkStatus();
+  return ctx.txn().MarkClosed(storage::Closable::kComparison, live->record.id);
 }
 
 absl::Status CompareManager::Next(WriteContext& ctx, const Principal& who,

@@ -25,6 +25,7 @@
 #include "server/resources/fits.h"
 #include "server/resources/live_set.h"
 #include "server/resources/watcher.h"
+#include "server/runtime/quotas.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
 #include "server/storage/storage.h"
@@ -37,11 +38,12 @@ using ComparisonWatcher = Watcher<v1::Comparison>;
 class CompareManager {
  public:
   CompareManager(storage::Storage* storage, BenchmarkManager* benchmarks, FitJobs* fits,
-                 size_t max_live = 1000)
+                 size_t max_live = 1000, Quotas* quotas = nullptr)
       : storage_(storage),
         benchmarks_(benchmarks),
         fits_(fits),
-        live_("comparison_id", "comparison", max_live) {}
+        live_("comparison_id", "comparison", max_live),
+        quotas_(quotas) {}
 
   // What CreateComparison needs from the database, found on the executor.
   struct CreatePlan {
@@ -99,6 +101,7 @@ class CompareManager {
   BenchmarkManager* benchmarks_;
   FitJobs* fits_;
   LiveSet<Live> live_;
+  Quotas* quotas_;  // null: no limits
 };
 
 }  // namespace assay::server

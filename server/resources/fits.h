@@ -1,7 +1,13 @@
 // FitJobs: calibrations as long-running jobs, off the request path.
 //
-// StartFit stores the fit (QUEUED) and, once committed, queues it for the one runner thread. The
-// runner loads the benchmark's responses, fits (core/irt/fit.h) reporting every iteration to the
+// StartFit stores the fit (QUEUED) and, once committed, queues it in its team's queue. `slots`
+// runner threads take fits round-robin across teams (FairQueue), never more than a team's
+// concurrent-fit limit at once, so a team that queues many fits delays another team's next fit by
+// at most one fit per slot. Runners (and the sweep threads they start) run under SCHED_IDLE: they
+// take the CPU the request path leaves, and a request that wakes preempts them at once, so labels
+// and sessions stay responsive while fits run (a fit can be slowed, even stalled, by a request
+// path that keeps every core busy).
+// A runner loads the benchmark's responses, fits (core/irt/fit.h) reporting every iteration to the
 // fit's watchers, builds the result tables (core/irt/report.h) and stores them in one commit, which
 // also makes the fit current when asked. CancelFit stops a queued fit at once and a running one
 // within an iteration. A fit left QUEUED or RUNNING by a stop or crash is run again on the next
@@ -15,12 +21,12 @@
 #define ASSAY_SERVER_RESOURCES_FITS_H_
 
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -37,6 +43,8 @@
 #include "server/resources/watcher.h"
 #include "server/runtime/auth.h"
 #include "server/runtime/commit_queue.h"
+#include "server/runtime/fair_queue.h"
+#include "server/runtime/quotas.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -50,9 +58,11 @@ using FitWatcher = Watcher<v1::Fit>;
 
 class FitJobs {
  public:
-  // `fit_threads`: sweep threads of each fit.
+  // `fit_threads`: sweep threads of each fit; `slots`: fits running at once, server-wide;
+  // `quotas`: each team's concurrent_fits and queued_fits (null: one fit per team at once, no
+  // bound on queued ones).
   FitJobs(storage::Storage* storage, CommitQueue* commits, BenchmarkManager* benchmarks,
-          int fit_threads);
+          int fit_threads, int slots, Quotas* quotas = nullptr);
   ~FitJobs();  // Shutdown()
 
   // Queues the fits a previous run left unfinished and starts the runner.
@@ -80,11 +90,12 @@ class FitJobs {
   absl::Status Score(const Principal& who, const v1::ScoreModelRequest& req,
                      v1::ScoreModelResponse* out);
 
-  // Fits waiting for the runner, and running (0 or 1).
+  // Fits waiting for a runner, and running (server-wide, or of one team).
   struct Counts {
     size_t queued = 0, running = 0;
   };
   Counts Count();
+  Counts CountOfTeam(int64_t team_id);
 
   // Calls `watcher` at once with the fit's state, then on every change. Returns a token for
   // Unwatch; after a final state no further calls come.
@@ -139,6 +150,12 @@ class FitJobs {
   };
   void RunLoop();
   void Run(const std::shared_ptr<Job>& job);
+  bool MayRun(int64_t team_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The team's queued and running fits, running first, then in the order they will start.
+  void ListQueue(const Principal& who, int limit, v1::ListFitsResponse* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sets each queued fit's queue_position.
+  void NumberQueue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<storage::FitRecord> FindRecord(const Principal& who, const std::string& fit_id);
   void Publish(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RecordToProto(const storage::FitRecord& record, v1::Fit* out);
@@ -147,12 +164,15 @@ class FitJobs {
   CommitQueue* commits_;
   BenchmarkManager* benchmarks_;
   const int fit_threads_;
+  const int slots_;
+  Quotas* const quotas_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> active_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
+  FairQueue<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, int> running_ ABSL_GUARDED_BY(mu_);  // by team
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread runner_;
+  std::vector<std::thread> runners_;
 
   absl::Mutex cache_mu_;
   std::list<std::shared_ptr<const Tables>> cache_ ABSL_GUARDED_BY(cache_mu_);  // most recent first

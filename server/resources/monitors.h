@@ -25,6 +25,7 @@
 #include "assay/v1/monitor.pb.h"
 #include "core/audit/monitor.h"
 #include "server/resources/live_set.h"
+#include "server/runtime/quotas.h"
 #include "server/runtime/metrics.h"
 #include "server/resources/watcher.h"
 #include "server/runtime/auth.h"
@@ -40,8 +41,9 @@ class MonitorManager {
   // Holds at most about `max_live` monitors in memory (see LiveCache).
   // `metrics` (optional) counts the alarms raised.
   explicit MonitorManager(storage::Storage* storage, size_t max_live = 1000,
-                          Metrics* metrics = nullptr)
-      : storage_(storage), live_("monitor_id", "monitor", max_live), metrics_(metrics) {}
+                          Metrics* metrics = nullptr, Quotas* quotas = nullptr)
+      : storage_(storage), live_("monitor_id", "monitor", max_live), metrics_(metrics),
+        quotas_(quotas) {}
 
   // CommitQueue works.
   absl::Status Create(WriteContext& ctx, const Principal& who, const v1::CreateMonitorRequest& req,
@@ -76,6 +78,7 @@ class MonitorManager {
   storage::Storage* storage_;
   LiveSet<Live> live_;
   Metrics* metrics_;
+  Quotas* quotas_;  // null: no limits
 };
 
 }  // namespace assay::server

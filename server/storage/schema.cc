@@ -237,6 +237,26 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (comparison_id, seq)
       ) STRICT, WITHOUT ROWID;
     )sql"},
+    {9, R"sql(
+      -- A team's overrides of the server's default limits (server/runtime/quotas.h), by name.
+      CREATE TABLE team_limits (
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        name    TEXT NOT NULL,
+        value   REAL NOT NULL,
+        PRIMARY KEY (team_id, name)
+      ) STRICT, WITHOUT ROWID;
+    )sql"},
+    {10, R"sql(
+      -- Whether an audit, session or comparison is still open (undecided, unfinished), for the
+      -- teams' limits on open resources; cleared by the write that finishes it. (Rows finished
+      -- before this schema stay counted as open.)
+      ALTER TABLE audits ADD COLUMN open INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE cat_sessions ADD COLUMN open INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE comparisons ADD COLUMN open INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX open_audits ON audits(team_id) WHERE open = 1;
+      CREATE INDEX open_cat_sessions ON cat_sessions(team_id) WHERE open = 1;
+      CREATE INDEX open_comparisons ON comparisons(team_id) WHERE open = 1;
+    )sql"},
 };
 
 }  // namespace

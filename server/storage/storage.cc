@@ -282,6 +282,23 @@ absl::StatusOr<std::vector<Entry>> EntriesIn(Connection& c, int64_t benchmark_id
 }
 
 // `owner_column = owner AND id < before_id` (0: no bound), newest first, at most `limit`.
+// WriteTxn::CountHolding, on either connection.
+absl::StatusOr<int64_t> CountHoldingOn(Connection& c, Holding what, int64_t team_id) {
+  static constexpr const char* kSql[] = {
+      "SELECT count(*) FROM audits WHERE team_id = ? AND open = 1",
+      "SELECT count(*) FROM cat_sessions WHERE team_id = ? AND open = 1",
+      "SELECT count(*) FROM monitors WHERE team_id = ?",
+      "SELECT count(*) FROM comparisons WHERE team_id = ? AND open = 1",
+      "SELECT count(*) FROM fits WHERE team_id = ? AND state IN (1, 2)",
+      "SELECT coalesce(sum(num_cells), 0) FROM benchmarks WHERE team_id = ?",
+  };
+  ASSIGN_OR_RETURN(Statement * stmt, c.Prepare(kSql[static_cast<int>(what)]));
+  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
+  ASSIGN_OR_RETURN(std::optional<int64_t> n,
+                   FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
+  return n.value_or(0);
+}
+
 template <typename T, typename ReadRow>
 absl::StatusOr<std::vector<T>> ListNewest(Connection& c, const char* columns,
                                           const char* owner_column, int64_t owner,
@@ -336,6 +353,36 @@ absl::Status WriteTxn::Rollback() {
   if (depth_ == 0) return absl::FailedPreconditionError("no open savepoint");
   RETURN_IF_ERROR(connection_->Run(absl::StrCat("ROLLBACK TO sp", depth_)));
   return Release();
+}
+
+absl::StatusOr<int64_t> WriteTxn::CountHolding(Holding what, int64_t team_id) {
+  return CountHoldingOn(*connection_, what, team_id);
+}
+
+absl::Status WriteTxn::MarkClosed(Closable what, int64_t id) {
+  static constexpr const char* kSql[] = {
+      "UPDATE audits SET open = 0 WHERE id = ? AND open = 1",
+      "UPDATE cat_sessions SET open = 0 WHERE id = ? AND open = 1",
+      "UPDATE comparisons SET open = 0 WHERE id = ? AND open = 1",
+  };
+  ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(kSql[static_cast<int>(what)]));
+  RETURN_IF_ERROR(stmt->BindInt(1, id));
+  return stmt->Run();
+}
+
+absl::Status WriteTxn::SetTeamLimit(int64_t team_id, const std::string& name,
+                                   std::optional<double> value) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare(value.has_value()
+                                            ? "INSERT INTO team_limits(team_id, name, value) "
+                                              "VALUES(?, ?, ?) ON CONFLICT(team_id, name) DO "
+                                              "UPDATE SET value = excluded.value"
+                                            : "DELETE FROM team_limits WHERE team_id = ? AND "
+                                              "name = ?"));
+  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
+  RETURN_IF_ERROR(stmt->BindText(2, name));
+  if (value.has_value()) RETURN_IF_ERROR(stmt->BindDouble(3, *value));
+  return stmt->Run();
 }
 
 absl::StatusOr<int64_t> WriteTxn::InsertTeam(const std::string& name, int64_t now) {
@@ -805,6 +852,22 @@ absl::Status Storage::PutSetting(const std::string& key, const std::string& valu
   RETURN_IF_ERROR(stmt->BindText(2, value));
   RETURN_IF_ERROR(stmt->Run());
   return txn.Commit();
+}
+
+absl::StatusOr<int64_t> Storage::CountHolding(Holding what, int64_t team_id) {
+  absl::MutexLock lock(&mu_);
+  return CountHoldingOn(*connection_, what, team_id);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, double>>> Storage::TeamLimits(int64_t team_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   connection_->Prepare("SELECT name, value FROM team_limits WHERE team_id = ? "
+                                        "ORDER BY name"));
+  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
+  return Collect<std::pair<std::string, double>>(stmt, [](const Statement& s) {
+    return std::make_pair(s.ColumnText(0), s.ColumnDouble(1));
+  });
 }
 
 absl::StatusOr<std::optional<int64_t>> Storage::FindTeam(const std::string& name) {

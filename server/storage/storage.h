@@ -50,6 +50,18 @@ struct AuditRecord {
   int64_t snapshot_revision = 0;
 };
 
+// What a team holds, counted for its limits (server/runtime/quotas.h).
+enum class Holding : int {
+  kOpenAudits = 0,   // audits not yet decided
+  kOpenSessions,     // adaptive tests not yet finished
+  kMonitors,         // monitors
+  kOpenComparisons,  // comparisons not yet decided
+  kUnfinishedFits,   // fits queued or running
+  kCells,            // response cells over all its benchmarks
+};
+// The resources that close (MarkClosed).
+enum class Closable : int { kAudit = 0, kSession, kComparison };
+
 struct BenchmarkRecord {
   int64_t id = 0;  // row id (internal)
   std::string public_id;
@@ -156,6 +168,13 @@ class WriteTxn {
                                             const std::string& description, int64_t now);
   absl::StatusOr<ApiKeyRecord> RevokeApiKey(int64_t team_id, const std::string& prefix,
                                             int64_t now);
+  // How much of `what` the team holds, as of this transaction.
+  absl::StatusOr<int64_t> CountHolding(Holding what, int64_t team_id);
+  // Marks row `id` of `what` as no longer open (idempotent).
+  absl::Status MarkClosed(Closable what, int64_t id);
+  // A team's limit override: sets `name` to `value`, or removes it (back to the server's
+  // default) when nullopt.
+  absl::Status SetTeamLimit(int64_t team_id, const std::string& name, std::optional<double> value);
 
   // Request ids (idempotent retries). FindReply: nullopt if the team never used the id.
   absl::StatusOr<std::optional<StoredReply>> FindReply(int64_t team_id,
@@ -256,6 +275,10 @@ class Storage {
   absl::StatusOr<std::optional<int64_t>> FindTeam(const std::string& name);
   absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByHash(const std::string& hash);
   absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(int64_t team_id);
+  // As WriteTxn::CountHolding.
+  absl::StatusOr<int64_t> CountHolding(Holding what, int64_t team_id);
+  // The team's limit overrides (name, value), by name.
+  absl::StatusOr<std::vector<std::pair<std::string, double>>> TeamLimits(int64_t team_id);
 
   // Audits. FindAudit: nullopt unless `public_id` exists AND belongs to `team_id`.
   // ListAudits: the team's audits with row id < before_id (0: no bound), newest first.

@@ -51,6 +51,9 @@ class ServiceTest : public ::testing::Test {
     options.http_cors_origin = http_cors_origin_;
     options.http_max_connections = http_max_connections_;
     options.http_heartbeat = absl::Milliseconds(200);
+    options.fit_slots = fit_slots_;
+    options.team_limits = team_limits_;
+    options.limits_refresh = limits_refresh_;
     ASSERT_OK_AND_ASSIGN(server_, server::AssayServer::Start(options));
     auto channel = LocalChannel(server_->port());
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
@@ -99,6 +102,9 @@ class ServiceTest : public ::testing::Test {
   size_t http_max_body_bytes_ = server::ServerOptions().http_max_body_bytes;
   std::string http_cors_origin_;
   unsigned http_max_connections_ = server::ServerOptions().http_max_connections;
+  int fit_slots_ = server::ServerOptions().fit_slots;
+  server::TeamLimits team_limits_;
+  absl::Duration limits_refresh_ = server::ServerOptions().limits_refresh;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<server::AssayServer> server_;
   std::unique_ptr<v1::BenchmarkService::Stub> benchmarks_;

@@ -1,0 +1,251 @@
+// One server shared by two teams (issue "A shared service"). Team B, alone, labels cases one at a
+// time and its label latency is measured. Then team A uploads a large matrix, queues 5 fits and
+// floods labels from several clients at its write limit (each client waiting the server's retry
+// delay when refused), and team B starts a fit of its own and labels again. Prints B's label
+// latency idle and under A's load (the same run), A's accepted label rate, how many of A's fits
+// started before B's and how long B's fit waited.
+//
+//   build/tests/bench/fairness_bench --assayd build/server/assayd
+//   build/tests/bench/fairness_bench --assayd build/server/assayd --fit-slots 1
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "assay/v1/audit.grpc.pb.h"
+#include "assay/v1/benchmarks.grpc.pb.h"
+#include "client/upload.h"
+#include "tests/testing/api.h"
+#include "tests/testing/assayd_process.h"
+#include "tests/testing/irt_sim.h"
+#include "tests/testing/percentile.h"
+#include "tests/testing/subprocess.h"
+
+namespace assay {
+namespace {
+
+using testing::Ctx;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "fairness_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const grpc::Status& status, const char* what) {
+  if (!status.ok()) Die(absl::StrCat(what, ": ", status.error_message()));
+}
+
+// An audit of `cases` cases handed out, labelled by Label().
+struct Labeller {
+  std::unique_ptr<v1::AuditService::Stub> stub;
+  std::string key, audit_id;
+  int cases = 0, next = 0;
+
+  Labeller(int port, std::string key_in, int n) : key(std::move(key_in)), cases(n) {
+    stub = v1::AuditService::NewStub(testing::OwnConnection(port));
+    v1::CreateAuditRequest create;
+    create.mutable_config()->set_alpha(1e-12);  // never decides within the benchmark
+    create.mutable_config()->set_max_samples(100000000);
+    v1::Audit audit;
+    Check(stub->CreateAudit(Ctx(key).get(), create, &audit), "CreateAudit");
+    audit_id = audit.id();
+    for (int start = 0; start < n; start += 1000) {
+      v1::HandOutCasesRequest req;
+      req.set_audit_id(audit_id);
+      for (int i = start; i < std::min(n, start + 1000); ++i)
+        req.add_cases()->set_case_id("c" + std::to_string(i));
+      v1::HandOutCasesResponse resp;
+      Check(stub->HandOutCases(Ctx(key).get(), req, &resp), "HandOutCases");
+    }
+  }
+
+  // Labels the next case; returns the latency in ms, or the server's retry delay (negative ms)
+  // when the team is over its write rate.
+  double Label() {
+    v1::SubmitLabelRequest req;
+    req.set_audit_id(audit_id);
+    req.set_case_id("c" + std::to_string(next));
+    req.set_y(next % 7 == 0 ? 0.0 : 1.0);
+    v1::SubmitLabelResponse resp;
+    auto context = Ctx(key);
+    const absl::Time start = absl::Now();
+    const grpc::Status status = stub->SubmitLabel(context.get(), req, &resp);
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      const auto& trailers = context->GetServerTrailingMetadata();
+      auto it = trailers.find("grpc-retry-pushback-ms");
+      if (it == trailers.end()) Die("RESOURCE_EXHAUSTED without a retry delay");
+      return -std::stod(std::string(it->second.data(), it->second.size()));
+    }
+    Check(status, "SubmitLabel");
+    ++next;
+    return ms;
+  }
+};
+
+std::vector<double> LabelOneAtATime(Labeller& b, int n) {
+  std::vector<double> ms;
+  for (int k = 0; k < n; ++k) {
+    const double m = b.Label();
+    if (m < 0) Die("team B was refused a label");
+    ms.push_back(m);
+  }
+  return ms;
+}
+
+std::string Benchmark(int port, const std::string& key, const std::string& name, int models,
+                      int items) {
+  auto stub = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
+  v1::CreateBenchmarkRequest create;
+  create.set_name(name);
+  v1::Benchmark bm;
+  Check(stub->CreateBenchmark(Ctx(key).get(), create, &bm), "CreateBenchmark");
+  testing::SimOptions sim;
+  sim.models = models;
+  sim.items = items;
+  sim.missing = 0;
+  auto context = Ctx(key, absl::Minutes(5));
+  absl::Status up =
+      client::UploadResponses(*stub, *context, testing::Simulate(sim).data, bm.id()).status();
+  if (!up.ok()) Die(up.ToString());
+  return bm.id();
+}
+
+v1::Fit StartFit(v1::BenchmarkService::Stub& stub, const std::string& key,
+                 const std::string& benchmark) {
+  v1::StartFitRequest req;
+  req.set_benchmark_id(benchmark);
+  req.set_make_current(false);
+  v1::Fit fit;
+  Check(stub.StartFit(Ctx(key).get(), req, &fit), "StartFit");
+  return fit;
+}
+
+v1::FitState StateOf(v1::BenchmarkService::Stub& stub, const std::string& key,
+                     const std::string& fit_id) {
+  v1::GetFitRequest req;
+  req.set_fit_id(fit_id);
+  v1::Fit fit;
+  Check(stub.GetFit(Ctx(key).get(), req, &fit), "GetFit");
+  return fit.state();
+}
+
+void Print(const char* what, const std::vector<double>& ms) {
+  std::printf("%-34s labels %5zu  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms\n", what, ms.size(),
+              testing::Percentile(ms, 0.5), testing::Percentile(ms, 0.9),
+              testing::Percentile(ms, 0.99));
+}
+
+int Main(int argc, char** argv) {
+  std::string assayd;
+  int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2;
+  double a_rate = 2000;
+  CLI::App app{"fairness_bench: one team's load against another team's latency and fits"};
+  app.add_option("--assayd", assayd, "the assayd binary")->required();
+  app.add_option("--models", models, "team A's matrix: models")->capture_default_str();
+  app.add_option("--items", items, "team A's matrix: items")->capture_default_str();
+  app.add_option("--labels", labels, "team B's labels per phase")->capture_default_str();
+  app.add_option("--a-rate", a_rate, "team A's write_rate limit")->capture_default_str();
+  app.add_option("--flooders", flooders, "team A's label clients")->capture_default_str();
+  app.add_option("--fit-slots", slots, "assayd --fit-slots")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto scratch = testing::StartScratchAssayd(
+      assayd, {"--fit-slots", std::to_string(slots), "--limits-refresh", "0.2"});
+  if (!scratch.ok()) Die(scratch.status().ToString());
+  const int port = (*scratch)->server.port;
+  const std::string a_key = (*scratch)->key;  // team "bench"
+  auto b_key = testing::CreateTeamWithAssayd(assayd, (*scratch)->db, "team-b");
+  if (!b_key.ok()) Die(b_key.status().ToString());
+  auto limited = testing::Run({assayd, "--db", (*scratch)->db, "team", "limits", "bench",
+                               absl::StrCat("write_rate=", a_rate)});
+  if (!limited.ok() || limited->exit_code != 0) Die("assayd team limits failed");
+  absl::SleepFor(absl::Milliseconds(500));  // > --limits-refresh
+
+  std::printf("assayd, %d fit slot(s); team A: %d x %d matrix, 5 fits, %d label clients at its "
+              "limit of %.0f writes/s; team B: one label at a time\n",
+              slots, models, items, flooders, a_rate);
+  const std::string b_bench = Benchmark(port, *b_key, "b", 200, 500);
+  Labeller b(port, *b_key, 2 * labels + 100);
+  LabelOneAtATime(b, 100);  // warm up
+  const std::vector<double> idle = LabelOneAtATime(b, labels);
+
+  const std::string a_bench = Benchmark(port, a_key, "a", models, items);
+  // A's label clients, each with a minute's worth of cases handed out before anything is timed.
+  std::vector<std::unique_ptr<Labeller>> a_clients;
+  for (int c = 0; c < flooders; ++c) {
+    a_clients.push_back(std::make_unique<Labeller>(
+        port, a_key, static_cast<int>(60 * a_rate / flooders) + 1000));
+  }
+  auto a_fits = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
+  std::vector<v1::Fit> queued;
+  for (int k = 0; k < 5; ++k) queued.push_back(StartFit(*a_fits, a_key, a_bench));
+
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> accepted{0}, refused{0};
+  std::vector<std::thread> flood;
+  for (int c = 0; c < flooders; ++c) {
+    flood.emplace_back([&, c] {
+      Labeller& a = *a_clients[static_cast<size_t>(c)];
+      while (!stop.load() && a.next < a.cases) {
+        const double ms = a.Label();
+        if (ms >= 0) {
+          accepted.fetch_add(1);
+        } else {
+          refused.fetch_add(1);
+          absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
+        }
+      }
+    });
+  }
+  const absl::Time flood_start = absl::Now();
+  while (StateOf(*a_fits, a_key, queued[0].id()) == v1::FIT_STATE_QUEUED)
+    absl::SleepFor(absl::Milliseconds(5));
+
+  // B's fit: started while A's first runs and four wait.
+  auto b_fits = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
+  const absl::Time b_start = absl::Now();
+  const v1::Fit b_fit = StartFit(*b_fits, *b_key, b_bench);
+  double b_wait = 0;
+  int a_started = 0;  // A's fits out of the queue when B's started
+  std::thread b_watch([&] {
+    while (StateOf(*b_fits, *b_key, b_fit.id()) == v1::FIT_STATE_QUEUED)
+      absl::SleepFor(absl::Milliseconds(2));
+    b_wait = absl::ToDoubleMilliseconds(absl::Now() - b_start);
+    for (const v1::Fit& f : queued)
+      a_started += StateOf(*a_fits, a_key, f.id()) != v1::FIT_STATE_QUEUED;
+  });
+  const std::vector<double> loaded = LabelOneAtATime(b, labels);
+  b_watch.join();
+  stop.store(true);
+  for (std::thread& t : flood) t.join();
+  const double flood_seconds = absl::ToDoubleSeconds(absl::Now() - flood_start);
+
+  Print("team B, server idle", idle);
+  Print("team B, under team A's load", loaded);
+  std::printf("p99 ratio loaded/idle: %.2f (target <= 2)\n",
+              testing::Percentile(loaded, 0.99) / testing::Percentile(idle, 0.99));
+  std::printf("team A: %.0f labels/s accepted (limit %.0f), %lld refused with a retry delay\n",
+              static_cast<double>(accepted.load()) / flood_seconds, a_rate,
+              static_cast<long long>(refused.load()));
+  std::printf("team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
+              "started by then: %d of 5\n",
+              b_wait, a_started);
+  for (const v1::Fit& f : queued) {
+    v1::CancelFitRequest cancel;
+    cancel.set_fit_id(f.id());
+    v1::Fit out;
+    a_fits->CancelFit(Ctx(a_key).get(), cancel, &out);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace assay
+
+int main(int argc, char** argv) { return assay::Main(argc, argv); }

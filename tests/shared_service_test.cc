@@ -1,0 +1,382 @@
+// One server shared by teams: fits taken round-robin across teams within per-team concurrency,
+// and per-team limits (write rate, cells, open resources, queued fits) enforced through gRPC and
+// HTTP with the named limit and a retry delay that the clients honour; the administrator's changes
+// reach a running server; WhoAmI shows each limit and its use.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "assay/v1/benchmarks.grpc.pb.h"
+#include "client/call.h"
+#include "client/client.h"
+#include "nlohmann/json.hpp"
+#include "server/runtime/fair_queue.h"
+#include "tests/testing/http_client.h"
+#include "tests/testing/irt_sim.h"
+#include "tests/testing/service_fixture.h"
+#include "tests/testing/status_matchers.h"
+
+namespace assay::server {
+namespace {
+
+using absl_testing::IsOk;
+using absl_testing::StatusIs;
+using testing::Ctx;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::ToAbsl;
+
+// --- FairQueue -----------------------------------------------------------------------------------
+
+TEST(FairQueueTest, ServesTheTeamServedLeastRecentlyFirst) {
+  FairQueue<std::string> q;
+  for (const char* job : {"a1", "a2", "a3", "a4"}) q.Push(1, job);
+  const auto all = [](int64_t) { return true; };
+  EXPECT_EQ(q.Pop(all), "a1");
+  // Team 2 arrives after team 1 was served: it goes next, then they alternate.
+  q.Push(2, "b1");
+  q.Push(2, "b2");
+  EXPECT_THAT(q.Order(), ElementsAre("b1", "a2", "b2", "a3", "a4"));
+  EXPECT_EQ(q.Pop(all), "b1");
+  EXPECT_EQ(q.Pop(all), "a2");
+  // A team that may not run is skipped, not dropped.
+  EXPECT_EQ(q.Pop([](int64_t team) { return team == 1; }), "a3");
+  EXPECT_FALSE(q.HasRunnable([](int64_t team) { return team == 3; }));
+  EXPECT_TRUE(q.Remove("a4"));
+  EXPECT_FALSE(q.Remove("a4"));
+  EXPECT_EQ(q.size(), 1u);
+  EXPECT_EQ(q.Pop(all), "b2");
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.Pop(all), std::nullopt);
+}
+
+// --- The service ---------------------------------------------------------------------------------
+
+class SharedServiceTest : public testing::ServiceTest {
+ protected:
+  void SetUp() override {}  // each test sets its options, then Start()
+
+  void Start() { testing::ServiceTest::SetUp(); }
+
+  // A benchmark of models x items, every cell observed.
+  std::string Benchmark(const std::string& token, const std::string& name, int models = 40,
+                        int items = 120) {
+    v1::CreateBenchmarkRequest req;
+    req.set_name(name);
+    v1::Benchmark bm;
+    EXPECT_OK(ToAbsl(benchmarks_->CreateBenchmark(Ctx(token).get(), req, &bm)));
+    auto context = Ctx(token);
+    EXPECT_OK(client::UploadResponses(*benchmarks_, *context, Sim(models, items).data, bm.id())
+                  .status());
+    return bm.id();
+  }
+
+  static testing::Simulated Sim(int models, int items) {
+    testing::SimOptions sim;
+    sim.models = models;
+    sim.items = items;
+    sim.missing = 0;
+    return testing::Simulate(sim);
+  }
+
+  // A fit that runs until cancelled (its tolerance is never met; 100,000 iterations on the
+  // long-fit benchmark take minutes).
+  v1::Fit StartLongFit(const std::string& token, const std::string& benchmark_id) {
+    v1::StartFitRequest req;
+    req.set_benchmark_id(benchmark_id);
+    req.mutable_options()->set_tol(1e-300);
+    req.mutable_options()->set_max_iter(100000);
+    v1::Fit fit;
+    EXPECT_OK(ToAbsl(benchmarks_->StartFit(Ctx(token).get(), req, &fit)));
+    return fit;
+  }
+
+  v1::Fit Get(const std::string& token, const std::string& fit_id) {
+    v1::GetFitRequest req;
+    req.set_fit_id(fit_id);
+    v1::Fit fit;
+    EXPECT_OK(ToAbsl(benchmarks_->GetFit(Ctx(token).get(), req, &fit)));
+    return fit;
+  }
+
+  // Follows the fit's stream until it reaches `state` (or ends).
+  v1::Fit WaitFor(const std::string& token, const std::string& fit_id, v1::FitState state) {
+    v1::WatchFitRequest req;
+    req.set_fit_id(fit_id);
+    auto context = Ctx(token, absl::Seconds(60));
+    auto reader = benchmarks_->WatchFit(context.get(), req);
+    v1::Fit fit;
+    while (reader->Read(&fit) && fit.state() != state) {
+    }
+    context->TryCancel();
+    reader->Finish().ok();
+    return fit;
+  }
+
+  void Cancel(const std::string& token, const std::string& fit_id) {
+    v1::CancelFitRequest req;
+    req.set_fit_id(fit_id);
+    v1::Fit fit;
+    EXPECT_OK(ToAbsl(benchmarks_->CancelFit(Ctx(token).get(), req, &fit)));
+  }
+
+  std::vector<v1::Fit> Queue(const std::string& token) {
+    v1::ListFitsResponse out;
+    EXPECT_OK(ToAbsl(benchmarks_->ListFits(Ctx(token).get(), v1::ListFitsRequest(), &out)));
+    return {out.fits().begin(), out.fits().end()};
+  }
+
+  absl::Status CreateMonitor(const std::string& token, grpc::ClientContext* context = nullptr) {
+    v1::CreateMonitorRequest req;
+    req.mutable_config()->set_tau(0.85);
+    req.mutable_config()->set_alpha(0.01);
+    v1::Monitor m;
+    std::unique_ptr<grpc::ClientContext> own;
+    if (context == nullptr) {
+      own = Ctx(token);
+      context = own.get();
+    }
+    return ToAbsl(monitors_->CreateMonitor(context, req, &m));
+  }
+
+  static std::optional<std::string> Pushback(const grpc::ClientContext& context) {
+    const auto& trailers = context.GetServerTrailingMetadata();
+    auto it = trailers.find("grpc-retry-pushback-ms");
+    if (it == trailers.end()) return std::nullopt;
+    return std::string(it->second.data(), it->second.size());
+  }
+};
+
+// One slot: while alpha's first fit runs, beta's fit (queued after alpha's others) is next.
+TEST_F(SharedServiceTest, FitsAreTakenRoundRobinAcrossTeams) {
+  fit_slots_ = 1;
+  Start();
+  const std::string a = Benchmark(alpha_, "a", 300, 600), b = Benchmark(beta_, "b", 300, 600);
+  std::vector<v1::Fit> mine;
+  for (int k = 0; k < 3; ++k) mine.push_back(StartLongFit(alpha_, a));
+  WaitFor(alpha_, mine[0].id(), v1::FIT_STATE_RUNNING);
+  const v1::Fit theirs = StartLongFit(beta_, b);
+
+  EXPECT_EQ(Get(beta_, theirs.id()).queue_position(), 0);  // next, ahead of alpha's two
+  EXPECT_EQ(Get(alpha_, mine[1].id()).queue_position(), 1);
+  EXPECT_EQ(Get(alpha_, mine[2].id()).queue_position(), 2);
+  // Each team's queue lists its own fits only: running first, then in the order they will start.
+  const std::vector<v1::Fit> queue = Queue(alpha_);
+  ASSERT_EQ(queue.size(), 3u);
+  EXPECT_EQ(queue[0].id(), mine[0].id());
+  EXPECT_EQ(queue[0].state(), v1::FIT_STATE_RUNNING);
+  EXPECT_EQ(queue[1].id(), mine[1].id());
+  EXPECT_EQ(queue[2].id(), mine[2].id());
+  ASSERT_EQ(Queue(beta_).size(), 1u);
+
+  Cancel(alpha_, mine[0].id());
+  EXPECT_EQ(WaitFor(beta_, theirs.id(), v1::FIT_STATE_RUNNING).state(), v1::FIT_STATE_RUNNING);
+  EXPECT_EQ(Get(alpha_, mine[1].id()).state(), v1::FIT_STATE_QUEUED);
+  EXPECT_EQ(Get(alpha_, mine[1].id()).queue_position(), 0);
+  // A queued fit cancelled leaves the queue at once.
+  Cancel(alpha_, mine[2].id());
+  EXPECT_EQ(Get(alpha_, mine[2].id()).state(), v1::FIT_STATE_CANCELLED);
+  EXPECT_EQ(Queue(alpha_).size(), 1u);
+  Cancel(beta_, theirs.id());
+  Cancel(alpha_, mine[1].id());
+}
+
+// Two slots, one fit per team at once (the default): beta's fit starts at once beside alpha's, and
+// alpha's second waits although a slot would be free without beta.
+TEST_F(SharedServiceTest, ATeamRunsAtMostItsConcurrentFits) {
+  fit_slots_ = 2;
+  Start();
+  const std::string a = Benchmark(alpha_, "a", 300, 600), b = Benchmark(beta_, "b", 300, 600);
+  const v1::Fit a1 = StartLongFit(alpha_, a), a2 = StartLongFit(alpha_, a);
+  WaitFor(alpha_, a1.id(), v1::FIT_STATE_RUNNING);
+  const v1::Fit b1 = StartLongFit(beta_, b);
+  EXPECT_EQ(WaitFor(beta_, b1.id(), v1::FIT_STATE_RUNNING).state(), v1::FIT_STATE_RUNNING);
+  EXPECT_EQ(Get(alpha_, a2.id()).state(), v1::FIT_STATE_QUEUED);
+  Cancel(alpha_, a1.id());
+  EXPECT_EQ(WaitFor(alpha_, a2.id(), v1::FIT_STATE_RUNNING).state(), v1::FIT_STATE_RUNNING);
+  Cancel(alpha_, a2.id());
+  Cancel(beta_, b1.id());
+}
+
+// Over its write rate a team gets RESOURCE_EXHAUSTED naming the limit and the delay (gRPC trailer,
+// HTTP Retry-After and RetryInfo); another team is not affected; after the delay it succeeds; the
+// client library waits the delay and retries by itself.
+TEST_F(SharedServiceTest, WriteRateAnswersWithTheDelayAndClientsHonourIt) {
+  http_address_ = "127.0.0.1:0";
+  Start();
+  ASSERT_OK(SetTeamLimits(db_, "alpha", {"write_rate=2", "write_burst=2"}).status());
+  RestartServer();  // (or wait for --limits-refresh; see AdminChangesReachARunningServer)
+
+  ASSERT_OK(CreateMonitor(alpha_));
+  ASSERT_OK(CreateMonitor(alpha_));
+  auto over = Ctx(alpha_);
+  EXPECT_THAT(CreateMonitor(alpha_, over.get()),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("write_rate")));
+  const std::optional<std::string> pushback = Pushback(*over);
+  ASSERT_TRUE(pushback.has_value());
+  const int ms = std::stoi(*pushback);
+  EXPECT_GT(ms, 0);
+  EXPECT_LE(ms, 500);  // one token at 2 per second
+  EXPECT_OK(CreateMonitor(beta_));  // beta has no limit
+
+  ASSERT_OK_AND_ASSIGN(
+      testing::HttpResponse http,
+      testing::Http(server_->http_port(), "POST", "/v1/monitors",
+                    {{"Authorization", "Bearer " + alpha_}, {"Content-Type", "application/json"}},
+                    R"({"config": {"tau": 0.85, "alpha": 0.01}})"));
+  EXPECT_EQ(http.status, 429) << http.body;
+  EXPECT_EQ(http.headers["retry-after"], "1");
+  const nlohmann::json body = nlohmann::json::parse(http.body);
+  EXPECT_EQ(body["details"][0]["@type"], "type.googleapis.com/google.rpc.RetryInfo");
+  EXPECT_THAT(body["message"].get<std::string>(), HasSubstr("write_rate"));
+
+  absl::SleepFor(absl::Milliseconds(ms));
+  EXPECT_OK(CreateMonitor(alpha_));
+
+  // The client library: a burst of writes all succeed, each retried after the server's delay.
+  client::ClientOptions options;
+  options.server = absl::StrCat("127.0.0.1:", server_->port());
+  options.token = alpha_;
+  options.attempts = 10;
+  client::AssayClient lib(options);
+  auto stub = v1::MonitorService::NewStub(lib.channel());
+  v1::CreateMonitorRequest req;
+  req.mutable_config()->set_tau(0.85);
+  req.mutable_config()->set_alpha(0.01);
+  const absl::Time start = absl::Now();
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_OK(client::Call(lib, *stub, &v1::MonitorService::Stub::CreateMonitor, req,
+                           "CreateMonitor")
+                  .status());
+  }
+  // 4 writes at 2 per second from an empty bucket: at least 1.5 s of waiting was needed.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1400));
+}
+
+// Capacity limits: the call over the limit fails naming it, tells the client not to retry (a
+// negative pushback), and changes nothing; finishing a resource makes room.
+TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
+  team_limits_.Set(Limit::kMonitors, 2);
+  team_limits_.Set(Limit::kCells, 6000);
+  team_limits_.Set(Limit::kQueuedFits, 1);
+  Start();
+  ASSERT_OK(CreateMonitor(alpha_));
+  ASSERT_OK(CreateMonitor(alpha_));
+  auto over = Ctx(alpha_);
+  EXPECT_THAT(CreateMonitor(alpha_, over.get()),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("monitors")));
+  EXPECT_EQ(Pushback(*over), "-1");
+  v1::ListMonitorsResponse monitors;
+  ASSERT_OK(ToAbsl(monitors_->ListMonitors(Ctx(alpha_).get(), {}, &monitors)));
+  EXPECT_EQ(monitors.monitors_size(), 2);
+
+  // Cells: 40 x 120 = 4,800 fit; a second upload of 2,000 new cells does not, and adds none.
+  const std::string a = Benchmark(alpha_, "a");
+  v1::CreateBenchmarkRequest create;
+  create.set_name("more");
+  v1::Benchmark more;
+  ASSERT_OK(ToAbsl(benchmarks_->CreateBenchmark(Ctx(alpha_).get(), create, &more)));
+  auto context = Ctx(alpha_);
+  EXPECT_THAT(client::UploadResponses(*benchmarks_, *context, Sim(20, 100).data, more.id())
+                  .status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("cells")));
+  v1::GetBenchmarkRequest get;
+  get.set_benchmark_id(more.id());
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), get, &more)));
+  EXPECT_EQ(more.num_cells(), 0);
+  // Re-uploading what is stored adds no cells, so it is allowed.
+  auto again = Ctx(alpha_);
+  EXPECT_OK(client::UploadResponses(*benchmarks_, *again, Sim(40, 120).data, a).status());
+
+  // Queued fits: one at a time for this team; once it ends, another may start.
+  const v1::Fit first = StartLongFit(alpha_, a);
+  v1::StartFitRequest second;
+  second.set_benchmark_id(a);
+  v1::Fit out;
+  EXPECT_THAT(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), second, &out)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("queued_fits")));
+  Cancel(alpha_, first.id());
+  WaitFor(alpha_, first.id(), v1::FIT_STATE_CANCELLED);
+  EXPECT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), second, &out)));
+  WaitFor(alpha_, out.id(), v1::FIT_STATE_SUCCEEDED);
+
+  // WhoAmI shows each limit and what the team uses of it.
+  v1::WhoAmIResponse me;
+  ASSERT_OK(ToAbsl(teams_->WhoAmI(Ctx(alpha_).get(), {}, &me)));
+  std::map<std::string, std::pair<double, double>> seen;
+  for (const v1::TeamLimit& l : me.limits()) seen[l.name()] = {l.limit(), l.used()};
+  EXPECT_EQ(seen["monitors"], std::make_pair(2.0, 2.0));
+  EXPECT_EQ(seen["cells"], std::make_pair(6000.0, 4800.0));
+  EXPECT_EQ(seen["queued_fits"], std::make_pair(1.0, 0.0));
+  EXPECT_EQ(seen["concurrent_fits"], std::make_pair(1.0, 0.0));
+  EXPECT_EQ(seen["write_rate"], std::make_pair(0.0, 0.0));
+  EXPECT_EQ(me.limits_size(), 9);
+}
+
+// An adaptive test that finishes no longer counts as open.
+TEST_F(SharedServiceTest, FinishedSessionsNoLongerCountAsOpen) {
+  team_limits_.Set(Limit::kOpenSessions, 1);
+  Start();
+  const std::string a = Benchmark(alpha_, "a");
+  v1::StartFitRequest fit_req;
+  fit_req.set_benchmark_id(a);
+  v1::Fit fit;
+  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), fit_req, &fit)));
+  ASSERT_EQ(WaitFor(alpha_, fit.id(), v1::FIT_STATE_SUCCEEDED).state(), v1::FIT_STATE_SUCCEEDED);
+
+  v1::StartSessionRequest start;
+  start.set_benchmark_id(a);
+  start.set_model("new");
+  start.mutable_options()->set_max_items(2);
+  v1::CatSession session;
+  ASSERT_OK(ToAbsl(cat_->StartSession(Ctx(alpha_).get(), start, &session)));
+  v1::CatSession refused;
+  EXPECT_THAT(ToAbsl(cat_->StartSession(Ctx(alpha_).get(), start, &refused)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("open_sessions")));
+  for (int k = 0; k < 2; ++k) {
+    v1::NextItemsRequest next;
+    next.set_session_id(session.id());
+    next.set_count(1);
+    v1::NextItemsResponse items;
+    ASSERT_OK(ToAbsl(cat_->NextItems(Ctx(alpha_).get(), next, &items)));
+    ASSERT_EQ(items.items_size(), 1);
+    v1::SubmitOutcomesRequest submit;
+    submit.set_session_id(session.id());
+    v1::CatOutcome& o = *submit.add_outcomes();
+    o.set_item(items.items(0));
+    o.set_successes(1);
+    ASSERT_OK(ToAbsl(cat_->SubmitOutcomes(Ctx(alpha_).get(), submit, &session)));
+  }
+  ASSERT_TRUE(session.finished());
+  EXPECT_OK(ToAbsl(cat_->StartSession(Ctx(alpha_).get(), start, &refused)));
+}
+
+// `assayd team limits` on the database reaches a running server within --limits-refresh.
+TEST_F(SharedServiceTest, AdminChangesReachARunningServer) {
+  limits_refresh_ = absl::ZeroDuration();  // read on every write
+  Start();
+  ASSERT_OK(CreateMonitor(alpha_));
+  ASSERT_OK_AND_ASSIGN(std::vector<TeamLimitRow> rows,
+                       SetTeamLimits(db_, "alpha", {"monitors=1"}));
+  for (const TeamLimitRow& row : rows) {
+    if (row.name == "monitors") EXPECT_EQ(row.value, 1.0);
+    if (row.name == "cells") EXPECT_EQ(row.value, std::nullopt);
+  }
+  EXPECT_THAT(CreateMonitor(alpha_), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_OK(CreateMonitor(beta_));
+  ASSERT_OK(SetTeamLimits(db_, "alpha", {"monitors=default"}).status());
+  EXPECT_OK(CreateMonitor(alpha_));
+  // Bad assignments change nothing and say what was wrong.
+  EXPECT_THAT(SetTeamLimits(db_, "alpha", {"monitors=2", "cels=5"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown limit 'cels'")));
+  EXPECT_THAT(SetTeamLimits(db_, "alpha", {"concurrent_fits=0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("concurrent_fits")));
+  EXPECT_THAT(SetTeamLimits(db_, "gamma", {"monitors=2"}), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(rows, SetTeamLimits(db_, "alpha", {}));
+  for (const TeamLimitRow& row : rows) EXPECT_EQ(row.value, std::nullopt) << row.name;
+}
+
+}  // namespace
+}  // namespace assay::server
