@@ -58,6 +58,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--db", options.db_path, "SQLite database file (created if missing)")
       ->capture_default_str();
+  double max_db_mb = 0;
+  app.add_option("--max-db-mb", max_db_mb,
+                 "cap the database at this many MB so it cannot fill its disk (0: none); beyond, "
+                 "writes fail with RESOURCE_EXHAUSTED and reads go on")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--workers", options.worker_threads, "threads for storage and estimator work")
       ->capture_default_str();
   app.add_option("--queue", options.queue_capacity,
@@ -141,6 +147,7 @@ int main(int argc, char** argv) {
   }
   options.shutdown_grace = absl::Seconds(grace_seconds);
   options.limits_refresh = absl::Seconds(limits_refresh_seconds);
+  options.max_db_bytes = static_cast<int64_t>(max_db_mb * 1024 * 1024);
   for (const std::string& assignment : team_limits) {
     auto parsed = assay::server::ParseLimitAssignment(assignment);
     if (!parsed.ok() || !parsed->second.has_value()) {

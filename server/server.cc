@@ -56,6 +56,7 @@ absl::Status ServerOptions::Validate() const {
   for (const LimitInfo& info : AllLimits()) {
     RETURN_IF_ERROR(ValidateLimit(info.limit, team_limits.Get(info.limit)));
   }
+  if (max_db_bytes < 0) return absl::InvalidArgumentError("max db bytes: must be >= 0");
   if (queue_capacity < 1) return absl::InvalidArgumentError("queue: capacity must be >= 1");
   if (max_live_sessions < 1) {
     return absl::InvalidArgumentError("max live sessions: must be >= 1");
@@ -163,6 +164,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   auto parts = std::make_unique<Parts>();
   parts->options = options;
   ASSIGN_OR_RETURN(parts->storage, storage::Storage::Open(options.db_path));
+  if (options.max_db_bytes > 0) RETURN_IF_ERROR(parts->storage->SetMaxBytes(options.max_db_bytes));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
   http::HttpOptions http_options;
   http_options.address = options.http_address;
@@ -274,6 +276,10 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
 
 AssayServer::AssayServer(std::unique_ptr<Parts> parts, int port)
     : parts_(std::move(parts)), port_(port) {}
+
+absl::Status AssayServer::SetMaxDatabaseBytes(int64_t bytes) {
+  return parts_->storage->SetMaxBytes(bytes);
+}
 
 int AssayServer::http_port() const {
   return parts_->http == nullptr ? 0 : parts_->http->port();

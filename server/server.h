@@ -23,6 +23,10 @@ struct ServerOptions {
   std::string listen_address = "127.0.0.1:50051";
   // SQLite database file (created if missing); ":memory:" for tests.
   std::string db_path = "assay.db";
+  // Caps the database file at about this many bytes (0: none), so that it cannot fill its disk:
+  // beyond, writes fail with RESOURCE_EXHAUSTED "storage full" and change nothing, as they do
+  // when the disk itself is full; reads go on.
+  int64_t max_db_bytes = 0;
   // Executor threads for storage and estimator work, and how many calls may wait for them.
   int worker_threads = 2;
   size_t queue_capacity = 1024;
@@ -81,6 +85,9 @@ class AssayServer {
   // Audits and monitors held in memory now.
   size_t live_audits() const;
   size_t live_monitors() const;
+
+  // Changes max_db_bytes while running (raising it is how space "returns" under a cap).
+  absl::Status SetMaxDatabaseBytes(int64_t bytes);
 
   // Graceful stop; idempotent and thread safe. Returns once everything is closed.
   void Shutdown();

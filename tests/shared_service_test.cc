@@ -13,6 +13,7 @@
 #include "client/client.h"
 #include "nlohmann/json.hpp"
 #include "server/runtime/fair_queue.h"
+#include "server/storage/sqlite.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/irt_sim.h"
 #include "tests/testing/service_fixture.h"
@@ -376,6 +377,112 @@ TEST_F(SharedServiceTest, AdminChangesReachARunningServer) {
   EXPECT_THAT(SetTeamLimits(db_, "gamma", {"monitors=2"}), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK_AND_ASSIGN(rows, SetTeamLimits(db_, "alpha", {}));
   for (const TeamLimitRow& row : rows) EXPECT_EQ(row.value, std::nullopt) << row.name;
+}
+
+// A full database (the --max-db-mb cap, which fails writes as a full disk does): every write that
+// does not fit is refused with RESOURCE_EXHAUSTED "storage full", is not acknowledged and changes
+// nothing; reads go on; a fit whose result does not fit says so; once space returns, writes work.
+TEST_F(SharedServiceTest, AFullDatabaseRefusesWritesCleanlyServesReadsAndRecovers) {
+  Start();
+  const std::string a = Benchmark(alpha_, "a");
+  v1::StartFitRequest fit_req;
+  fit_req.set_benchmark_id(a);
+  v1::Fit first;
+  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), fit_req, &first)));
+  ASSERT_EQ(WaitFor(alpha_, first.id(), v1::FIT_STATE_SUCCEEDED).state(), v1::FIT_STATE_SUCCEEDED);
+  const std::string big = Benchmark(alpha_, "big", 300, 600);
+  v1::CreateBenchmarkRequest create;
+  create.set_name("empty");
+  v1::Benchmark empty;
+  ASSERT_OK(ToAbsl(benchmarks_->CreateBenchmark(Ctx(alpha_).get(), create, &empty)));
+  v1::CreateAuditRequest audit_req;
+  audit_req.mutable_config()->set_alpha(1e-12);
+  audit_req.mutable_config()->set_max_samples(1000000);
+  v1::Audit audit;
+  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &audit)));
+  constexpr int kCases = 20000;
+  for (int start = 0; start < kCases; start += 1000) {
+    v1::HandOutCasesRequest hand;
+    hand.set_audit_id(audit.id());
+    for (int i = start; i < start + 1000; ++i) hand.add_cases()->set_case_id(absl::StrCat("c", i));
+    v1::HandOutCasesResponse out;
+    ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &out)));
+  }
+
+  ASSERT_OK(server_->SetMaxDatabaseBytes(1));  // capped at its size now
+  const auto label = [&](int i) {
+    v1::SubmitLabelRequest req;
+    req.set_audit_id(audit.id());
+    req.set_case_id(absl::StrCat("c", i));
+    req.set_y(1);
+    v1::SubmitLabelResponse resp;
+    return ToAbsl(audits_->SubmitLabel(Ctx(alpha_).get(), req, &resp));
+  };
+  int acknowledged = 0;
+  absl::Status refused;
+  while (acknowledged < kCases && (refused = label(acknowledged)).ok()) ++acknowledged;
+  ASSERT_LT(acknowledged, kCases) << "the database never filled";
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("storage full")));
+  EXPECT_THAT(label(acknowledged), StatusIs(absl::StatusCode::kResourceExhausted));
+  // Reads go on, and show every acknowledged label and nothing of the refused one.
+  v1::GetAuditRequest get_audit;
+  get_audit.set_audit_id(audit.id());
+  v1::Audit seen;
+  ASSERT_OK(ToAbsl(audits_->GetAudit(Ctx(alpha_read_).get(), get_audit, &seen)));
+  EXPECT_EQ(seen.labelled(), acknowledged);
+  v1::ListAbilitiesRequest abilities;
+  abilities.set_benchmark_id(a);
+  v1::ListAbilitiesResponse table;
+  ASSERT_OK(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_read_).get(), abilities, &table)));
+  EXPECT_EQ(table.abilities_size(), 40);
+
+  // An upload: refused whole (one chunk), the benchmark unchanged.
+  auto upload = Ctx(alpha_);
+  EXPECT_THAT(client::UploadResponses(*benchmarks_, *upload, Sim(50, 100).data, empty.id())
+                  .status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("storage full")));
+  v1::GetBenchmarkRequest get_bm;
+  get_bm.set_benchmark_id(empty.id());
+  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), get_bm, &empty)));
+  EXPECT_EQ(empty.num_cells(), 0);
+  EXPECT_EQ(empty.num_models(), 0);
+
+  // A fit that can start (a few pages more) but whose result tables cannot be stored.
+  ASSERT_OK_AND_ASSIGN(auto reader, storage::Connection::Open(db_, [] {
+                         storage::ConnectionOptions o;
+                         o.read_only = true;
+                         return o;
+                       }()));
+  ASSERT_OK_AND_ASSIGN(storage::Statement * pages, reader->Prepare("PRAGMA page_count"));
+  ASSERT_OK_AND_ASSIGN(bool row, pages->Step());
+  ASSERT_TRUE(row);
+  const int64_t page_count = pages->ColumnInt(0);
+  pages->Reset();
+  ASSERT_OK(server_->SetMaxDatabaseBytes((page_count + 6) * 4096));
+  v1::StartFitRequest big_fit;
+  big_fit.set_benchmark_id(big);
+  v1::Fit failed;
+  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), big_fit, &failed)));
+  failed = WaitFor(alpha_, failed.id(), v1::FIT_STATE_FAILED);
+  EXPECT_EQ(failed.state(), v1::FIT_STATE_FAILED);
+  EXPECT_THAT(failed.error(), HasSubstr("storage full"));
+  EXPECT_EQ(Get(alpha_, failed.id()).state(), v1::FIT_STATE_FAILED);
+  v1::ListAbilitiesRequest big_table;
+  big_table.set_benchmark_id(big);
+  EXPECT_THAT(ToAbsl(benchmarks_->ListAbilities(Ctx(alpha_).get(), big_table, &table)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));  // no calibration was stored
+
+  // Space returns: the refused writes now succeed.
+  ASSERT_OK(server_->SetMaxDatabaseBytes(0));
+  EXPECT_OK(label(acknowledged));
+  auto again = Ctx(alpha_);
+  EXPECT_OK(client::UploadResponses(*benchmarks_, *again, Sim(50, 100).data, empty.id()).status());
+  v1::Fit retried;
+  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), big_fit, &retried)));
+  EXPECT_EQ(WaitFor(alpha_, retried.id(), v1::FIT_STATE_SUCCEEDED).state(),
+            v1::FIT_STATE_SUCCEEDED);
+  ASSERT_OK(ToAbsl(audits_->GetAudit(Ctx(alpha_read_).get(), get_audit, &seen)));
+  EXPECT_EQ(seen.labelled(), acknowledged + 1);
 }
 
 }  // namespace

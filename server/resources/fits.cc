@@ -320,16 +320,18 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
   }
   absl::MutexLock lock(&mu_);
   if (!store_status.ok()) {
-    // Still QUEUED/RUNNING on disk: it runs again on the next start.
+    // Still RUNNING on disk: it runs again on the next start. Until then the job stays in memory,
+    // so that the fit reads as failed (and why) rather than as the stale record.
     Log(LogLevel::kError, "fit %s: could not store the result: %s", final.id(),
         store_status.ToString());
     final.set_state(v1::FIT_STATE_FAILED);
-    final.set_error("the result could not be stored; the fit runs again when the server restarts");
+    final.set_error(absl::StrCat("the result could not be stored (", store_status.message(),
+                                 "); the fit runs again when the server restarts"));
     final.set_current(false);
   }
   job->fit = final;
   Publish(*job);
-  active_.erase(final.id());
+  if (store_status.ok()) active_.erase(final.id());
 }
 
 // Fits keep no history (published{0}): their stream is coalesced progress, and a watcher that
@@ -527,17 +529,19 @@ void FitJobs::ListQueue(const Principal& who, int limit, v1::ListFitsResponse* o
   }
 }
 
-FitJobs::Counts FitJobs::Count() {
-  absl::MutexLock lock(&mu_);
-  return Counts{queue_.size(), active_.size() - queue_.size()};
-}
+FitJobs::Counts FitJobs::Count() { return CountWhere([](int64_t) { return true; }); }
 
 FitJobs::Counts FitJobs::CountOfTeam(int64_t team_id) {
+  return CountWhere([team_id](int64_t team) { return team == team_id; });
+}
+
+FitJobs::Counts FitJobs::CountWhere(absl::FunctionRef<bool(int64_t)> team) {
   absl::MutexLock lock(&mu_);
   Counts counts;
   for (const auto& [id, job] : active_) {
-    if (job->team_id != team_id) continue;
-    ++(job->fit.state() == v1::FIT_STATE_RUNNING ? counts.running : counts.queued);
+    if (!team(job->team_id)) continue;
+    if (job->fit.state() == v1::FIT_STATE_RUNNING) ++counts.running;
+    if (job->fit.state() == v1::FIT_STATE_QUEUED) ++counts.queued;
   }
   return counts;
 }

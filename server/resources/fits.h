@@ -31,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "assay/v1/benchmarks.pb.h"
@@ -151,6 +152,7 @@ class FitJobs {
   void RunLoop();
   void Run(const std::shared_ptr<Job>& job);
   bool MayRun(int64_t team_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Counts CountWhere(absl::FunctionRef<bool(int64_t team_id)> team);
   // The team's queued and running fits, running first, then in the order they will start.
   void ListQueue(const Principal& who, int limit, v1::ListFitsResponse* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -31,7 +31,10 @@ absl::Status FromSqlite(sqlite3* db, int rc, absl::string_view what) {
     case SQLITE_READONLY:
     case SQLITE_PERM:
       return absl::FailedPreconditionError(message);
-    case SQLITE_FULL:
+    case SQLITE_FULL:  // the disk, or the database's size limit (Storage::SetMaxBytes)
+      return absl::ResourceExhaustedError(
+          "storage full: the database or its disk is full, so this write was not stored (reads "
+          "still work; writes succeed again once space is freed or the limit raised)");
     case SQLITE_IOERR:
       return absl::UnavailableError(message);
     case SQLITE_RANGE:

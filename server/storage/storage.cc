@@ -807,6 +807,16 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const std::string& path,
   return storage;
 }
 
+absl::Status Storage::SetMaxBytes(int64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Statement * size, connection_->Prepare("PRAGMA page_size"));
+  ASSIGN_OR_RETURN(std::optional<int64_t> page,
+                   FirstRow<int64_t>(size, [](const Statement& s) { return s.ColumnInt(0); }));
+  // 4294967294 is SQLite's largest page count: no cap.
+  const int64_t pages = bytes <= 0 ? 4294967294LL : std::max<int64_t>(1, bytes / page.value_or(4096));
+  return connection_->Exec(absl::StrCat("PRAGMA max_page_count=", pages));
+}
+
 absl::StatusOr<int> Storage::SchemaVersion() {
   absl::MutexLock lock(&mu_);
   return connection_->UserVersion();

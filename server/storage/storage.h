@@ -256,6 +256,10 @@ class Storage {
 
   // The database's schema version (equals CurrentSchemaVersion() after a successful Open).
   absl::StatusOr<int> SchemaVersion();
+  // Caps the database at about `bytes` (SQLite's max_page_count; never below its size now); 0:
+  // no cap. A write that would grow it beyond fails with ResourceExhausted ("storage full") and
+  // changes nothing, as when the disk is full.
+  absl::Status SetMaxBytes(int64_t bytes);
 
   // Runs `fn` in one write transaction; commits (durably) iff it returns OK. The commit's own
   // error is returned otherwise-unchanged (e.g. Unavailable for a full disk).
