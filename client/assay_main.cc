@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
   double timeout_seconds = 10;
   app.add_option("--server", options.server, "assayd address host:port")->capture_default_str();
   app.add_option("--token", options.token, "API key (default: the ASSAY_TOKEN environment variable)");
+  app.add_option("--team", options.team,
+                 "the key's team, sent for routing when assayd is sharded behind a proxy "
+                 "(default: the ASSAY_TEAM environment variable)");
   app.add_option("--timeout", timeout_seconds, "deadline of each call, seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -63,6 +66,9 @@ int main(int argc, char** argv) {
   options.timeout = absl::Seconds(timeout_seconds);
   if (options.token.empty()) {
     if (const char* token = std::getenv("ASSAY_TOKEN"); token != nullptr) options.token = token;
+  }
+  if (options.team.empty()) {
+    if (const char* team = std::getenv("ASSAY_TEAM"); team != nullptr) options.team = team;
   }
   if (*fit) {
     absl::Status status = assay::client::RunFit(fit_args);

@@ -21,6 +21,7 @@ std::unique_ptr<grpc::ClientContext> AssayClient::Context(absl::Duration timeout
   const absl::Duration deadline = timeout == absl::InfiniteDuration() ? options_.timeout : timeout;
   context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
+  if (!options_.team.empty()) context->AddMetadata("x-assay-team", options_.team);
   return context;
 }
 

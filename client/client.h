@@ -20,6 +20,9 @@ struct ClientOptions {
   absl::Duration timeout = absl::Seconds(10);  // deadline of each call
   std::string token;                           // API key, sent as `authorization: Bearer KEY`
   int attempts = 4;  // tries of a call that fails transiently and is safe to repeat (call.h)
+  // The team, sent as `x-assay-team` metadata so that a proxy in front of several servers
+  // (deploy/haproxy/) routes the call to the team's shard; empty: not sent.
+  std::string team;
 };
 
 // The gRPC status as an absl::Status with the same code, message prefixed by what was called.

@@ -2,8 +2,9 @@
 # Installs the Debian 12 packages assay needs to build, test and run. Idempotent: packages already
 # present are skipped, and apt is not touched at all when nothing is missing.
 #
-# --browser also installs Debian's Chromium, which the dashboard's browser test drives (the test
-# command passes it; the run command does not need a browser).
+# --browser also installs Debian's Chromium, which the dashboard's browser test drives, and
+# HAProxy, which the shards test puts in front of three servers (the test command passes it; the
+# run command needs neither).
 set -euo pipefail
 browser=0
 [ "${1:-}" = "--browser" ] && browser=1
@@ -21,7 +22,7 @@ packages=(
 # installed only where no npm is found: a machine with its own Node/npm keeps it (Debian's npm
 # package conflicts with a Node that ships its own npm).
 if ! command -v npm > /dev/null 2>&1; then packages+=(nodejs npm); fi
-if [ "$browser" -eq 1 ]; then packages+=(chromium); fi
+if [ "$browser" -eq 1 ]; then packages+=(chromium haproxy); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,9 @@
 //   assayd --db FILE team limits TEAM [NAME=VALUE ...]
 //                                                sets a team's own limits (VALUE 'default'
 //                                                returns to the server's), prints them all
+//   assayd --db FILE team export TEAM DEST       one team's data, consistently, to a new file
+//   assayd --db FILE team import SRC             adds an exported team (moving it between
+//                                                shards; server/storage/team_transfer.h)
 //   assayd --db FILE backup DEST                 online backup to a new file DEST
 #ifndef ASSAY_SERVER_ADMIN_H_
 #define ASSAY_SERVER_ADMIN_H_

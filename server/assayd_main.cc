@@ -19,6 +19,7 @@
 #include "core/base/version.h"
 #include "server/http/openapi.h"
 #include "server/server.h"
+#include "server/storage/team_transfer.h"
 
 namespace {
 
@@ -125,6 +126,15 @@ int main(int argc, char** argv) {
   CLI::App* team_create =
       team->add_subcommand("create", "create a team and print its first admin key (shown once)");
   team_create->add_option("name", team_name, "team name")->required();
+  std::string transfer_file;
+  CLI::App* team_export = team->add_subcommand(
+      "export", "write one team's data (a consistent snapshot) to a new database file");
+  team_export->add_option("name", team_name, "team name")->required();
+  team_export->add_option("dest", transfer_file, "new file")->required();
+  CLI::App* team_import = team->add_subcommand(
+      "import", "add a team exported from another database (same keys and ids)");
+  team_import->add_option("src", transfer_file, "the exported file")->required()->check(
+      CLI::ExistingFile);
   std::vector<std::string> limit_assignments;
   CLI::App* team_limits_cmd = team->add_subcommand(
       "limits", "set a team's own limits (NAME=VALUE; VALUE 'default' for the server's) and print "
@@ -157,6 +167,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.team_limits.Set(parsed->first, *parsed->second);
+  }
+  if (team_export->parsed() || team_import->parsed()) {
+    auto counts = team_export->parsed()
+                      ? assay::storage::ExportTeam(options.db_path, team_name, transfer_file)
+                      : assay::storage::ImportTeam(options.db_path, transfer_file);
+    if (!counts.ok()) {
+      std::fprintf(stderr, "assayd: %s\n", std::string(counts.status().message()).c_str());
+      return 1;
+    }
+    for (const auto& [table, rows] : *counts)
+      std::printf("%-18s %lld rows\n", table.c_str(), static_cast<long long>(rows));
+    return 0;
   }
   if (team_limits_cmd->parsed()) {
     auto rows = assay::server::SetTeamLimits(options.db_path, team_name, limit_assignments);

@@ -84,9 +84,14 @@ def _int64_to_int(descriptor, value):
 
 
 class AssayClient:
-    def __init__(self, server, token="", timeout=10.0, attempts=4):
+    """`team`: sent as `x-assay-team` metadata, so that a proxy in front of several assayd shards
+    (deploy/haproxy/) routes the calls to the team's shard."""
+
+    def __init__(self, server, token="", timeout=10.0, attempts=4, team=""):
         self._channel = grpc.insecure_channel(server)
         self._metadata = [("authorization", f"Bearer {token}")] if token else []
+        if team:
+            self._metadata.append(("x-assay-team", team))
         self._timeout = timeout
         self._attempts = attempts
         self._stubs = {}

@@ -6,8 +6,9 @@
 #include <numeric>
 #include <utility>
 
-#include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -147,12 +148,11 @@ absl::Status FitJobs::Start() {
   for (int slot = 0; slot < slots_; ++slot) {
     runners_.emplace_back([this] {
       NameCurrentThread("assay-fits");
-      // Below the request path: SCHED_IDLE (Linux; per thread, inherited by the sweep threads a
-      // fit starts), so a request thread that wakes preempts a fit at once. Under nice 10 the
-      // wakeup waited for the fit's time slice: a team's label p99 beside running fits was 2-3x
-      // worse (tests/bench/README.md, fairness_bench). Failure only costs responsiveness.
-      sched_param param{};
-      pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+      // Below the request path: nice kFitNice (Linux: per thread, inherited by the sweep threads
+      // a fit starts). Not SCHED_IDLE: that cut a team's label p99 beside running fits further
+      // (tests/bench/README.md, fairness_bench) but starved fits whenever anything else on the
+      // machine kept the cores busy. Failure only costs responsiveness, so it is not an error.
+      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kFitNice);
       RunLoop();
     });
   }

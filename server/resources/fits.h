@@ -3,10 +3,8 @@
 // StartFit stores the fit (QUEUED) and, once committed, queues it in its team's queue. `slots`
 // runner threads take fits round-robin across teams (FairQueue), never more than a team's
 // concurrent-fit limit at once, so a team that queues many fits delays another team's next fit by
-// at most one fit per slot. Runners (and the sweep threads they start) run under SCHED_IDLE: they
-// take the CPU the request path leaves, and a request that wakes preempts them at once, so labels
-// and sessions stay responsive while fits run (a fit can be slowed, even stalled, by a request
-// path that keeps every core busy).
+// at most one fit per slot. Runners (and the sweep threads they start) run at nice kFitNice, below
+// the request path, so labels and sessions stay responsive while fits run.
 // A runner loads the benchmark's responses, fits (core/irt/fit.h) reporting every iteration to the
 // fit's watchers, builds the result tables (core/irt/report.h) and stores them in one commit, which
 // also makes the fit current when asked. CancelFit stops a queued fit at once and a running one
@@ -59,6 +57,8 @@ using FitWatcher = Watcher<v1::Fit>;
 
 class FitJobs {
  public:
+  static constexpr int kFitNice = 10;
+
   // `fit_threads`: sweep threads of each fit; `slots`: fits running at once, server-wide;
   // `quotas`: each team's concurrent_fits and queued_fits (null: one fit per team at once, no
   // bound on queued ones).
