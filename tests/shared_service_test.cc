@@ -236,6 +236,46 @@ TEST_F(SharedServiceTest, WriteRateAnswersWithTheDelayAndClientsHonourIt) {
   absl::SleepFor(absl::Milliseconds(ms));
   EXPECT_OK(CreateMonitor(alpha_));
 
+  // A write stream: each message takes a write; one over the rate fails alone, naming the limit
+  // and the delay, and the stream goes on.
+  absl::SleepFor(absl::Seconds(1));  // room for CreateAudit and HandOutCases
+  v1::CreateAuditRequest audit_req;
+  audit_req.mutable_config()->set_alpha(0.05);
+  v1::Audit audit;
+  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &audit)));
+  v1::HandOutCasesRequest hand;
+  hand.set_audit_id(audit.id());
+  for (const char* id : {"c1", "c2", "c3"}) hand.add_cases()->set_case_id(id);
+  v1::HandOutCasesResponse handed;
+  ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+  absl::SleepFor(absl::Seconds(1));  // a full bucket: 2 writes
+  auto stream_context = Ctx(alpha_);
+  auto stream = audits_->StreamLabels(stream_context.get());
+  std::vector<v1::SubmitLabelResponse> replies;
+  for (const char* id : {"c1", "c2", "c3"}) {
+    v1::SubmitLabelRequest label;
+    label.set_audit_id(audit.id());
+    label.set_case_id(id);
+    label.set_y(1);
+    ASSERT_TRUE(stream->Write(label));
+    v1::SubmitLabelResponse reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    replies.push_back(reply);
+  }
+  stream->WritesDone();
+  EXPECT_OK(ToAbsl(stream->Finish()));
+  // Two fit the bucket; the third, sent at once, does not.
+  int refused = 0;
+  for (const v1::SubmitLabelResponse& r : replies) {
+    if (r.error_code() == 0) continue;
+    ++refused;
+    EXPECT_EQ(r.error_code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+    EXPECT_THAT(r.error_message(), HasSubstr("write_rate"));
+    EXPECT_THAT(r.error_message(), HasSubstr("retry in"));
+  }
+  EXPECT_GE(refused, 1);
+  EXPECT_LT(refused, 3);
+
   // The client library: a burst of writes all succeed, each retried after the server's delay.
   client::ClientOptions options;
   options.server = absl::StrCat("127.0.0.1:", server_->port());
@@ -262,6 +302,7 @@ TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
   team_limits_.Set(Limit::kMonitors, 2);
   team_limits_.Set(Limit::kCells, 6000);
   team_limits_.Set(Limit::kQueuedFits, 1);
+  http_address_ = "127.0.0.1:0";
   Start();
   ASSERT_OK(CreateMonitor(alpha_));
   ASSERT_OK(CreateMonitor(alpha_));
@@ -269,6 +310,17 @@ TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
   EXPECT_THAT(CreateMonitor(alpha_, over.get()),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("monitors")));
   EXPECT_EQ(Pushback(*over), "-1");
+  // Through HTTP: 429 naming the limit, and no Retry-After (waiting will not help).
+  ASSERT_OK_AND_ASSIGN(
+      testing::HttpResponse http,
+      testing::Http(server_->http_port(), "POST", "/v1/monitors",
+                    {{"Authorization", "Bearer " + alpha_}, {"Content-Type", "application/json"}},
+                    R"({"config": {"tau": 0.85, "alpha": 0.01}})"));
+  EXPECT_EQ(http.status, 429) << http.body;
+  EXPECT_EQ(http.headers.count("retry-after"), 0u);
+  const nlohmann::json body = nlohmann::json::parse(http.body);
+  EXPECT_EQ(body["details"][0]["@type"], "type.googleapis.com/google.rpc.QuotaFailure");
+  EXPECT_EQ(body["details"][0]["violations"][0]["subject"], "monitors");
   v1::ListMonitorsResponse monitors;
   ASSERT_OK(ToAbsl(monitors_->ListMonitors(Ctx(alpha_).get(), {}, &monitors)));
   EXPECT_EQ(monitors.monitors_size(), 2);
