@@ -64,14 +64,30 @@ class SharedServiceTest : public testing::ServiceTest {
   // A benchmark of models x items, every cell observed.
   std::string Benchmark(const std::string& token, const std::string& name, int models = 40,
                         int items = 120) {
+    const std::string id = EmptyBenchmark(token, name);
+    EXPECT_OK(Upload(token, id, models, items));
+    return id;
+  }
+
+  std::string EmptyBenchmark(const std::string& token, const std::string& name) {
     v1::CreateBenchmarkRequest req;
     req.set_name(name);
     v1::Benchmark bm;
     EXPECT_OK(ToAbsl(benchmarks_->CreateBenchmark(Ctx(token).get(), req, &bm)));
-    auto context = Ctx(token);
-    EXPECT_OK(client::UploadResponses(*benchmarks_, *context, Sim(models, items).data, bm.id())
-                  .status());
     return bm.id();
+  }
+
+  absl::Status Upload(const std::string& token, const std::string& id, int models, int items) {
+    auto context = Ctx(token);
+    return client::UploadResponses(*benchmarks_, *context, Sim(models, items).data, id).status();
+  }
+
+  v1::Benchmark GetBenchmark(const std::string& id) {
+    v1::GetBenchmarkRequest req;
+    req.set_benchmark_id(id);
+    v1::Benchmark bm;
+    EXPECT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), req, &bm)));
+    return bm;
   }
 
   static testing::Simulated Sim(int models, int items) {
@@ -82,16 +98,28 @@ class SharedServiceTest : public testing::ServiceTest {
     return testing::Simulate(sim);
   }
 
-  // A fit that runs until cancelled (its tolerance is never met; 100,000 iterations on the
-  // long-fit benchmark take minutes).
-  v1::Fit StartLongFit(const std::string& token, const std::string& benchmark_id) {
+  v1::Fit StartFit(const std::string& token, const std::string& benchmark_id,
+                   const v1::FitOptions& options = {}) {
     v1::StartFitRequest req;
     req.set_benchmark_id(benchmark_id);
-    req.mutable_options()->set_tol(1e-300);
-    req.mutable_options()->set_max_iter(100000);
+    *req.mutable_options() = options;
     v1::Fit fit;
     EXPECT_OK(ToAbsl(benchmarks_->StartFit(Ctx(token).get(), req, &fit)));
     return fit;
+  }
+
+  // A fit that runs until cancelled (its tolerance is never met; 100,000 iterations on the
+  // long-fit benchmark take minutes).
+  v1::Fit StartLongFit(const std::string& token, const std::string& benchmark_id) {
+    v1::FitOptions options;
+    options.set_tol(1e-300);
+    options.set_max_iter(100000);
+    return StartFit(token, benchmark_id, options);
+  }
+
+  // A fit with default options, followed to its end.
+  v1::Fit FitAndWait(const std::string& token, const std::string& benchmark_id) {
+    return WaitFor(token, StartFit(token, benchmark_id).id(), v1::FIT_STATE_SUCCEEDED);
   }
 
   v1::Fit Get(const std::string& token, const std::string& fit_id) {
@@ -140,6 +168,13 @@ class SharedServiceTest : public testing::ServiceTest {
       context = own.get();
     }
     return ToAbsl(monitors_->CreateMonitor(context, req, &m));
+  }
+
+  absl::StatusOr<testing::HttpResponse> CreateMonitorOverHttp(const std::string& token) {
+    return testing::Http(server_->http_port(), "POST", "/v1/monitors",
+                         {{"Authorization", "Bearer " + token},
+                          {"Content-Type", "application/json"}},
+                         R"({"config": {"tau": 0.85, "alpha": 0.01}})");
   }
 
   static std::optional<std::string> Pushback(const grpc::ClientContext& context) {
@@ -222,11 +257,7 @@ TEST_F(SharedServiceTest, WriteRateAnswersWithTheDelayAndClientsHonourIt) {
   EXPECT_LE(ms, 500);  // one token at 2 per second
   EXPECT_OK(CreateMonitor(beta_));  // beta has no limit
 
-  ASSERT_OK_AND_ASSIGN(
-      testing::HttpResponse http,
-      testing::Http(server_->http_port(), "POST", "/v1/monitors",
-                    {{"Authorization", "Bearer " + alpha_}, {"Content-Type", "application/json"}},
-                    R"({"config": {"tau": 0.85, "alpha": 0.01}})"));
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse http, CreateMonitorOverHttp(alpha_));
   EXPECT_EQ(http.status, 429) << http.body;
   EXPECT_EQ(http.headers["retry-after"], "1");
   const nlohmann::json body = nlohmann::json::parse(http.body);
@@ -311,11 +342,7 @@ TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("monitors")));
   EXPECT_EQ(Pushback(*over), "-1");
   // Through HTTP: 429 naming the limit, and no Retry-After (waiting will not help).
-  ASSERT_OK_AND_ASSIGN(
-      testing::HttpResponse http,
-      testing::Http(server_->http_port(), "POST", "/v1/monitors",
-                    {{"Authorization", "Bearer " + alpha_}, {"Content-Type", "application/json"}},
-                    R"({"config": {"tau": 0.85, "alpha": 0.01}})"));
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse http, CreateMonitorOverHttp(alpha_));
   EXPECT_EQ(http.status, 429) << http.body;
   EXPECT_EQ(http.headers.count("retry-after"), 0u);
   const nlohmann::json body = nlohmann::json::parse(http.body);
@@ -327,21 +354,12 @@ TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
 
   // Cells: 40 x 120 = 4,800 fit; a second upload of 2,000 new cells does not, and adds none.
   const std::string a = Benchmark(alpha_, "a");
-  v1::CreateBenchmarkRequest create;
-  create.set_name("more");
-  v1::Benchmark more;
-  ASSERT_OK(ToAbsl(benchmarks_->CreateBenchmark(Ctx(alpha_).get(), create, &more)));
-  auto context = Ctx(alpha_);
-  EXPECT_THAT(client::UploadResponses(*benchmarks_, *context, Sim(20, 100).data, more.id())
-                  .status(),
+  const std::string more = EmptyBenchmark(alpha_, "more");
+  EXPECT_THAT(Upload(alpha_, more, 20, 100),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("cells")));
-  v1::GetBenchmarkRequest get;
-  get.set_benchmark_id(more.id());
-  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), get, &more)));
-  EXPECT_EQ(more.num_cells(), 0);
+  EXPECT_EQ(GetBenchmark(more).num_cells(), 0);
   // Re-uploading what is stored adds no cells, so it is allowed.
-  auto again = Ctx(alpha_);
-  EXPECT_OK(client::UploadResponses(*benchmarks_, *again, Sim(40, 120).data, a).status());
+  EXPECT_OK(Upload(alpha_, a, 40, 120));
 
   // Queued fits: one at a time for this team; once it ends, another may start.
   const v1::Fit first = StartLongFit(alpha_, a);
@@ -373,11 +391,7 @@ TEST_F(SharedServiceTest, FinishedSessionsNoLongerCountAsOpen) {
   team_limits_.Set(Limit::kOpenSessions, 1);
   Start();
   const std::string a = Benchmark(alpha_, "a");
-  v1::StartFitRequest fit_req;
-  fit_req.set_benchmark_id(a);
-  v1::Fit fit;
-  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), fit_req, &fit)));
-  ASSERT_EQ(WaitFor(alpha_, fit.id(), v1::FIT_STATE_SUCCEEDED).state(), v1::FIT_STATE_SUCCEEDED);
+  ASSERT_EQ(FitAndWait(alpha_, a).state(), v1::FIT_STATE_SUCCEEDED);
 
   v1::StartSessionRequest start;
   start.set_benchmark_id(a);
@@ -437,16 +451,9 @@ TEST_F(SharedServiceTest, AdminChangesReachARunningServer) {
 TEST_F(SharedServiceTest, AFullDatabaseRefusesWritesCleanlyServesReadsAndRecovers) {
   Start();
   const std::string a = Benchmark(alpha_, "a");
-  v1::StartFitRequest fit_req;
-  fit_req.set_benchmark_id(a);
-  v1::Fit first;
-  ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), fit_req, &first)));
-  ASSERT_EQ(WaitFor(alpha_, first.id(), v1::FIT_STATE_SUCCEEDED).state(), v1::FIT_STATE_SUCCEEDED);
+  ASSERT_EQ(FitAndWait(alpha_, a).state(), v1::FIT_STATE_SUCCEEDED);
   const std::string big = Benchmark(alpha_, "big", 300, 600);
-  v1::CreateBenchmarkRequest create;
-  create.set_name("empty");
-  v1::Benchmark empty;
-  ASSERT_OK(ToAbsl(benchmarks_->CreateBenchmark(Ctx(alpha_).get(), create, &empty)));
+  const std::string empty = EmptyBenchmark(alpha_, "empty");
   v1::CreateAuditRequest audit_req;
   audit_req.mutable_config()->set_alpha(1e-12);
   audit_req.mutable_config()->set_max_samples(1000000);
@@ -489,15 +496,10 @@ TEST_F(SharedServiceTest, AFullDatabaseRefusesWritesCleanlyServesReadsAndRecover
   EXPECT_EQ(table.abilities_size(), 40);
 
   // An upload: refused whole (one chunk), the benchmark unchanged.
-  auto upload = Ctx(alpha_);
-  EXPECT_THAT(client::UploadResponses(*benchmarks_, *upload, Sim(50, 100).data, empty.id())
-                  .status(),
+  EXPECT_THAT(Upload(alpha_, empty, 50, 100),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("storage full")));
-  v1::GetBenchmarkRequest get_bm;
-  get_bm.set_benchmark_id(empty.id());
-  ASSERT_OK(ToAbsl(benchmarks_->GetBenchmark(Ctx(alpha_).get(), get_bm, &empty)));
-  EXPECT_EQ(empty.num_cells(), 0);
-  EXPECT_EQ(empty.num_models(), 0);
+  EXPECT_EQ(GetBenchmark(empty).num_cells(), 0);
+  EXPECT_EQ(GetBenchmark(empty).num_models(), 0);
 
   // A fit that can start (a few pages more) but whose result tables cannot be stored.
   ASSERT_OK_AND_ASSIGN(auto reader, storage::Connection::Open(db_, [] {
@@ -527,8 +529,7 @@ TEST_F(SharedServiceTest, AFullDatabaseRefusesWritesCleanlyServesReadsAndRecover
   // Space returns: the refused writes now succeed.
   ASSERT_OK(server_->SetMaxDatabaseBytes(0));
   EXPECT_OK(label(acknowledged));
-  auto again = Ctx(alpha_);
-  EXPECT_OK(client::UploadResponses(*benchmarks_, *again, Sim(50, 100).data, empty.id()).status());
+  EXPECT_OK(Upload(alpha_, empty, 50, 100));
   v1::Fit retried;
   ASSERT_OK(ToAbsl(benchmarks_->StartFit(Ctx(alpha_).get(), big_fit, &retried)));
   EXPECT_EQ(WaitFor(alpha_, retried.id(), v1::FIT_STATE_SUCCEEDED).state(),
