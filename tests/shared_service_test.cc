@@ -386,9 +386,12 @@ TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
   EXPECT_EQ(me.limits_size(), 9);
 }
 
-// An adaptive test that finishes no longer counts as open.
-TEST_F(SharedServiceTest, FinishedSessionsNoLongerCountAsOpen) {
+// An adaptive test that finishes, and an audit or a comparison that is decided, no longer count as
+// open.
+TEST_F(SharedServiceTest, FinishedSessionsAuditsAndComparisonsNoLongerCountAsOpen) {
   team_limits_.Set(Limit::kOpenSessions, 1);
+  team_limits_.Set(Limit::kOpenAudits, 1);
+  team_limits_.Set(Limit::kOpenComparisons, 1);
   Start();
   const std::string a = Benchmark(alpha_, "a");
   ASSERT_EQ(FitAndWait(alpha_, a).state(), v1::FIT_STATE_SUCCEEDED);
@@ -418,6 +421,50 @@ TEST_F(SharedServiceTest, FinishedSessionsNoLongerCountAsOpen) {
   }
   ASSERT_TRUE(session.finished());
   EXPECT_OK(ToAbsl(cat_->StartSession(Ctx(alpha_).get(), start, &refused)));
+
+  v1::CreateComparisonRequest create;
+  create.set_benchmark_id(a);
+  create.set_model_a("m0");
+  create.set_model_b("m1");
+  create.mutable_options()->set_max_items(1);  // inconclusive after one item
+  create.mutable_options()->set_baseline_known(true);
+  v1::Comparison comparison, other;
+  ASSERT_OK(ToAbsl(compare_->CreateComparison(Ctx(alpha_).get(), create, &comparison)));
+  EXPECT_THAT(ToAbsl(compare_->CreateComparison(Ctx(alpha_).get(), create, &other)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("open_comparisons")));
+  v1::NextComparisonItemsRequest next;
+  next.set_comparison_id(comparison.id());
+  v1::NextComparisonItemsResponse items;
+  ASSERT_OK(ToAbsl(compare_->NextComparisonItems(Ctx(alpha_).get(), next, &items)));
+  ASSERT_EQ(items.items_size(), 1);
+  v1::SubmitComparisonOutcomesRequest submit;
+  submit.set_comparison_id(comparison.id());
+  v1::CompareOutcome& o = *submit.add_outcomes();
+  o.set_item(items.items(0));
+  o.set_b_successes(1);
+  ASSERT_OK(ToAbsl(compare_->SubmitComparisonOutcomes(Ctx(alpha_).get(), submit, &comparison)));
+  ASSERT_TRUE(comparison.finished());
+  EXPECT_OK(ToAbsl(compare_->CreateComparison(Ctx(alpha_).get(), create, &other)));
+
+  v1::CreateAuditRequest audit_req;
+  audit_req.mutable_config()->set_max_samples(1);  // inconclusive after one label
+  v1::Audit audit, second;
+  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &audit)));
+  EXPECT_THAT(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &second)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("open_audits")));
+  v1::HandOutCasesRequest hand;
+  hand.set_audit_id(audit.id());
+  hand.add_cases()->set_case_id("c1");
+  v1::HandOutCasesResponse handed;
+  ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+  v1::SubmitLabelRequest label;
+  label.set_audit_id(audit.id());
+  label.set_case_id("c1");
+  label.set_y(1);
+  v1::SubmitLabelResponse labelled;
+  ASSERT_OK(ToAbsl(audits_->SubmitLabel(Ctx(alpha_).get(), label, &labelled)));
+  ASSERT_EQ(labelled.decision(), v1::DECISION_INCONCLUSIVE);
+  EXPECT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &second)));
 }
 
 // `assayd team limits` on the database reaches a running server within --limits-refresh.
