@@ -188,6 +188,7 @@ class SharedServiceTest : public testing::ServiceTest {
 // One slot: while alpha's first fit runs, beta's fit (queued after alpha's others) is next.
 TEST_F(SharedServiceTest, FitsAreTakenRoundRobinAcrossTeams) {
   fit_slots_ = 1;
+  http_address_ = "127.0.0.1:0";
   Start();
   const std::string a = Benchmark(alpha_, "a", 300, 600), b = Benchmark(beta_, "b", 300, 600);
   std::vector<v1::Fit> mine;
@@ -206,6 +207,15 @@ TEST_F(SharedServiceTest, FitsAreTakenRoundRobinAcrossTeams) {
   EXPECT_EQ(queue[1].id(), mine[1].id());
   EXPECT_EQ(queue[2].id(), mine[2].id());
   ASSERT_EQ(Queue(beta_).size(), 1u);
+  // The same queue through HTTP.
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse http,
+                       testing::Http(server_->http_port(), "GET", "/v1/fits",
+                                     {{"Authorization", "Bearer " + alpha_}}));
+  ASSERT_EQ(http.status, 200) << http.body;
+  const nlohmann::json listed = nlohmann::json::parse(http.body);
+  ASSERT_EQ(listed["fits"].size(), 3u);
+  EXPECT_EQ(listed["fits"][1]["id"], mine[1].id());
+  EXPECT_EQ(listed["fits"][2]["queuePosition"], 2);
 
   Cancel(alpha_, mine[0].id());
   EXPECT_EQ(WaitFor(beta_, theirs.id(), v1::FIT_STATE_RUNNING).state(), v1::FIT_STATE_RUNNING);

@@ -308,6 +308,8 @@ Router::Router(const ServerDeps& deps, absl::Duration heartbeat)
   Unary<v1::ListFitsRequest, v1::ListFitsResponse>("GET", "/v1/benchmarks/{benchmark_id}/fits",
                                                    &api::ListFits);
   Unary<v1::StartFitRequest, v1::Fit>("POST", "/v1/benchmarks/{benchmark_id}/fits", &api::StartFit);
+  // The team's fit queue: ListFits without a benchmark.
+  Unary<v1::ListFitsRequest, v1::ListFitsResponse>("GET", "/v1/fits", &api::ListFits);
   Unary<v1::GetFitRequest, v1::Fit>("GET", "/v1/fits/{fit_id}", &api::GetFit);
   Unary<v1::ListAbilitiesRequest, v1::ListAbilitiesResponse>("GET", "/v1/fits/{fit_id}/abilities",
                                                              &api::ListAbilities);
