@@ -1272,7 +1272,24 @@ void ApiCommands::AddKeyCommands(CLI::App& app) {
               auto stub = v1::TeamService::NewStub(client.channel());
               ASSIGN_OR_RETURN(auto r, Call(client, *stub, &v1::TeamService::Stub::WhoAmI,
                                             v1::WhoAmIRequest(), "WhoAmI", CallKind::kIdempotent));
-              Print(FormatMessage(r, a.format));
+              if (a.format == OutputFormat::kJson) return Print(FormatMessage(r, a.format)), absl::OkStatus();
+              // The team, then its limits as a table (0 is unlimited).
+              v1::WhoAmIResponse who = r;
+              who.clear_limits();
+              Print(FormatMessage(who, a.format));
+              Table t{{"limit", "value", "used", "what"}, {}};
+              const auto number = [](double x) {
+                return x == std::floor(x) && std::abs(x) < 1e15
+                           ? absl::StrCat(static_cast<int64_t>(x))
+                           : Num(x);
+              };
+              for (const v1::TeamLimit& l : r.limits()) {
+                const std::string zero =
+                    l.name() == "write_burst" ? "one second of write_rate" : "unlimited";
+                t.rows.push_back({l.name(), l.limit() > 0 ? number(l.limit()) : zero,
+                                  number(l.used()), l.description()});
+              }
+              Print(FormatTable(t, a.format));
               return absl::OkStatus();
             });
   AddFormatFlags(sub, flags.format);

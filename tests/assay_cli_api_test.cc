@@ -355,6 +355,11 @@ TEST_F(CliApiTest, TeamLimitsThroughTheCliAndThePythonClient) {
   EXPECT_EQ(limit["write_rate"], 2);
   EXPECT_EQ(limit["monitors"], 3);
   EXPECT_EQ(limit["concurrent_fits"], 1);
+  // People get a table: each limit, its value (0 shown as unlimited), what the team uses.
+  const std::string table = Ok({"whoami"});
+  EXPECT_THAT(table, HasSubstr("limit             value"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("monitors +3 +0 +monitors"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("cells +unlimited +0"));
   EXPECT_THAT(Ok({"fits", "list"}), HasSubstr("starts after"));
 
   const std::string script =
