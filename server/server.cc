@@ -186,7 +186,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
   parts->auth = std::make_unique<Authenticator>(parts->storage.get());
   parts->quotas = std::make_unique<Quotas>(parts->storage.get(), options.team_limits,
-                                           options.limits_refresh);
+                                           options.limits_refresh, &parts->metrics);
   Quotas* quotas = parts->quotas.get();
   parts->audits = std::make_unique<AuditManager>(parts->storage.get(), options.max_live_audits,
                                                  &parts->metrics, quotas);

@@ -316,6 +316,13 @@ TEST_F(SharedServiceTest, WriteRateAnswersWithTheDelayAndClientsHonourIt) {
   }
   EXPECT_GE(refused, 1);
   EXPECT_LT(refused, 3);
+  // Operators see who hits which limit.
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse metrics,
+                       testing::Http(server_->http_port(), "GET", "/metrics"));
+  EXPECT_THAT(metrics.body,
+              ::testing::ContainsRegex(
+                  "assay_quota_refusals_total\\{team=\"alpha\",limit=\"write_rate\"\\} [1-9]"));
+  EXPECT_THAT(metrics.body, ::testing::Not(HasSubstr("team=\"beta\",limit")));
 
   // The client library: a burst of writes all succeed, each retried after the server's delay.
   client::ClientOptions options;
@@ -351,6 +358,9 @@ TEST_F(SharedServiceTest, CapacityLimitsNameTheLimitAndChangeNothing) {
   EXPECT_THAT(CreateMonitor(alpha_, over.get()),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("monitors")));
   EXPECT_EQ(Pushback(*over), "-1");
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse metrics,
+                       testing::Http(server_->http_port(), "GET", "/metrics"));
+  EXPECT_THAT(metrics.body, HasSubstr("assay_quota_refusals_total{team=\"alpha\",limit=\"monitors\"} 1"));
   // Through HTTP: 429 naming the limit, and no Retry-After (waiting will not help).
   ASSERT_OK_AND_ASSIGN(testing::HttpResponse http, CreateMonitorOverHttp(alpha_));
   EXPECT_EQ(http.status, 429) << http.body;

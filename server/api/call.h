@@ -63,7 +63,7 @@ using Done = std::function<void(absl::Status)>;
 // One write of the team's write rate (Quotas::TakeWrite): every write call, and every message of
 // a write stream, takes one.
 inline absl::Status TakeWrite(const ServerDeps& deps, const Principal& who) {
-  return deps.quotas == nullptr ? absl::OkStatus() : deps.quotas->TakeWrite(who.team_id);
+  return deps.quotas == nullptr ? absl::OkStatus() : deps.quotas->TakeWrite(who);
 }
 
 // Runs `start(Done&)` on the executor, which must see that `done` is called (at once or later).

@@ -248,7 +248,7 @@ void AuditManager::CountDecisionOnCommit(WriteContext& ctx, const Principal& who
 absl::Status AuditManager::Create(WriteContext& ctx, const Principal& who,
                                   const v1::CreateAuditRequest& req, v1::Audit* out) {
   return WithRequestId(ctx.txn(), who.team_id, "CreateAudit", req, out, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kOpenAudits));
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who, Limit::kOpenAudits));
     if (req.display_name().size() > kMaxNameLength) {
       return absl::InvalidArgumentError(absl::StrCat("display_name: at most ", kMaxNameLength,
                                                      " bytes, got ", req.display_name().size()));

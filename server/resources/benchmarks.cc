@@ -288,7 +288,7 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
   }
   if (counts.added > 0) {  // over the team's cell limit: the whole chunk is undone
     const absl::Status admitted =
-        Admit(quotas_, txn, who.team_id, Limit::kCells, static_cast<double>(counts.added));
+        Admit(quotas_, txn, who, Limit::kCells, static_cast<double>(counts.added));
     if (!admitted.ok()) return in_chunk(admitted);
   }
   if (counts.added > 0 || !new_models.empty() || !new_items.empty()) {

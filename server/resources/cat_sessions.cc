@@ -149,7 +149,7 @@ absl::Status CatManager::Start(WriteContext& ctx, const Principal& who,
                                const v1::StartSessionRequest& req, const StartPlan& plan,
                                v1::CatSession* out) {
   return WithRequestId(ctx.txn(), who.team_id, "StartSession", req, out, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kOpenSessions));
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who, Limit::kOpenSessions));
     auto live = std::make_shared<Live>();
     live->record.public_id = absl::StrCat("cat_", RandomHex(8));
     live->record.team_id = who.team_id;

@@ -222,7 +222,7 @@ absl::Status CompareManager::Create(WriteContext& ctx, const Principal& who,
                                     const CreatePlan& plan, v1::Comparison* out) {
   return WithRequestId(ctx.txn(), who.team_id, "CreateComparison", req, out,
                        [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kOpenComparisons));
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who, Limit::kOpenComparisons));
     auto live = std::make_shared<Live>();
     live->record.public_id = absl::StrCat("cmp_", RandomHex(8));
     live->record.team_id = who.team_id;

@@ -373,7 +373,7 @@ absl::Status FitJobs::StartFit(WriteContext& ctx, const Principal& who,
         "benchmark_id: benchmark '", req.benchmark_id(), "' has no responses yet; upload first"));
   }
   return WithRequestId(ctx.txn(), who.team_id, "StartFit", req, out, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kQueuedFits));
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who, Limit::kQueuedFits));
     v1::Fit fit;
     fit.set_id(absl::StrCat("fit_", RandomHex(8)));
     fit.set_benchmark_id(req.benchmark_id());

@@ -155,7 +155,7 @@ absl::Status MonitorManager::Create(WriteContext& ctx, const Principal& who,
   v1::MonitorConfig config = req.config();
   ASSIGN_OR_RETURN(audit::MonitorConfig core, ConfigFromProto(config));
   return WithRequestId(ctx.txn(), who.team_id, "CreateMonitor", req, out, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who.team_id, Limit::kMonitors));
+    RETURN_IF_ERROR(Admit(quotas_, ctx.txn(), who, Limit::kMonitors));
     auto live = std::make_shared<Live>();
     live->record.public_id = absl::StrCat("mon_", RandomHex(8));
     live->record.team_id = who.team_id;

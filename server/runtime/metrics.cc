@@ -92,6 +92,11 @@ void Metrics::RecordAuditDecision(absl::string_view team, absl::string_view deci
   ++decisions_[{TeamLabel(team), std::string(decision)}];
 }
 
+void Metrics::RecordQuotaRefusal(absl::string_view team, absl::string_view limit) {
+  absl::MutexLock lock(&mu_);
+  ++refusals_[{TeamLabel(team), std::string(limit)}];
+}
+
 void Metrics::RecordMonitorAlarm(absl::string_view team) {
   absl::MutexLock lock(&mu_);
   ++alarms_[TeamLabel(team)];
@@ -141,6 +146,13 @@ std::string Metrics::Render() {
            "Monitor alarms raised since the server started, by team.");
     for (const auto& [team, n] : alarms_) {
       absl::StrAppend(&out, "assay_monitor_alarms_total{team=\"", Escape(team), "\"} ", n, "\n");
+    }
+    Header(out, "assay_quota_refusals_total", "counter",
+           "Calls refused for being over a team's limit since the server started, by team and "
+           "limit.");
+    for (const auto& [key, n] : refusals_) {
+      absl::StrAppend(&out, "assay_quota_refusals_total{team=\"", Escape(key.first),
+                      "\",limit=\"", key.second, "\"} ", n, "\n");
     }
   }
   for (const Gauge& g : gauges) {  // read outside the lock: readers take locks of their own

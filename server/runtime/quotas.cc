@@ -114,8 +114,12 @@ std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
 }
 
 Quotas::Quotas(storage::Storage* storage, TeamLimits defaults, absl::Duration refresh,
-               std::function<absl::Time()> now)
-    : storage_(storage), defaults_(defaults), refresh_(refresh), now_(std::move(now)) {}
+               Metrics* metrics, std::function<absl::Time()> now)
+    : storage_(storage),
+      defaults_(defaults),
+      refresh_(refresh),
+      metrics_(metrics),
+      now_(std::move(now)) {}
 
 void Quotas::Refresh(int64_t team_id) {
   const absl::Time now = now_();
@@ -172,7 +176,8 @@ void Quotas::Refill(Team& team, absl::Time now) {
   team.tokens_at = now;
 }
 
-absl::Status Quotas::TakeWrite(int64_t team_id) {
+absl::Status Quotas::TakeWrite(const Principal& who) {
+  const int64_t team_id = who.team_id;
   Refresh(team_id);
   absl::MutexLock lock(&mu_);
   Team& team = Entry(team_id);
@@ -184,6 +189,7 @@ absl::Status Quotas::TakeWrite(int64_t team_id) {
     return absl::OkStatus();
   }
   const absl::Duration wait = absl::Seconds((1 - team.tokens) / rate);
+  if (metrics_ != nullptr) metrics_->RecordQuotaRefusal(who.team, InfoOf(Limit::kWriteRate).name);
   return WithRetryDelay(
       absl::ResourceExhaustedError(absl::StrCat(
           "write_rate: team over its limit of ", rate, " writes per second; retry in ",
@@ -210,7 +216,9 @@ absl::Status Quotas::CheckCapacity(const TeamLimits& limits, Limit limit, double
       -absl::Milliseconds(1));
 }
 
-absl::Status Quotas::Admit(storage::WriteTxn& txn, int64_t team_id, Limit limit, double adding) {
+absl::Status Quotas::Admit(storage::WriteTxn& txn, const Principal& who, Limit limit,
+                           double adding) {
+  const int64_t team_id = who.team_id;
   const std::optional<storage::Holding> holding = HoldingOf(limit);
   if (!holding.has_value()) {
     return absl::InternalError(absl::StrCat(InfoOf(limit).name, " is not a capacity limit"));
@@ -218,7 +226,9 @@ absl::Status Quotas::Admit(storage::WriteTxn& txn, int64_t team_id, Limit limit,
   const TeamLimits limits = Cached(team_id);
   if (limits.Get(limit) <= 0) return absl::OkStatus();  // unlimited: no count needed
   ASSIGN_OR_RETURN(int64_t used, txn.CountHolding(*holding, team_id));
-  return CheckCapacity(limits, limit, static_cast<double>(used), adding);
+  absl::Status admitted = CheckCapacity(limits, limit, static_cast<double>(used), adding);
+  if (!admitted.ok() && metrics_ != nullptr) metrics_->RecordQuotaRefusal(who.team, InfoOf(limit).name);
+  return admitted;
 }
 
 }  // namespace assay::server

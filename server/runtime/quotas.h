@@ -28,6 +28,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "server/runtime/auth.h"
+#include "server/runtime/metrics.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -90,9 +92,9 @@ std::optional<absl::Duration> RetryDelayOf(const absl::Status& status);
 class Quotas {
  public:
   // `defaults`: the server's limits; a team's stored overrides are read again after `refresh`.
-  // `now` is the clock (tests pass their own).
+  // Refusals are counted in `metrics` (null: not counted). `now` is the clock.
   Quotas(storage::Storage* storage, TeamLimits defaults, absl::Duration refresh = absl::Seconds(2),
-         std::function<absl::Time()> now = &absl::Now);
+         Metrics* metrics = nullptr, std::function<absl::Time()> now = &absl::Now);
 
   // The team's limits: the defaults with its overrides. Reads the database when the cached copy
   // is older than `refresh` (keeps the old copy if that read fails).
@@ -104,7 +106,7 @@ class Quotas {
 
   // Takes one write from the team's token bucket (write_rate per second, up to write_burst).
   // RESOURCE_EXHAUSTED "write_rate: ..." with the delay until a token is there.
-  absl::Status TakeWrite(int64_t team_id);
+  absl::Status TakeWrite(const Principal& who);
   // Tokens in the team's bucket now (write_burst when it has not written lately).
   double WriteTokens(int64_t team_id);
 
@@ -112,7 +114,7 @@ class Quotas {
   // `adding` would exceed it (never when unlimited). For the capacity limits: cells, open_audits,
   // open_sessions, monitors, open_comparisons, queued_fits. Uses the cached limits (the committer
   // must not read through Storage).
-  absl::Status Admit(storage::WriteTxn& txn, int64_t team_id, Limit limit, double adding = 1);
+  absl::Status Admit(storage::WriteTxn& txn, const Principal& who, Limit limit, double adding = 1);
 
  private:
   struct Team {
@@ -131,15 +133,16 @@ class Quotas {
   storage::Storage* storage_;
   const TeamLimits defaults_;
   const absl::Duration refresh_;
+  Metrics* const metrics_;
   const std::function<absl::Time()> now_;
   absl::Mutex mu_;
   absl::flat_hash_map<int64_t, Team> teams_ ABSL_GUARDED_BY(mu_);
 };
 
 // quotas->Admit(...), or nothing when there are no limits (null).
-inline absl::Status Admit(Quotas* quotas, storage::WriteTxn& txn, int64_t team_id, Limit limit,
-                          double adding = 1) {
-  return quotas == nullptr ? absl::OkStatus() : quotas->Admit(txn, team_id, limit, adding);
+inline absl::Status Admit(Quotas* quotas, storage::WriteTxn& txn, const Principal& who,
+                          Limit limit, double adding = 1) {
+  return quotas == nullptr ? absl::OkStatus() : quotas->Admit(txn, who, limit, adding);
 }
 
 }  // namespace assay::server
