@@ -15,13 +15,16 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "client/upload.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/irt_sim.h"
 #include "tests/testing/percentile.h"
 #include "tests/testing/subprocess.h"
@@ -156,7 +159,8 @@ int Main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   auto scratch = testing::StartScratchAssayd(
-      assayd, {"--fit-slots", std::to_string(slots), "--limits-refresh", "0.2"});
+      assayd, {"--fit-slots", std::to_string(slots), "--limits-refresh", "0.2", "--http",
+               "127.0.0.1:0"});
   if (!scratch.ok()) Die(scratch.status().ToString());
   const int port = (*scratch)->server.port;
   const std::string a_key = (*scratch)->key;  // team "bench"
@@ -236,6 +240,16 @@ int Main(int argc, char** argv) {
   std::printf("team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
               "started by then: %d of 5\n",
               b_wait, a_started);
+  // The server's commits over the whole run: a label waits for the commit in progress, so long
+  // ones (a fit's result tables, a chunk of the upload) show in its tail.
+  auto metrics = testing::Http((*scratch)->server.http_port, "GET", "/metrics");
+  if (metrics.ok()) {
+    for (absl::string_view line : absl::StrSplit(metrics->body, '\n')) {
+      if (absl::StartsWith(line, "assay_commit_duration_seconds_bucket") ||
+          absl::StartsWith(line, "assay_commit_duration_seconds_count"))
+        std::printf("  %s\n", std::string(line).c_str());
+    }
+  }
   for (const v1::Fit& f : queued) {
     v1::CancelFitRequest cancel;
     cancel.set_fit_id(f.id());
