@@ -43,11 +43,11 @@ struct ApiCommands::Args {
        shrink_items = false, cusum = false, next = false;
   int limit = 0, count = 1, dims = 0, max_iter = 0, max_items = 0, randomesque = 0, budget = 0,
       max_samples = 0;
-  double sigma = 0, ridge = -1, tol = 0, se_target = 0, tau = 0, alpha = 0, trials = 1, outcome = 0,
+  double sigma = 0, ridge = -1, tol = 0, se_tol = 0, se_target = 0, tau = 0, alpha = 0, trials = 1, outcome = 0,
          y = 0;
   int64_t first_t = 0;
   uint64_t seed = 0;
-  std::string method, subgroup, selection, goal;
+  std::string method, subgroup, selection, goal, stop;
   // comparisons
   std::string model_a, model_b, design, predictor;
   std::optional<double> delta, a_outcome;
@@ -499,6 +499,10 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         o.set_sigma(a.sigma);
         if (a.ridge >= 0) o.set_ridge(a.ridge);
         o.set_tol(a.tol);
+        if (!a.stop.empty()) {  // checked by the flag: precision or strict
+          o.set_stop_rule(a.stop == "strict" ? v1::STOP_RULE_STRICT : v1::STOP_RULE_PRECISION);
+        }
+        o.set_se_tol(a.se_tol);
         o.set_max_iter(a.max_iter);
         o.set_paper_mode(a.paper_mode);
         o.set_shrink_items(a.shrink_items);
@@ -532,7 +536,12 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
   sub->add_option("--dims", flags.dims, "ability dimensions K (default 1)");
   sub->add_option("--sigma", flags.sigma, "temperature (default 1)");
   sub->add_option("--ridge", flags.ridge, "ridge penalty (default: the server's)");
-  sub->add_option("--tol", flags.tol, "relative loss change to stop at");
+  sub->add_option("--stop", flags.stop,
+                  "stopping rule: precision (default; stop when the estimated distance to the "
+                  "optimum is below --se-tol standard errors) or strict (numerical convergence)")
+      ->check(CLI::IsMember({"precision", "strict"}));
+  sub->add_option("--se-tol", flags.se_tol, "the precision rule's threshold (default 0.01)");
+  sub->add_option("--tol", flags.tol, "the strict rule's relative loss change (default 1e-8)");
   sub->add_option("--max-iter", flags.max_iter, "iteration limit");
   sub->add_option("--seed", flags.seed, "seed of the initial values");
   sub->add_flag("--paper-mode", flags.paper_mode,

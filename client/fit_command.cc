@@ -109,6 +109,7 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
   j["rel_loss_change"] = d.rel_loss_change;
   j["kkt_residual"] = d.kkt_residual;
   j["max_param_change"] = d.max_param_change;
+  j["max_change_se"] = d.max_change_se;
   j["seconds"] = seconds;
   std::vector<double> shift(fit.normalization.shift.data(),
                             fit.normalization.shift.data() + fit.normalization.shift.size());
@@ -120,6 +121,8 @@ std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const 
                   {"dims", o.dims},
                   {"sigma", o.sigma},
                   {"ridge", o.paper_mode ? 0.0 : o.ridge},
+                  {"stop_rule", irt::StopRuleName(o.stop_rule)},
+                  {"se_tol", o.se_tol},
                   {"tol", o.tol},
                   {"grad_tol", o.grad_tol},
                   {"param_tol", o.param_tol},
@@ -165,7 +168,17 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
   fit->add_option("--sigma", o.sigma, "temperature")->capture_default_str();
   fit->add_option("--ridge", o.ridge, "ridge / MAP penalty on all parameters")
       ->capture_default_str();
-  fit->add_option("--tol", o.tol, "relative loss change to stop at")->capture_default_str();
+  fit->add_option("--stop", args.stop,
+                  "stopping rule: precision (stop when the estimated distance to the optimum is "
+                  "below --se-tol standard errors of every parameter) or strict (numerical "
+                  "convergence: --tol, and gradient and parameter change below 1e-5)")
+      ->check(CLI::IsMember({"precision", "strict"}))
+      ->capture_default_str();
+  fit->add_option("--se-tol", o.se_tol,
+                  "the precision rule's threshold, in standard errors (marginal estimators: the "
+                  "change over the last iteration)")
+      ->capture_default_str();
+  fit->add_option("--tol", o.tol, "the strict rule's relative loss change")->capture_default_str();
   fit->add_option("--max-iter", o.max_iter, "iteration limit")->capture_default_str();
   fit->add_option("--threads", o.threads, "threads for the fit (0: one per core)")
       ->capture_default_str();
@@ -183,6 +196,7 @@ CLI::App* AddFitCommand(CLI::App& app, FitArgs& args) {
 absl::Status RunFit(const FitArgs& args_in) {
   FitArgs args = args_in;
   ASSIGN_OR_RETURN(args.options.method, irt::ParseFitMethod(args.method));
+  ASSIGN_OR_RETURN(args.options.stop_rule, irt::ParseStopRule(args.stop));
   if (args.paper_mode && args.options.shrink_items) {
     return absl::InvalidArgumentError(
         "--shrink-items: not with --paper-mode (the released method has no item prior)");

@@ -16,6 +16,7 @@ struct FitArgs {
   irt::FitOptions options;
   bool paper_mode = false;
   std::string method = "auto";  // irt::ParseFitMethod's names
+  std::string stop = "precision";  // irt::ParseStopRule's names
 };
 
 // Registers the subcommand and its flags on `app`, storing them in `args`.

@@ -44,6 +44,34 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_mean0_sd1\""));
   EXPECT_THAT(run.output, HasSubstr("estimator: joint (140 models and 500 items are both >= 100"));
   EXPECT_THAT(json, HasSubstr("\"method\": \"joint\""));
+  EXPECT_THAT(json, HasSubstr("\"stop_rule\": \"precision\""));
+  EXPECT_THAT(json, HasSubstr("\"se_tol\": 0.01"));
+}
+
+// --stop strict runs to numerical convergence (more iterations than the default's precision rule)
+// and says so in fit.json; an unknown rule is refused by name.
+TEST(AssayFitCliTest, StrictStoppingRuleOnRequest) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(
+      auto strict, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+                                 dir.File("strict"), "--threads", "2", "--stop", "strict"}));
+  ASSERT_EQ(strict.exit_code, 0) << strict.output;
+  ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(dir.File("strict") + "/fit.json"));
+  EXPECT_THAT(json, HasSubstr("\"stop_rule\": \"strict\""));
+  ASSERT_OK_AND_ASSIGN(
+      auto precise, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+                                  dir.File("precise"), "--threads", "2"}));
+  ASSERT_EQ(precise.exit_code, 0) << precise.output;
+  auto iterations = [](const std::string& output) {
+    const size_t at = output.find("converged after ");
+    return at == std::string::npos ? -1 : std::atoi(output.c_str() + at + 16);
+  };
+  EXPECT_GT(iterations(strict.output), iterations(precise.output)) << strict.output << precise.output;
+  ASSERT_OK_AND_ASSIGN(
+      auto bad, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+                              dir.File("bad"), "--stop", "loose"}));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.output, HasSubstr("--stop"));
 }
 
 // The classic few-items shape: the default picks marginal ML over the models, says so, and the

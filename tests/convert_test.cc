@@ -26,6 +26,13 @@ TEST(FitOptionsTest, UnsetFieldsTakeTheCoresDefaultsAndAreFilledIn) {
   EXPECT_EQ(core.method, irt::FitMethod::kAuto);
   EXPECT_EQ(proto.ridge(), defaults.ridge);  // echoed in the stored options
   EXPECT_EQ(proto.max_iter(), defaults.max_iter);
+  EXPECT_EQ(core.stop_rule, irt::StopRule::kPrecision);
+  EXPECT_EQ(proto.stop_rule(), v1::STOP_RULE_PRECISION);
+  EXPECT_EQ(proto.se_tol(), defaults.se_tol);
+  v1::FitOptions strict;
+  strict.set_stop_rule(v1::STOP_RULE_STRICT);
+  ASSERT_OK_AND_ASSIGN(irt::FitOptions s, FitOptionsFromProto(strict));
+  EXPECT_EQ(s.stop_rule, irt::StopRule::kStrict);
 
   v1::FitOptions paper;
   paper.set_paper_mode(true);
@@ -41,6 +48,14 @@ TEST(FitOptionsTest, UnsetFieldsTakeTheCoresDefaultsAndAreFilledIn) {
   bad.set_dims(9);
   EXPECT_THAT(FitOptionsFromProto(bad).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.dims")));
+  v1::FitOptions wide;
+  wide.set_se_tol(1.5);
+  EXPECT_THAT(FitOptionsFromProto(wide).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.se_tol")));
+  v1::FitOptions rule;
+  rule.set_stop_rule(static_cast<v1::StopRule>(7));
+  EXPECT_THAT(FitOptionsFromProto(rule).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("options.stop_rule")));
   v1::FitOptions unknown;
   unknown.set_method(static_cast<v1::FitMethod>(42));
   EXPECT_THAT(FitOptionsFromProto(unknown).status(),

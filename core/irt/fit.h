@@ -14,13 +14,17 @@
 // cells: O(observed · K²) per step, no N×J temporaries on sparse data, items split across threads.
 //
 // Production mode (default) adds: ridge λ > 0 so all-correct/all-wrong rows and items stay finite;
-// a data-driven initial value (logits of smoothed accuracies) or a warm start; SQUAREM
-// extrapolation with a monotone safeguard (an extrapolated point is kept only if its loss is not
-// above the current one); a convergence test on relative loss change AND scaled KKT residual AND
-// parameter change; and normalization of the ability scale after the fit (see Normalization).
-// Paper mode reproduces the released method: its random initial value, λ = 0, one plain MM step per
-// iteration, and only the relative-loss-change stopping rule (FitOptions::Paper(): < 1e-4 or 1000
-// iterations). Normalization is still applied to the reported tables.
+// a data-driven initial value (logits of smoothed accuracies) or a warm start; for K = 1 the
+// tightest quadratic majorizer of each cell (Jaakkola & Jordan: curvature tanh(t/2)/(2t) at
+// t = x̃/σ, at most the ¼ above), so steps are long where the model is sure; after each MM step the
+// exact minimization of the ridge over the logits' invariances (shift and scale of Θ); Anderson
+// acceleration with a monotone safeguard (an extrapolated point is kept only if its loss is not
+// above the current one, else the plain MM step); the precision stopping rule (StopRule); and
+// normalization of the ability scale after the fit (see Normalization).
+// Paper mode reproduces the released method: its random initial value, λ = 0, the ¼ bound, one
+// plain MM step per iteration, and only the relative-loss-change stopping rule
+// (FitOptions::Paper(): < 1e-4 or 1000 iterations). Normalization is still applied to the reported
+// tables.
 #ifndef ASSAY_CORE_IRT_FIT_H_
 #define ASSAY_CORE_IRT_FIT_H_
 
@@ -72,21 +76,38 @@ struct ItemPrior {
   Eigen::VectorXd variance;
 };
 
+// When a production joint fit stops (paper mode always uses the released rule; the marginal
+// estimators always stop on precision, see marginal.h).
+//  kPrecision: the estimated distance left to the optimum is below se_tol of every normalized
+//    parameter's standard error (the SEs from the diagonal of the Fisher information, a lower bound
+//    on the joint ones; the distance from the last change and the observed contraction rate, as
+//    the tail of a geometric series). Stopping there moves no estimate by more than a small
+//    fraction of its own uncertainty.
+//  kStrict: relative loss change < tol AND scaled KKT residual < grad_tol AND largest normalized
+//    parameter change < param_tol (numerical convergence, for comparisons to the optimum itself).
+enum class StopRule { kPrecision, kStrict };
+// "precision", "strict".
+const char* StopRuleName(StopRule rule);
+// InvalidArgument naming the accepted values.
+absl::StatusOr<StopRule> ParseStopRule(const std::string& name);
+
 struct FitOptions {
   FitMethod method = FitMethod::kAuto;
   int dims = 1;             // K ≥ 1
   double sigma = 1.0;       // temperature σ > 0
   double ridge = 0.01;      // λ ≥ 0 (production); paper mode forces 0
+  // StopRule::kStrict's thresholds (and tol is paper mode's rule):
   double tol = 1e-8;        // relative loss change threshold (paper mode: 1e-4)
   double grad_tol = 1e-5;   // max |projected gradient| / parameter's total weight
   double param_tol = 1e-5;  // max |Δ normalized parameter| between iterations
   int max_iter = 5000;      // iterations (paper mode: 1000)
-  // Marginal estimators' stopping rule: every parameter moved less than se_tol of its standard
-  // error over the last iteration (marginal.h).
+  StopRule stop_rule = StopRule::kPrecision;  // joint fits (StopRule)
+  // The precision rules' threshold in standard errors: the joint fit's estimated distance to the
+  // optimum (StopRule::kPrecision); the marginal estimators' change over the last iteration.
   double se_tol = 0.01;
   int threads = 0;          // sweep/E-step threads; 0 = one per core (ResolvedThreads)
   bool paper_mode = false;
-  bool accelerate = true;  // SQUAREM (production only)
+  bool accelerate = true;  // Anderson acceleration (production only)
   // Production only: after the (normalized) fit, shrink each item's discrimination towards the
   // items' common distribution (empirical Bayes, ShrinkItems in core/irt/item_prior.h); b follows
   // through its correlation with a, abilities are kept. Off by default: the tables are then the
@@ -116,7 +137,7 @@ struct FitDiagnostics {
   double rel_loss_change = 0;
   double kkt_residual = 0;
   double max_param_change = 0;
-  double max_change_se = 0;  // marginal estimators: largest change in units of its SE
+  double max_change_se = 0;  // largest change over the last iteration in units of its SE
   bool converged = false;
   std::string stop_reason;           // "converged", "max_iter", "paper_rule"
   std::vector<double> loss_history;  // loss at each accepted iterate, non-increasing

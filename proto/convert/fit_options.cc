@@ -48,12 +48,28 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
         absl::StrCat("options.max_iter: must be in [1, 100000], got ", o.max_iter()));
   }
   if (o.seed() == 0) o.set_seed(core.seed);
+  if (!v1::StopRule_IsValid(o.stop_rule())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.stop_rule: unknown value ", static_cast<int>(o.stop_rule())));
+  }
+  if (o.stop_rule() == v1::STOP_RULE_UNSPECIFIED) {
+    o.set_stop_rule(core.stop_rule == irt::StopRule::kStrict ? v1::STOP_RULE_STRICT
+                                                             : v1::STOP_RULE_PRECISION);
+  }
+  if (o.se_tol() == 0) o.set_se_tol(core.se_tol);
+  if (!(o.se_tol() > 0 && o.se_tol() < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.se_tol: must be in (0, 1), got ", o.se_tol()));
+  }
   core.dims = o.dims();
   core.sigma = o.sigma();
   core.ridge = o.ridge();
   core.tol = o.tol();
   core.max_iter = o.max_iter();
   core.seed = o.seed();
+  core.stop_rule =
+      o.stop_rule() == v1::STOP_RULE_STRICT ? irt::StopRule::kStrict : irt::StopRule::kPrecision;
+  core.se_tol = o.se_tol();
   core.shrink_items = o.shrink_items();
   if (!v1::FitMethod_IsValid(o.method())) {
     return absl::InvalidArgumentError(
