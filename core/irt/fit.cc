@@ -123,6 +123,47 @@ class Sweeper {
     FixGauge(out.next);
   }
 
+  // Standard errors of the (normalized) parameters `p` from the diagonal of the penalized Fisher
+  // information: θ_ik from Σ_j w·a_jk²·π(1−π)/σ², a_jk from Σ_i w·θ_ik²·π(1−π)/σ², b_j from
+  // Σ_i w·π(1−π)/σ², each plus the ridge λ. The diagonal ignores the other parameters'
+  // uncertainty, so these are lower bounds on the joint SEs: a rule measured in them is the
+  // stricter for it. One pass over the observed cells on the sweep's threads, O(observed·K).
+  IrtParams StandardErrors(const IrtParams& p) {
+    const Index n = p.theta.rows();
+    IrtParams se{MatrixXd(n, k_), MatrixXd(p.a.rows(), k_), VectorXd(p.b.size())};
+    team_->Run([&](int w) {
+      Worker& wk = workers_[static_cast<size_t>(w)];
+      wk.num.setZero();  // θ's information, this worker's items
+      MatrixXd gathered;
+      for (Index j = bounds_[static_cast<size_t>(w)]; j < bounds_[static_cast<size_t>(w) + 1];
+           ++j) {
+        const ResponseMatrix::Column col = data_.column(j);
+        const Index m = col.size;
+        if (col.rows != nullptr) {
+          gathered.resize(m, k_);
+          for (Index c = 0; c < m; ++c) gathered.row(c) = p.theta.row(col.rows[c]);
+        }
+        const MatrixXd& tg = col.rows != nullptr ? gathered : p.theta;
+        const ArrayXd e =
+            (-((tg * p.a.row(j).transpose()).array() + p.b[j]).abs() / sigma_).exp();
+        ArrayXd v = e / (1.0 + e).square() / (sigma_ * sigma_);  // π(1−π)/σ²
+        if (col.w != nullptr) v *= Eigen::Map<const Eigen::ArrayXf>(col.w, m).cast<double>();
+        se.b[j] = 1.0 / std::sqrt(ridge_ + v.sum());
+        se.a.row(j) =
+            ((tg.array().square().colwise() * v).colwise().sum() + ridge_).sqrt().inverse();
+        const Eigen::RowVectorXd a2 = p.a.row(j).array().square();
+        if (col.rows == nullptr) {
+          wk.num.noalias() += v.matrix() * a2;
+        } else {
+          for (Index c = 0; c < m; ++c) wk.num.row(col.rows[c]) += v[c] * a2;
+        }
+      }
+    });
+    for (size_t w = 1; w < workers_.size(); ++w) workers_[0].num += workers_[w].num;
+    se.theta = (workers_[0].num.array() + ridge_).sqrt().inverse().matrix();
+    return se;
+  }
+
  private:
   // The gauge step, after each MM step. The logits X = ΘAᵀ + 1bᵀ, hence the data term, do not
   // change under a shift θ_i → θ_i + s, b_j → b_j − a_j·s, nor under a scale θ_·k → c_k θ_·k,
@@ -194,7 +235,7 @@ class Sweeper {
       // Sums over the column: s_tt = Σ W θ², s_t = Σ W θ, weight = Σ W (W = w·m, the surrogate's
       // curvature per cell in units of ¼: see tight_), s_tr = Σ w θ R, s_r = Σ w R, total_w = Σ w.
       double loss = 0, s_tt = 0, s_tr = 0, s_r = 0, s_t = 0, weight = 0, total_w = 0;
-      Block th, y, w, xb, e, inv, p, r, cw;
+      Block th, y, w, xb, e, p, r, cw;
       for (Index s0 = 0; s0 < m; s0 += kBlock) {
         const Index len = std::min(kBlock, m - s0);
         th.resize(len);
@@ -206,20 +247,21 @@ class Sweeper {
         y = Eigen::Map<const Eigen::ArrayXf>(col.y + s0, len).cast<double>();
         xb = th * a_old + b_old;
         const Block t = xb * inv_sigma;
-        // Branch-free (Eigen's select() is scalar, and random responses defeat the branch
-        // predictor): q = e^{−t}; p = 1/(1+q) (q = ∞ gives p = 0 correctly); e^{−|t|} = min(q,
-        // 1/q).
-        inv = (-t).exp();            // q
-        e = inv.min(inv.inverse());  // e^{−|t|} ∈ (0, 1]
-        p = (1.0 + inv).inverse();
+        // Branch-free and with one division per cell (Eigen's select() and comparisons are
+        // scalar, and random responses defeat the branch predictor): e = e^{−|t|} ∈ (0, 1],
+        // q = 1 / ((1 + e)·max(|t|, 1e-3)), so 1/(1 + e) = q·max(|t|, 1e-3), and
+        // p = (e or 1)/(1 + e) by the sign of t, the step taken as min(1, max(0, t·1e300)).
+        const Block at = t.abs(), at_c = at.max(1e-3);
+        e = (-at).exp();
+        const Block q = ((1.0 + e) * at_c).inverse();
+        p = q * at_c * (e + (1.0 - e) * (t * 1e300).max(0.0).min(1.0));
         r = four_sigma * (y - p);
         const Block cell_loss = t.max(0.0) + (1.0 + e).log() - y * t;  // softplus(t) − y t
         if (tight_) {
-          // m = 2·tanh(|t|/2) / |t| = 2·|2p − 1| / |t| ∈ (0, 1]; 1 below |t| = 1e-3, where the
+          // m = 2·tanh(|t|/2) / |t| = 2(1 − e)·q ∈ (0, 1]; 1 below |t| = 1e-3, where the
           // formula cancels, and 1e-11 above the rounded value elsewhere, so the surrogate stays
           // above the loss.
-          const Block at = t.abs();
-          cw = ((4.0 * p - 2.0).abs() / at.max(1e-3) * (1 + 1e-11) + (at < 1e-3).cast<double>())
+          cw = (2.0 * (1.0 - e) * q * (1 + 1e-11) + ((1e-3 - at) * 1e300).max(0.0).min(1.0))
                    .min(1.0);
         } else {
           cw.setOnes(len);
@@ -263,10 +305,17 @@ class Sweeper {
         Eigen::Map<ArrayXd>(num, m) += (xc + rc - b_new) * a_new;
         Eigen::Map<ArrayXd>(grad, m) += rc * a_old;
         wk.gram_all += a_new * a_new;
-      } else if (col.rows == nullptr) {
-        Eigen::Map<ArrayXd>(num, m) += (wc * (xc - b_new) + rc) * a_new;
-        Eigen::Map<ArrayXd>(grad, m) += rc * a_old;
-        Eigen::Map<ArrayXd>(gram, m) += wc * (a_new * a_new);
+      } else if (col.rows == nullptr) {  // one fused pass over the three row arrays
+        const double a2 = a_new * a_new;
+        const double* xs = xc.data();
+        const double* rs = rc.data();
+        const double* ws = wc.data();
+#pragma GCC ivdep
+        for (Index c = 0; c < m; ++c) {
+          num[c] += (ws[c] * (xs[c] - b_new) + rs[c]) * a_new;
+          grad[c] += rs[c] * a_old;
+          gram[c] += ws[c] * a2;
+        }
       } else {
         const double a2 = a_new * a_new;
         const int32_t* rows = col.rows;
@@ -471,41 +520,6 @@ IrtParams DataInit(const ResponseMatrix& data, int k, uint64_t seed) {
     }
   }
   return p;
-}
-
-// Standard errors of the normalized parameters `p` from the diagonal of the penalized Fisher
-// information: θ_ik from Σ_j w·a_jk²·π(1−π)/σ², a_jk from Σ_i w·θ_ik²·π(1−π)/σ², b_j from
-// Σ_i w·π(1−π)/σ², each plus the ridge λ. The diagonal ignores the other parameters' uncertainty,
-// so these are lower bounds on the joint SEs: a rule measured in them is the stricter for it.
-// One pass over the observed cells, O(observed·K).
-IrtParams DiagonalStandardErrors(const ResponseMatrix& data, const IrtParams& p, double sigma,
-                                 double ridge) {
-  const Index n = p.theta.rows(), k = p.dims();
-  const double inv_s2 = 1.0 / (sigma * sigma);
-  MatrixXd info_theta = MatrixXd::Zero(n, k), gathered;
-  IrtParams se{MatrixXd(n, k), MatrixXd(p.a.rows(), k), VectorXd(p.b.size())};
-  for (Index j = 0; j < data.num_items(); ++j) {
-    const ResponseMatrix::Column col = data.column(j);
-    const Index m = col.size;
-    if (col.rows != nullptr) {
-      gathered.resize(m, k);
-      for (Index c = 0; c < m; ++c) gathered.row(c) = p.theta.row(col.rows[c]);
-    }
-    const MatrixXd& tg = col.rows != nullptr ? gathered : p.theta;
-    const ArrayXd e = (-((tg * p.a.row(j).transpose()).array() + p.b[j]).abs() / sigma).exp();
-    ArrayXd v = e / (1.0 + e).square() * inv_s2;  // π(1−π)/σ²
-    if (col.w != nullptr) v *= Eigen::Map<const Eigen::ArrayXf>(col.w, m).cast<double>();
-    se.b[j] = 1.0 / std::sqrt(ridge + v.sum());
-    se.a.row(j) = ((tg.array().square().colwise() * v).colwise().sum() + ridge).sqrt().inverse();
-    const Eigen::RowVectorXd a2 = p.a.row(j).array().square();
-    if (col.rows == nullptr) {
-      info_theta.noalias() += v.matrix() * a2;
-    } else {
-      for (Index c = 0; c < m; ++c) info_theta.row(col.rows[c]) += v[c] * a2;
-    }
-  }
-  se.theta = (info_theta.array() + ridge).sqrt().inverse().matrix();
-  return se;
 }
 
 // Largest change between two normalized iterates in units of each parameter's SE.
@@ -779,10 +793,10 @@ absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions&
                                         (now.a - before.a).cwiseAbs().maxCoeff(),
                                         (now.b - before.b).cwiseAbs().maxCoeff()});
       if (precision) {
-        if (!se.has_value()) se = DiagonalStandardErrors(data, now, options.sigma, options.ridge);
+        if (!se.has_value()) se = sweeper.StandardErrors(now);
         precision_stop = precision.Update(ChangeInSe(now, before, *se));
         if (precision_stop) {  // confirm with the SEs at the stopping point
-          se = DiagonalStandardErrors(data, now, options.sigma, options.ridge);
+          se = sweeper.StandardErrors(now);
           precision_stop = precision.Recheck(ChangeInSe(now, before, *se));
         }
         diag.max_change_se = precision.last_change();
