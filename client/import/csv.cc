@@ -107,7 +107,27 @@ class WideReader {
     const char* const end = text.data() + text.size();
     float* out = block_.row(staged_).data();
     const size_t j = items_.size();
-    for (size_t c = 0; c < j; ++c) {
+    size_t c = 0;
+    // Eight "d," cells at a time while the row is nothing but 0/1 cells (the common wide file):
+    // 16 bytes as two little-endian words, the commas and digits checked by mask, then the
+    // digits' low bits are the values. Any other byte leaves the rest of the row to the loop
+    // below.
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (c + 8 <= j && end - p >= 16) {
+      uint64_t w[2];
+      std::memcpy(w, p, 16);
+      constexpr uint64_t kOdd = 0xFF00FF00FF00FF00ull, kCommas = 0x2C002C002C002C00ull;
+      constexpr uint64_t kEven = 0x00FE00FE00FE00FEull, kDigits = 0x0030003000300030ull;
+      if (((w[0] & kOdd) != kCommas) | ((w[1] & kOdd) != kCommas) |
+          ((w[0] & kEven) != kDigits) | ((w[1] & kEven) != kDigits)) {
+        break;
+      }
+      for (int k = 0; k < 8; ++k) out[c + k] = static_cast<float>(p[2 * k] & 1);
+      c += 8;
+      p += 16;
+    }
+#endif
+    for (; c < j; ++c) {
       if (p > end) return WrongWidth(line, text);  // fewer cells than items
       if (end - p >= 1 && (*p == '0' || *p == '1') && (p + 1 == end || p[1] == ',')) {
         out[c] = static_cast<float>(*p - '0');
@@ -142,7 +162,7 @@ class WideReader {
   }
 
  private:
-  static constexpr Eigen::Index kBlockRows = 32;
+  static constexpr Eigen::Index kBlockRows = 64;
 
   // A row's model name (field 1), checked: not empty, not seen on an earlier line.
   absl::StatusOr<std::string> NewModel(int line, absl::string_view field) {
@@ -169,11 +189,19 @@ class WideReader {
                                 " items), got ", fields));
   }
 
+  // Copies the staged rows into their columns, 16 columns at a time so that the reads (16
+  // floats of a row) and the writes (a run of each column) both stay within a few cache lines.
   void Flush() {
     if (staged_ == 0) return;
-    Eigen::Map<Eigen::MatrixXf> y(y_.data(), static_cast<Eigen::Index>(max_rows_),
-                                  static_cast<Eigen::Index>(items_.size()));
-    y.middleRows(written_, staged_) = block_.topRows(staged_);
+    const size_t j = items_.size();
+    float* const dst = y_.data() + written_;
+    for (size_t c0 = 0; c0 < j; c0 += 16) {
+      const size_t c1 = std::min(j, c0 + 16);
+      for (Eigen::Index r = 0; r < staged_; ++r) {
+        const float* src = block_.row(r).data();
+        for (size_t c = c0; c < c1; ++c) dst[c * max_rows_ + static_cast<size_t>(r)] = src[c];
+      }
+    }
     written_ += staged_;
     staged_ = 0;
   }
@@ -347,7 +375,12 @@ absl::StatusOr<irt::ResponseMatrix> ParseResponsesCsv(absl::string_view text,
                                                       absl::string_view name) {
   if (absl::StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte order mark
   // At most one model per line after the header: the wide matrix is sized once.
-  const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  size_t lines = 1;  // memchr, not std::count: GCC 12 at -O2 counts bytes one at a time
+  for (const char* at = text.data(); const char* nl = static_cast<const char*>(std::memchr(
+           at, '\n', static_cast<size_t>(text.data() + text.size() - at)));
+       at = nl + 1) {
+    ++lines;
+  }
   // With no quote anywhere and every \r part of a \r\n, a line is a row and a comma a field
   // boundary: the wide rows after the header then take WideReader::PlainRow, at disk speed.
   bool plain = text.find('"') == absl::string_view::npos;

@@ -1,10 +1,15 @@
 #include "core/irt/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_join.h"
 #include "core/base/eigen.h"
+#include "core/base/thread_team.h"
+#include "core/irt/fit.h"
 #include "core/irt/item_prior.h"
 
 namespace assay::irt {
@@ -59,45 +64,60 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   r.outfit = VectorXd::Constant(j, nan);
   r.item_flags.assign(j, 0);
   r.model_flags.assign(n, 0);
+  // K = 1 and the predicted accuracies run on one thread per core, each over its own items (or
+  // models); the models' informations are summed per thread and then in thread order.
+  ThreadTeam team(static_cast<int>(std::max<Index>(1, std::min<Index>(ResolvedThreads(0), j))));
+  const auto part = [&](int member, Index count) {
+    const Index size = team.size();
+    return std::pair<Index, Index>(count * member / size, count * (member + 1) / size);
+  };
   if (k == 1) {
     // The same quantities as the general loop below, for one dimension: one pass and one exp per
     // cell, the 2×2 item information and the models' 1×1 informations as scalars.
-    std::vector<double> theta_info1(static_cast<size_t>(n), ridge);
+    std::vector<std::vector<double>> theta_info1(static_cast<size_t>(team.size()));
     const double inv_s2 = 1.0 / (sigma * sigma);
-    for (Index c = 0; c < j; ++c) {
-      const ResponseMatrix::Column col = data.column(c);
-      const double a = params.a(c, 0), b = params.b[c];
-      double i_aa = ridge, i_ab = 0, i_bb = ridge;  // information of (a, b)
-      double sq_resid = 0, var_sum = 0, outfit_sum = 0;
-      for (Index m = 0; m < col.size; ++m) {
-        const Index i = col.rows ? col.rows[m] : m;
-        const double w = col.w ? col.w[m] : 1.0;
-        const double t = params.theta(i, 0);
-        const double p = 1.0 / (1.0 + std::exp(-(t * a + b) / sigma));
-        const double pq = std::max(p * (1 - p), 1e-12);
-        const double curvature = w * pq * inv_s2;
-        i_aa += curvature * t * t;
-        i_ab += curvature * t;
-        i_bb += curvature;
-        theta_info1[static_cast<size_t>(i)] += curvature * a * a;
-        const double resid = col.y[m] - p;
-        sq_resid += w * resid * resid;
-        var_sum += w * pq;
-        outfit_sum += w * resid * resid / pq;
+    team.Run([&](int member) {
+      std::vector<double>& info = theta_info1[static_cast<size_t>(member)];
+      info.assign(static_cast<size_t>(n), member == 0 ? ridge : 0.0);
+      const auto [first, last] = part(member, j);
+      for (Index c = first; c < last; ++c) {
+        const ResponseMatrix::Column col = data.column(c);
+        const double a = params.a(c, 0), b = params.b[c];
+        double i_aa = ridge, i_ab = 0, i_bb = ridge;  // information of (a, b)
+        double sq_resid = 0, var_sum = 0, outfit_sum = 0;
+        for (Index m = 0; m < col.size; ++m) {
+          const Index i = col.rows ? col.rows[m] : m;
+          const double w = col.w ? col.w[m] : 1.0;
+          const double t = params.theta(i, 0);
+          const double p = 1.0 / (1.0 + std::exp(-(t * a + b) / sigma));
+          const double pq = std::max(p * (1 - p), 1e-12);
+          const double curvature = w * pq * inv_s2;
+          i_aa += curvature * t * t;
+          i_ab += curvature * t;
+          i_bb += curvature;
+          info[static_cast<size_t>(i)] += curvature * a * a;
+          const double resid = col.y[m] - p;
+          sq_resid += w * resid * resid;
+          var_sum += w * pq;
+          outfit_sum += w * resid * resid / pq;
+        }
+        if (item_prior != nullptr) i_aa += 1.0 / item_prior->variance[0];
+        const double det = i_aa * i_bb - i_ab * i_ab;
+        const bool definite = i_aa > 0 && det > 0;  // what the LDLT of the general path checks
+        r.a_se(c, 0) = definite ? std::sqrt(i_bb / det) : nan;
+        r.b_se[c] = definite ? std::sqrt(i_aa / det) : nan;
+        if (col.size > 0) {
+          r.infit[c] = sq_resid / var_sum;
+          r.outfit[c] = outfit_sum / static_cast<double>(col.size);
+        }
       }
-      if (item_prior != nullptr) i_aa += 1.0 / item_prior->variance[0];
-      const double det = i_aa * i_bb - i_ab * i_ab;
-      const bool definite = i_aa > 0 && det > 0;  // what the LDLT of the general path checks
-      r.a_se(c, 0) = definite ? std::sqrt(i_bb / det) : nan;
-      r.b_se[c] = definite ? std::sqrt(i_aa / det) : nan;
-      if (col.size > 0) {
-        r.infit[c] = sq_resid / var_sum;
-        r.outfit[c] = outfit_sum / static_cast<double>(col.size);
-      }
-    }
+    });
     r.theta_se.resize(n, 1);
     for (Index i = 0; i < n; ++i) {
-      const double info = theta_info1[static_cast<size_t>(i)];
+      double info = 0;
+      for (const std::vector<double>& part_info : theta_info1) {
+        info += part_info[static_cast<size_t>(i)];
+      }
       r.theta_se(i, 0) = info > 0 ? 1.0 / std::sqrt(info) : nan;
     }
   }
@@ -156,10 +176,14 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   // Predicted full-benchmark accuracy: mean over items of P(correct | θ_i).
   r.predicted_accuracy.resize(n);
   const MatrixXd at = params.a.transpose();
-  for (Index i = 0; i < n; ++i) {
-    const Eigen::ArrayXd x = ((params.theta.row(i) * at).transpose() + params.b).array() / sigma;
-    r.predicted_accuracy[i] = (1.0 / (1.0 + (-x).exp())).mean();
-  }
+  team.Run([&](int member) {
+    const auto [first, last] = part(member, n);
+    for (Index i = first; i < last; ++i) {
+      const Eigen::ArrayXd x =
+          ((params.theta.row(i) * at).transpose() + params.b).array() / sigma;
+      r.predicted_accuracy[i] = (1.0 / (1.0 + (-x).exp())).mean();
+    }
+  });
   return r;
 }
 

@@ -114,6 +114,13 @@ absl::StatusOr<ResponseMatrix> ResponseMatrix::FromDenseColumns(
   const Eigen::Map<const Eigen::MatrixXf> y(values.data(), rows, cols);
   bool complete = true;
   for (Eigen::Index c = 0; c < y.cols(); ++c) {
+    // Vectorized first: a column with no NaN (its sum is not NaN) whose least and largest values
+    // lie in [0, 1] is valid and complete; any other goes through the cell-by-cell check.
+    const auto column = y.col(c).array();
+    if (rows > 0 && !std::isnan(column.sum()) && column.minCoeff() >= 0.0f &&
+        column.maxCoeff() <= 1.0f) {
+      continue;
+    }
     for (Eigen::Index r = 0; r < y.rows(); ++r) {
       const float v = y(r, c);
       if (std::isnan(v)) {
