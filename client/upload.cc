@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/time/clock.h"
 #include "client/call.h"
 #include "client/client.h"
@@ -34,7 +33,11 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
     }
   }
   v1::UploadResponsesRequest request;
-  absl::flat_hash_map<int32_t, uint32_t> item_slot;  // matrix item → index in request.items
+  // Matrix item → index in request.items (-1: not in this chunk yet), reset per chunk through
+  // the chunk's own item list.
+  std::vector<int32_t> item_slot(static_cast<size_t>(data.num_items()), -1);
+  std::vector<int32_t> chunk_items;
+  const bool weighted = data.weighted();
   const auto flush = [&]() {
     if (request.model_index_size() == 0) return true;
     if (!request.trials().empty() && std::all_of(request.trials().begin(), request.trials().end(),
@@ -43,7 +46,8 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
     }
     const bool more = chunk(request);
     request.Clear();
-    item_slot.clear();
+    for (const int32_t item : chunk_items) item_slot[static_cast<size_t>(item)] = -1;
+    chunk_items.clear();
     return more;
   };
   bool first = true;
@@ -57,13 +61,16 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
         request.add_models(data.model_ids()[static_cast<size_t>(i)]);
       }
       const Cell& cell = cells[static_cast<size_t>(c)];
-      auto [slot, added] =
-          item_slot.try_emplace(cell.item, static_cast<uint32_t>(request.items_size()));
-      if (added) request.add_items(data.item_ids()[static_cast<size_t>(cell.item)]);
+      int32_t& slot = item_slot[static_cast<size_t>(cell.item)];
+      if (slot < 0) {
+        slot = request.items_size();
+        chunk_items.push_back(cell.item);
+        request.add_items(data.item_ids()[static_cast<size_t>(cell.item)]);
+      }
       request.add_model_index(static_cast<uint32_t>(request.models_size() - 1));
-      request.add_item_index(slot->second);
+      request.add_item_index(static_cast<uint32_t>(slot));
       request.add_successes(cell.successes);
-      request.add_trials(cell.trials);
+      if (weighted) request.add_trials(cell.trials);  // left out: every trials is 1
     }
   }
   return flush();

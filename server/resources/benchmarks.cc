@@ -237,9 +237,13 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
                          chunk.trials_size() == 0 ? 1.0f : chunk.trials(k)},
               k};
   }
-  std::sort(cells.begin(), cells.end(), [](const Keyed& x, const Keyed& y) {
+  const auto by_model_then_item = [](const Keyed& x, const Keyed& y) {
     return x.model != y.model ? x.model < y.model : x.cell.item < y.cell.item;
-  });
+  };
+  // The clients send cells in this order already (client/upload.h): check before sorting.
+  if (!std::is_sorted(cells.begin(), cells.end(), by_model_then_item)) {
+    std::sort(cells.begin(), cells.end(), by_model_then_item);
+  }
   for (size_t k = 1; k < cells.size(); ++k) {
     if (cells[k].model == cells[k - 1].model && cells[k].cell.item == cells[k - 1].cell.item) {
       return in_chunk(absl::InvalidArgumentError(absl::StrCat(
