@@ -5,18 +5,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "client/import/csv.h"
 #include "client/import/logs.h"
 #include "client/output.h"
 #include "core/base/status_macros.h"
 #include "core/base/version.h"
 #include "core/irt/report.h"
+#include "proto/convert/fit_options.h"
 
 namespace assay::client {
 namespace {
@@ -88,59 +89,16 @@ std::string ItemsCsv(const irt::ResponseMatrix& data, const irt::FitResult& fit,
   return out;
 }
 
+// fit.json: the fit as the API's Fit message (what `assay fits get ID --json` prints for a
+// server's fit), through the conversions the server uses.
 std::string FitJson(const FitArgs& args, const irt::ResponseMatrix& data, const irt::FitResult& fit,
                     double seconds) {
-  const irt::FitDiagnostics& d = fit.diagnostics;
-  const irt::FitOptions& o = args.options;
-  nlohmann::json j;
-  j["assay_version"] = Version();
-  j["input"] = {{"path", args.responses},
-                {"models", data.num_models()},
-                {"items", data.num_items()},
-                {"observed_cells", data.num_observed()},
-                {"weighted", data.weighted()}};
-  j["method"] = irt::FitMethodName(fit.method);
-  j["method_reason"] = fit.method_reason;
-  j["iterations"] = d.iterations;
-  j["sweeps"] = d.sweeps;
-  j["final_loss"] = d.loss;
-  j["converged"] = d.converged;
-  j["stop_reason"] = d.stop_reason;
-  j["rel_loss_change"] = d.rel_loss_change;
-  j["kkt_residual"] = d.kkt_residual;
-  j["max_param_change"] = d.max_param_change;
-  j["max_change_se"] = d.max_change_se;
-  j["seconds"] = seconds;
-  std::vector<double> shift(fit.normalization.shift.data(),
-                            fit.normalization.shift.data() + fit.normalization.shift.size());
-  std::vector<double> scale(fit.normalization.scale.data(),
-                            fit.normalization.scale.data() + fit.normalization.scale.size());
-  j["normalization"] = {
-      {"convention", fit.normalization.convention}, {"shift", shift}, {"scale", scale}};
-  j["options"] = {{"method", args.method},
-                  {"dims", o.dims},
-                  {"sigma", o.sigma},
-                  {"ridge", o.paper_mode ? 0.0 : o.ridge},
-                  {"stop_rule", irt::StopRuleName(o.stop_rule)},
-                  {"se_tol", o.se_tol},
-                  {"tol", o.tol},
-                  {"grad_tol", o.grad_tol},
-                  {"param_tol", o.param_tol},
-                  {"max_iter", o.max_iter},
-                  {"threads", irt::ResolvedThreads(o.threads)},
-                  {"paper_mode", o.paper_mode},
-                  {"accelerate", !o.paper_mode && o.accelerate},
-                  {"seed", o.seed},
-                  {"shrink_items", !o.paper_mode && o.shrink_items}};
-  if (fit.item_prior) {
-    const irt::ItemPrior& prior = *fit.item_prior;
-    std::vector<double> mean(prior.mean.data(), prior.mean.data() + prior.mean.size()), sd;
-    for (Eigen::Index k = 0; k < prior.variance.size(); ++k) {
-      sd.push_back(std::sqrt(prior.variance[k]));  // +inf (too few items) is written as null
-    }
-    j["item_prior"] = {{"a_mean", mean}, {"a_sd", sd}};
-  }
-  return j.dump(2) + "\n";
+  v1::Fit record;
+  *record.mutable_options() = convert::FitOptionsToProto(args.options);
+  convert::FitResultToProto(data, fit, args.options.threads, record);
+  record.set_seconds(seconds);
+  record.set_finished_at(absl::ToUnixSeconds(absl::Now()));
+  return FormatJson(record) + "\n";
 }
 
 }  // namespace

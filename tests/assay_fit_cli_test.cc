@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <google/protobuf/util/json_util.h>
+
+#include "assay/v1/benchmarks.pb.h"
 #include "client/import/csv.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -17,6 +20,16 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+
+// OUT/fit.json read back as the API's Fit message (the file is that message's JSON).
+v1::Fit ReadFitJson(const std::string& out) {
+  v1::Fit fit;
+  absl::StatusOr<std::string> json = import::ReadFile(out + "/fit.json");
+  EXPECT_TRUE(json.ok()) << json.status();
+  if (!json.ok()) return fit;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &fit).ok()) << *json;
+  return fit;
+}
 
 TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   testing::TempDir dir;
@@ -39,13 +52,20 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
   for (const auto& row : item_rows)
     never += row.fields[8].find("never_solved") != std::string::npos;
   EXPECT_EQ(never, 11);
-  ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
-  EXPECT_THAT(json, HasSubstr("\"converged\": true"));
-  EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_mean0_sd1\""));
+  const v1::Fit fit = ReadFitJson(out);
+  EXPECT_EQ(fit.state(), v1::FIT_STATE_SUCCEEDED);
+  EXPECT_TRUE(fit.converged());
+  EXPECT_EQ(fit.normalization(), "theta_mean0_sd1");
   EXPECT_THAT(run.output, HasSubstr("estimator: joint (140 models and 500 items are both >= 100"));
-  EXPECT_THAT(json, HasSubstr("\"method\": \"joint\""));
-  EXPECT_THAT(json, HasSubstr("\"stop_rule\": \"precision\""));
-  EXPECT_THAT(json, HasSubstr("\"se_tol\": 0.01"));
+  EXPECT_EQ(fit.method(), v1::FIT_METHOD_JOINT);
+  EXPECT_EQ(fit.options().method(), v1::FIT_METHOD_UNSPECIFIED);  // as given: by shape
+  EXPECT_EQ(fit.options().stop_rule(), v1::STOP_RULE_PRECISION);
+  EXPECT_EQ(fit.options().se_tol(), 0.01);
+  EXPECT_EQ(fit.num_models(), 140);
+  EXPECT_EQ(fit.num_cells(), 70000);
+  EXPECT_GT(fit.iteration(), 0);
+  EXPECT_GE(fit.diagnostics().sweeps(), fit.iteration());
+  EXPECT_EQ(fit.diagnostics().threads(), 2);
 }
 
 // --stop strict runs to numerical convergence (more iterations than the default's precision rule)
@@ -56,8 +76,7 @@ TEST(AssayFitCliTest, StrictStoppingRuleOnRequest) {
       auto strict, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
                                  dir.File("strict"), "--threads", "2", "--stop", "strict"}));
   ASSERT_EQ(strict.exit_code, 0) << strict.output;
-  ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(dir.File("strict") + "/fit.json"));
-  EXPECT_THAT(json, HasSubstr("\"stop_rule\": \"strict\""));
+  EXPECT_EQ(ReadFitJson(dir.File("strict")).options().stop_rule(), v1::STOP_RULE_STRICT);
   ASSERT_OK_AND_ASSIGN(
       auto precise, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
                                   dir.File("precise"), "--threads", "2"}));
@@ -84,9 +103,10 @@ TEST(AssayFitCliTest, FewItemsGetMarginalMlByDefaultAndMethodForcesJoint) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("estimator: marginal-models (5 items < 100"));
   EXPECT_THAT(run.output, HasSubstr("converged after"));
-  ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
-  EXPECT_THAT(json, HasSubstr("\"method\": \"marginal-models\""));
-  EXPECT_THAT(json, HasSubstr("\"convention\": \"theta_population_n01\""));
+  const v1::Fit fit = ReadFitJson(out);
+  EXPECT_EQ(fit.method(), v1::FIT_METHOD_MARGINAL_MODELS);
+  EXPECT_THAT(fit.method_reason(), HasSubstr("5 items < 100"));
+  EXPECT_EQ(fit.normalization(), "theta_population_n01");
   ASSERT_OK_AND_ASSIGN(std::string items, import::ReadFile(out + "/items.csv"));
   ASSERT_OK_AND_ASSIGN(auto rows, import::ParseCsv(items, "items.csv"));
   ASSERT_EQ(rows.size(), 6u);
@@ -123,11 +143,12 @@ TEST(AssayFitCliTest, ShrinkItemsWritesThePriorAndNarrowsTheDiscriminations) {
     if (shrink) args.push_back("--shrink-items");
     ASSERT_OK_AND_ASSIGN(auto run, testing::Run(args));
     ASSERT_EQ(run.exit_code, 0) << run.output;
-    ASSERT_OK_AND_ASSIGN(std::string json, import::ReadFile(out + "/fit.json"));
+    const v1::Fit fit = ReadFitJson(out);
     ASSERT_OK_AND_ASSIGN(std::string items, import::ReadFile(out + "/items.csv"));
     (shrink ? shrunk : plain) = max_a(items);
-    EXPECT_THAT(json, HasSubstr(shrink ? "\"shrink_items\": true" : "\"shrink_items\": false"));
-    EXPECT_EQ(json.find("\"item_prior\"") != std::string::npos, shrink);
+    EXPECT_EQ(fit.options().shrink_items(), shrink);
+    EXPECT_EQ(fit.item_prior_mean_size(), shrink ? 1 : 0);
+    EXPECT_EQ(fit.item_prior_sd_size(), shrink ? 1 : 0);
   }
   EXPECT_LT(shrunk, plain);
   ASSERT_OK_AND_ASSIGN(

@@ -401,6 +401,10 @@ TEST_F(BenchmarkServiceTest, FitJobsChooseTheEstimatorByShapeAndStoreIt) {
   irt::FitOptions core;
   ASSERT_OK_AND_ASSIGN(const irt::FitResult offline, irt::Fit(data, core));
   const irt::FitReport report = irt::MakeReport(data, offline, core);
+  // The record carries the same outcome as `assay fit`'s fit.json (one conversion for both).
+  EXPECT_EQ(fit.iteration(), offline.diagnostics.iterations);
+  EXPECT_EQ(fit.diagnostics().sweeps(), offline.diagnostics.sweeps);
+  EXPECT_EQ(fit.diagnostics().threads(), irt::ResolvedThreads(0));
   std::map<std::string, Eigen::Index> row;
   for (size_t i = 0; i < data.model_ids().size(); ++i) row[data.model_ids()[i]] = i;
   const std::vector<v1::Ability> served = AllAbilities(bm, v1::ABILITY_SORT_RANK, 1000);

@@ -1,5 +1,7 @@
 #include "proto/convert/fit_options.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 
 namespace assay::convert {
@@ -88,6 +90,60 @@ absl::StatusOr<irt::FitOptions> FitOptionsFromProto(v1::FitOptions& o) {
         "options.ridge: paper mode fits without a ridge; leave unset");
   }
   return core;
+}
+
+v1::FitOptions FitOptionsToProto(const irt::FitOptions& o) {
+  v1::FitOptions out;
+  out.set_dims(o.dims);
+  out.set_sigma(o.sigma);
+  out.set_ridge(o.paper_mode ? 0.0 : o.ridge);
+  out.set_tol(o.tol);
+  out.set_max_iter(o.max_iter);
+  out.set_paper_mode(o.paper_mode);
+  out.set_seed(o.seed);
+  out.set_shrink_items(o.shrink_items);
+  out.set_method(FitMethodToProto(o.method));
+  out.set_stop_rule(o.stop_rule == irt::StopRule::kStrict ? v1::STOP_RULE_STRICT
+                                                          : v1::STOP_RULE_PRECISION);
+  out.set_se_tol(o.se_tol);
+  return out;
+}
+
+void FitResultToProto(const irt::ResponseMatrix& data, const irt::FitResult& result, int threads,
+                      v1::Fit& fit) {
+  const irt::FitDiagnostics& d = result.diagnostics;
+  fit.set_state(v1::FIT_STATE_SUCCEEDED);
+  fit.set_iteration(d.iterations);
+  fit.set_loss(d.loss);
+  fit.set_converged(d.converged);
+  fit.set_stop_reason(d.stop_reason);
+  fit.set_num_models(data.num_models());
+  fit.set_num_items(data.num_items());
+  fit.set_num_cells(data.num_observed());
+  fit.set_normalization(result.normalization.convention);
+  fit.clear_normalization_shift();
+  fit.clear_normalization_scale();
+  for (Eigen::Index k = 0; k < result.normalization.shift.size(); ++k) {
+    fit.add_normalization_shift(result.normalization.shift[k]);
+    fit.add_normalization_scale(result.normalization.scale[k]);
+  }
+  fit.clear_item_prior_mean();
+  fit.clear_item_prior_sd();
+  if (result.item_prior.has_value()) {
+    for (Eigen::Index k = 0; k < result.item_prior->mean.size(); ++k) {
+      fit.add_item_prior_mean(result.item_prior->mean[k]);
+      fit.add_item_prior_sd(std::sqrt(result.item_prior->variance[k]));
+    }
+  }
+  fit.set_method(FitMethodToProto(result.method));
+  fit.set_method_reason(result.method_reason);
+  v1::FitDiagnostics& out = *fit.mutable_diagnostics();
+  out.set_sweeps(d.sweeps);
+  out.set_rel_loss_change(d.rel_loss_change);
+  out.set_kkt_residual(d.kkt_residual);
+  out.set_max_param_change(d.max_param_change);
+  out.set_max_change_se(d.max_change_se);
+  out.set_threads(irt::ResolvedThreads(threads));
 }
 
 }  // namespace assay::convert

@@ -268,26 +268,7 @@ void FitJobs::Run(const std::shared_ptr<Job>& job) {
     final.set_num_cells(data->num_observed());
   }
   if (result.ok()) {
-    const irt::FitDiagnostics& d = result->diagnostics;
-    final.set_state(v1::FIT_STATE_SUCCEEDED);
-    final.set_iteration(d.iterations);
-    final.set_loss(d.loss);
-    final.set_converged(d.converged);
-    final.set_stop_reason(d.stop_reason);
-    final.set_normalization(result->normalization.convention);
-    final.set_method(FitMethodToProto(result->method));
-    final.set_method_reason(result->method_reason);
-    for (Eigen::Index k = 0; k < result->normalization.shift.size(); ++k) {
-      final.add_normalization_shift(result->normalization.shift[k]);
-      final.add_normalization_scale(result->normalization.scale[k]);
-    }
-    const irt::ItemPrior* prior = result->item_prior ? &*result->item_prior : nullptr;
-    if (prior != nullptr) {
-      for (Eigen::Index k = 0; k < prior->mean.size(); ++k) {
-        final.add_item_prior_mean(prior->mean[k]);
-        final.add_item_prior_sd(std::sqrt(prior->variance[k]));
-      }
-    }
+    convert::FitResultToProto(*data, *result, fit_threads_, final);
     const irt::FitReport report = irt::MakeReport(*data, *result, *options);
     tables = BuildTables(*data, *result, report, *tags).SerializeAsString();
   } else if (absl::IsCancelled(result.status())) {
