@@ -73,6 +73,32 @@ constexpr Migration kTwoSteps[] = {
     {2, "CREATE TABLE b (y INTEGER) STRICT; INSERT INTO b VALUES (7);"},
 };
 
+// Statement::Bind binds by type, in order: what each value is stored as (typeof) and reads back.
+TEST(SqliteTest, BindBindsEachValueByItsType) {
+  ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(":memory:"));
+  enum class Kind { kFirst, kSecond };
+  ASSERT_OK_AND_ASSIGN(
+      Statement * stmt,
+      c->Prepare("SELECT typeof(?1) || ' ' || typeof(?2) || ' ' || typeof(?3) || ' ' || "
+                 "typeof(?4) || ' ' || typeof(?5) || ' ' || typeof(?6) || ' ' || typeof(?7) || "
+                 "' ' || typeof(?8) || ' ' || typeof(?9), ?1, ?2, ?3, ?4, ?5, ?8"));
+  const std::string text = "abc";
+  const std::optional<double> empty, full = 2.5;
+  ASSERT_OK(stmt->Bind(int64_t{-7}, 0.25, text, Statement::Blob{"\x01\x02"}, Kind::kSecond,
+                       std::nullopt, empty, full, true));
+  ASSERT_THAT(stmt->Step(), IsOkAndHolds(true));
+  EXPECT_EQ(stmt->ColumnText(0), "integer real text blob integer null null real integer");
+  EXPECT_EQ(stmt->ColumnInt(1), -7);
+  EXPECT_EQ(stmt->ColumnDouble(2), 0.25);
+  EXPECT_EQ(stmt->ColumnText(3), "abc");
+  EXPECT_EQ(stmt->ColumnBlob(4), "\x01\x02");
+  EXPECT_EQ(stmt->ColumnInt(5), 1);
+  EXPECT_EQ(stmt->ColumnDouble(6), 2.5);
+  stmt->Reset();
+  // More values than parameters: the first one beyond is refused, named by index.
+  EXPECT_FALSE(stmt->Bind(1, 2, 3, 4, 5, 6, 7, 8, 9, 10).ok());
+}
+
 TEST(SqliteTest, MigrationsRunOnceInOrder) {
   testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(dir.File("m.db")));

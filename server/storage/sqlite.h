@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -50,6 +51,21 @@ class Statement {
   absl::Status BindBlob(int index, absl::string_view bytes);
   absl::Status BindNull(int index);
 
+  // A parameter to bind as a BLOB (a string binds as TEXT).
+  struct Blob {
+    absl::string_view bytes;
+  };
+  // Binds `values` to parameters 1, 2, ... in order, each by its type: integers, bools and enums as
+  // INTEGER, floating point as REAL, strings as TEXT, Blob as BLOB, std::nullopt and an empty
+  // optional as NULL (a full one as its value). Stops at the first error.
+  template <typename... Values>
+  absl::Status Bind(const Values&... values) {
+    int index = 0;
+    absl::Status status;
+    ((status.ok() ? (void)(status = BindOne(++index, values)) : (void)0), ...);
+    return status;
+  }
+
   // Advances the statement: true when a row is available, false when done. Errors per the mapping
   // above. After `false` or an error the statement is reset on the next use.
   absl::StatusOr<bool> Step();
@@ -69,6 +85,19 @@ class Statement {
  private:
   friend class Connection;
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  absl::Status BindOne(int index, absl::string_view text) { return BindText(index, text); }
+  absl::Status BindOne(int index, const Blob& blob) { return BindBlob(index, blob.bytes); }
+  absl::Status BindOne(int index, double value) { return BindDouble(index, value); }
+  absl::Status BindOne(int index, float value) { return BindDouble(index, value); }
+  absl::Status BindOne(int index, std::nullopt_t) { return BindNull(index); }
+  template <typename T, typename = std::enable_if_t<std::is_integral_v<T> || std::is_enum_v<T>>>
+  absl::Status BindOne(int index, T value) {
+    return BindInt(index, static_cast<int64_t>(value));
+  }
+  template <typename T>
+  absl::Status BindOne(int index, const std::optional<T>& value) {
+    return value.has_value() ? BindOne(index, *value) : BindNull(index);
+  }
   absl::Status Check(int rc, absl::string_view what) const;
   void ResetIfDone();
 

@@ -84,8 +84,7 @@ absl::StatusOr<ApiKeyRecord> ApiKeyByPrefix(Connection& c, int64_t team_id,
   ASSIGN_OR_RETURN(
       Statement * stmt,
       c.Prepare(absl::StrCat("SELECT ", kApiKeyColumns, " WHERE k.team_id = ? AND k.prefix = ?")));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindText(2, prefix));
+  RETURN_IF_ERROR(stmt->Bind(team_id, prefix));
   ASSIGN_OR_RETURN(std::optional<ApiKeyRecord> key, FirstRow<ApiKeyRecord>(stmt, ReadApiKey));
   if (!key.has_value()) {
     return absl::NotFoundError(absl::StrCat("prefix: the team has no key '", prefix, "'"));
@@ -98,8 +97,7 @@ absl::StatusOr<std::optional<AuditRecord>> FindAuditIn(Connection& c, int64_t te
   ASSIGN_OR_RETURN(
       Statement * stmt,
       c.Prepare(absl::StrCat("SELECT ", kAuditColumns, " WHERE public_id = ? AND team_id = ?")));
-  RETURN_IF_ERROR(stmt->BindText(1, public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, team_id));
+  RETURN_IF_ERROR(stmt->Bind(public_id, team_id));
   return FirstRow<AuditRecord>(stmt, ReadAudit);
 }
 
@@ -108,8 +106,7 @@ absl::StatusOr<std::vector<audit::Event>> AuditEventsIn(Connection& c, int64_t a
   ASSIGN_OR_RETURN(Statement * stmt, c.Prepare("SELECT seq, kind, case_id, subgroup, y, p_model, "
                                                "p_auditor FROM audit_events WHERE audit_id = ? AND "
                                                "seq > ? ORDER BY seq"));
-  RETURN_IF_ERROR(stmt->BindInt(1, audit_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, after_seq));
+  RETURN_IF_ERROR(stmt->Bind(audit_id, after_seq));
   std::vector<audit::Event> events;
   int64_t expected = after_seq + 1;
   while (true) {
@@ -232,9 +229,7 @@ absl::StatusOr<std::vector<double>> MonitorScoresIn(Connection& c, int64_t monit
                                                     int64_t first_t, int64_t last_t) {
   ASSIGN_OR_RETURN(Statement * stmt, c.Prepare("SELECT t, y FROM monitor_scores WHERE "
                                                "monitor_id = ? AND t >= ? AND t <= ? ORDER BY t"));
-  RETURN_IF_ERROR(stmt->BindInt(1, monitor_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, first_t));
-  RETURN_IF_ERROR(stmt->BindInt(3, last_t));
+  RETURN_IF_ERROR(stmt->Bind(monitor_id, first_t, last_t));
   std::vector<double> scores;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -264,8 +259,7 @@ absl::StatusOr<std::vector<Entry>> EntriesIn(Connection& c, int64_t benchmark_id
   ASSIGN_OR_RETURN(Statement * stmt,
                    c.Prepare("SELECT idx, name, tags FROM benchmark_entries WHERE "
                              "benchmark_id = ? AND kind = ? ORDER BY idx"));
-  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, static_cast<int64_t>(kind)));
+  RETURN_IF_ERROR(stmt->Bind(benchmark_id, static_cast<int64_t>(kind)));
   std::vector<Entry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -307,9 +301,7 @@ absl::StatusOr<std::vector<T>> ListNewest(Connection& c, const char* columns,
                    c.Prepare(absl::StrCat("SELECT ", columns, " WHERE ", owner_column,
                                           " = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC "
                                           "LIMIT ?3")));
-  RETURN_IF_ERROR(stmt->BindInt(1, owner));
-  RETURN_IF_ERROR(stmt->BindInt(2, before_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, limit));
+  RETURN_IF_ERROR(stmt->Bind(owner, before_id, limit));
   return Collect<T>(stmt, read);
 }
 
@@ -371,17 +363,16 @@ absl::Status WriteTxn::MarkClosed(Closable what, int64_t id) {
 }
 
 absl::Status WriteTxn::SetTeamLimit(int64_t team_id, const std::string& name,
-                                   std::optional<double> value) {
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare(value.has_value()
-                                            ? "INSERT INTO team_limits(team_id, name, value) "
-                                              "VALUES(?, ?, ?) ON CONFLICT(team_id, name) DO "
-                                              "UPDATE SET value = excluded.value"
-                                            : "DELETE FROM team_limits WHERE team_id = ? AND "
-                                              "name = ?"));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindText(2, name));
-  if (value.has_value()) RETURN_IF_ERROR(stmt->BindDouble(3, *value));
+                                    std::optional<double> value) {
+  ASSIGN_OR_RETURN(
+      Statement * stmt,
+      connection_->Prepare(value.has_value() ? "INSERT INTO team_limits(team_id, name, value) "
+                                               "VALUES(?, ?, ?) ON CONFLICT(team_id, name) DO "
+                                               "UPDATE SET value = excluded.value"
+                                             : "DELETE FROM team_limits WHERE team_id = ? AND "
+                                               "name = ?"));
+  RETURN_IF_ERROR(value.has_value() ? stmt->Bind(team_id, name, *value)
+                                    : stmt->Bind(team_id, name));
   return stmt->Run();
 }
 
@@ -389,8 +380,7 @@ absl::StatusOr<int64_t> WriteTxn::InsertTeam(const std::string& name, int64_t no
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO teams(name, created_at) VALUES(?, ?) "
                                         "RETURNING id"));
-  RETURN_IF_ERROR(stmt->BindText(1, name));
-  RETURN_IF_ERROR(stmt->BindInt(2, now));
+  RETURN_IF_ERROR(stmt->Bind(name, now));
   absl::StatusOr<std::optional<int64_t>> id =
       FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); });
   if (absl::IsAlreadyExists(id.status())) {
@@ -406,12 +396,7 @@ absl::StatusOr<ApiKeyRecord> WriteTxn::InsertApiKey(int64_t team_id, const std::
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO api_keys(team_id, prefix, hash, role, "
                                         "description, created_at) VALUES(?, ?, ?, ?, ?, ?)"));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindText(2, prefix));
-  RETURN_IF_ERROR(stmt->BindBlob(3, hash));
-  RETURN_IF_ERROR(stmt->BindInt(4, role));
-  RETURN_IF_ERROR(stmt->BindText(5, description));
-  RETURN_IF_ERROR(stmt->BindInt(6, now));
+  RETURN_IF_ERROR(stmt->Bind(team_id, prefix, Statement::Blob{hash}, role, description, now));
   RETURN_IF_ERROR(stmt->Run());
   return ApiKeyByPrefix(*connection_, team_id, prefix);
 }
@@ -421,8 +406,7 @@ absl::StatusOr<ApiKeyRecord> WriteTxn::RevokeApiKey(int64_t team_id, const std::
   ASSIGN_OR_RETURN(ApiKeyRecord key, ApiKeyByPrefix(*connection_, team_id, prefix));
   ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare("UPDATE api_keys SET revoked_at = ? "
                                                           "WHERE id = ? AND revoked_at IS NULL"));
-  RETURN_IF_ERROR(stmt->BindInt(1, now));
-  RETURN_IF_ERROR(stmt->BindInt(2, key.id));
+  RETURN_IF_ERROR(stmt->Bind(now, key.id));
   RETURN_IF_ERROR(stmt->Run());
   key.revoked = true;
   return key;
@@ -433,8 +417,7 @@ absl::StatusOr<std::optional<StoredReply>> WriteTxn::FindReply(int64_t team_id,
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT method, fingerprint, response FROM request_ids "
                                         "WHERE team_id = ? AND request_id = ?"));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindText(2, request_id));
+  RETURN_IF_ERROR(stmt->Bind(team_id, request_id));
   return FirstRow<StoredReply>(stmt, [](const Statement& s) {
     return StoredReply{s.ColumnText(0), s.ColumnBlob(1), s.ColumnBlob(2)};
   });
@@ -446,12 +429,8 @@ absl::Status WriteTxn::PutReply(int64_t team_id, const std::string& request_id,
                    connection_->Prepare("INSERT INTO request_ids(team_id, request_id, method, "
                                         "fingerprint, response, created_at) "
                                         "VALUES(?, ?, ?, ?, ?, ?)"));
-  RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  RETURN_IF_ERROR(stmt->BindText(2, request_id));
-  RETURN_IF_ERROR(stmt->BindText(3, reply.method));
-  RETURN_IF_ERROR(stmt->BindBlob(4, reply.fingerprint));
-  RETURN_IF_ERROR(stmt->BindBlob(5, reply.response));
-  RETURN_IF_ERROR(stmt->BindInt(6, now));
+  RETURN_IF_ERROR(stmt->Bind(team_id, request_id, reply.method, Statement::Blob{reply.fingerprint},
+                             Statement::Blob{reply.response}, now));
   return stmt->Run();
 }
 
@@ -459,11 +438,8 @@ absl::Status WriteTxn::InsertAudit(AuditRecord& record) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO audits(public_id, team_id, display_name, "
                                         "config, created_at) VALUES(?, ?, ?, ?, ?) RETURNING id"));
-  RETURN_IF_ERROR(stmt->BindText(1, record.public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, record.team_id));
-  RETURN_IF_ERROR(stmt->BindText(3, record.display_name));
-  RETURN_IF_ERROR(stmt->BindBlob(4, record.config));
-  RETURN_IF_ERROR(stmt->BindInt(5, record.created_at));
+  RETURN_IF_ERROR(stmt->Bind(record.public_id, record.team_id, record.display_name,
+                             Statement::Blob{record.config}, record.created_at));
   ASSIGN_OR_RETURN(std::optional<int64_t> id,
                    FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
   record.id = id.value_or(0);
@@ -484,14 +460,8 @@ absl::Status WriteTxn::AppendAuditEvent(int64_t audit_id, int64_t seq, const aud
       "case_id = ?4 AND kind = 1 AND seq < ?2 - ",
       kCloseScanLimit, ") END)");
   ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(sql));
-  RETURN_IF_ERROR(stmt->BindInt(1, audit_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, seq));
-  RETURN_IF_ERROR(stmt->BindInt(3, static_cast<int64_t>(e.kind)));
-  RETURN_IF_ERROR(stmt->BindText(4, e.case_id));
-  RETURN_IF_ERROR(stmt->BindText(5, e.subgroup));
-  RETURN_IF_ERROR(stmt->BindDouble(6, e.y));
-  RETURN_IF_ERROR(stmt->BindDouble(7, e.p_model));
-  RETURN_IF_ERROR(stmt->BindDouble(8, e.p_auditor));
+  RETURN_IF_ERROR(stmt->Bind(audit_id, seq, static_cast<int64_t>(e.kind), e.case_id, e.subgroup,
+                             e.y, e.p_model, e.p_auditor));
   return stmt->Run();
 }
 
@@ -542,9 +512,7 @@ absl::Status WriteTxn::PutAuditSnapshot(int64_t audit_id, int64_t revision,
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("UPDATE audits SET snapshot = ?, snapshot_revision = ? "
                                         "WHERE id = ?"));
-  RETURN_IF_ERROR(stmt->BindBlob(1, snapshot));
-  RETURN_IF_ERROR(stmt->BindInt(2, revision));
-  RETURN_IF_ERROR(stmt->BindInt(3, audit_id));
+  RETURN_IF_ERROR(stmt->Bind(Statement::Blob{snapshot}, revision, audit_id));
   return stmt->Run();
 }
 
@@ -563,11 +531,7 @@ absl::Status WriteTxn::InsertBenchmark(BenchmarkRecord& r) {
                    connection_->Prepare("INSERT INTO benchmarks(public_id, team_id, name, "
                                         "description, created_at) VALUES(?, ?, ?, ?, ?) "
                                         "RETURNING id"));
-  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
-  RETURN_IF_ERROR(stmt->BindText(3, r.name));
-  RETURN_IF_ERROR(stmt->BindText(4, r.description));
-  RETURN_IF_ERROR(stmt->BindInt(5, r.created_at));
+  RETURN_IF_ERROR(stmt->Bind(r.public_id, r.team_id, r.name, r.description, r.created_at));
   absl::StatusOr<std::optional<int64_t>> id =
       FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); });
   if (absl::IsAlreadyExists(id.status())) {
@@ -615,8 +579,7 @@ absl::StatusOr<std::optional<std::string>> WriteTxn::ResponseRow(int64_t benchma
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT cells FROM response_rows WHERE benchmark_id = ? "
                                         "AND model_idx = ?"));
-  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, model_idx));
+  RETURN_IF_ERROR(stmt->Bind(benchmark_id, model_idx));
   return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
@@ -646,11 +609,8 @@ absl::Status WriteTxn::InsertFit(FitRecord& r) {
                        "INSERT INTO fits(public_id, benchmark_id, team_id, version, state, record) "
                        "VALUES(?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM fits WHERE "
                        "benchmark_id = ?2), ?, ?) RETURNING id, version"));
-  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, r.benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, r.team_id));
-  RETURN_IF_ERROR(stmt->BindInt(4, r.state));
-  RETURN_IF_ERROR(stmt->BindBlob(5, r.record));
+  RETURN_IF_ERROR(
+      stmt->Bind(r.public_id, r.benchmark_id, r.team_id, r.state, Statement::Blob{r.record}));
   using IdVersion = std::pair<int64_t, int64_t>;
   const auto read = [](const Statement& s) { return IdVersion(s.ColumnInt(0), s.ColumnInt(1)); };
   ASSIGN_OR_RETURN(std::optional<IdVersion> row, FirstRow<IdVersion>(stmt, read));
@@ -679,13 +639,8 @@ absl::Status WriteTxn::InsertCatSession(CatSessionRecord& r) {
                    connection_->Prepare("INSERT INTO cat_sessions(public_id, team_id, "
                                         "benchmark_id, fit_id, model, options, created_at) "
                                         "VALUES(?, ?, ?, ?, ?, ?, ?) RETURNING id"));
-  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, r.benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(4, r.fit_id));
-  RETURN_IF_ERROR(stmt->BindText(5, r.model));
-  RETURN_IF_ERROR(stmt->BindBlob(6, r.options));
-  RETURN_IF_ERROR(stmt->BindInt(7, r.created_at));
+  RETURN_IF_ERROR(stmt->Bind(r.public_id, r.team_id, r.benchmark_id, r.fit_id, r.model,
+                             Statement::Blob{r.options}, r.created_at));
   ASSIGN_OR_RETURN(std::optional<int64_t> id,
                    FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
   r.id = id.value_or(0);
@@ -696,12 +651,8 @@ absl::Status WriteTxn::AppendCatEvent(int64_t session_id, int64_t seq, const Cat
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO cat_events(session_id, seq, kind, item, "
                                         "successes, trials) VALUES(?, ?, ?, ?, ?, ?)"));
-  RETURN_IF_ERROR(stmt->BindInt(1, session_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, seq));
-  RETURN_IF_ERROR(stmt->BindInt(3, static_cast<int64_t>(e.kind)));
-  RETURN_IF_ERROR(stmt->BindInt(4, e.item));
-  RETURN_IF_ERROR(stmt->BindDouble(5, e.successes));
-  RETURN_IF_ERROR(stmt->BindDouble(6, e.trials));
+  RETURN_IF_ERROR(
+      stmt->Bind(session_id, seq, static_cast<int64_t>(e.kind), e.item, e.successes, e.trials));
   return stmt->Run();
 }
 
@@ -710,15 +661,9 @@ absl::Status WriteTxn::InsertComparison(ComparisonRecord& r) {
                    connection_->Prepare("INSERT INTO comparisons(public_id, team_id, benchmark_id, "
                                         "fit_id, model_a, model_b, options, baseline, created_at) "
                                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
-  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
-  RETURN_IF_ERROR(stmt->BindInt(3, r.benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(4, r.fit_id));
-  RETURN_IF_ERROR(stmt->BindText(5, r.model_a));
-  RETURN_IF_ERROR(stmt->BindText(6, r.model_b));
-  RETURN_IF_ERROR(stmt->BindBlob(7, r.options));
-  RETURN_IF_ERROR(stmt->BindBlob(8, r.baseline));
-  RETURN_IF_ERROR(stmt->BindInt(9, r.created_at));
+  RETURN_IF_ERROR(stmt->Bind(r.public_id, r.team_id, r.benchmark_id, r.fit_id, r.model_a, r.model_b,
+                             Statement::Blob{r.options}, Statement::Blob{r.baseline},
+                             r.created_at));
   ASSIGN_OR_RETURN(std::optional<int64_t> id,
                    FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
   r.id = id.value_or(0);
@@ -731,15 +676,8 @@ absl::Status WriteTxn::AppendCompareEvent(int64_t comparison_id, int64_t seq,
                    connection_->Prepare("INSERT INTO compare_events(comparison_id, seq, kind, "
                                         "item, b_successes, b_trials, a_successes, a_trials) "
                                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
-  RETURN_IF_ERROR(stmt->BindInt(1, comparison_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, seq));
-  RETURN_IF_ERROR(stmt->BindInt(3, static_cast<int64_t>(e.kind)));
-  RETURN_IF_ERROR(stmt->BindInt(4, e.item));
-  RETURN_IF_ERROR(stmt->BindDouble(5, e.b_successes));
-  RETURN_IF_ERROR(stmt->BindDouble(6, e.b_trials));
-  RETURN_IF_ERROR(e.a_successes.has_value() ? stmt->BindDouble(7, *e.a_successes)
-                                            : stmt->BindNull(7));
-  RETURN_IF_ERROR(stmt->BindDouble(8, e.a_trials));
+  RETURN_IF_ERROR(stmt->Bind(comparison_id, seq, e.kind, e.item, e.b_successes, e.b_trials,
+                             e.a_successes, e.a_trials));
   return stmt->Run();
 }
 
@@ -747,11 +685,8 @@ absl::Status WriteTxn::InsertMonitor(MonitorRecord& r) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO monitors(public_id, team_id, display_name, "
                                         "config, created_at) VALUES(?, ?, ?, ?, ?) RETURNING id"));
-  RETURN_IF_ERROR(stmt->BindText(1, r.public_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, r.team_id));
-  RETURN_IF_ERROR(stmt->BindText(3, r.display_name));
-  RETURN_IF_ERROR(stmt->BindBlob(4, r.config));
-  RETURN_IF_ERROR(stmt->BindInt(5, r.created_at));
+  RETURN_IF_ERROR(
+      stmt->Bind(r.public_id, r.team_id, r.display_name, Statement::Blob{r.config}, r.created_at));
   ASSIGN_OR_RETURN(std::optional<int64_t> id,
                    FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); }));
   r.id = id.value_or(0);
@@ -763,18 +698,14 @@ absl::Status WriteTxn::PutMonitorSnapshot(int64_t monitor_id, int64_t t,
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("UPDATE monitors SET snapshot = ?, snapshot_t = ? "
                                         "WHERE id = ?"));
-  RETURN_IF_ERROR(stmt->BindBlob(1, snapshot));
-  RETURN_IF_ERROR(stmt->BindInt(2, t));
-  RETURN_IF_ERROR(stmt->BindInt(3, monitor_id));
+  RETURN_IF_ERROR(stmt->Bind(Statement::Blob{snapshot}, t, monitor_id));
   return stmt->Run();
 }
 
 absl::Status WriteTxn::AppendScore(int64_t monitor_id, int64_t t, double y) {
   ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare("INSERT INTO monitor_scores(monitor_id, "
                                                           "t, y) VALUES(?, ?, ?)"));
-  RETURN_IF_ERROR(stmt->BindInt(1, monitor_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, t));
-  RETURN_IF_ERROR(stmt->BindDouble(3, y));
+  RETURN_IF_ERROR(stmt->Bind(monitor_id, t, y));
   return stmt->Run();
 }
 
@@ -813,7 +744,8 @@ absl::Status Storage::SetMaxBytes(int64_t bytes) {
   ASSIGN_OR_RETURN(std::optional<int64_t> page,
                    FirstRow<int64_t>(size, [](const Statement& s) { return s.ColumnInt(0); }));
   // 4294967294 is SQLite's largest page count: no cap.
-  const int64_t pages = bytes <= 0 ? 4294967294LL : std::max<int64_t>(1, bytes / page.value_or(4096));
+  const int64_t pages =
+      bytes <= 0 ? 4294967294LL : std::max<int64_t>(1, bytes / page.value_or(4096));
   return connection_->Exec(absl::StrCat("PRAGMA max_page_count=", pages));
 }
 
@@ -858,8 +790,7 @@ absl::Status Storage::PutSetting(const std::string& key, const std::string& valu
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO settings(key, value) VALUES(?, ?) "
                                         "ON CONFLICT(key) DO UPDATE SET value=excluded.value"));
-  RETURN_IF_ERROR(stmt->BindText(1, key));
-  RETURN_IF_ERROR(stmt->BindText(2, value));
+  RETURN_IF_ERROR(stmt->Bind(key, value));
   RETURN_IF_ERROR(stmt->Run());
   return txn.Commit();
 }
@@ -875,9 +806,8 @@ absl::StatusOr<std::vector<std::pair<std::string, double>>> Storage::TeamLimits(
                    connection_->Prepare("SELECT name, value FROM team_limits WHERE team_id = ? "
                                         "ORDER BY name"));
   RETURN_IF_ERROR(stmt->BindInt(1, team_id));
-  return Collect<std::pair<std::string, double>>(stmt, [](const Statement& s) {
-    return std::make_pair(s.ColumnText(0), s.ColumnDouble(1));
-  });
+  return Collect<std::pair<std::string, double>>(
+      stmt, [](const Statement& s) { return std::make_pair(s.ColumnText(0), s.ColumnDouble(1)); });
 }
 
 absl::StatusOr<std::optional<int64_t>> Storage::FindTeam(const std::string& name) {
@@ -1062,9 +992,8 @@ absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
 absl::StatusOr<std::optional<ComparisonRecord>> Storage::FindComparison(
     int64_t team_id, const std::string& public_id) {
   absl::MutexLock lock(&mu_);
-  return FindBy<ComparisonRecord>(*connection_, kComparisonColumns,
-                                  "public_id = ? AND team_id = ?", &public_id, team_id,
-                                  ReadComparison);
+  return FindBy<ComparisonRecord>(*connection_, kComparisonColumns, "public_id = ? AND team_id = ?",
+                                  &public_id, team_id, ReadComparison);
 }
 
 absl::StatusOr<std::vector<ComparisonRecord>> Storage::ListComparisons(int64_t team_id,
@@ -1099,8 +1028,7 @@ absl::StatusOr<std::optional<std::string>> Storage::ResponseRow(int64_t benchmar
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT cells FROM response_rows WHERE benchmark_id = ? "
                                         "AND model_idx = ?"));
-  RETURN_IF_ERROR(stmt->BindInt(1, benchmark_id));
-  RETURN_IF_ERROR(stmt->BindInt(2, model_idx));
+  RETURN_IF_ERROR(stmt->Bind(benchmark_id, model_idx));
   return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
