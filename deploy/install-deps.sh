@@ -2,9 +2,10 @@
 # Installs the Debian 12 packages assay needs to build, test and run. Idempotent: packages already
 # present are skipped, and apt is not touched at all when nothing is missing.
 #
-# --browser also installs Debian's Chromium, which the dashboard's browser test drives, and
-# HAProxy, which the shards test puts in front of three servers (the test command passes it; the
-# run command needs neither).
+# --browser also installs Debian's Chromium, which the dashboard's browser test drives, HAProxy,
+# which the shards test puts in front of three servers, and NumPy and SciPy, with which the
+# calibration benchmark's small run times the authors' cBMM beside assay (the test command passes
+# it; the run command needs none of them).
 set -euo pipefail
 browser=0
 [ "${1:-}" = "--browser" ] && browser=1
@@ -22,7 +23,7 @@ packages=(
 # installed only where no npm is found: a machine with its own Node/npm keeps it (Debian's npm
 # package conflicts with a Node that ships its own npm).
 if ! command -v npm > /dev/null 2>&1; then packages+=(nodejs npm); fi
-if [ "$browser" -eq 1 ]; then packages+=(chromium haproxy); fi
+if [ "$browser" -eq 1 ]; then packages+=(chromium haproxy python3-numpy python3-scipy); fi
 
 missing=()
 for p in "${packages[@]}"; do
