@@ -21,6 +21,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
+constexpr const char* kMath500 = ASSAY_SHARED_DATA "/math500.csv";
+
 // OUT/fit.json read back as the API's Fit message (the file is that message's JSON).
 v1::Fit ReadFitJson(const std::string& out) {
   v1::Fit fit;
@@ -73,12 +75,12 @@ TEST(AssayFitCliTest, FitsMath500AndWritesTables) {
 TEST(AssayFitCliTest, StrictStoppingRuleOnRequest) {
   testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(
-      auto strict, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+      auto strict, testing::Run({ASSAY_CLI_PATH, "fit", kMath500, "--out",
                                  dir.File("strict"), "--threads", "2", "--stop", "strict"}));
   ASSERT_EQ(strict.exit_code, 0) << strict.output;
   EXPECT_EQ(ReadFitJson(dir.File("strict")).options().stop_rule(), v1::STOP_RULE_STRICT);
   ASSERT_OK_AND_ASSIGN(
-      auto precise, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+      auto precise, testing::Run({ASSAY_CLI_PATH, "fit", kMath500, "--out",
                                   dir.File("precise"), "--threads", "2"}));
   ASSERT_EQ(precise.exit_code, 0) << precise.output;
   auto iterations = [](const std::string& output) {
@@ -87,7 +89,7 @@ TEST(AssayFitCliTest, StrictStoppingRuleOnRequest) {
   };
   EXPECT_GT(iterations(strict.output), iterations(precise.output)) << strict.output << precise.output;
   ASSERT_OK_AND_ASSIGN(
-      auto bad, testing::Run({ASSAY_CLI_PATH, "fit", ASSAY_SHARED_DATA "/math500.csv", "--out",
+      auto bad, testing::Run({ASSAY_CLI_PATH, "fit", kMath500, "--out",
                               dir.File("bad"), "--stop", "loose"}));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.output, HasSubstr("--stop"));

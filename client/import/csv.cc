@@ -122,7 +122,7 @@ class WideReader {
           ((w[0] & kEven) != kDigits) | ((w[1] & kEven) != kDigits)) {
         break;
       }
-      for (int k = 0; k < 8; ++k) out[c + k] = static_cast<float>(p[2 * k] & 1);
+      for (size_t k = 0; k < 8; ++k) out[c + k] = static_cast<float>(p[2 * k] & 1);
       c += 8;
       p += 16;
     }
