@@ -17,7 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev grpc-proto libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf
-  prometheus clang curl util-linux
+  prometheus clang clang-tidy curl util-linux
 )
 # The dashboard (client/web) builds with Node.js and npm. Debian's nodejs (18) and npm are
 # installed only where no npm is found: a machine with its own Node/npm keeps it (Debian's npm

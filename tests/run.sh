@@ -20,6 +20,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build -j "$jobs"
 step "thread-safety analysis (clang)"
 bash tests/check_thread_safety.sh build
+step "clang-tidy on the lines the last commit changed"
+bash tests/check_tidy.sh build
 step "release tests"
 ctest --test-dir build -j "$jobs" --output-on-failure
 
