@@ -758,6 +758,8 @@ absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions&
   std::optional<IrtParams> se;  // of the normalized parameters, refreshed when the rule is met
   bool precision_stop = false;
   Anderson anderson(kAndersonMemory);
+  IrtParams x_normalized = x;  // x on the normalized scale, where changes are measured
+  Normalize(x_normalized);
 
   for (int iter = 1; iter <= options.max_iter; ++iter) {
     IrtParams x_new;
@@ -786,9 +788,9 @@ absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions&
     diag.rel_loss_change = std::abs(loss_x - fx.loss) / std::max(std::abs(fx.loss), 1e-300);
     diag.kkt_residual = fx.kkt;
     {
-      IrtParams now = x_new, before = x;
+      IrtParams now = x_new;
       Normalize(now);
-      Normalize(before);
+      const IrtParams& before = x_normalized;
       diag.max_param_change = std::max({(now.theta - before.theta).cwiseAbs().maxCoeff(),
                                         (now.a - before.a).cwiseAbs().maxCoeff(),
                                         (now.b - before.b).cwiseAbs().maxCoeff()});
@@ -801,6 +803,7 @@ absl::StatusOr<FitResult> FitJoint(const ResponseMatrix& data, const FitOptions&
         }
         diag.max_change_se = precision.last_change();
       }
+      x_normalized = std::move(now);
     }
     x = std::move(x_new);
     if (options.keep_loss_history) diag.loss_history.push_back(fx.loss);

@@ -53,7 +53,7 @@ std::string ModelFlagNames(uint32_t flags) {
 }
 
 FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
-                     double ridge, const ItemPrior* item_prior) {
+                     double ridge, const ItemPrior* item_prior, int threads) {
   const Index n = data.num_models(), j = data.num_items(), k = params.dims();
   const double nan = std::numeric_limits<double>::quiet_NaN();
   FitReport r;
@@ -66,7 +66,8 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   r.model_flags.assign(n, 0);
   // K = 1 and the predicted accuracies run on one thread per core, each over its own items (or
   // models); the models' informations are summed per thread and then in thread order.
-  ThreadTeam team(static_cast<int>(std::max<Index>(1, std::min<Index>(ResolvedThreads(0), j))));
+  ThreadTeam team(
+      static_cast<int>(std::max<Index>(1, std::min<Index>(ResolvedThreads(threads), j))));
   const auto part = [&](int member, Index count) {
     const Index size = team.size();
     return std::pair<Index, Index>(count * member / size, count * (member + 1) / size);
@@ -189,7 +190,7 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
 
 FitReport MakeReport(const ResponseMatrix& data, const FitResult& fit, const FitOptions& options) {
   FitReport r = MakeReport(data, fit.params, options.sigma, options.paper_mode ? 0.0 : options.ridge,
-                           fit.item_prior ? &*fit.item_prior : nullptr);
+                           fit.item_prior ? &*fit.item_prior : nullptr, options.threads);
   if (fit.marginal.has_value()) {
     r.theta_se = fit.marginal->theta_se;
     r.a_se = fit.marginal->a_se;

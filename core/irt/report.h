@@ -50,12 +50,13 @@ struct FitReport {
 
 // Computes the report for normalized `params` fitted on `data` (with `item_prior` when the items
 // were shrunk by it, else null). O(observed · K² + N·J·K) (the predicted accuracy visits every
-// model × item pair).
+// model × item pair), on `threads` threads (0: one per core) for K = 1.
 FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double sigma,
-                     double ridge, const ItemPrior* item_prior = nullptr);
+                     double ridge, const ItemPrior* item_prior = nullptr, int threads = 0);
 
-// The report of `fit` made with `options`: the above, with a marginal estimator's standard errors
-// and predicted accuracy (FitResult::marginal) in place of the joint-ML ones.
+// The report of `fit` made with `options` (its threads too): the above, with a marginal
+// estimator's standard errors and predicted accuracy (FitResult::marginal) in place of the
+// joint-ML ones.
 FitReport MakeReport(const ResponseMatrix& data, const FitResult& fit, const FitOptions& options);
 
 // The unidimensional item bank of `fit` (scoring and adaptive tests): a and b, and for a
