@@ -224,9 +224,16 @@ std::string FitLine(const v1::Fit& f) {
                          f.error().empty() ? "" : absl::StrCat(" (", f.error(), ")"));
 }
 
-// Follows a fit until it finishes: a redrawn bar on a terminal, otherwise a line per 100
-// iterations and the final line. Returns the final state.
-absl::StatusOr<v1::Fit> FollowFit(const AssayClient& client, const std::string& fit_id) {
+// Follows a fit until it finishes: in the human format a redrawn bar on a terminal, otherwise a
+// line per 100 iterations and the final line; in the others (--json, --csv) only the final fit, as
+// that format. Returns the final state.
+absl::StatusOr<v1::Fit> FollowFit(const AssayClient& client, const std::string& fit_id,
+                                  OutputFormat format) {
+  if (format != OutputFormat::kHuman) {
+    ASSIGN_OR_RETURN(v1::Fit fit, WatchFit(client, fit_id, [](const v1::Fit&) { return true; }));
+    Print(FormatMessage(fit, format));
+    return fit;
+  }
   const bool tty = isatty(STDOUT_FILENO) != 0;
   int printed = -100;
   ASSIGN_OR_RETURN(v1::Fit fit, WatchFit(client, fit_id, [&](const v1::Fit& f) {
@@ -523,7 +530,7 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
         ASSIGN_OR_RETURN(v1::Fit fit, Call(client, *stub, &v1::BenchmarkService::Stub::StartFit,
                                            request, "StartFit"));
         if (!a.wait) return Print(FormatMessage(fit, a.format)), absl::OkStatus();
-        ASSIGN_OR_RETURN(fit, FollowFit(client, fit.id()));
+        ASSIGN_OR_RETURN(fit, FollowFit(client, fit.id(), a.format));
         if (fit.state() != v1::FIT_STATE_SUCCEEDED) {
           return absl::AbortedError(absl::StrCat("fit ", fit.id(), " did not succeed: ",
                                                  v1::FitState_Name(fit.state()), " ", fit.error()));
@@ -554,9 +561,10 @@ void ApiCommands::AddFitCommands(CLI::App& app) {
 
   sub = Add(*group, "watch", "Follow a fit's progress until it ends",
             [](const AssayClient& client, const Args& a) -> absl::Status {
-              return FollowFit(client, a.id).status();
+              return FollowFit(client, a.id, a.format).status();
             });
   sub->add_option("fit", flags.id, "fit id")->required();
+  AddFormatFlags(sub, flags.format);
 
   for (const FitIdCommand& c :
        {FitIdCommand{
