@@ -18,12 +18,18 @@
 
 namespace assay::client {
 
-// About 3 MiB per chunk with 12-byte cells: under gRPC's default 4 MiB message limit.
-inline constexpr size_t kDefaultChunkCells = 250000;
+// Chunk sizes that keep a message under gRPC's default 4 MiB limit: about 3 MiB of columnar
+// 12-byte cells, or 1 MiB of bitmaps (a block of models x items).
+inline constexpr size_t kColumnarChunkCells = 250000;
+inline constexpr size_t kBlockChunkCells = 4000000;
 
-// Calls `chunk` for each chunk of at most `max_cells` cells, in order; stops early (returning
-// false) when `chunk` returns false. A cell is `successes` = y·w of `trials` = w (trials left out
-// when every weight is 1). The first chunk carries `benchmark_id`.
+// Calls `chunk` for each chunk, in order; stops early (returning false) when `chunk` returns
+// false. The form is the smaller one: bitmaps (UploadResponsesRequest.bitmaps) when every cell is
+// 0/1 of 1 trial and the matrix is at least 1/28 observed, whole models per chunk, at most
+// `max_cells` cells in each chunk's block of models x items; otherwise columnar cells
+// (`successes` = y·w of `trials` = w, trials left out when every weight is 1), at most
+// `max_cells` per chunk, a model's cells split where they do not fit. `max_cells` 0: the form's
+// default (kBlockChunkCells, kColumnarChunkCells). The first chunk carries `benchmark_id`.
 bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& benchmark_id,
                           size_t max_cells,
                           const std::function<bool(const v1::UploadResponsesRequest&)>& chunk);
@@ -32,8 +38,7 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
 // Errors carry the server's status (e.g. InvalidArgument naming the chunk and field).
 absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(
     v1::BenchmarkService::StubInterface& stub, grpc::ClientContext& context,
-    const irt::ResponseMatrix& data, const std::string& benchmark_id,
-    size_t max_cells = kDefaultChunkCells);
+    const irt::ResponseMatrix& data, const std::string& benchmark_id, size_t max_cells = 0);
 
 // The same through `client`: its token, a deadline of `timeout` per attempt, and after a transient
 // failure (call.h's IsTransient: the server restarting, a dropped connection) the whole upload is
@@ -43,7 +48,7 @@ absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(const AssayClient& c
                                                             const irt::ResponseMatrix& data,
                                                             const std::string& benchmark_id,
                                                             absl::Duration timeout = absl::Hours(1),
-                                                            size_t max_cells = kDefaultChunkCells);
+                                                            size_t max_cells = 0);
 
 }  // namespace assay::client
 

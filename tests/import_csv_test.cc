@@ -85,6 +85,19 @@ TEST(ResponsesCsvTest, WideCompleteIsDense) {
   ASSERT_OK_AND_ASSIGN(auto m, ParseResponsesCsv("model,a,b\nx,1,0\ny,0,1\n", "w.csv"));
   EXPECT_TRUE(m.dense());
   EXPECT_EQ(m.num_observed(), 4);
+  EXPECT_TRUE(m.binary());
+}
+
+TEST(ResponseMatrixTest, BinaryOnlyForZeroOneCellsOfOneTrial) {
+  for (const auto& [csv, binary] : std::vector<std::pair<std::string, bool>>{
+           {"model,a,b\nx,1,0\ny,0,1\n", true},                         // dense
+           {"model,a,b\nx,1,\ny,0,1\n", true},                          // sparse
+           {"model,a,b\nx,1,0\ny,0.5,1\n", false},                      // a score, dense
+           {"model,a,b\nx,1,\ny,0.999,1\n", false},                     // a score, sparse
+           {"model,item,correct,n\nm1,q1,1,1\nm2,q1,1,2\n", false}}) {  // k of n
+    ASSERT_OK_AND_ASSIGN(auto m, ParseResponsesCsv(csv, "b.csv"));
+    EXPECT_EQ(m.binary(), binary) << csv;
+  }
 }
 
 TEST(ResponsesCsvTest, LongCountsPoolRepeatedRows) {

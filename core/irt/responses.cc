@@ -173,11 +173,14 @@ void ResponseMatrix::ComputeTotals() {
   item_successes_ = Eigen::VectorXd::Zero(j);
   model_cells_ = Eigen::VectorXi::Zero(n);
   item_cells_ = Eigen::VectorXi::Zero(j);
+  binary_ = !weighted();
   if (dense() && !weighted()) {  // every cell, unit weights: column sums, vectorized
     for (Eigen::Index c = 0; c < j; ++c) {
       const Eigen::Map<const Eigen::VectorXf> y(column(c).y, n);
       model_successes_ += y.cast<double>();
       item_successes_[c] = y.cast<double>().sum();
+      // y(1 − y) is 0 exactly at 0 and 1 and positive between (every y is in [0, 1]).
+      if (binary_) binary_ = (y.array() * (1.0f - y.array())).maxCoeff() == 0.0f;
     }
     model_trials_.setConstant(static_cast<double>(j));
     item_trials_.setConstant(static_cast<double>(n));
@@ -191,6 +194,7 @@ void ResponseMatrix::ComputeTotals() {
       const Eigen::Index r = col.rows ? col.rows[k] : k;
       const double w = col.w ? col.w[k] : 1.0;
       const double s = w * col.y[k];
+      binary_ = binary_ && w == 1.0 && (col.y[k] == 0.0f || col.y[k] == 1.0f);
       model_trials_[r] += w;
       model_successes_[r] += s;
       item_trials_[c] += w;

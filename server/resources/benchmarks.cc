@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -61,10 +62,56 @@ absl::Status CheckDictionary(const google::protobuf::RepeatedPtrField<std::strin
   return absl::OkStatus();
 }
 
+// Bit k of a bitmap (bytes, least significant bit first).
+bool Bit(const std::string& bits, size_t k) {
+  return ((static_cast<uint8_t>(bits[k / 8]) >> (k % 8)) & 1) != 0;
+}
+
+// The block form of a chunk: no columnar cells beside it, bitmaps of the block's size, no bits
+// past it, correct only where observed.
+absl::Status CheckBitmaps(const v1::UploadResponsesRequest& c) {
+  if (c.model_index_size() + c.item_index_size() + c.successes_size() + c.trials_size() > 0) {
+    return absl::InvalidArgumentError(
+        "bitmaps: a chunk carries either bitmaps or columnar cells (model_index, item_index, "
+        "successes, trials), not both");
+  }
+  const v1::ResponseBitmaps& b = c.bitmaps();
+  const size_t items = static_cast<size_t>(c.items_size());
+  const size_t block = static_cast<size_t>(c.models_size()) * items;
+  const size_t bytes = (block + 7) / 8;
+  const auto wrong_size = [&](const char* field, size_t got, const char* unless) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bitmaps.", field, ": ", got, " bytes, but a block of ", c.models_size(),
+                     " models x ", items, " items takes ", bytes, unless));
+  };
+  if (b.correct().size() != bytes) return wrong_size("correct", b.correct().size(), "");
+  if (!b.observed().empty() && b.observed().size() != bytes) {
+    return wrong_size("observed", b.observed().size(), " (or 0: every cell observed)");
+  }
+  const bool all_observed = b.observed().empty();
+  for (size_t k = block; k < 8 * bytes; ++k) {
+    if (Bit(b.correct(), k) || (!all_observed && Bit(b.observed(), k))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bitmaps: bit ", k, " is set, past the block's ", block, " bits"));
+    }
+  }
+  if (all_observed) return absl::OkStatus();
+  for (size_t byte = 0; byte < bytes; ++byte) {
+    const auto stray = static_cast<uint8_t>(b.correct()[byte] & ~b.observed()[byte]);
+    if (stray == 0) continue;
+    const size_t k = 8 * byte + static_cast<size_t>(__builtin_ctz(stray));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bitmaps.correct: bit ", k, " (models[", k / items, "] '", c.models(k / items), "', items[",
+        k % items, "] '", c.items(k % items), "') is set but the cell is not observed"));
+  }
+  return absl::OkStatus();
+}
+
 // Checks the chunk on its own (no database): shapes, indices, values.
 absl::Status CheckChunk(const v1::UploadResponsesRequest& c) {
   RETURN_IF_ERROR(CheckDictionary(c.models(), "models"));
   RETURN_IF_ERROR(CheckDictionary(c.items(), "items"));
+  if (c.has_bitmaps()) RETURN_IF_ERROR(CheckBitmaps(c));
   const int n = c.model_index_size();
   if (c.item_index_size() != n || c.successes_size() != n ||
       (c.trials_size() != 0 && c.trials_size() != n)) {
@@ -223,11 +270,13 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
     tag_updates.emplace_back(idx, *JoinTags(item, ""));
   }
 
-  // Cells grouped by model, sorted by item; a (model, item) pair may appear once per chunk.
+  // Columnar cells grouped by model, sorted by item; a (model, item) pair may appear once per
+  // chunk. (Bitmap rows are decoded one at a time as they are merged, below: unique ids in both
+  // dictionaries mean no pair can repeat.)
   struct Keyed {
     int32_t model;
     PackedCell cell;
-    int source;
+    int source;  // index of the columnar cell
   };
   std::vector<Keyed> cells(static_cast<size_t>(chunk.model_index_size()));
   for (int k = 0; k < chunk.model_index_size(); ++k) {
@@ -252,6 +301,56 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
           chunk.model_index(cells[k].source), ", ", chunk.item_index(cells[k].source), ")")));
     }
   }
+  // One model's cells in the chunk: PackedCells sorted by item, or, in a bitmap chunk whose items
+  // are consecutive benchmark items, bits [offset, offset + span) of the bitmaps for items
+  // first .. first + span − 1 (stored without a PackedCell per cell).
+  struct RowUpdate {
+    int32_t model = 0;
+    const std::vector<PackedCell>* cells = nullptr;
+    int32_t first = 0;
+    uint32_t span = 0;
+    size_t offset = 0;
+  };
+  // Calls `update` for each model of the chunk with cells.
+  const auto for_each_model = [&](absl::FunctionRef<absl::Status(const RowUpdate&)> update) {
+    std::vector<PackedCell> row;
+    for (size_t begin = 0; begin < cells.size();) {
+      row.clear();
+      size_t end = begin;
+      while (end < cells.size() && cells[end].model == cells[begin].model) {
+        row.push_back(cells[end++].cell);
+      }
+      RETURN_IF_ERROR(update(RowUpdate{cells[begin].model, &row}));
+      begin = end;
+    }
+    if (!chunk.has_bitmaps()) return absl::OkStatus();
+    const v1::ResponseBitmaps& b = chunk.bitmaps();
+    const bool all_observed = b.observed().empty();
+    const size_t items = item_of.size();
+    bool consecutive = true, in_order = true;
+    for (size_t j = 1; j < items; ++j) {
+      consecutive &= item_of[j] == item_of[j - 1] + 1;
+      in_order &= item_of[j] > item_of[j - 1];
+    }
+    for (size_t m = 0; m < model_of.size(); ++m) {
+      if (consecutive && items > 0) {
+        RETURN_IF_ERROR(update(
+            RowUpdate{model_of[m], nullptr, item_of[0], static_cast<uint32_t>(items), m * items}));
+        continue;
+      }
+      row.clear();
+      for (size_t j = 0, k = m * items; j < items; ++j, ++k) {
+        if (!all_observed && !Bit(b.observed(), k)) continue;
+        row.push_back(PackedCell{item_of[j], Bit(b.correct(), k) ? 1.0f : 0.0f, 1.0f});
+      }
+      if (!in_order) {
+        std::sort(row.begin(), row.end(),
+                  [](const PackedCell& x, const PackedCell& y) { return x.item < y.item; });
+      }
+      if (!row.empty()) RETURN_IF_ERROR(update(RowUpdate{model_of[m], &row}));
+    }
+    return absl::OkStatus();
+  };
 
   // Everything is checked: from here on, changes (undone together on failure).
   const int64_t row_id = record->id;
@@ -268,28 +367,33 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
   }
   for (const auto& [idx, tags] : tag_updates) RETURN_IF_ERROR(txn.SetItemTags(row_id, idx, tags));
   MergeCounts counts;
-  std::vector<PackedCell> updates;
-  for (size_t begin = 0; begin < cells.size();) {
-    size_t end = begin;
-    updates.clear();
-    while (end < cells.size() && cells[end].model == cells[begin].model) {
-      updates.push_back(cells[end++].cell);
+  int64_t received = 0;
+  RETURN_IF_ERROR(for_each_model([&](const RowUpdate& u) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.ResponseRow(row_id, u.model));
+    std::string packed;  // the bits' row, packed
+    uint32_t bit_cells = 0;
+    if (u.cells == nullptr) {
+      packed = PackBitRow(u.first, u.span, chunk.bitmaps().observed(), chunk.bitmaps().correct(),
+                          u.offset, bit_cells);
     }
-    ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                     txn.ResponseRow(row_id, cells[begin].model));
-    std::vector<PackedCell> row;
-    if (stored.has_value()) {
-      ASSIGN_OR_RETURN(row, UnpackRow(*stored));
+    received += u.cells != nullptr ? static_cast<int64_t>(u.cells->size()) : bit_cells;
+    if (!stored.has_value()) {  // a new row: every cell added
+      counts.added += u.cells != nullptr ? static_cast<int64_t>(u.cells->size()) : bit_cells;
+      if (u.cells == nullptr && bit_cells == 0) return absl::OkStatus();
+      return txn.PutResponseRow(row_id, u.model, u.cells != nullptr ? PackRow(*u.cells) : packed);
     }
-    const MergeCounts c = MergeRow(row, updates);
-    if (c.added + c.changed > 0) {
-      RETURN_IF_ERROR(txn.PutResponseRow(row_id, cells[begin].model, PackRow(row)));
+    std::vector<PackedCell> unpacked;
+    if (u.cells == nullptr) {
+      ASSIGN_OR_RETURN(unpacked, UnpackRow(packed));
     }
+    ASSIGN_OR_RETURN(std::vector<PackedCell> row, UnpackRow(*stored));
+    const MergeCounts c = MergeRow(row, u.cells != nullptr ? *u.cells : unpacked);
     counts.added += c.added;
     counts.changed += c.changed;
     counts.unchanged += c.unchanged;
-    begin = end;
-  }
+    if (c.added + c.changed == 0) return absl::OkStatus();
+    return txn.PutResponseRow(row_id, u.model, PackRow(row));
+  }));
   if (counts.added > 0) {  // over the team's cell limit: the whole chunk is undone
     const absl::Status admitted =
         Admit(quotas_, txn, who, Limit::kCells, static_cast<double>(counts.added));
@@ -302,7 +406,7 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
                                            names->num_cells));
   }
   totals->set_chunks(totals->chunks() + 1);
-  totals->set_cells(totals->cells() + static_cast<int64_t>(cells.size()));
+  totals->set_cells(totals->cells() + received);
   totals->set_cells_added(totals->cells_added() + counts.added);
   totals->set_cells_changed(totals->cells_changed() + counts.changed);
   totals->set_cells_unchanged(totals->cells_unchanged() + counts.unchanged);
@@ -435,7 +539,24 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
   std::vector<std::string>& items = names.items;
   const size_t n = models.size(), j = items.size();
   if (!quarter_full(n, j)) return std::nullopt;  // grown since the record was read
-  std::vector<float> values(n * j, std::numeric_limits<float>::quiet_NaN());
+  // Rows arrive in model order and are decoded into a block of kBlock rows (row-major, so each
+  // row is written in order), which is then copied into the column-major values a column's run at
+  // a time: no scattered writes.
+  constexpr size_t kBlock = 64;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> values(n * j);
+  std::vector<float> block(kBlock * j, nan);
+  size_t block_start = 0;
+  const auto flush = [&](size_t block_end) {  // models [block_start, block_end) are in `block`
+    for (size_t item = 0; item < j; ++item) {
+      float* column = &values[item * n];
+      for (size_t m = block_start; m < block_end; ++m) {
+        column[m] = block[(m - block_start) * j + item];
+      }
+    }
+    std::fill(block.begin(), block.end(), nan);
+    block_start = block_end;
+  };
   bool fits = true;  // unit trials and indices within the names read above
   absl::Status unpacked = absl::OkStatus();
   RETURN_IF_ERROR(
@@ -445,17 +566,16 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
           fits = false;  // a model added after the names were read
           return;
         }
-        const absl::Status read = ForEachUnitTrialCell(bytes, [&](int32_t item, float y) {
-          if (item < 0 || static_cast<size_t>(item) >= j) return false;
-          values[static_cast<size_t>(item) * n + static_cast<size_t>(model)] = y;
-          return true;
-        });
+        const size_t m = static_cast<size_t>(model);
+        while (m >= block_start + kBlock) flush(std::min(block_start + kBlock, n));
+        const absl::Status read = DecodeUnitTrialRow(bytes, &block[(m - block_start) * j], j);
         if (absl::IsFailedPrecondition(read)) {
           fits = false;  // the row carries trials, or an item added after the names were read
         } else {
           unpacked.Update(read);
         }
       }));
+  while (fits && unpacked.ok() && block_start < n) flush(std::min(block_start + kBlock, n));
   RETURN_IF_ERROR(unpacked);
   if (!fits) return std::nullopt;
   return irt::ResponseMatrix::FromDenseColumns(std::move(models), std::move(items),

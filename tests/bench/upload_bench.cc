@@ -28,13 +28,14 @@
 int main(int argc, char** argv) {
   std::string assayd = "build/server/assayd";
   int models = 2211, items = 12032;
-  size_t chunk = assay::client::kDefaultChunkCells;
+  size_t chunk = 0;
   bool fit = false;
   CLI::App app{"response upload benchmark"};
   app.add_option("--assayd", assayd, "path of the assayd binary")->capture_default_str();
   app.add_option("--models", models)->capture_default_str();
   app.add_option("--items", items)->capture_default_str();
-  app.add_option("--chunk", chunk, "cells per chunk")->capture_default_str();
+  app.add_option("--chunk", chunk, "cells per chunk (0: the client's default for the form)")
+      ->capture_default_str();
   app.add_flag("--fit", fit, "also run a fit job on the uploaded matrix");
   CLI11_PARSE(app, argc, argv);
 
