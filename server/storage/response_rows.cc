@@ -94,7 +94,7 @@ bool ForEachUnitCell(const RowView& v, Cell&& cell) {
   if (v.format == kBitmaps) return ForEachBit(v, cell);
   const char* items = v.body;
   const char* successes = items + 4 * static_cast<size_t>(v.n);
-  for (uint32_t k = 0; k < v.n; ++k) {
+  for (size_t k = 0; k < v.n; ++k) {
     int32_t item;
     float y;
     std::memcpy(&item, items + 4 * k, 4);
@@ -112,7 +112,7 @@ std::string PackRow(const std::vector<PackedCell>& cells) {
     binary &= c.successes == 0.0f || c.successes == 1.0f;
   }
   const uint32_t n = static_cast<uint32_t>(cells.size());
-  const size_t list_bytes = kListHeader + n * (with_trials ? 12 : 8);
+  const size_t list_bytes = kListHeader + static_cast<size_t>(n) * (with_trials ? 12 : 8);
   if (binary && !with_trials) {
     const int32_t first = cells.front().item;
     const uint32_t span = static_cast<uint32_t>(cells.back().item - first) + 1;
@@ -141,7 +141,7 @@ std::string PackRow(const std::vector<PackedCell>& cells) {
   char* items = &out[kListHeader];
   char* successes = items + 4 * n;
   char* trials = successes + 4 * n;
-  for (uint32_t k = 0; k < n; ++k) {
+  for (size_t k = 0; k < n; ++k) {
     std::memcpy(items + 4 * k, &cells[k].item, 4);
     std::memcpy(successes + 4 * k, &cells[k].successes, 4);
     if (with_trials) std::memcpy(trials + 4 * k, &cells[k].trials, 4);
@@ -217,7 +217,7 @@ absl::StatusOr<std::vector<PackedCell>> UnpackRow(absl::string_view bytes) {
   const char* items = v.body;
   const char* successes = items + 4 * static_cast<size_t>(v.n);
   const char* trials = successes + 4 * static_cast<size_t>(v.n);
-  for (uint32_t k = 0; k < v.n; ++k) {
+  for (size_t k = 0; k < v.n; ++k) {
     std::memcpy(&cells[k].item, items + 4 * k, 4);
     std::memcpy(&cells[k].successes, successes + 4 * k, 4);
     if (v.with_trials) std::memcpy(&cells[k].trials, trials + 4 * k, 4);
