@@ -163,8 +163,9 @@ bool ForEachResponseChunk(const irt::ResponseMatrix& data, const std::string& be
   const double block =
       static_cast<double>(data.num_models()) * static_cast<double>(data.num_items());
   const bool bitmaps =
-      data.binary() && block < 28.0 * static_cast<double>(data.num_observed()) &&
-      static_cast<size_t>(data.num_items()) <= (max_cells == 0 ? kBlockChunkCells : max_cells);
+      block < 28.0 * static_cast<double>(data.num_observed()) &&
+      static_cast<size_t>(data.num_items()) <= (max_cells == 0 ? kBlockChunkCells : max_cells) &&
+      data.binary();
   if (bitmaps) {
     return BitmapChunks(data, benchmark_id, max_cells == 0 ? kBlockChunkCells : max_cells, chunk);
   }

@@ -165,6 +165,13 @@ ResponseMatrix::Column ResponseMatrix::column(Eigen::Index item) const {
   return c;
 }
 
+bool ResponseMatrix::binary() const {
+  if (weighted()) return false;
+  // y(1 − y) is 0 exactly at 0 and 1 and positive between (every y is in [0, 1]).
+  const Eigen::Map<const Eigen::ArrayXf> y(y_.data(), static_cast<Eigen::Index>(y_.size()));
+  return y.size() == 0 || (y * (1.0f - y)).maxCoeff() == 0.0f;
+}
+
 void ResponseMatrix::ComputeTotals() {
   const Eigen::Index n = num_models(), j = num_items();
   model_trials_ = Eigen::VectorXd::Zero(n);
@@ -173,14 +180,11 @@ void ResponseMatrix::ComputeTotals() {
   item_successes_ = Eigen::VectorXd::Zero(j);
   model_cells_ = Eigen::VectorXi::Zero(n);
   item_cells_ = Eigen::VectorXi::Zero(j);
-  binary_ = !weighted();
   if (dense() && !weighted()) {  // every cell, unit weights: column sums, vectorized
     for (Eigen::Index c = 0; c < j; ++c) {
       const Eigen::Map<const Eigen::VectorXf> y(column(c).y, n);
       model_successes_ += y.cast<double>();
       item_successes_[c] = y.cast<double>().sum();
-      // y(1 − y) is 0 exactly at 0 and 1 and positive between (every y is in [0, 1]).
-      if (binary_) binary_ = (y.array() * (1.0f - y.array())).maxCoeff() == 0.0f;
     }
     model_trials_.setConstant(static_cast<double>(j));
     item_trials_.setConstant(static_cast<double>(n));
@@ -194,7 +198,6 @@ void ResponseMatrix::ComputeTotals() {
       const Eigen::Index r = col.rows ? col.rows[k] : k;
       const double w = col.w ? col.w[k] : 1.0;
       const double s = w * col.y[k];
-      binary_ = binary_ && w == 1.0 && (col.y[k] == 0.0f || col.y[k] == 1.0f);
       model_trials_[r] += w;
       model_successes_[r] += s;
       item_trials_[c] += w;

@@ -60,8 +60,9 @@ class ResponseMatrix {
   Eigen::Index num_observed() const { return static_cast<Eigen::Index>(y_.size()); }
   bool dense() const { return row_index_.empty() && num_observed() > 0; }
   bool weighted() const { return !w_.empty(); }
-  // Every cell is 0 or 1 of one trial (correct/wrong data).
-  bool binary() const { return binary_; }
+  // Every cell is 0 or 1 of one trial (correct/wrong data). Reads every cell (vectorized): call
+  // it once, not per use.
+  bool binary() const;
   const std::vector<std::string>& model_ids() const { return model_ids_; }
   const std::vector<std::string>& item_ids() const { return item_ids_; }
 
@@ -97,7 +98,6 @@ class ResponseMatrix {
   std::vector<float> w_;  // empty when all weights are 1
   Eigen::VectorXd model_trials_, model_successes_, item_trials_, item_successes_;
   Eigen::VectorXi model_cells_, item_cells_;
-  bool binary_ = true;
 };
 
 }  // namespace assay::irt

@@ -4,7 +4,7 @@
 # fit seconds, iterations and sweeps (from fit.json), the whole command's wall time and peak RSS,
 # the CSV parse rate (csv_bench), and the authors' cBMM at tol 1e-6 on the same file with the
 # ratio of the fit times (when python3-numpy and python3-scipy are installed). The full run adds
-# the upload + fit job through assayd (upload_bench --fit).
+# the upload + fit job through assayd against the offline command (upload_fit_bench.sh).
 #
 #   tests/bench/calibration_bench.sh [--small] [BUILD_DIR]      (from anywhere; BUILD_DIR: build)
 #
@@ -77,14 +77,13 @@ for size in $sizes; do
   "$build/tests/bench/irt_shape_bench" --models "$models" --items "$items" --seeds 1 \
     --methods auto --no-split-half --max-iter 1 --write-csv "$dir" > /dev/null
   row "paper DGP $size" "$dir/sim_${models}x${items}_s1.csv"
-  rm -f "$dir/sim_${models}x${items}_s1.csv"
+  [ "$size" = 2211x12032 ] || rm -f "$dir/sim_${models}x${items}_s1.csv"
 done
 if [ "$have_cbmm" = 0 ]; then
   echo "cBMM: not run (needs $shared/bench/cbmm and python3-numpy, python3-scipy)"
 fi
 if [ "$small" = 0 ]; then
   echo
-  echo "upload + fit job through assayd, 2,211 x 12,032 (upload_bench --fit):"
-  "$build/tests/bench/upload_bench" --assayd "$build/server/assayd" --models 2211 \
-    --items 12032 --fit | grep -E "first|fit job"
+  echo "upload + fit job through assayd against offline assay fit, 2,211 x 12,032 (upload_fit_bench.sh):"
+  "$root/tests/bench/upload_fit_bench.sh" "$dir/sim_2211x12032_s1.csv" "$build" 3
 fi
