@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "proto/convert/cat_options.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
+#include "server/resources/stepped.h"
 
 namespace assay::server {
 
@@ -127,6 +129,26 @@ void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CatManager::Live>& liv
         &CatManager::Live::CurrentUpdate, final, seq);
   });
 }
+
+// A session as a stepped resource (stepped.h): the responses are its progress.
+struct CatSteps {
+  using Live = CatManager::Live;
+  using Core = cat::CatSession;
+  using Event = storage::CatEvent;
+  using View = v1::CatSession;
+  static constexpr storage::Closable kClosable = storage::Closable::kSession;
+  static Core& CoreOf(Live& live) { return *live.session; }
+  static int64_t& Revision(Live& live) { return live.steps; }
+  static absl::Status Append(storage::WriteTxn& txn, int64_t row_id, int64_t seq,
+                             const Event& event) {
+    return txn.AppendCatEvent(row_id, seq, event);
+  }
+  static size_t Progress(const Live& live) { return live.session->responses().size(); }
+  static void Reply(WriteContext& ctx, const std::shared_ptr<Live>& live, bool basic,
+                    size_t before, View* out) {
+    ReplyToStep(ctx, live, basic, before, out);
+  }
+};
 }  // namespace
 
 absl::StatusOr<CatManager::StartPlan> CatManager::PrepareStart(const Principal& who,
@@ -223,65 +245,23 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(
   return live;
 }
 
-absl::Status CatManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
-                             const storage::CatEvent& event) {
-  RETURN_IF_ERROR(ctx.txn().AppendCatEvent(live->record.id, live->steps + 1, event));
-  ++live->steps;
-  return absl::OkStatus();
-}
-
-absl::Status CatManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count) {
-  cat::CatSession& session = *live->session;
-  const int pending = static_cast<int>(session.pending().size());
-  if (pending < count && !session.finished()) {
-    live_.DropOnRollback(ctx, live);
-    RETURN_IF_ERROR(session.Next(count - pending).status());
-    storage::CatEvent event;
-    event.kind = storage::CatEvent::kNext;
-    event.item = count - pending;
-    RETURN_IF_ERROR(Log(ctx, live, event));
-  }
-  // Every write to a session ends here: a finished one no longer counts as open.
-  if (!session.finished()) return absl::OkStatus();
-  return ctx.txn().MarkClosed(storage::Closable::kSession, live->record.id);
-}
-
 absl::Status CatManager::Next(WriteContext& ctx, const Principal& who,
                               const v1::NextItemsRequest& req, const std::shared_ptr<Live>& live,
                               v1::NextItemsResponse* out) {
-  RETURN_IF_ERROR(live_.CheckCurrent(*live));
-  const int count = req.count() == 0 ? 1 : req.count();
-  if (count < 1 || count > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count: must be in [1, 100], got ", req.count()));
-  }
+  Stepped<CatSteps> steps(&live_);
+  ASSIGN_OR_RETURN(const int count, steps.CheckNext(*live, req));
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
-  return WithRequestId(ctx.txn(), who.team_id, "NextItems", req, out, [&]() -> absl::Status {
-    const size_t outcomes_before = live->session->responses().size();
-    RETURN_IF_ERROR(Draw(ctx, live, count));
-    ReplyToStep(ctx, live, basic, outcomes_before, out->mutable_session());
-    const auto& items = out->session().pending_items();
-    for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
-    return absl::OkStatus();
-  });
+  return steps.Next(ctx, who, "NextItems", req, count, basic, live, out, out->mutable_session());
 }
 
 absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
                                 const v1::SubmitOutcomesRequest& req,
                                 const std::shared_ptr<Live>& live, v1::CatSession* out) {
-  RETURN_IF_ERROR(live_.CheckCurrent(*live));
-  if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
-  if (req.next_count() < 0 || req.next_count() > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
-  }
+  Stepped<CatSteps> steps(&live_);
+  RETURN_IF_ERROR(steps.CheckSubmit(*live, req, std::numeric_limits<int>::max()));
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
   const size_t outcomes_before = live->session->responses().size();
-  // A request applies whole or not at all: several outcomes are checked on a copy of the session
-  // first (a single one needs no copy: the core checks everything before changing anything).
-  std::optional<cat::CatSession> copy;
-  if (req.outcomes_size() > 1) copy.emplace(*live->session);
-  cat::CatSession& target = copy.has_value() ? *copy : *live->session;
+  Stepped<CatSteps>::Target target = steps.TargetOf(*live, req.outcomes_size());
   std::vector<storage::CatEvent> events;
   for (int k = 0; k < req.outcomes_size(); ++k) {
     const v1::CatOutcome& o = req.outcomes(k);
@@ -291,14 +271,14 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
           absl::StrCat("outcomes[", k, "].item: the calibration has no item '", o.item(), "'"));
     }
     const double trials = o.trials() == 0 ? 1.0 : o.trials();
-    const size_t before = target.responses().size();
-    if (!copy.has_value()) live_.DropOnRollback(ctx, live);
-    absl::Status s = target.Submit(it->second, o.successes(), trials);
+    const size_t before = target.core().responses().size();
+    steps.BeforeChange(ctx, live, target);
+    absl::Status s = target.core().Submit(it->second, o.successes(), trials);
     if (!s.ok()) {
       return absl::Status(s.code(),
                           absl::StrCat("outcomes[", k, "] (item '", o.item(), "'): ", s.message()));
     }
-    if (target.responses().size() > before) {  // a retry of a recorded outcome changes nothing
+    if (target.core().responses().size() > before) {  // a retry of a recorded outcome: nothing
       storage::CatEvent e;
       e.kind = storage::CatEvent::kSubmit;
       e.item = it->second;
@@ -307,16 +287,8 @@ absl::Status CatManager::Submit(WriteContext& ctx, const Principal& who,
       events.push_back(e);
     }
   }
-  return WithRequestId(ctx.txn(), who.team_id, "SubmitOutcomes", req, out, [&]() -> absl::Status {
-    if (!events.empty()) {
-      live_.DropOnRollback(ctx, live);
-      for (const storage::CatEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
-      if (copy.has_value()) *live->session = std::move(*copy);
-    }
-    RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
-    ReplyToStep(ctx, live, basic, outcomes_before, out);
-    return absl::OkStatus();
-  });
+  return steps.CommitSubmit(ctx, who, "SubmitOutcomes", req, basic, live, target, events,
+                            outcomes_before, out);
 }
 
 absl::Status CatManager::Get(const Principal& who, const std::string& session_id,

@@ -101,11 +101,6 @@ class CatManager {
   absl::StatusOr<std::shared_ptr<Live>> Replay(
       const Principal& who, const std::string& id,
       const std::function<void(const cat::CatSession&, const storage::CatEvent&)>& on_outcome);
-  // Hands out items until `count` are pending (or the session has finished), logging the draw.
-  absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
-  // Appends `event` to the session's step log.
-  absl::Status Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
-                   const storage::CatEvent& event);
 
   storage::Storage* storage_;
   FitJobs* fits_;

@@ -10,6 +10,7 @@
 #include "proto/convert/compare_options.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
+#include "server/resources/stepped.h"
 #include "server/storage/response_rows.h"
 
 namespace assay::server {
@@ -143,6 +144,26 @@ void ReplyToStep(WriteContext& ctx, const std::shared_ptr<CompareManager::Live>&
         &CompareManager::Live::CurrentUpdate, final, seq);
   });
 }
+
+// A comparison as a stepped resource (stepped.h): its trajectory is its progress.
+struct CompareSteps {
+  using Live = CompareManager::Live;
+  using Core = compare::Comparison;
+  using Event = storage::CompareEvent;
+  using View = v1::Comparison;
+  static constexpr storage::Closable kClosable = storage::Closable::kComparison;
+  static Core& CoreOf(Live& live) { return *live.comparison; }
+  static int64_t& Revision(Live& live) { return live.revision; }
+  static absl::Status Append(storage::WriteTxn& txn, int64_t row_id, int64_t seq,
+                             const Event& event) {
+    return txn.AppendCompareEvent(row_id, seq, event);
+  }
+  static size_t Progress(const Live& live) { return live.comparison->steps().size(); }
+  static void Reply(WriteContext& ctx, const std::shared_ptr<Live>& live, bool basic,
+                    size_t before, View* out) {
+    ReplyToStep(ctx, live, basic, before, out);
+  }
+};
 
 absl::Status CheckModelName(const std::string& name, const char* field) {
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
@@ -295,72 +316,25 @@ absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Replay(
   return live;
 }
 
-absl::Status CompareManager::Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
-                                 const storage::CompareEvent& event) {
-  RETURN_IF_ERROR(ctx.txn().AppendCompareEvent(live->record.id, live->revision + 1, event));
-  ++live->revision;
-  return absl::OkStatus();
-}
-
-absl::Status CompareManager::Draw(WriteContext& ctx, const std::shared_ptr<Live>& live,
-                                  int count) {
-  compare::Comparison& c = *live->comparison;
-  const int pending = static_cast<int>(c.pending().size());
-  if (pending < count && !c.finished()) {
-    live_.DropOnRollback(ctx, live);
-    RETURN_IF_ERROR(c.Next(count - pending).status());
-    storage::CompareEvent event;
-    event.kind = storage::CompareEvent::kNext;
-    event.item = count - pending;
-    RETURN_IF_ERROR(Log(ctx, live, event));
-  }
-  // Every write to a comparison ends here: a decided one no longer counts as open.
-  if (!c.finished()) return absl::OkStatus();
-  return ctx.txn().MarkClosed(storage::Closable::kComparison, live->record.id);
-}
-
 absl::Status CompareManager::Next(WriteContext& ctx, const Principal& who,
                                   const v1::NextComparisonItemsRequest& req,
                                   const std::shared_ptr<Live>& live,
                                   v1::NextComparisonItemsResponse* out) {
-  RETURN_IF_ERROR(live_.CheckCurrent(*live));
-  const int count = req.count() == 0 ? 1 : req.count();
-  if (count < 1 || count > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count: must be in [1, 100], got ", req.count()));
-  }
+  Stepped<CompareSteps> steps(&live_);
+  ASSIGN_OR_RETURN(const int count, steps.CheckNext(*live, req));
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
-  return WithRequestId(ctx.txn(), who.team_id, "NextComparisonItems", req, out,
-                       [&]() -> absl::Status {
-    const size_t steps_before = live->comparison->steps().size();
-    RETURN_IF_ERROR(Draw(ctx, live, count));
-    ReplyToStep(ctx, live, basic, steps_before, out->mutable_comparison());
-    const auto& items = out->comparison().pending_items();
-    for (int k = 0; k < std::min(count, items.size()); ++k) out->add_items(items[k]);
-    return absl::OkStatus();
-  });
+  return steps.Next(ctx, who, "NextComparisonItems", req, count, basic, live, out,
+                    out->mutable_comparison());
 }
 
 absl::Status CompareManager::Submit(WriteContext& ctx, const Principal& who,
                                     const v1::SubmitComparisonOutcomesRequest& req,
                                     const std::shared_ptr<Live>& live, v1::Comparison* out) {
-  RETURN_IF_ERROR(live_.CheckCurrent(*live));
-  if (req.outcomes().empty()) return absl::InvalidArgumentError("outcomes: at least one is needed");
-  if (req.outcomes_size() > 1000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("outcomes: at most 1000 per request, got ", req.outcomes_size()));
-  }
-  if (req.next_count() < 0 || req.next_count() > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("next_count: must be in [0, 100], got ", req.next_count()));
-  }
+  Stepped<CompareSteps> steps(&live_);
+  RETURN_IF_ERROR(steps.CheckSubmit(*live, req, 1000));
   ASSIGN_OR_RETURN(const bool basic, IsBasicView(req.view()));
   const size_t steps_before = live->comparison->steps().size();
-  // A request applies whole or not at all: several outcomes are checked on a copy first (a single
-  // one needs none: the core checks everything before changing anything).
-  std::optional<compare::Comparison> copy;
-  if (req.outcomes_size() > 1) copy.emplace(*live->comparison);
-  compare::Comparison& target = copy.has_value() ? *copy : *live->comparison;
+  Stepped<CompareSteps>::Target target = steps.TargetOf(*live, req.outcomes_size());
   std::vector<storage::CompareEvent> events;
   for (int k = 0; k < req.outcomes_size(); ++k) {
     const v1::CompareOutcome& o = req.outcomes(k);
@@ -380,26 +354,17 @@ absl::Status CompareManager::Submit(WriteContext& ctx, const Principal& who,
       e.a_successes = o.a_successes();
       a = compare::Outcome{o.a_successes(), e.a_trials};
     }
-    const int64_t answered = target.answered();
-    if (!copy.has_value()) live_.DropOnRollback(ctx, live);
-    const absl::Status s = target.Submit(it->second, {e.b_successes, e.b_trials}, a);
+    const int64_t answered = target.core().answered();
+    steps.BeforeChange(ctx, live, target);
+    const absl::Status s = target.core().Submit(it->second, {e.b_successes, e.b_trials}, a);
     if (!s.ok()) {
       return absl::Status(s.code(),
                           absl::StrCat("outcomes[", k, "] (item '", o.item(), "'): ", s.message()));
     }
-    if (target.answered() > answered) events.push_back(e);  // a retry changes nothing
+    if (target.core().answered() > answered) events.push_back(e);  // a retry changes nothing
   }
-  return WithRequestId(ctx.txn(), who.team_id, "SubmitComparisonOutcomes", req, out,
-                       [&]() -> absl::Status {
-    if (!events.empty()) {
-      live_.DropOnRollback(ctx, live);
-      for (const storage::CompareEvent& e : events) RETURN_IF_ERROR(Log(ctx, live, e));
-      if (copy.has_value()) *live->comparison = std::move(*copy);
-    }
-    RETURN_IF_ERROR(Draw(ctx, live, req.next_count()));
-    ReplyToStep(ctx, live, basic, steps_before, out);
-    return absl::OkStatus();
-  });
+  return steps.CommitSubmit(ctx, who, "SubmitComparisonOutcomes", req, basic, live, target,
+                            events, steps_before, out);
 }
 
 absl::Status CompareManager::Get(const Principal& who, const std::string& id,

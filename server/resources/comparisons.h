@@ -6,7 +6,8 @@
 // deterministic given its seed. Steps are CommitQueue works: each appends to the log and answers
 // once durable; a failed write drops the comparison from memory so the next access replays it
 // from disk. Reads return the last committed state. The same shape as CatManager
-// (server/resources/cat_sessions.h) on the shared live-resource mechanism (live_set.h).
+// (server/resources/cat_sessions.h) on the shared live-resource mechanism (live_set.h) and the
+// shared steps (stepped.h).
 //
 // Every lookup is scoped to the caller's team; another team's comparison is NOT_FOUND.
 #ifndef ASSAY_SERVER_RESOURCES_COMPARISONS_H_
@@ -93,9 +94,6 @@ class CompareManager {
   absl::StatusOr<std::vector<double>> Baseline(const storage::BenchmarkRecord& benchmark,
                                                const FitJobs::Tables& tables,
                                                const std::string& model);
-  absl::Status Draw(WriteContext& ctx, const std::shared_ptr<Live>& live, int count);
-  absl::Status Log(WriteContext& ctx, const std::shared_ptr<Live>& live,
-                   const storage::CompareEvent& event);
 
   storage::Storage* storage_;
   BenchmarkManager* benchmarks_;
