@@ -43,7 +43,7 @@ absl::StatusOr<CreatedKey> CreateKey(const std::string& db_path, const std::stri
                                      const std::string& role, const std::string& description) {
   ASSIGN_OR_RETURN(Role parsed, ParseRole(role));
   ASSIGN_OR_RETURN(auto storage, storage::Storage::Open(db_path));
-  ASSIGN_OR_RETURN(std::optional<int64_t> team_id, storage->FindTeam(team));
+  ASSIGN_OR_RETURN(std::optional<int64_t> team_id, storage->Reads()->FindTeam(team));
   if (!team_id.has_value()) return absl::NotFoundError(absl::StrCat("no team '", team, "'"));
   CreatedKey out{team, RoleName(parsed), "", ""};
   RETURN_IF_ERROR(storage->Write([&](storage::WriteTxn& txn) -> absl::Status {
@@ -65,7 +65,7 @@ absl::StatusOr<std::vector<TeamLimitRow>> SetTeamLimits(
     changes.push_back(change);
   }
   ASSIGN_OR_RETURN(auto storage, storage::Storage::Open(db_path));
-  ASSIGN_OR_RETURN(std::optional<int64_t> team_id, storage->FindTeam(team));
+  ASSIGN_OR_RETURN(std::optional<int64_t> team_id, storage->Reads()->FindTeam(team));
   if (!team_id.has_value()) return absl::NotFoundError(absl::StrCat("no team '", team, "'"));
   if (!changes.empty()) {
     RETURN_IF_ERROR(storage->Write([&](storage::WriteTxn& txn) -> absl::Status {
@@ -74,7 +74,7 @@ absl::StatusOr<std::vector<TeamLimitRow>> SetTeamLimits(
       return absl::OkStatus();
     }));
   }
-  ASSIGN_OR_RETURN(auto stored, storage->TeamLimits(*team_id));
+  ASSIGN_OR_RETURN(auto stored, storage->Reads()->TeamLimits(*team_id));
   std::vector<TeamLimitRow> out;
   for (const LimitInfo& info : AllLimits()) {
     TeamLimitRow row{info.name, std::nullopt, info.help};

@@ -44,10 +44,11 @@ void Verify(const std::string& db, const std::string& audit_id,
   storage::ConnectionOptions read_only;
   read_only.read_only = true;
   ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db, read_only));
-  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
-  ASSERT_OK_AND_ASSIGN(auto record, storage->FindAudit(*team, audit_id));
+  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->Reads()->FindTeam("alpha"));
+  ASSERT_OK_AND_ASSIGN(auto record, storage->Reads()->FindAudit(*team, audit_id));
   ASSERT_TRUE(record.has_value());
-  ASSERT_OK_AND_ASSIGN(std::vector<audit::Event> events, storage->AuditEvents(record->id, 0));
+  ASSERT_OK_AND_ASSIGN(std::vector<audit::Event> events,
+                       storage->Reads()->AuditEvents(record->id, 0));
   std::map<std::string, std::vector<double>> labels;
   for (const audit::Event& e : events) {
     if (e.kind == audit::Event::Kind::kLabel) labels[e.case_id].push_back(e.y);
@@ -231,11 +232,11 @@ TEST(AuditCrashTest, AcknowledgedScoresAndSessionStepsSurviveSigkill) {
       storage::ConnectionOptions read_only;
       read_only.read_only = true;
       ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db, read_only));
-      ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
-      ASSERT_OK_AND_ASSIGN(auto record, storage->FindMonitor(*team, monitor_id));
+      ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->Reads()->FindTeam("alpha"));
+      ASSERT_OK_AND_ASSIGN(auto record, storage->Reads()->FindMonitor(*team, monitor_id));
       ASSERT_TRUE(record.has_value());
       ASSERT_OK_AND_ASSIGN(std::vector<double> log,
-                           storage->MonitorScores(record->id, 1, INT64_MAX));
+                           storage->Reads()->MonitorScores(record->id, 1, INT64_MAX));
       ASSERT_GE(log.size(), acked_scores.size());
       for (size_t t = 0; t < acked_scores.size(); ++t) {
         ASSERT_EQ(log[t], acked_scores[t]) << "acknowledged score t = " << t + 1 << " lost";
@@ -402,11 +403,11 @@ TEST(AuditCrashTest, AcknowledgedComparisonOutcomesSurviveSigkill) {
       storage::ConnectionOptions read_only;
       read_only.read_only = true;
       ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db, read_only));
-      ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
-      ASSERT_OK_AND_ASSIGN(auto record, storage->FindComparison(*team, comparison_id));
+      ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->Reads()->FindTeam("alpha"));
+      ASSERT_OK_AND_ASSIGN(auto record, storage->Reads()->FindComparison(*team, comparison_id));
       ASSERT_TRUE(record.has_value());
       ASSERT_OK_AND_ASSIGN(std::vector<storage::CompareEvent> events,
-                           storage->CompareEvents(record->id));
+                           storage->Reads()->CompareEvents(record->id));
       compare::CompareOptions o;
       o.stop_at_decision = false;
       ASSERT_OK_AND_ASSIGN(compare::Comparison replayed, compare::Comparison::Start(&bank, o));

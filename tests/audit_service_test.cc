@@ -103,13 +103,13 @@ class AuditServiceTest : public testing::ServiceTest {
       const std::string& audit_id, std::vector<audit::Event>* events = nullptr) {
     server_->Shutdown();
     ASSIGN_OR_RETURN(std::unique_ptr<storage::Storage> storage, storage::Storage::Open(db_));
-    ASSIGN_OR_RETURN(std::optional<int64_t> team, storage->FindTeam("alpha"));
+    ASSIGN_OR_RETURN(std::optional<int64_t> team, storage->Reads()->FindTeam("alpha"));
     if (!team.has_value()) return absl::NotFoundError("team alpha");
     ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
-                     storage->FindAudit(*team, audit_id));
+                     storage->Reads()->FindAudit(*team, audit_id));
     if (!record.has_value()) return absl::NotFoundError(audit_id);
     if (events != nullptr) {
-      ASSIGN_OR_RETURN(*events, storage->AuditEvents(record->id, 0));
+      ASSIGN_OR_RETURN(*events, storage->Reads()->AuditEvents(record->id, 0));
     }
     return *std::move(record);
   }

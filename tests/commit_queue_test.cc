@@ -43,7 +43,7 @@ class CommitQueueTest : public ::testing::Test {
     queue_ = std::make_unique<CommitQueue>(storage_.get());
   }
   bool TeamExists(const std::string& name) {
-    auto found = storage_->FindTeam(name);
+    auto found = storage_->Reads()->FindTeam(name);
     EXPECT_THAT(found.status(), IsOk());
     return found.ok() && found->has_value();
   }

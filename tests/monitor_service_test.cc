@@ -171,9 +171,9 @@ TEST_F(MonitorServiceTest, RestartFromSnapshotEqualsReplayOfTheWholeLog) {
   server_.reset();
   {  // remove the snapshot: the next load replays all 25,000 scores
     ASSERT_OK_AND_ASSIGN(auto storage, storage::Storage::Open(db_));
-    ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->FindTeam("alpha"));
+    ASSERT_OK_AND_ASSIGN(std::optional<int64_t> team, storage->Reads()->FindTeam("alpha"));
     ASSERT_OK_AND_ASSIGN(std::optional<storage::MonitorRecord> record,
-                         storage->FindMonitor(*team, m.id()));
+                         storage->Reads()->FindMonitor(*team, m.id()));
     ASSERT_TRUE(record.has_value());
     EXPECT_EQ(record->snapshot_t, 20000);
     EXPECT_FALSE(record->snapshot.empty());

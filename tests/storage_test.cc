@@ -41,10 +41,10 @@ TEST(StorageTest, InMemoryDatabaseIsMigratedToCurrentSchema) {
   ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(":memory:"));
   EXPECT_THAT(storage->SchemaVersion(), IsOkAndHolds(Storage::CurrentSchemaVersion()));
   EXPECT_GE(Storage::CurrentSchemaVersion(), 1);
-  EXPECT_THAT(storage->GetSetting("nope"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(storage->Reads()->GetSetting("nope"), IsOkAndHolds(std::nullopt));
   ASSERT_OK(storage->PutSetting("k", "v1"));
   ASSERT_OK(storage->PutSetting("k", "v2"));
-  EXPECT_THAT(storage->GetSetting("k"), IsOkAndHolds(Optional(std::string("v2"))));
+  EXPECT_THAT(storage->Reads()->GetSetting("k"), IsOkAndHolds(Optional(std::string("v2"))));
 }
 
 TEST(StorageTest, FileDatabaseKeepsDataAcrossReopen) {
@@ -55,7 +55,7 @@ TEST(StorageTest, FileDatabaseKeepsDataAcrossReopen) {
     ASSERT_OK(storage->PutSetting("team", "red"));
   }
   ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(path));
-  EXPECT_THAT(storage->GetSetting("team"), IsOkAndHolds(Optional(std::string("red"))));
+  EXPECT_THAT(storage->Reads()->GetSetting("team"), IsOkAndHolds(Optional(std::string("red"))));
   EXPECT_THAT(storage->SchemaVersion(), IsOkAndHolds(Storage::CurrentSchemaVersion()));
 }
 
@@ -304,7 +304,7 @@ TEST(StorageTest, BusyStorageWriteIsUnavailableAndWritesNothing) {
   ASSERT_OK_AND_ASSIGN(Transaction held, Transaction::Begin(*other));
   EXPECT_THAT(storage->PutSetting("k", "v"), StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_OK(held.Commit());
-  EXPECT_THAT(storage->GetSetting("k"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(storage->Reads()->GetSetting("k"), IsOkAndHolds(std::nullopt));
 }
 
 TEST(SqliteTest, TransactionRollsBackOnScopeExit) {
@@ -366,6 +366,31 @@ TEST(SqliteTest, PreparedStatementsBindAndReuse) {
   EXPECT_THAT(bad->BindInt(5, 1), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Reads of a file database do not wait for the writer: inside a write transaction (which holds
+// the writer's connection), another thread's read completes and sees the last committed state,
+// not the transaction's uncommitted row; after the commit a new read sees it.
+TEST(StorageTest, ReadsRunBesideAWriteTransactionAndSeeCommittedState) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto storage, Storage::Open(dir.path() + "/assay.db"));
+  ASSERT_OK(storage->Write([&](WriteTxn& txn) { return txn.InsertTeam("before", 1).status(); }));
+  bool read_during_write = false;
+  ASSERT_OK(storage->Write([&](WriteTxn& txn) -> absl::Status {
+    RETURN_IF_ERROR(txn.InsertTeam("during", 2).status());
+    EXPECT_TRUE(txn.FindTeam("during")->has_value());  // the transaction sees its own write
+    absl::Notification done;
+    std::thread reader([&] {
+      EXPECT_TRUE(storage->Reads()->FindTeam("before")->has_value());
+      EXPECT_FALSE(storage->Reads()->FindTeam("during")->has_value());  // not committed yet
+      done.Notify();
+    });
+    read_during_write = done.WaitForNotificationWithTimeout(absl::Seconds(10));
+    reader.join();
+    return absl::OkStatus();
+  }));
+  EXPECT_TRUE(read_during_write);
+  EXPECT_TRUE(storage->Reads()->FindTeam("during")->has_value());
+}
+
 // Loading a benchmark's matrix (seconds on large ones) does not hold up commits: a write issued
 // from another thread while the scan is in its first row completes before the scan goes on.
 TEST(StorageTest, WritesProceedWhileAMatrixIsRead) {
@@ -385,7 +410,7 @@ TEST(StorageTest, WritesProceedWhileAMatrixIsRead) {
   bool wrote_during_scan = false;
   absl::Notification done;
   std::thread writer;  // joined after the scan (a writer held up by it could not finish before)
-  ASSERT_OK(storage->ForEachResponseRow(bm.id, [&](int64_t model, const std::string&) {
+  ASSERT_OK(storage->Reads()->ForEachResponseRow(bm.id, [&](int64_t model, const std::string&) {
     if (seen.empty()) {
       writer = std::thread([&] {
         EXPECT_OK(storage->PutSetting("written", "during the scan"));
@@ -398,7 +423,7 @@ TEST(StorageTest, WritesProceedWhileAMatrixIsRead) {
   writer.join();
   EXPECT_TRUE(wrote_during_scan);
   EXPECT_THAT(seen, ::testing::ElementsAre(0, 1, 2));
-  ASSERT_OK_AND_ASSIGN(std::optional<std::string> value, storage->GetSetting("written"));
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> value, storage->Reads()->GetSetting("written"));
   EXPECT_EQ(value, "during the scan");
 }
 

@@ -497,7 +497,7 @@ absl::Status TeamUsage(const ServerDeps& deps, const Principal& who, v1::WhoAmIR
     } else if (info.limit == Limit::kConcurrentFits) {
       out.set_used(static_cast<double>(deps.fits->CountOfTeam(who.team_id).running));
     } else if (holding.has_value()) {
-      ASSIGN_OR_RETURN(int64_t used, deps.storage->CountHolding(*holding, who.team_id));
+      ASSIGN_OR_RETURN(int64_t used, deps.storage->Reads()->CountHolding(*holding, who.team_id));
       out.set_used(static_cast<double>(used));
     }
   }
@@ -546,7 +546,7 @@ void ListApiKeys(const ServerDeps& deps, Call call, const v1::ListApiKeysRequest
       deps, std::move(call), Role::kAdmin,
       [&deps, resp](const Principal& who) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<storage::ApiKeyRecord> keys,
-                         deps.storage->ListApiKeys(who.team_id));
+                         deps.storage->Reads()->ListApiKeys(who.team_id));
         for (const auto& k : keys) *resp->add_keys() = ApiKeyInfoFromRecord(k);
         return absl::OkStatus();
       },

@@ -167,16 +167,14 @@ struct AuditManager::Live : LiveResource<v1::Audit, v1::AuditUpdate> {
   bool publish_scheduled = false;
 };
 
-template <typename Source>
 absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Find(
-    Source& source, const Principal& who, const std::string& audit_id) {
+    storage::Reader& source, const Principal& who, const std::string& audit_id) {
   RETURN_IF_ERROR(CheckId("audit_id", audit_id));
   return live_.Find(who, audit_id, [&] { return Replay(source, who, audit_id); });
 }
 
-template <typename Source>
 absl::StatusOr<std::shared_ptr<AuditManager::Live>> AuditManager::Replay(
-    Source& source, const Principal& who, const std::string& audit_id) {
+    storage::Reader& source, const Principal& who, const std::string& audit_id) {
   ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
                    source.FindAudit(who.team_id, audit_id));
   if (!record.has_value()) return live_.NotFound(audit_id);
@@ -431,7 +429,7 @@ absl::Status AuditManager::Void(WriteContext& ctx, const Principal& who,
 }
 
 absl::Status AuditManager::Get(const Principal& who, const std::string& audit_id, v1::Audit* out) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, audit_id));
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_->Reads(), who, audit_id));
   *out = live->published.Get();
   return absl::OkStatus();
 }
@@ -441,12 +439,12 @@ absl::Status AuditManager::ListSteps(const Principal& who, const v1::ListAuditSt
   RETURN_IF_ERROR(CheckId("audit_id", req.audit_id()));
   ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token(), 1000, 10000));
   ASSIGN_OR_RETURN(std::optional<storage::AuditRecord> record,
-                   storage_->FindAudit(who.team_id, req.audit_id()));
+                   storage_->Reads()->FindAudit(who.team_id, req.audit_id()));
   if (!record.has_value()) return live_.NotFound(req.audit_id());
   ASSIGN_OR_RETURN(v1::AuditConfig config, StoredConfig(*record));
   ASSIGN_OR_RETURN(audit::AuditConfig core_config, convert::AuditConfigFromProto(config));
   ASSIGN_OR_RETURN(audit::Audit state, audit::Audit::Create(core_config));
-  ASSIGN_OR_RETURN(std::vector<audit::Event> events, storage_->AuditEvents(record->id, 0));
+  ASSIGN_OR_RETURN(std::vector<audit::Event> events, storage_->Reads()->AuditEvents(record->id, 0));
   out->set_revision(static_cast<int64_t>(events.size()));
   std::vector<audit::Step> merged;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -469,14 +467,14 @@ absl::Status AuditManager::ListSteps(const Principal& who, const v1::ListAuditSt
 
 absl::Status AuditManager::List(const Principal& who, const v1::ListAuditsRequest& req,
                                 v1::ListAuditsResponse* out) {
-  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
-                                         req.page_size(), req.page_token(),
-                                         [&](int64_t before, int limit) {
-                                           return storage_->ListAudits(who.team_id, before, limit);
-                                         },
-                                         [&](const storage::AuditRecord& r) {
-                                           return Get(who, r.public_id, out->add_audits());
-                                         }));
+  ASSIGN_OR_RETURN(
+      std::string next,
+      ListNewestFirst(
+          req.page_size(), req.page_token(),
+          [&](int64_t before, int limit) {
+            return storage_->Reads()->ListAudits(who.team_id, before, limit);
+          },
+          [&](const storage::AuditRecord& r) { return Get(who, r.public_id, out->add_audits()); }));
   out->set_next_page_token(next);
   return absl::OkStatus();
 }
@@ -487,7 +485,7 @@ absl::StatusOr<std::shared_ptr<void>> AuditManager::Watch(const Principal& who,
                                                           std::optional<int64_t> after) {
   RETURN_IF_ERROR(CheckId("audit_id", audit_id));
   return live_.Watch(
-      who, audit_id, [&] { return Replay(*storage_, who, audit_id); }, watcher, after);
+      who, audit_id, [&] { return Replay(*storage_->Reads(), who, audit_id); }, watcher, after);
 }
 
 void AuditManager::Unwatch(const std::shared_ptr<void>& token, AuditWatcher* watcher) {

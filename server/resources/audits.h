@@ -85,13 +85,11 @@ class AuditManager {
 
  private:
   struct Live;
-  // Loads through `source` (Storage for reads, the WriteTxn inside works).
-  template <typename Source>
-  absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
+  // Loads through `source` (a Storage read lease for reads, the WriteTxn inside works).
+  absl::StatusOr<std::shared_ptr<Live>> Find(storage::Reader& source, const Principal& who,
                                              const std::string& audit_id);
   // Rebuilds the audit from its snapshot and the events after it.
-  template <typename Source>
-  absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
+  absl::StatusOr<std::shared_ptr<Live>> Replay(storage::Reader& source, const Principal& who,
                                                const std::string& audit_id);
   // Appends `event` to the log (in `ctx`) and snapshots when due.
   absl::Status Append(WriteContext& ctx, Live& live, const audit::Event& event);

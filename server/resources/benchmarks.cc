@@ -418,7 +418,7 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
 absl::StatusOr<storage::BenchmarkRecord> BenchmarkManager::Find(const Principal& who,
                                                                 const std::string& benchmark_id) {
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> record,
-                   storage_->FindBenchmark(who.team_id, benchmark_id));
+                   storage_->Reads()->FindBenchmark(who.team_id, benchmark_id));
   if (!record.has_value()) return BenchmarkNotFound(benchmark_id);
   return *std::move(record);
 }
@@ -439,7 +439,7 @@ absl::Status BenchmarkManager::ToProto(const storage::BenchmarkRecord& r, v1::Be
   std::string current;
   if (r.current_fit_id != 0) {
     ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
-                     storage_->FindFitById(r.current_fit_id));
+                     storage_->Reads()->FindFitById(r.current_fit_id));
     if (fit.has_value()) current = fit->public_id;
   }
   ToProtoWithCurrent(r, current, out);
@@ -459,7 +459,7 @@ absl::Status BenchmarkManager::List(const Principal& who, const v1::ListBenchmar
       ListNewestFirst(
           req.page_size(), req.page_token(),
           [&](int64_t before, int limit) {
-            return storage_->ListBenchmarks(who.team_id, before, limit);
+            return storage_->Reads()->ListBenchmarks(who.team_id, before, limit);
           },
           [&](const storage::BenchmarkRecord& r) { return ToProto(r, out->add_benchmarks()); }));
   out->set_next_page_token(next);
@@ -472,7 +472,7 @@ absl::Status BenchmarkManager::ListItems(const Principal& who,
   ASSIGN_OR_RETURN(const Page page, ParsePage(req.page_size(), req.page_token(), 1000, 10000));
   ASSIGN_OR_RETURN(storage::BenchmarkRecord record, Find(who, req.benchmark_id()));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> items,
-                   storage_->BenchmarkEntries(record.id, storage::EntryKind::kItem));
+                   storage_->Reads()->BenchmarkEntries(record.id, storage::EntryKind::kItem));
   const int64_t end =
       std::min<int64_t>(page.cursor + page.size, static_cast<int64_t>(items.size()));
   for (int64_t j = page.cursor; j < end; ++j) {
@@ -490,8 +490,8 @@ absl::StatusOr<irt::ResponseMatrix> BenchmarkManager::LoadMatrix(int64_t benchma
   // Rows first, then the names: names only grow, so every index in the rows has a name.
   std::vector<irt::Cell> cells;
   absl::Status unpacked = absl::OkStatus();
-  RETURN_IF_ERROR(
-      storage_->ForEachResponseRow(benchmark_row_id, [&](int64_t model, const std::string& bytes) {
+  RETURN_IF_ERROR(storage_->Reads()->ForEachResponseRow(
+      benchmark_row_id, [&](int64_t model, const std::string& bytes) {
         absl::StatusOr<std::vector<PackedCell>> row = UnpackRow(bytes);
         if (!row.ok()) {
           unpacked.Update(row.status());
@@ -513,7 +513,7 @@ absl::StatusOr<BenchmarkManager::EntryNames> BenchmarkManager::NamesOfEntries(
   for (auto [kind, list] : {std::make_pair(storage::EntryKind::kModel, &names.models),
                             std::make_pair(storage::EntryKind::kItem, &names.items)}) {
     ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
-                     storage_->BenchmarkEntries(benchmark_row_id, kind));
+                     storage_->Reads()->BenchmarkEntries(benchmark_row_id, kind));
     for (storage::Entry& e : entries) list->push_back(std::move(e.name));
   }
   return names;
@@ -522,7 +522,7 @@ absl::StatusOr<BenchmarkManager::EntryNames> BenchmarkManager::NamesOfEntries(
 absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMatrix(
     int64_t benchmark_row_id) {
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> record,
-                   storage_->FindBenchmarkById(benchmark_row_id));
+                   storage_->Reads()->FindBenchmarkById(benchmark_row_id));
   if (!record.has_value()) return std::nullopt;
   // Staging N×J values costs 4 bytes a cell, observed or not: only for matrices at least a
   // quarter full (then it is no more than the cell list it replaces).
@@ -559,8 +559,8 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
   };
   bool fits = true;  // unit trials and indices within the names read above
   absl::Status unpacked = absl::OkStatus();
-  RETURN_IF_ERROR(
-      storage_->ForEachResponseRow(benchmark_row_id, [&](int64_t model, const std::string& bytes) {
+  RETURN_IF_ERROR(storage_->Reads()->ForEachResponseRow(
+      benchmark_row_id, [&](int64_t model, const std::string& bytes) {
         if (!fits || !unpacked.ok()) return;
         if (model < 0 || static_cast<size_t>(model) >= n) {
           fits = false;  // a model added after the names were read
@@ -584,8 +584,9 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
 
 absl::StatusOr<std::vector<std::vector<std::string>>> BenchmarkManager::ItemTags(
     int64_t benchmark_row_id) {
-  ASSIGN_OR_RETURN(std::vector<storage::Entry> items,
-                   storage_->BenchmarkEntries(benchmark_row_id, storage::EntryKind::kItem));
+  ASSIGN_OR_RETURN(
+      std::vector<storage::Entry> items,
+      storage_->Reads()->BenchmarkEntries(benchmark_row_id, storage::EntryKind::kItem));
   std::vector<std::vector<std::string>> tags;
   tags.reserve(items.size());
   for (const storage::Entry& e : items) tags.push_back(SplitTags(e.tags));

@@ -209,7 +209,7 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(
     const Principal& who, const std::string& id,
     const std::function<void(const cat::CatSession&, const storage::CatEvent&)>& on_outcome) {
   ASSIGN_OR_RETURN(std::optional<storage::CatSessionRecord> record,
-                   storage_->FindCatSession(who.team_id, id));
+                   storage_->Reads()->FindCatSession(who.team_id, id));
   if (!record.has_value()) return live_.NotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
@@ -227,7 +227,8 @@ absl::StatusOr<std::shared_ptr<CatManager::Live>> CatManager::Replay(
                    convert::CatOptionsFromProto(options, live->tables->tag_names,
                                                 live->tables->item_index, live->tables->bank));
   ASSIGN_OR_RETURN(cat::CatSession session, cat::CatSession::Start(&live->tables->bank, core));
-  ASSIGN_OR_RETURN(std::vector<storage::CatEvent> events, storage_->CatEvents(live->record.id));
+  ASSIGN_OR_RETURN(std::vector<storage::CatEvent> events,
+                   storage_->Reads()->CatEvents(live->record.id));
   for (const storage::CatEvent& e : events) {
     absl::Status replayed =
         e.kind == storage::CatEvent::kNext
@@ -310,7 +311,7 @@ absl::Status CatManager::List(const Principal& who, const v1::ListSessionsReques
                    ListNewestFirst(
                        req.page_size(), req.page_token(),
                        [&](int64_t before, int limit) {
-                         return storage_->ListCatSessions(who.team_id, before, limit);
+                         return storage_->Reads()->ListCatSessions(who.team_id, before, limit);
                        },
                        [&](const storage::CatSessionRecord& r) {
                          return Get(who, r.public_id, req.view(), out->add_sessions());

@@ -178,7 +178,7 @@ absl::StatusOr<std::vector<double>> CompareManager::Baseline(
     const storage::BenchmarkRecord& benchmark, const FitJobs::Tables& tables,
     const std::string& model) {
   ASSIGN_OR_RETURN(std::vector<storage::Entry> models,
-                   storage_->BenchmarkEntries(benchmark.id, storage::EntryKind::kModel));
+                   storage_->Reads()->BenchmarkEntries(benchmark.id, storage::EntryKind::kModel));
   int64_t model_idx = -1;
   for (size_t i = 0; i < models.size(); ++i) {
     if (models[i].name == model) model_idx = static_cast<int64_t>(i);
@@ -189,8 +189,9 @@ absl::StatusOr<std::vector<double>> CompareManager::Baseline(
         "' (with options.baseline_known, A's outcomes are its stored responses)"));
   }
   ASSIGN_OR_RETURN(std::vector<storage::Entry> items,
-                   storage_->BenchmarkEntries(benchmark.id, storage::EntryKind::kItem));
-  ASSIGN_OR_RETURN(std::optional<std::string> row, storage_->ResponseRow(benchmark.id, model_idx));
+                   storage_->Reads()->BenchmarkEntries(benchmark.id, storage::EntryKind::kItem));
+  ASSIGN_OR_RETURN(std::optional<std::string> row,
+                   storage_->Reads()->ResponseRow(benchmark.id, model_idx));
   std::vector<PackedCell> cells;
   if (row.has_value()) {
     ASSIGN_OR_RETURN(cells, UnpackRow(*row));
@@ -278,7 +279,7 @@ absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Load(const
 absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Replay(
     const Principal& who, const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<storage::ComparisonRecord> record,
-                   storage_->FindComparison(who.team_id, id));
+                   storage_->Reads()->FindComparison(who.team_id, id));
   if (!record.has_value()) return live_.NotFound(id);
   auto live = std::make_shared<Live>();
   live->record = *std::move(record);
@@ -297,7 +298,7 @@ absl::StatusOr<std::shared_ptr<CompareManager::Live>> CompareManager::Replay(
   ASSIGN_OR_RETURN(compare::Comparison c,
                    compare::Comparison::Start(&live->tables->bank.items, core, live->baseline));
   ASSIGN_OR_RETURN(std::vector<storage::CompareEvent> events,
-                   storage_->CompareEvents(live->record.id));
+                   storage_->Reads()->CompareEvents(live->record.id));
   for (const storage::CompareEvent& e : events) {
     std::optional<compare::Outcome> a;
     if (e.a_successes.has_value()) a = compare::Outcome{*e.a_successes, e.a_trials};
@@ -386,7 +387,7 @@ absl::Status CompareManager::List(const Principal& who, const v1::ListComparison
                    ListNewestFirst(
                        req.page_size(), req.page_token(),
                        [&](int64_t before, int limit) {
-                         return storage_->ListComparisons(who.team_id, before, limit);
+                         return storage_->Reads()->ListComparisons(who.team_id, before, limit);
                        },
                        [&](const storage::ComparisonRecord& r) {
                          return Get(who, r.public_id, req.view(), out->add_comparisons());

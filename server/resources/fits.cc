@@ -123,7 +123,7 @@ FitJobs::~FitJobs() { Shutdown(); }
 
 absl::Status FitJobs::Start() {
   ASSIGN_OR_RETURN(std::vector<storage::FitRecord> unfinished,
-                   storage_->FitsInState({v1::FIT_STATE_QUEUED, v1::FIT_STATE_RUNNING}));
+                   storage_->Reads()->FitsInState({v1::FIT_STATE_QUEUED, v1::FIT_STATE_RUNNING}));
   {
     absl::MutexLock lock(&mu_);
     for (const storage::FitRecord& r : unfinished) {
@@ -329,7 +329,7 @@ absl::Status FitJobs::RecordToProto(const storage::FitRecord& r, v1::Fit* out) {
   out->set_version(r.version);
   out->set_state(static_cast<v1::FitState>(r.state));
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
-                   storage_->FindBenchmarkById(r.benchmark_id));
+                   storage_->Reads()->FindBenchmarkById(r.benchmark_id));
   out->set_current(benchmark.has_value() && benchmark->current_fit_id == r.id);
   return absl::OkStatus();
 }
@@ -337,7 +337,7 @@ absl::Status FitJobs::RecordToProto(const storage::FitRecord& r, v1::Fit* out) {
 absl::StatusOr<storage::FitRecord> FitJobs::FindRecord(const Principal& who,
                                                        const std::string& fit_id) {
   ASSIGN_OR_RETURN(std::optional<storage::FitRecord> record,
-                   storage_->FindFit(who.team_id, fit_id));
+                   storage_->Reads()->FindFit(who.team_id, fit_id));
   if (!record.has_value()) return FitNotFound(fit_id);
   return *std::move(record);
 }
@@ -480,14 +480,14 @@ absl::Status FitJobs::List(const Principal& who, const v1::ListFitsRequest& req,
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(storage::BenchmarkRecord benchmark, benchmarks_->Find(who, req.benchmark_id()));
-  ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
-                                         req.page_size(), req.page_token(),
-                                         [&](int64_t before, int limit) {
-                                           return storage_->ListFits(benchmark.id, before, limit);
-                                         },
-                                         [&](const storage::FitRecord& r) {
-                                           return Get(who, r.public_id, out->add_fits());
-                                         }));
+  ASSIGN_OR_RETURN(
+      std::string next,
+      ListNewestFirst(
+          req.page_size(), req.page_token(),
+          [&](int64_t before, int limit) {
+            return storage_->Reads()->ListFits(benchmark.id, before, limit);
+          },
+          [&](const storage::FitRecord& r) { return Get(who, r.public_id, out->add_fits()); }));
   out->set_next_page_token(next);
   return absl::OkStatus();
 }
@@ -574,9 +574,10 @@ absl::StatusOr<FitJobs::BoundTables> FitJobs::TablesOfRows(const Principal& who,
                                                            int64_t fit_row_id,
                                                            int64_t benchmark_row_id,
                                                            const std::string& what) {
-  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit, storage_->FindFitById(fit_row_id));
+  ASSIGN_OR_RETURN(std::optional<storage::FitRecord> fit,
+                   storage_->Reads()->FindFitById(fit_row_id));
   ASSIGN_OR_RETURN(std::optional<storage::BenchmarkRecord> benchmark,
-                   storage_->FindBenchmarkById(benchmark_row_id));
+                   storage_->Reads()->FindBenchmarkById(benchmark_row_id));
   if (!fit.has_value() || !benchmark.has_value()) {
     return absl::DataLossError(absl::StrCat(what, ": its fit or benchmark is missing"));
   }
@@ -602,7 +603,7 @@ absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
                                                         "' has no current calibration; run a fit"));
     }
     ASSIGN_OR_RETURN(std::optional<storage::FitRecord> current,
-                     storage_->FindFitById(benchmark.current_fit_id));
+                     storage_->Reads()->FindFitById(benchmark.current_fit_id));
     if (!current.has_value()) return absl::DataLossError("current fit is missing");
     record = *std::move(current);
   }
@@ -621,7 +622,7 @@ absl::StatusOr<std::shared_ptr<const FitJobs::Tables>> FitJobs::FindTables(
                      v1::FitState_Name(static_cast<v1::FitState>(record.state)),
                      "; tables exist once it succeeded"));
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, storage_->FitTables(record.id));
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, storage_->Reads()->FitTables(record.id));
   auto tables = std::make_shared<Tables>();
   if (!bytes.has_value() || !tables->tables.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat("fit ", record.public_id, ": tables are corrupt"));

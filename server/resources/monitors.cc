@@ -111,16 +111,14 @@ v1::Monitor ToProto(const MonitorManager::Live& live) {
 
 }  // namespace
 
-template <typename Source>
-absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(Source& source,
+absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Find(storage::Reader& source,
                                                                            const Principal& who,
                                                                            const std::string& id) {
   return live_.Find(who, id, [&] { return Replay(source, who, id); });
 }
 
-template <typename Source>
 absl::StatusOr<std::shared_ptr<MonitorManager::Live>> MonitorManager::Replay(
-    Source& source, const Principal& who, const std::string& id) {
+    storage::Reader& source, const Principal& who, const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<storage::MonitorRecord> record,
                    source.FindMonitor(who.team_id, id));
   if (!record.has_value()) return live_.NotFound(id);
@@ -248,7 +246,7 @@ absl::Status MonitorManager::Submit(WriteContext& ctx, const Principal& who,
 
 absl::Status MonitorManager::Get(const Principal& who, const std::string& monitor_id,
                                  v1::Monitor* out) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_, who, monitor_id));
+  ASSIGN_OR_RETURN(std::shared_ptr<Live> live, Find(*storage_->Reads(), who, monitor_id));
   *out = live->published.Get();
   return absl::OkStatus();
 }
@@ -258,8 +256,8 @@ absl::Status MonitorManager::List(const Principal& who, const v1::ListMonitorsRe
   ASSIGN_OR_RETURN(std::string next, ListNewestFirst(
                                          req.page_size(), req.page_token(),
                                          [&](int64_t before, int limit) {
-                                           return storage_->ListMonitors(who.team_id, before,
-                                                                         limit);
+                                           return storage_->Reads()->ListMonitors(who.team_id,
+                                                                                  before, limit);
                                          },
                                          [&](const storage::MonitorRecord& r) {
                                            return Get(who, r.public_id, out->add_monitors());
@@ -273,7 +271,7 @@ absl::StatusOr<std::shared_ptr<void>> MonitorManager::Watch(const Principal& who
                                                             MonitorWatcher* watcher,
                                                             std::optional<int64_t> after) {
   return live_.Watch(
-      who, monitor_id, [&] { return Replay(*storage_, who, monitor_id); }, watcher, after);
+      who, monitor_id, [&] { return Replay(*storage_->Reads(), who, monitor_id); }, watcher, after);
 }
 
 void MonitorManager::Unwatch(const std::shared_ptr<void>& token, MonitorWatcher* watcher) {

@@ -67,12 +67,10 @@ class MonitorManager {
   struct Live;  // defined in monitors.cc
 
  private:
-  template <typename Source>
-  absl::StatusOr<std::shared_ptr<Live>> Find(Source& source, const Principal& who,
+  absl::StatusOr<std::shared_ptr<Live>> Find(storage::Reader& source, const Principal& who,
                                              const std::string& monitor_id);
   // Rebuilds the monitor from its snapshot (or config) and the scores after it.
-  template <typename Source>
-  absl::StatusOr<std::shared_ptr<Live>> Replay(Source& source, const Principal& who,
+  absl::StatusOr<std::shared_ptr<Live>> Replay(storage::Reader& source, const Principal& who,
                                                const std::string& monitor_id);
 
   storage::Storage* storage_;

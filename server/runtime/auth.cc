@@ -90,7 +90,8 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
     }
   }
   if (!principal.has_value()) {
-    ASSIGN_OR_RETURN(std::optional<storage::ApiKeyRecord> key, storage_->FindApiKeyByHash(hash));
+    ASSIGN_OR_RETURN(std::optional<storage::ApiKeyRecord> key,
+                     storage_->Reads()->FindApiKeyByHash(hash));
     if (!key.has_value() || key->revoked) {
       return absl::UnauthenticatedError("invalid or revoked API key");
     }

@@ -130,7 +130,7 @@ void Quotas::Refresh(int64_t team_id) {
   }
   // Read without mu_: the committer takes mu_ (Admit) while it holds the database.
   absl::StatusOr<std::vector<std::pair<std::string, double>>> stored =
-      storage_->TeamLimits(team_id);
+      storage_->Reads()->TeamLimits(team_id);
   if (!stored.ok()) {
     Log(LogLevel::kWarning, "team %d: could not read its limits (keeping the old ones): %s",
         team_id, stored.status().ToString());

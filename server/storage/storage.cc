@@ -347,10 +347,6 @@ absl::Status WriteTxn::Rollback() {
   return Release();
 }
 
-absl::StatusOr<int64_t> WriteTxn::CountHolding(Holding what, int64_t team_id) {
-  return CountHoldingOn(*connection_, what, team_id);
-}
-
 absl::Status WriteTxn::MarkClosed(Closable what, int64_t id) {
   static constexpr const char* kSql[] = {
       "UPDATE audits SET open = 0 WHERE id = ? AND open = 1",
@@ -412,8 +408,8 @@ absl::StatusOr<ApiKeyRecord> WriteTxn::RevokeApiKey(int64_t team_id, const std::
   return key;
 }
 
-absl::StatusOr<std::optional<StoredReply>> WriteTxn::FindReply(int64_t team_id,
-                                                               const std::string& request_id) {
+absl::StatusOr<std::optional<StoredReply>> Reader::FindReply(int64_t team_id,
+                                                             const std::string& request_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT method, fingerprint, response FROM request_ids "
                                         "WHERE team_id = ? AND request_id = ?"));
@@ -465,8 +461,8 @@ absl::Status WriteTxn::AppendAuditEvent(int64_t audit_id, int64_t seq, const aud
   return stmt->Run();
 }
 
-absl::StatusOr<std::vector<audit::Event>> WriteTxn::CaseEvents(int64_t audit_id,
-                                                               const std::string& case_id) {
+absl::StatusOr<std::vector<audit::Event>> Reader::CaseEvents(int64_t audit_id,
+                                                             const std::string& case_id) {
   ASSIGN_OR_RETURN(Statement * hand_out,
                    connection_->Prepare("SELECT seq, kind, case_id, subgroup, y, p_model, "
                                         "p_auditor FROM audit_events INDEXED BY audit_hand_outs "
@@ -516,16 +512,6 @@ absl::Status WriteTxn::PutAuditSnapshot(int64_t audit_id, int64_t revision,
   return stmt->Run();
 }
 
-absl::StatusOr<std::optional<AuditRecord>> WriteTxn::FindAudit(int64_t team_id,
-                                                               const std::string& public_id) {
-  return FindAuditIn(*connection_, team_id, public_id);
-}
-
-absl::StatusOr<std::vector<audit::Event>> WriteTxn::AuditEvents(int64_t audit_id,
-                                                                int64_t after_seq) {
-  return AuditEventsIn(*connection_, audit_id, after_seq);
-}
-
 absl::Status WriteTxn::InsertBenchmark(BenchmarkRecord& r) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("INSERT INTO benchmarks(public_id, team_id, name, "
@@ -543,22 +529,6 @@ absl::Status WriteTxn::InsertBenchmark(BenchmarkRecord& r) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<BenchmarkRecord>> WriteTxn::FindBenchmark(
-    int64_t team_id, const std::string& public_id) {
-  return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "public_id = ? AND team_id = ?",
-                                 &public_id, team_id, ReadBenchmark);
-}
-
-absl::StatusOr<std::optional<BenchmarkRecord>> WriteTxn::FindBenchmarkById(int64_t id) {
-  return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "id = ?", nullptr, id,
-                                 ReadBenchmark);
-}
-
-absl::StatusOr<std::vector<Entry>> WriteTxn::BenchmarkEntries(int64_t benchmark_id,
-                                                              EntryKind kind) {
-  return EntriesIn(*connection_, benchmark_id, kind);
-}
-
 absl::Status WriteTxn::InsertEntry(int64_t benchmark_id, EntryKind kind, int64_t idx,
                                    const Entry& entry) {
   return RunWith(*connection_,
@@ -572,15 +542,6 @@ absl::Status WriteTxn::SetItemTags(int64_t benchmark_id, int64_t idx, const std:
                  "UPDATE benchmark_entries SET tags = CAST(? AS TEXT) WHERE benchmark_id = ? AND "
                  "kind = 1 AND idx = ?",
                  {tags, benchmark_id, idx});
-}
-
-absl::StatusOr<std::optional<std::string>> WriteTxn::ResponseRow(int64_t benchmark_id,
-                                                                 int64_t model_idx) {
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   connection_->Prepare("SELECT cells FROM response_rows WHERE benchmark_id = ? "
-                                        "AND model_idx = ?"));
-  RETURN_IF_ERROR(stmt->Bind(benchmark_id, model_idx));
-  return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
 absl::Status WriteTxn::PutResponseRow(int64_t benchmark_id, int64_t model_idx,
@@ -626,12 +587,6 @@ absl::Status WriteTxn::UpdateFit(int64_t fit_id, int state, const std::string& r
   }
   return RunWith(*connection_, "UPDATE fits SET state = ?, record = ? WHERE id = ?",
                  {static_cast<int64_t>(state), record, fit_id});
-}
-
-absl::StatusOr<std::optional<FitRecord>> WriteTxn::FindFit(int64_t team_id,
-                                                           const std::string& public_id) {
-  return FindBy<FitRecord>(*connection_, kFitColumns, "public_id = ? AND team_id = ?", &public_id,
-                           team_id, ReadFit);
 }
 
 absl::Status WriteTxn::InsertCatSession(CatSessionRecord& r) {
@@ -709,17 +664,6 @@ absl::Status WriteTxn::AppendScore(int64_t monitor_id, int64_t t, double y) {
   return stmt->Run();
 }
 
-absl::StatusOr<std::optional<MonitorRecord>> WriteTxn::FindMonitor(int64_t team_id,
-                                                                   const std::string& public_id) {
-  return FindBy<MonitorRecord>(*connection_, kMonitorColumns, "public_id = ? AND team_id = ?",
-                               &public_id, team_id, ReadMonitor);
-}
-
-absl::StatusOr<std::vector<double>> WriteTxn::MonitorScores(int64_t monitor_id, int64_t first_t,
-                                                            int64_t last_t) {
-  return MonitorScoresIn(*connection_, monitor_id, first_t, last_t);
-}
-
 // ---- Storage ----
 
 int Storage::CurrentSchemaVersion() { return static_cast<int>(SchemaMigrations().size()); }
@@ -732,7 +676,8 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(const std::string& path,
   }
   std::unique_ptr<Storage> storage(new Storage(std::move(connection)));
   if (!options.read_only) {
-    ASSIGN_OR_RETURN(std::optional<std::string> created, storage->GetSetting("created_by"));
+    ASSIGN_OR_RETURN(std::optional<std::string> created,
+                     storage->Reads()->GetSetting("created_by"));
     if (!created.has_value()) RETURN_IF_ERROR(storage->PutSetting("created_by", Version()));
   }
   return storage;
@@ -762,6 +707,49 @@ absl::Status Storage::Write(absl::FunctionRef<absl::Status(WriteTxn&)> fn) {
   return txn.Commit();
 }
 
+Storage::ReadLease::ReadLease(Storage* storage, std::unique_ptr<Connection> own,
+                              Connection* connection)
+    : storage_(storage), own_(std::move(own)), reader_(connection) {}
+
+Storage::ReadLease::~ReadLease() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (own_ == nullptr) {
+    storage_->mu_.Unlock();  // locked by Reads()
+    return;
+  }
+  absl::MutexLock lock(&storage_->pool_mu_);
+  if (storage_->idle_readers_.size() < kIdleReaders) {
+    storage_->idle_readers_.push_back(std::move(own_));
+  }
+}
+
+// The lock of a ":memory:" lease is held from Reads() to the lease's destructor, which the
+// analysis cannot follow across the return: both are exempt, and nothing else touches mu_'s data
+// through a lease but its Reader.
+Storage::ReadLease Storage::Reads() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  std::unique_ptr<Connection> own;
+  if (path_ != ":memory:") {
+    {
+      absl::MutexLock lock(&pool_mu_);
+      if (!idle_readers_.empty()) {
+        own = std::move(idle_readers_.back());
+        idle_readers_.pop_back();
+      }
+    }
+    if (own == nullptr) {
+      ConnectionOptions options;
+      options.read_only = true;
+      absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(path_, options);
+      if (opened.ok()) own = *std::move(opened);  // else: the writer's connection, below
+    }
+  }
+  if (own != nullptr) {
+    Connection* connection = own.get();
+    return ReadLease(this, std::move(own), connection);
+  }
+  mu_.Lock();
+  return ReadLease(this, nullptr, connection_.get());
+}
+
 absl::Status Storage::Backup(const std::string& dest_path) {
   std::string path;
   {
@@ -776,8 +764,7 @@ absl::Status Storage::Backup(const std::string& dest_path) {
   return source->BackupTo(dest_path);
 }
 
-absl::StatusOr<std::optional<std::string>> Storage::GetSetting(const std::string& key) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<std::string>> Reader::GetSetting(const std::string& key) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT value FROM settings WHERE key=?"));
   RETURN_IF_ERROR(stmt->BindText(1, key));
@@ -795,13 +782,11 @@ absl::Status Storage::PutSetting(const std::string& key, const std::string& valu
   return txn.Commit();
 }
 
-absl::StatusOr<int64_t> Storage::CountHolding(Holding what, int64_t team_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<int64_t> Reader::CountHolding(Holding what, int64_t team_id) {
   return CountHoldingOn(*connection_, what, team_id);
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, double>>> Storage::TeamLimits(int64_t team_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<std::pair<std::string, double>>> Reader::TeamLimits(int64_t team_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT name, value FROM team_limits WHERE team_id = ? "
                                         "ORDER BY name"));
@@ -810,23 +795,20 @@ absl::StatusOr<std::vector<std::pair<std::string, double>>> Storage::TeamLimits(
       stmt, [](const Statement& s) { return std::make_pair(s.ColumnText(0), s.ColumnDouble(1)); });
 }
 
-absl::StatusOr<std::optional<int64_t>> Storage::FindTeam(const std::string& name) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<int64_t>> Reader::FindTeam(const std::string& name) {
   ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare("SELECT id FROM teams WHERE name = ?"));
   RETURN_IF_ERROR(stmt->BindText(1, name));
   return FirstRow<int64_t>(stmt, [](const Statement& s) { return s.ColumnInt(0); });
 }
 
-absl::StatusOr<std::optional<ApiKeyRecord>> Storage::FindApiKeyByHash(const std::string& hash) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<ApiKeyRecord>> Reader::FindApiKeyByHash(const std::string& hash) {
   ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(absl::StrCat("SELECT ", kApiKeyColumns,
                                                                        " WHERE k.hash = ?")));
   RETURN_IF_ERROR(stmt->BindBlob(1, hash));
   return FirstRow<ApiKeyRecord>(stmt, ReadApiKey);
 }
 
-absl::StatusOr<std::vector<ApiKeyRecord>> Storage::ListApiKeys(int64_t team_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<ApiKeyRecord>> Reader::ListApiKeys(int64_t team_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare(absl::StrCat("SELECT ", kApiKeyColumns,
                                                      " WHERE k.team_id = ? ORDER BY k.id")));
@@ -834,47 +816,39 @@ absl::StatusOr<std::vector<ApiKeyRecord>> Storage::ListApiKeys(int64_t team_id) 
   return Collect<ApiKeyRecord>(stmt, ReadApiKey);
 }
 
-absl::StatusOr<std::vector<AuditRecord>> Storage::ListAudits(int64_t team_id, int64_t before_id,
-                                                             int limit) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<AuditRecord>> Reader::ListAudits(int64_t team_id, int64_t before_id,
+                                                            int limit) {
   return ListNewest<AuditRecord>(*connection_, kAuditColumns, "team_id", team_id, before_id, limit,
                                  ReadAudit);
 }
 
-absl::StatusOr<std::optional<AuditRecord>> Storage::FindAudit(int64_t team_id,
-                                                              const std::string& public_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<AuditRecord>> Reader::FindAudit(int64_t team_id,
+                                                             const std::string& public_id) {
   return FindAuditIn(*connection_, team_id, public_id);
 }
 
-absl::StatusOr<std::vector<audit::Event>> Storage::AuditEvents(int64_t audit_id,
-                                                               int64_t after_seq) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<audit::Event>> Reader::AuditEvents(int64_t audit_id, int64_t after_seq) {
   return AuditEventsIn(*connection_, audit_id, after_seq);
 }
 
-absl::StatusOr<std::optional<BenchmarkRecord>> Storage::FindBenchmark(
-    int64_t team_id, const std::string& public_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<BenchmarkRecord>> Reader::FindBenchmark(int64_t team_id,
+                                                                     const std::string& public_id) {
   return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "public_id = ? AND team_id = ?",
                                  &public_id, team_id, ReadBenchmark);
 }
 
-absl::StatusOr<std::optional<BenchmarkRecord>> Storage::FindBenchmarkById(int64_t id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<BenchmarkRecord>> Reader::FindBenchmarkById(int64_t id) {
   return FindBy<BenchmarkRecord>(*connection_, kBenchmarkColumns, "id = ?", nullptr, id,
                                  ReadBenchmark);
 }
 
-absl::StatusOr<std::vector<BenchmarkRecord>> Storage::ListBenchmarks(int64_t team_id,
-                                                                     int64_t before_id, int limit) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<BenchmarkRecord>> Reader::ListBenchmarks(int64_t team_id,
+                                                                    int64_t before_id, int limit) {
   return ListNewest<BenchmarkRecord>(*connection_, kBenchmarkColumns, "team_id", team_id, before_id,
                                      limit, ReadBenchmark);
 }
 
-absl::StatusOr<std::vector<Entry>> Storage::BenchmarkEntries(int64_t benchmark_id, EntryKind kind) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<Entry>> Reader::BenchmarkEntries(int64_t benchmark_id, EntryKind kind) {
   return EntriesIn(*connection_, benchmark_id, kind);
 }
 
@@ -899,45 +873,29 @@ absl::Status ScanResponseRows(Connection& connection, int64_t benchmark_id,
 
 }  // namespace
 
-absl::Status Storage::ForEachResponseRow(int64_t benchmark_id,
-                                         absl::FunctionRef<void(int64_t, const std::string&)> row) {
-  std::string path;
-  {
-    absl::MutexLock lock(&mu_);
-    path = connection_->path();
-    if (path == ":memory:") return ScanResponseRows(*connection_, benchmark_id, row);
-  }
-  // A whole matrix (seconds for tens of millions of cells) is read on a read-only connection of
-  // its own, as Backup does, so that commits and other reads go on meanwhile. Its one SELECT is
-  // one read transaction: a consistent snapshot (WAL).
-  ConnectionOptions options;
-  options.read_only = true;
-  ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, Connection::Open(path, options));
-  return ScanResponseRows(*reader, benchmark_id, row);
+absl::Status Reader::ForEachResponseRow(int64_t benchmark_id,
+                                        absl::FunctionRef<void(int64_t, const std::string&)> row) {
+  return ScanResponseRows(*connection_, benchmark_id, row);
 }
 
-absl::StatusOr<std::optional<FitRecord>> Storage::FindFit(int64_t team_id,
-                                                          const std::string& public_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<FitRecord>> Reader::FindFit(int64_t team_id,
+                                                         const std::string& public_id) {
   return FindBy<FitRecord>(*connection_, kFitColumns, "public_id = ? AND team_id = ?", &public_id,
                            team_id, ReadFit);
 }
 
-absl::StatusOr<std::optional<FitRecord>> Storage::FindFitById(int64_t id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<FitRecord>> Reader::FindFitById(int64_t id) {
   return FindBy<FitRecord>(*connection_, kFitColumns, "id = ?", nullptr, id, ReadFit);
 }
 
-absl::StatusOr<std::vector<FitRecord>> Storage::ListFits(int64_t benchmark_id, int64_t before_id,
-                                                         int limit) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<FitRecord>> Reader::ListFits(int64_t benchmark_id, int64_t before_id,
+                                                        int limit) {
   return ListNewest<FitRecord>(*connection_, kFitColumns, "benchmark_id", benchmark_id, before_id,
                                limit, ReadFit);
 }
 
-absl::StatusOr<std::vector<FitRecord>> Storage::FitsInState(const std::vector<int>& states) {
+absl::StatusOr<std::vector<FitRecord>> Reader::FitsInState(const std::vector<int>& states) {
   std::vector<FitRecord> out;
-  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement * stmt, connection_->Prepare(absl::StrCat(
                                          "SELECT ", kFitColumns, " WHERE state = ? ORDER BY id")));
   for (int state : states) {
@@ -950,8 +908,7 @@ absl::StatusOr<std::vector<FitRecord>> Storage::FitsInState(const std::vector<in
   return out;
 }
 
-absl::StatusOr<std::optional<std::string>> Storage::FitTables(int64_t fit_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<std::string>> Reader::FitTables(int64_t fit_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT tables FROM fits WHERE id = ? AND tables IS NOT "
                                         "NULL"));
@@ -959,23 +916,20 @@ absl::StatusOr<std::optional<std::string>> Storage::FitTables(int64_t fit_id) {
   return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
-absl::StatusOr<std::optional<CatSessionRecord>> Storage::FindCatSession(
+absl::StatusOr<std::optional<CatSessionRecord>> Reader::FindCatSession(
     int64_t team_id, const std::string& public_id) {
-  absl::MutexLock lock(&mu_);
   return FindBy<CatSessionRecord>(*connection_, kCatSessionColumns, "public_id = ? AND team_id = ?",
                                   &public_id, team_id, ReadCatSession);
 }
 
-absl::StatusOr<std::vector<CatSessionRecord>> Storage::ListCatSessions(int64_t team_id,
-                                                                       int64_t before_id,
-                                                                       int limit) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<CatSessionRecord>> Reader::ListCatSessions(int64_t team_id,
+                                                                      int64_t before_id,
+                                                                      int limit) {
   return ListNewest<CatSessionRecord>(*connection_, kCatSessionColumns, "team_id", team_id,
                                       before_id, limit, ReadCatSession);
 }
 
-absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<CatEvent>> Reader::CatEvents(int64_t session_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT seq, kind, item, successes, trials FROM "
                                         "cat_events WHERE session_id = ? ORDER BY seq"));
@@ -989,23 +943,20 @@ absl::StatusOr<std::vector<CatEvent>> Storage::CatEvents(int64_t session_id) {
   });
 }
 
-absl::StatusOr<std::optional<ComparisonRecord>> Storage::FindComparison(
+absl::StatusOr<std::optional<ComparisonRecord>> Reader::FindComparison(
     int64_t team_id, const std::string& public_id) {
-  absl::MutexLock lock(&mu_);
   return FindBy<ComparisonRecord>(*connection_, kComparisonColumns, "public_id = ? AND team_id = ?",
                                   &public_id, team_id, ReadComparison);
 }
 
-absl::StatusOr<std::vector<ComparisonRecord>> Storage::ListComparisons(int64_t team_id,
-                                                                       int64_t before_id,
-                                                                       int limit) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<ComparisonRecord>> Reader::ListComparisons(int64_t team_id,
+                                                                      int64_t before_id,
+                                                                      int limit) {
   return ListNewest<ComparisonRecord>(*connection_, kComparisonColumns, "team_id", team_id,
                                       before_id, limit, ReadComparison);
 }
 
-absl::StatusOr<std::vector<CompareEvent>> Storage::CompareEvents(int64_t comparison_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<CompareEvent>> Reader::CompareEvents(int64_t comparison_id) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT seq, kind, item, b_successes, b_trials, "
                                         "a_successes, a_trials FROM compare_events WHERE "
@@ -1022,9 +973,8 @@ absl::StatusOr<std::vector<CompareEvent>> Storage::CompareEvents(int64_t compari
   });
 }
 
-absl::StatusOr<std::optional<std::string>> Storage::ResponseRow(int64_t benchmark_id,
-                                                                int64_t model_idx) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<std::string>> Reader::ResponseRow(int64_t benchmark_id,
+                                                               int64_t model_idx) {
   ASSIGN_OR_RETURN(Statement * stmt,
                    connection_->Prepare("SELECT cells FROM response_rows WHERE benchmark_id = ? "
                                         "AND model_idx = ?"));
@@ -1032,22 +982,19 @@ absl::StatusOr<std::optional<std::string>> Storage::ResponseRow(int64_t benchmar
   return FirstRow<std::string>(stmt, [](const Statement& s) { return s.ColumnBlob(0); });
 }
 
-absl::StatusOr<std::optional<MonitorRecord>> Storage::FindMonitor(int64_t team_id,
-                                                                  const std::string& public_id) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::optional<MonitorRecord>> Reader::FindMonitor(int64_t team_id,
+                                                                 const std::string& public_id) {
   return FindBy<MonitorRecord>(*connection_, kMonitorColumns, "public_id = ? AND team_id = ?",
                                &public_id, team_id, ReadMonitor);
 }
 
-absl::StatusOr<std::vector<double>> Storage::MonitorScores(int64_t monitor_id, int64_t first_t,
-                                                           int64_t last_t) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<double>> Reader::MonitorScores(int64_t monitor_id, int64_t first_t,
+                                                          int64_t last_t) {
   return MonitorScoresIn(*connection_, monitor_id, first_t, last_t);
 }
 
-absl::StatusOr<std::vector<MonitorRecord>> Storage::ListMonitors(int64_t team_id, int64_t before_id,
-                                                                 int limit) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<std::vector<MonitorRecord>> Reader::ListMonitors(int64_t team_id, int64_t before_id,
+                                                                int limit) {
   return ListNewest<MonitorRecord>(*connection_, kMonitorColumns, "team_id", team_id, before_id,
                                    limit, ReadMonitor);
 }

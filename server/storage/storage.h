@@ -2,14 +2,17 @@
 // applies the schema migrations on open, and exposes domain operations returning plain C++ values.
 // Nothing else in the server touches SQL.
 //
-// Reads are Storage methods. Writes happen inside Storage::Write(fn): fn gets a WriteTxn (the
-// domain write operations) inside one BEGIN IMMEDIATE transaction, committed durably
+// Reads are the methods of a Reader, written once: `storage.Reads()` hands one out on a read-only
+// connection of its own (file databases), a WriteTxn is one on the writer's connection. Writes
+// happen inside Storage::Write(fn): fn gets a WriteTxn (the domain write operations and every read)
+// inside one BEGIN IMMEDIATE transaction, committed durably
 // (synchronous=FULL) when fn returns OK and rolled back otherwise. The server's CommitQueue groups
 // many requests into one Write; each request runs inside a savepoint so a failing request undoes
 // only its own changes.
 //
-// Thread safety: all methods are safe to call from any thread; they serialize on one connection
-// (a Write holds it for the whole transaction).
+// Thread safety: all Storage methods are safe to call from any thread. Writes serialize on the one
+// writer connection (a Write holds it for the whole transaction); reads of a file database run
+// beside them, each lease on a connection no other thread uses meanwhile.
 #ifndef ASSAY_SERVER_STORAGE_STORAGE_H_
 #define ASSAY_SERVER_STORAGE_STORAGE_H_
 
@@ -149,8 +152,102 @@ struct StoredReply {
   std::string response;     // serialized reply
 };
 
+// Reads, on the connection their owner hands out: a WriteTxn's own (seeing the transaction's
+// writes) or a Storage::ReadLease's. One Reader is used by one thread at a time.
+class Reader {
+ public:
+  // Server-wide key/value settings (e.g. the assay version that created the database).
+  // GetSetting returns nullopt for an unknown key.
+  absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key);
+
+  // Teams and keys. FindTeam / FindApiKeyByHash: nullopt if unknown (a revoked key is returned
+  // with revoked = true).
+  absl::StatusOr<std::optional<int64_t>> FindTeam(const std::string& name);
+  absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByHash(const std::string& hash);
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(int64_t team_id);
+  // How much of `what` the team holds, as of this read (in a WriteTxn: this transaction).
+  absl::StatusOr<int64_t> CountHolding(Holding what, int64_t team_id);
+  // The team's limit overrides (name, value), by name.
+  absl::StatusOr<std::vector<std::pair<std::string, double>>> TeamLimits(int64_t team_id);
+
+  // Audits. FindAudit: nullopt unless `public_id` exists AND belongs to `team_id`.
+  // ListAudits: the team's audits with row id < before_id (0: no bound), newest first.
+  absl::StatusOr<std::optional<AuditRecord>> FindAudit(int64_t team_id,
+                                                       const std::string& public_id);
+  absl::StatusOr<std::vector<AuditRecord>> ListAudits(int64_t team_id, int64_t before_id,
+                                                      int limit);
+  // The audit's events with seq > after_seq, in order; DataLoss if the seqs are not consecutive.
+  absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
+  // Every event of one case, in log order: none, or its hand-out and then its label or void if it
+  // has one. Cost: two index lookups, and for a case closed soon after its hand-out (or still
+  // open) a scan of at most 8,192 events of the log.
+  absl::StatusOr<std::vector<audit::Event>> CaseEvents(int64_t audit_id,
+                                                       const std::string& case_id);
+
+  // Benchmarks. ListBenchmarks: newest first, row id < before_id (0: no bound). ResponseRow: one
+  // model's packed row (server/storage/response_rows.h), nullopt if it has none.
+  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmark(int64_t team_id,
+                                                               const std::string& public_id);
+  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmarkById(int64_t id);
+  absl::StatusOr<std::vector<BenchmarkRecord>> ListBenchmarks(int64_t team_id, int64_t before_id,
+                                                              int limit);
+  absl::StatusOr<std::vector<Entry>> BenchmarkEntries(int64_t benchmark_id, EntryKind kind);
+  absl::StatusOr<std::optional<std::string>> ResponseRow(int64_t benchmark_id, int64_t model_idx);
+  // Calls `row(model_idx, cells)` for every stored response row of the benchmark, in model order,
+  // all from one consistent read (one SELECT). Through a Storage read lease of a file database
+  // writes and other reads go on meanwhile.
+  absl::Status ForEachResponseRow(int64_t benchmark_id,
+                                  absl::FunctionRef<void(int64_t, const std::string&)> row);
+
+  // Fits. ListFits: the benchmark's fits, newest first, row id < before_id (0: no bound).
+  // FitsInState: every fit whose state is one of `states` (restart recovery), oldest first.
+  // FitTables: nullopt if the fit has no tables.
+  absl::StatusOr<std::optional<FitRecord>> FindFit(int64_t team_id, const std::string& public_id);
+  absl::StatusOr<std::optional<FitRecord>> FindFitById(int64_t id);
+  absl::StatusOr<std::vector<FitRecord>> ListFits(int64_t benchmark_id, int64_t before_id,
+                                                  int limit);
+  absl::StatusOr<std::vector<FitRecord>> FitsInState(const std::vector<int>& states);
+  absl::StatusOr<std::optional<std::string>> FitTables(int64_t fit_id);
+
+  // Adaptive-testing sessions. FindCatSession: nullopt unless it exists AND belongs to `team_id`.
+  // ListCatSessions: newest first, row id < before_id (0: no bound). CatEvents: in order.
+  absl::StatusOr<std::optional<CatSessionRecord>> FindCatSession(int64_t team_id,
+                                                                 const std::string& public_id);
+  absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id, int64_t before_id,
+                                                                int limit);
+  absl::StatusOr<std::vector<CatEvent>> CatEvents(int64_t session_id);
+
+  // Comparisons, as sessions: FindComparison is scoped to the team; ListComparisons newest first;
+  // CompareEvents in order (DataLoss on a gap).
+  absl::StatusOr<std::optional<ComparisonRecord>> FindComparison(int64_t team_id,
+                                                                 const std::string& public_id);
+  absl::StatusOr<std::vector<ComparisonRecord>> ListComparisons(int64_t team_id, int64_t before_id,
+                                                                int limit);
+  absl::StatusOr<std::vector<CompareEvent>> CompareEvents(int64_t comparison_id);
+
+  // Monitors. FindMonitor: nullopt unless it exists AND belongs to `team_id`. MonitorScores: the
+  // scores with first_t <= t <= last_t, in order (DataLoss on a gap). ListMonitors: newest first.
+  absl::StatusOr<std::optional<MonitorRecord>> FindMonitor(int64_t team_id,
+                                                           const std::string& public_id);
+  absl::StatusOr<std::vector<double>> MonitorScores(int64_t monitor_id, int64_t first_t,
+                                                    int64_t last_t);
+  absl::StatusOr<std::vector<MonitorRecord>> ListMonitors(int64_t team_id, int64_t before_id,
+                                                          int limit);
+
+  // Request ids (idempotent retries): nullopt if the team never used the id.
+  absl::StatusOr<std::optional<StoredReply>> FindReply(int64_t team_id,
+                                                       const std::string& request_id);
+
+ protected:
+  explicit Reader(Connection* connection) : connection_(connection) {}
+  Connection* connection_;
+
+ private:
+  friend class Storage;
+};
+
 // Write operations, valid only inside Storage::Write's callback (same thread).
-class WriteTxn {
+class WriteTxn : public Reader {
  public:
   // Nested savepoints: Savepoint() opens one; Release() keeps its changes, Rollback() undoes them.
   absl::Status Savepoint();
@@ -168,44 +265,27 @@ class WriteTxn {
                                             const std::string& description, int64_t now);
   absl::StatusOr<ApiKeyRecord> RevokeApiKey(int64_t team_id, const std::string& prefix,
                                             int64_t now);
-  // How much of `what` the team holds, as of this transaction.
-  absl::StatusOr<int64_t> CountHolding(Holding what, int64_t team_id);
   // Marks row `id` of `what` as no longer open (idempotent).
   absl::Status MarkClosed(Closable what, int64_t id);
   // A team's limit override: sets `name` to `value`, or removes it (back to the server's
   // default) when nullopt.
   absl::Status SetTeamLimit(int64_t team_id, const std::string& name, std::optional<double> value);
 
-  // Request ids (idempotent retries). FindReply: nullopt if the team never used the id.
-  absl::StatusOr<std::optional<StoredReply>> FindReply(int64_t team_id,
-                                                       const std::string& request_id);
+  // Request ids (idempotent retries; FindReply is a read).
   absl::Status PutReply(int64_t team_id, const std::string& request_id, const StoredReply& reply,
                         int64_t now);
 
   // Audits. InsertAudit fills record.id. AppendAuditEvent: `seq` must be the audit's next (1, 2,
-  // ...); AlreadyExists otherwise. CaseEvents: every event of one case, in log order: none, or
-  // its hand-out and then its label or void if it has one. Cost: two index lookups, and for a
-  // case closed soon after its hand-out (or still open) a scan of at most 8,192 events of the log.
+  // ...); AlreadyExists otherwise.
   absl::Status InsertAudit(AuditRecord& record);
   absl::Status AppendAuditEvent(int64_t audit_id, int64_t seq, const audit::Event& event);
-  absl::StatusOr<std::vector<audit::Event>> CaseEvents(int64_t audit_id,
-                                                       const std::string& case_id);
   absl::Status PutAuditSnapshot(int64_t audit_id, int64_t revision, const std::string& snapshot);
-  // As Storage::FindAudit / AuditEvents, seeing this transaction's own writes.
-  absl::StatusOr<std::optional<AuditRecord>> FindAudit(int64_t team_id,
-                                                       const std::string& public_id);
-  absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
 
   // Benchmarks. InsertBenchmark fills record.id; AlreadyExists if the team has one of that name.
-  // InsertEntry: `idx` must be the kind's next index. ResponseRow: nullopt if the model has none.
+  // InsertEntry: `idx` must be the kind's next index.
   absl::Status InsertBenchmark(BenchmarkRecord& record);
-  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmark(int64_t team_id,
-                                                               const std::string& public_id);
-  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmarkById(int64_t id);
-  absl::StatusOr<std::vector<Entry>> BenchmarkEntries(int64_t benchmark_id, EntryKind kind);
   absl::Status InsertEntry(int64_t benchmark_id, EntryKind kind, int64_t idx, const Entry& entry);
   absl::Status SetItemTags(int64_t benchmark_id, int64_t idx, const std::string& tags);
-  absl::StatusOr<std::optional<std::string>> ResponseRow(int64_t benchmark_id, int64_t model_idx);
   absl::Status PutResponseRow(int64_t benchmark_id, int64_t model_idx, const std::string& cells);
   absl::Status SetBenchmarkCounts(int64_t benchmark_id, int64_t num_models, int64_t num_items,
                                   int64_t num_cells);
@@ -216,7 +296,6 @@ class WriteTxn {
   absl::Status InsertFit(FitRecord& record);
   absl::Status UpdateFit(int64_t fit_id, int state, const std::string& record,
                          const std::optional<std::string>& tables);
-  absl::StatusOr<std::optional<FitRecord>> FindFit(int64_t team_id, const std::string& public_id);
 
   // Adaptive-testing sessions. AppendCatEvent: `seq` must be the session's next (1, 2, ...).
   absl::Status InsertCatSession(CatSessionRecord& record);
@@ -226,20 +305,14 @@ class WriteTxn {
   absl::Status InsertComparison(ComparisonRecord& record);
   absl::Status AppendCompareEvent(int64_t comparison_id, int64_t seq, const CompareEvent& event);
 
-  // Monitors. AppendScore: `t` must be the monitor's next. FindMonitor / MonitorScores as the
-  // Storage methods, seeing this transaction's writes.
+  // Monitors. AppendScore: `t` must be the monitor's next.
   absl::Status InsertMonitor(MonitorRecord& record);
   absl::Status AppendScore(int64_t monitor_id, int64_t t, double y);
   absl::Status PutMonitorSnapshot(int64_t monitor_id, int64_t t, const std::string& snapshot);
-  absl::StatusOr<std::optional<MonitorRecord>> FindMonitor(int64_t team_id,
-                                                           const std::string& public_id);
-  absl::StatusOr<std::vector<double>> MonitorScores(int64_t monitor_id, int64_t first_t,
-                                                    int64_t last_t);
 
  private:
   friend class Storage;
-  explicit WriteTxn(Connection* connection) : connection_(connection) {}
-  Connection* connection_;
+  explicit WriteTxn(Connection* connection) : Reader(connection) {}
   int depth_ = 0;
 };
 
@@ -269,89 +342,43 @@ class Storage {
   // exists) with SQLite's backup API; writers keep going meanwhile.
   absl::Status Backup(const std::string& dest_path);
 
-  // Server-wide key/value settings (e.g. the assay version that created the database).
-  // GetSetting returns nullopt for an unknown key.
-  absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key);
+  // Server-wide key/value settings (GetSetting is a read).
   absl::Status PutSetting(const std::string& key, const std::string& value);
 
-  // Teams and keys. FindTeam / FindApiKeyByHash: nullopt if unknown (a revoked key is returned
-  // with revoked = true).
-  absl::StatusOr<std::optional<int64_t>> FindTeam(const std::string& name);
-  absl::StatusOr<std::optional<ApiKeyRecord>> FindApiKeyByHash(const std::string& hash);
-  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys(int64_t team_id);
-  // As WriteTxn::CountHolding.
-  absl::StatusOr<int64_t> CountHolding(Holding what, int64_t team_id);
-  // The team's limit overrides (name, value), by name.
-  absl::StatusOr<std::vector<std::pair<std::string, double>>> TeamLimits(int64_t team_id);
+  // Reads, for as long as the lease lives: `storage.Reads()->FindAudit(...)`. File databases hand
+  // out a read-only connection of their own (WAL: the last committed state, never waiting for the
+  // writer; connections are kept for reuse); ":memory:" ones the writer's connection, between
+  // write transactions. Hold a lease only for the reads at hand, never across a Write.
+  class ReadLease {
+   public:
+    ReadLease(const ReadLease&) = delete;
+    ReadLease& operator=(const ReadLease&) = delete;
+    ~ReadLease();
+    Reader* operator->() { return &reader_; }
+    Reader& operator*() { return reader_; }
 
-  // Audits. FindAudit: nullopt unless `public_id` exists AND belongs to `team_id`.
-  // ListAudits: the team's audits with row id < before_id (0: no bound), newest first.
-  absl::StatusOr<std::optional<AuditRecord>> FindAudit(int64_t team_id,
-                                                       const std::string& public_id);
-  absl::StatusOr<std::vector<AuditRecord>> ListAudits(int64_t team_id, int64_t before_id,
-                                                      int limit);
-  // The audit's events with seq > after_seq, in order; DataLoss if the seqs are not consecutive.
-  absl::StatusOr<std::vector<audit::Event>> AuditEvents(int64_t audit_id, int64_t after_seq);
-
-  // Benchmarks, as the WriteTxn methods of the same names. ListBenchmarks: newest first, row id <
-  // before_id (0: no bound).
-  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmark(int64_t team_id,
-                                                               const std::string& public_id);
-  absl::StatusOr<std::optional<BenchmarkRecord>> FindBenchmarkById(int64_t id);
-  absl::StatusOr<std::vector<BenchmarkRecord>> ListBenchmarks(int64_t team_id, int64_t before_id,
-                                                              int limit);
-  absl::StatusOr<std::vector<Entry>> BenchmarkEntries(int64_t benchmark_id, EntryKind kind);
-  // Calls `row(model_idx, cells)` for every stored response row, in model order, all from one
-  // consistent read. File databases read on a connection of their own: writes and other reads
-  // are not held up while it runs (`row` may even call them).
-  absl::Status ForEachResponseRow(int64_t benchmark_id,
-                                  absl::FunctionRef<void(int64_t, const std::string&)> row);
-
-  // Fits. ListFits: the benchmark's fits, newest first, row id < before_id (0: no bound).
-  // FitsInState: every fit whose state is one of `states` (restart recovery), oldest first.
-  // FitTables: nullopt if the fit has no tables.
-  absl::StatusOr<std::optional<FitRecord>> FindFit(int64_t team_id, const std::string& public_id);
-  absl::StatusOr<std::optional<FitRecord>> FindFitById(int64_t id);
-  absl::StatusOr<std::vector<FitRecord>> ListFits(int64_t benchmark_id, int64_t before_id,
-                                                  int limit);
-  absl::StatusOr<std::vector<FitRecord>> FitsInState(const std::vector<int>& states);
-  absl::StatusOr<std::optional<std::string>> FitTables(int64_t fit_id);
-
-  // Adaptive-testing sessions. FindCatSession: nullopt unless it exists AND belongs to `team_id`.
-  // ListCatSessions: newest first, row id < before_id (0: no bound). CatEvents: in order.
-  absl::StatusOr<std::optional<CatSessionRecord>> FindCatSession(int64_t team_id,
-                                                                 const std::string& public_id);
-  absl::StatusOr<std::vector<CatSessionRecord>> ListCatSessions(int64_t team_id, int64_t before_id,
-                                                                int limit);
-  absl::StatusOr<std::vector<CatEvent>> CatEvents(int64_t session_id);
-
-  // Comparisons, as sessions: FindComparison is scoped to the team; ListComparisons newest first;
-  // CompareEvents in order (DataLoss on a gap).
-  absl::StatusOr<std::optional<ComparisonRecord>> FindComparison(int64_t team_id,
-                                                                 const std::string& public_id);
-  absl::StatusOr<std::vector<ComparisonRecord>> ListComparisons(int64_t team_id,
-                                                                int64_t before_id, int limit);
-  absl::StatusOr<std::vector<CompareEvent>> CompareEvents(int64_t comparison_id);
-  // One model's packed response row (server/storage/response_rows.h); nullopt if it has none.
-  absl::StatusOr<std::optional<std::string>> ResponseRow(int64_t benchmark_id, int64_t model_idx);
-
-  // Monitors. FindMonitor: nullopt unless it exists AND belongs to `team_id`. MonitorScores: the
-  // scores with first_t <= t <= last_t, in order (DataLoss on a gap). ListMonitors: newest first.
-  absl::StatusOr<std::optional<MonitorRecord>> FindMonitor(int64_t team_id,
-                                                           const std::string& public_id);
-  absl::StatusOr<std::vector<double>> MonitorScores(int64_t monitor_id, int64_t first_t,
-                                                    int64_t last_t);
-  absl::StatusOr<std::vector<MonitorRecord>> ListMonitors(int64_t team_id, int64_t before_id,
-                                                          int limit);
+   private:
+    friend class Storage;
+    ReadLease(Storage* storage, std::unique_ptr<Connection> own, Connection* connection);
+    Storage* storage_;
+    std::unique_ptr<Connection> own_;  // null: the writer's connection, locked
+    Reader reader_;
+  };
+  ReadLease Reads();
 
   // Forgets request ids older than `cutoff` (unix seconds). Returns how many.
   absl::StatusOr<int64_t> PurgeReplies(int64_t cutoff);
 
  private:
-  explicit Storage(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}
+  explicit Storage(std::unique_ptr<Connection> connection)
+      : path_(connection->path()), connection_(std::move(connection)) {}
 
+  static constexpr size_t kIdleReaders = 16;  // read connections kept for reuse
+  const std::string path_;
   absl::Mutex mu_;
   std::unique_ptr<Connection> connection_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace assay::storage
