@@ -99,6 +99,20 @@ TEST(SqliteTest, BindBindsEachValueByItsType) {
   EXPECT_FALSE(stmt->Bind(1, 2, 3, 4, 5, 6, 7, 8, 9, 10).ok());
 }
 
+// A read left mid-result keeps a transaction (and its snapshot) open until it is reset: what the
+// read connections' pool checks before reusing one.
+TEST(SqliteTest, AStatementLeftMidResultKeepsATransactionOpen) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(dir.path() + "/t.db"));
+  ASSERT_OK(c->Exec("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2)"));
+  EXPECT_FALSE(c->has_open_transaction());
+  ASSERT_OK_AND_ASSIGN(Statement * stmt, c->Prepare("SELECT x FROM t"));
+  ASSERT_THAT(stmt->Step(), IsOkAndHolds(true));
+  EXPECT_TRUE(c->has_open_transaction());
+  stmt->Reset();
+  EXPECT_FALSE(c->has_open_transaction());
+}
+
 TEST(SqliteTest, MigrationsRunOnceInOrder) {
   testing::TempDir dir;
   ASSERT_OK_AND_ASSIGN(auto c, Connection::Open(dir.File("m.db")));

@@ -264,6 +264,10 @@ absl::Status Connection::BackupTo(const std::string& dest_path) {
 
 bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
+bool Connection::has_open_transaction() const {
+  return sqlite3_txn_state(db_, nullptr) != SQLITE_TXN_NONE;
+}
+
 // ---- Transaction ----
 
 absl::StatusOr<Transaction> Transaction::Begin(Connection& connection) {

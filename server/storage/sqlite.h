@@ -149,6 +149,9 @@ class Connection {
   absl::Status BackupTo(const std::string& dest_path);
 
   bool in_transaction() const;
+  // Whether a transaction, read or write, is open (e.g. a statement left mid-result): a
+  // connection reused for reads must not be, or it would keep reading an old snapshot.
+  bool has_open_transaction() const;
   // Rows inserted, updated or deleted on this connection since it opened (sqlite3_total_changes64).
   int64_t total_changes() const;
   const std::string& path() const { return path_; }

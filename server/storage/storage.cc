@@ -716,6 +716,7 @@ Storage::ReadLease::~ReadLease() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     storage_->mu_.Unlock();  // locked by Reads()
     return;
   }
+  if (own_->has_open_transaction()) return;  // a read left open: not reused (closed here)
   absl::MutexLock lock(&storage_->pool_mu_);
   if (storage_->idle_readers_.size() < kIdleReaders) {
     storage_->idle_readers_.push_back(std::move(own_));
