@@ -84,6 +84,10 @@ TEST(ResponseRowsTest, MalformedRowsAreDataLoss) {
   ASSERT_EQ(unobserved_correct[0], 2);
   unobserved_correct[14 + 2] = 0x02;  // item 1 correct but not observed
   bad.push_back(unobserved_correct);
+  std::string past_span = PackRow({{0, 1, 1}, {2, 0, 1}, {9, 1, 1}});  // span 10: 2 bytes a map
+  past_span[14 + 1] = static_cast<char>(past_span[14 + 1] | 0x04);  // observed item 10
+  past_span[2] = 4;                                                 // and counted
+  bad.push_back(past_span);
   std::vector<float> y(1000);
   for (const std::string& row : bad) {
     EXPECT_TRUE(absl::IsDataLoss(UnpackRow(row).status())) << row.size();

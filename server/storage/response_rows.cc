@@ -54,6 +54,13 @@ absl::StatusOr<RowView> Parse(absl::string_view bytes) {
   }
   v.body = bytes.data() + kBitmapHeader;
   v.correct = v.body + width;
+  if (v.span % 8 != 0) {  // bits past the span (readers write 64 items a step) must be clear
+    const unsigned tail = ~((1u << (v.span % 8)) - 1) & 0xffu;
+    if ((static_cast<uint8_t>(v.body[width - 1]) & tail) != 0 ||
+        (static_cast<uint8_t>(v.correct[width - 1]) & tail) != 0) {
+      return absl::DataLossError("response row: bits set past the span");
+    }
+  }
   uint64_t count = 0;
   for (size_t b = 0; b < width; ++b) {
     const auto seen = static_cast<uint8_t>(v.body[b]);
