@@ -302,14 +302,13 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
     }
   }
   // One model's cells in the chunk: PackedCells sorted by item, or, in a bitmap chunk whose items
-  // are consecutive benchmark items, bits [offset, offset + span) of the bitmaps for items
-  // first .. first + span − 1 (stored without a PackedCell per cell).
+  // are consecutive benchmark items, the row already packed from the chunk's bits (no PackedCell
+  // per cell); `count` cells either way.
   struct RowUpdate {
     int32_t model = 0;
+    int64_t count = 0;
     const std::vector<PackedCell>* cells = nullptr;
-    int32_t first = 0;
-    uint32_t span = 0;
-    size_t offset = 0;
+    std::string packed;
   };
   // Calls `update` for each model of the chunk with cells.
   const auto for_each_model = [&](absl::FunctionRef<absl::Status(const RowUpdate&)> update) {
@@ -320,7 +319,8 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
       while (end < cells.size() && cells[end].model == cells[begin].model) {
         row.push_back(cells[end++].cell);
       }
-      RETURN_IF_ERROR(update(RowUpdate{cells[begin].model, &row}));
+      RETURN_IF_ERROR(
+          update(RowUpdate{cells[begin].model, static_cast<int64_t>(row.size()), &row}));
       begin = end;
     }
     if (!chunk.has_bitmaps()) return absl::OkStatus();
@@ -334,8 +334,12 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
     }
     for (size_t m = 0; m < model_of.size(); ++m) {
       if (consecutive && items > 0) {
-        RETURN_IF_ERROR(update(
-            RowUpdate{model_of[m], nullptr, item_of[0], static_cast<uint32_t>(items), m * items}));
+        RowUpdate u{model_of[m]};
+        uint32_t count = 0;
+        u.packed = PackBitRow(item_of[0], static_cast<uint32_t>(items), b.observed(), b.correct(),
+                              m * items, count);
+        u.count = count;
+        if (count > 0) RETURN_IF_ERROR(update(u));
         continue;
       }
       row.clear();
@@ -347,7 +351,9 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
         std::sort(row.begin(), row.end(),
                   [](const PackedCell& x, const PackedCell& y) { return x.item < y.item; });
       }
-      if (!row.empty()) RETURN_IF_ERROR(update(RowUpdate{model_of[m], &row}));
+      if (!row.empty()) {
+        RETURN_IF_ERROR(update(RowUpdate{model_of[m], static_cast<int64_t>(row.size()), &row}));
+      }
     }
     return absl::OkStatus();
   };
@@ -369,22 +375,15 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
   MergeCounts counts;
   int64_t received = 0;
   RETURN_IF_ERROR(for_each_model([&](const RowUpdate& u) -> absl::Status {
+    received += u.count;
     ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.ResponseRow(row_id, u.model));
-    std::string packed;  // the bits' row, packed
-    uint32_t bit_cells = 0;
-    if (u.cells == nullptr) {
-      packed = PackBitRow(u.first, u.span, chunk.bitmaps().observed(), chunk.bitmaps().correct(),
-                          u.offset, bit_cells);
-    }
-    received += u.cells != nullptr ? static_cast<int64_t>(u.cells->size()) : bit_cells;
     if (!stored.has_value()) {  // a new row: every cell added
-      counts.added += u.cells != nullptr ? static_cast<int64_t>(u.cells->size()) : bit_cells;
-      if (u.cells == nullptr && bit_cells == 0) return absl::OkStatus();
-      return txn.PutResponseRow(row_id, u.model, u.cells != nullptr ? PackRow(*u.cells) : packed);
+      counts.added += u.count;
+      return txn.PutResponseRow(row_id, u.model, u.cells != nullptr ? PackRow(*u.cells) : u.packed);
     }
     std::vector<PackedCell> unpacked;
     if (u.cells == nullptr) {
-      ASSIGN_OR_RETURN(unpacked, UnpackRow(packed));
+      ASSIGN_OR_RETURN(unpacked, UnpackRow(u.packed));
     }
     ASSIGN_OR_RETURN(std::vector<PackedCell> row, UnpackRow(*stored));
     const MergeCounts c = MergeRow(row, u.cells != nullptr ? *u.cells : unpacked);

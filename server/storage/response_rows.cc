@@ -75,24 +75,33 @@ absl::StatusOr<RowView> Parse(absl::string_view bytes) {
   return v;
 }
 
-// Calls `cell(item, y)` for each cell of a format-2 row in item order until it returns false;
-// returns whether it went through every cell.
-template <typename Cell>
-bool ForEachBit(const RowView& v, Cell&& cell) {
+// Calls `word(first_item, seen, right)` for each 64 items of a format-2 row's span, in order:
+// bit b of `seen` is set where item first_item + b is observed, of `right` where it is correct.
+// Stops (returning false) when `word` returns false.
+template <typename Word>
+bool ForEachWord(const RowView& v, Word&& word) {
   const size_t width = BitmapBytes(v.span);
   for (size_t w = 0; w < width; w += 8) {
     uint64_t seen = 0, right = 0;
     const size_t take = std::min<size_t>(8, width - w);
     std::memcpy(&seen, v.body + w, take);
     std::memcpy(&right, v.correct + w, take);
-    while (seen != 0) {
-      const int bit = __builtin_ctzll(seen);
-      seen &= seen - 1;
-      const int32_t item = v.first + static_cast<int32_t>(8 * w) + bit;
-      if (!cell(item, static_cast<float>((right >> bit) & 1))) return false;
-    }
+    if (!word(v.first + static_cast<int32_t>(8 * w), seen, right)) return false;
   }
   return true;
+}
+
+// Calls `cell(item, y)` for each cell of a format-2 row in item order until it returns false;
+// returns whether it went through every cell.
+template <typename Cell>
+bool ForEachBit(const RowView& v, Cell&& cell) {
+  return ForEachWord(v, [&](int32_t first, uint64_t seen, uint64_t right) {
+    for (; seen != 0; seen &= seen - 1) {
+      const int bit = __builtin_ctzll(seen);
+      if (!cell(first + bit, static_cast<float>((right >> bit) & 1))) return false;
+    }
+    return true;
+  });
 }
 
 // As ForEachBit, for either format of a row without trials (checked by the caller).
@@ -186,20 +195,6 @@ std::string PackBitRow(int32_t first, uint32_t span, absl::string_view observed,
   for (const char byte : seen)
     n += static_cast<uint32_t>(__builtin_popcount(static_cast<uint8_t>(byte)));
   count = n;
-  const size_t width = BitmapBytes(span);
-  if (n == 0 || kListHeader + 8 * static_cast<size_t>(n) <= kBitmapHeader + 2 * width) {
-    // Sparse: the cell list is smaller (PackRow decides the same way).
-    std::vector<PackedCell> cells;
-    cells.reserve(n);
-    const std::string right = CopyBits(correct, offset, span);
-    for (uint32_t k = 0; k < span; ++k) {
-      if (((static_cast<uint8_t>(seen[k / 8]) >> (k % 8)) & 1) == 0) continue;
-      cells.push_back(PackedCell{
-          first + static_cast<int32_t>(k),
-          static_cast<float>((static_cast<uint8_t>(right[k / 8]) >> (k % 8)) & 1), 1.0f});
-    }
-    return PackRow(cells);
-  }
   std::string out(kBitmapHeader, '\0');
   out[0] = static_cast<char>(kBitmaps);
   std::memcpy(&out[2], &n, 4);
@@ -207,6 +202,9 @@ std::string PackBitRow(int32_t first, uint32_t span, absl::string_view observed,
   std::memcpy(&out[10], &span, 4);
   out += seen;
   out += CopyBits(correct, offset, span);
+  if (kListHeader + 8 * static_cast<size_t>(n) <= out.size()) {
+    return PackRow(*UnpackRow(out));  // sparse: the cell list is smaller (as PackRow decides)
+  }
   return out;
 }
 
@@ -242,24 +240,18 @@ absl::Status DecodeUnitTrialRow(absl::string_view bytes, float* y, size_t width)
   if (v.format == kBitmaps) {  // 64 items a step; a fully observed word without a branch per bit
     if (v.n == 0) return absl::OkStatus();
     if (static_cast<uint64_t>(v.first) + v.span > width) return beyond();
-    const size_t bytes_wide = BitmapBytes(v.span);
-    float* out = y + v.first;
-    for (size_t w = 0; w < bytes_wide; w += 8) {
-      uint64_t seen = 0, right = 0;
-      const size_t take = std::min<size_t>(8, bytes_wide - w);
-      std::memcpy(&seen, v.body + w, take);
-      std::memcpy(&right, v.correct + w, take);
-      float* at = out + 8 * w;
+    ForEachWord(v, [y](int32_t first, uint64_t seen, uint64_t right) {
+      float* at = y + first;
       if (seen == ~uint64_t{0}) {
         for (int bit = 0; bit < 64; ++bit) at[bit] = static_cast<float>((right >> bit) & 1);
-        continue;
+        return true;
       }
-      while (seen != 0) {
+      for (; seen != 0; seen &= seen - 1) {
         const int bit = __builtin_ctzll(seen);
-        seen &= seen - 1;
         at[bit] = static_cast<float>((right >> bit) & 1);
       }
-    }
+      return true;
+    });
     return absl::OkStatus();
   }
   if (!ForEachUnitCell(v, [&](int32_t item, float value) {
