@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "client/audit_command.h"
+#include "client/cli/audit_command.h"
 #include "client/import/csv.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"

@@ -17,7 +17,7 @@
 #include "assay/v1/cat.grpc.pb.h"
 #include "assay/v1/compare.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
-#include "client/upload.h"
+#include "client/lib/upload.h"
 #include "core/audit/audit.h"
 #include "core/audit/monitor.h"
 #include "core/compare/comparison.h"

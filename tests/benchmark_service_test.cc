@@ -11,9 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
-#include "client/fit_command.h"
+#include "client/cli/fit_command.h"
 #include "client/import/csv.h"
-#include "client/upload.h"
+#include "client/lib/upload.h"
 #include "core/irt/fit.h"
 #include "core/irt/report.h"
 #include "tests/testing/api.h"

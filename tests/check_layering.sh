@@ -3,7 +3,10 @@
 #  - core/ is pure: no gRPC, protobuf, SQLite or stream I/O includes, and its CMake target links
 #    only Eigen and Abseil;
 #  - only server/storage/ includes sqlite3.h;
-#  - client/ never includes server/ (it talks to the server only through proto);
+#  - client/ never includes server/ (it talks to the server only through proto), and is layered
+#    (ARCHITECTURE.md, "The client's libraries"): the CLI (client/cli/) reaches the server only
+#    through the client library (client/lib/: no gRPC includes, no stubs of its own); the library
+#    includes neither the CLI nor CLI11; the importers (client/import/) include neither, nor gRPC;
 #  - Eigen is included only through core/base/eigen.h;
 #  - server/ is layered (ARCHITECTURE.md, "The server's layers"): the adapters grpc/ and http/ call
 #    only api/; api/ calls resources/ (and runtime/, storage/); resources/ call runtime/ and
@@ -49,5 +52,14 @@ forbid server/grpc 'server/(resources|storage|http)/|server/runtime/(auth|commit
   "the gRPC adapter calls only server/api/ (and the log)"
 forbid server/http 'server/(resources|storage|grpc)/|server/runtime/(auth|commit_queue|executor)|grpcpp' \
   "the HTTP adapter calls only server/api/ (and the log)"
+forbid client/lib 'client/cli/|CLI/' "client/lib/ must not include the CLI or CLI11"
+forbid client/import 'client/(lib|cli)/|grpcpp|grpc/|assay/v1/.*grpc' \
+  "client/import/ must not include the client library, the CLI or gRPC"
+forbid client/cli 'grpcpp|grpc/|assay/v1/.*\.grpc\.pb\.h' \
+  "client/cli/ calls the server only through client/lib/"
+if [ -d client/cli ] && hits=$(grep -rnE 'NewStub|grpc::' client/cli --include='*.h' --include='*.cc'); then
+  report "client/cli/ calls the server only through client/lib/ (no stubs of its own):"
+  echo "$hits" >&2
+fi
 [ "$fail" -eq 0 ] && echo "layering: ok"
 exit "$fail"

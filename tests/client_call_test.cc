@@ -1,14 +1,17 @@
 // The client library's conventions against a fake server that fails on purpose: idempotency keys
 // are filled in and kept across attempts, transient failures are retried only when a repeat is
-// safe (call.h); uploads are resent after a broken stream (upload.h); watches reconnect and never
-// deliver a state twice (watch.h).
+// safe (call.h), and the typed clients (api.h) call that way and page through lists; uploads are
+// resent after a broken stream (upload.h); watches reconnect and never deliver a state twice
+// (watch.h).
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -16,9 +19,10 @@
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "assay/v1/teams.grpc.pb.h"
-#include "client/call.h"
-#include "client/upload.h"
-#include "client/watch.h"
+#include "client/lib/api.h"
+#include "client/lib/call.h"
+#include "client/lib/upload.h"
+#include "client/lib/watch.h"
 #include "core/irt/responses.h"
 #include "tests/testing/status_matchers.h"
 
@@ -52,6 +56,18 @@ class FlakyBenchmarks final : public v1::BenchmarkService::Service {
     std::lock_guard<std::mutex> lock(mu);
     if (++get_calls <= failures) return failure;
     response->set_id("bm_1");
+    return grpc::Status::OK;
+  }
+  // 2,500 benchmarks "bm_0".."bm_2499", pages of at most 1,000; the page token is the offset.
+  std::vector<int> page_sizes;
+  grpc::Status ListBenchmarks(grpc::ServerContext*, const v1::ListBenchmarksRequest* request,
+                              v1::ListBenchmarksResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu);
+    page_sizes.push_back(request->page_size());
+    const int first = request->page_token().empty() ? 0 : std::stoi(request->page_token());
+    const int end = std::min(2500, first + std::min(1000, request->page_size()));
+    for (int i = first; i < end; ++i) response->add_benchmarks()->set_id("bm_" + std::to_string(i));
+    if (end < 2500) response->set_next_page_token(std::to_string(end));
     return grpc::Status::OK;
   }
   // Reads the stream; the first `failures` streams break after one chunk.
@@ -239,6 +255,37 @@ TEST_F(CallTest, IdempotentCallsAreRetriedWithoutAKey) {
                  v1::GetBenchmarkRequest(), "GetBenchmark", CallKind::kIdempotent)
                 .status());
   EXPECT_EQ(benchmarks_.get_calls, 3);
+}
+
+// The typed clients decide which calls are writes (one key for every attempt) and which are reads
+// (retried without one), so a caller cannot get it wrong.
+TEST_F(CallTest, TypedClientsCallWithTheConventions) {
+  benchmarks_.failures = 2;
+  const BenchmarksClient benchmarks(*client_);
+  ASSERT_OK_AND_ASSIGN(v1::Benchmark bm, benchmarks.CreateBenchmark(v1::CreateBenchmarkRequest()));
+  EXPECT_EQ(bm.id(), "bm_1");
+  ASSERT_THAT(benchmarks_.request_ids, SizeIs(3));
+  EXPECT_THAT(benchmarks_.request_ids[0], SizeIs(32));
+  EXPECT_THAT(benchmarks_.request_ids, Each(benchmarks_.request_ids[0]));
+  ASSERT_OK(benchmarks.GetBenchmark("bm_1").status());
+  EXPECT_EQ(benchmarks_.get_calls, 3);
+  EXPECT_THAT(TeamsClient(*client_).CreateApiKey(v1::CreateApiKeyRequest()),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("CreateApiKey: ")));
+  EXPECT_EQ(teams_.calls.load(), 1);  // no key: never repeated
+}
+
+TEST_F(CallTest, TypedListsFetchEveryPageOrTheLimit) {
+  const BenchmarksClient benchmarks(*client_);
+  ASSERT_OK_AND_ASSIGN(v1::ListBenchmarksResponse all, benchmarks.ListBenchmarks());
+  ASSERT_EQ(all.benchmarks_size(), 2500);
+  EXPECT_EQ(all.benchmarks(2499).id(), "bm_2499");
+  EXPECT_TRUE(all.next_page_token().empty());
+  EXPECT_THAT(benchmarks_.page_sizes, ::testing::ElementsAre(1000, 1000, 1000));
+  benchmarks_.page_sizes.clear();
+  ASSERT_OK_AND_ASSIGN(v1::ListBenchmarksResponse some, benchmarks.ListBenchmarks(1200));
+  ASSERT_EQ(some.benchmarks_size(), 1200);
+  EXPECT_EQ(some.benchmarks(1199).id(), "bm_1199");
+  EXPECT_THAT(benchmarks_.page_sizes, ::testing::ElementsAre(1000, 200));
 }
 
 // Two models × three items, one chunk per model.

@@ -5,7 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include "client/client.h"
+#include "client/lib/client.h"
 #include "core/base/version.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "server/storage/storage.h"

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "assay/v1/benchmarks.grpc.pb.h"
-#include "client/call.h"
-#include "client/client.h"
+#include "client/lib/call.h"
+#include "client/lib/client.h"
 #include "nlohmann/json.hpp"
 #include "server/runtime/fair_queue.h"
 #include "server/storage/sqlite.h"

@@ -27,7 +27,7 @@
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
-#include "client/upload.h"
+#include "client/lib/upload.h"
 #include "tests/testing/api.h"
 #include "tests/testing/assayd_process.h"
 #include "tests/testing/irt_sim.h"

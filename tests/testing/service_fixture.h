@@ -14,7 +14,7 @@
 #include "assay/v1/compare.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
 #include "assay/v1/teams.grpc.pb.h"
-#include "client/upload.h"
+#include "client/lib/upload.h"
 #include "server/admin.h"
 #include "server/server.h"
 #include "tests/testing/api.h"

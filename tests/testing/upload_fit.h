@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
-#include "client/upload.h"
+#include "client/lib/upload.h"
 #include "core/irt/responses.h"
 #include "tests/testing/api.h"
 

@@ -1,8 +1,8 @@
 // How the CLI prints results: aligned columns or key/value lines for people, CSV or the API's
 // own JSON (proto3 JSON mapping, field names as in the .proto, the form grpcurl prints) for
 // scripts.
-#ifndef ASSAY_CLIENT_OUTPUT_H_
-#define ASSAY_CLIENT_OUTPUT_H_
+#ifndef ASSAY_CLIENT_CLI_OUTPUT_H_
+#define ASSAY_CLIENT_CLI_OUTPUT_H_
 
 #include <google/protobuf/message.h>
 
@@ -39,4 +39,4 @@ std::string Time(int64_t unix_seconds);
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_OUTPUT_H_
+#endif  // ASSAY_CLIENT_CLI_OUTPUT_H_

@@ -1,7 +1,7 @@
 // `assay compare simulate`: runs a comparison offline, answering from two rows of known
 // responses (the whole benchmark's outcomes of A and B), as the service would run it.
-#ifndef ASSAY_CLIENT_COMPARE_COMMAND_H_
-#define ASSAY_CLIENT_COMPARE_COMMAND_H_
+#ifndef ASSAY_CLIENT_CLI_COMPARE_COMMAND_H_
+#define ASSAY_CLIENT_CLI_COMPARE_COMMAND_H_
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -32,4 +32,4 @@ absl::Status RunCompareSimulate(const CompareSimulateArgs& args);
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_COMPARE_COMMAND_H_
+#endif  // ASSAY_CLIENT_CLI_COMPARE_COMMAND_H_

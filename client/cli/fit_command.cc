@@ -1,4 +1,4 @@
-#include "client/fit_command.h"
+#include "client/cli/fit_command.h"
 
 #include <chrono>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "absl/time/clock.h"
 #include "client/import/csv.h"
 #include "client/import/logs.h"
-#include "client/output.h"
+#include "client/cli/output.h"
 #include "core/base/status_macros.h"
 #include "core/base/version.h"
 #include "core/irt/report.h"

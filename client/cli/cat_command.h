@@ -1,6 +1,6 @@
 // `assay cat simulate`: runs an adaptive test offline, answering from a row of known responses.
-#ifndef ASSAY_CLIENT_CAT_COMMAND_H_
-#define ASSAY_CLIENT_CAT_COMMAND_H_
+#ifndef ASSAY_CLIENT_CLI_CAT_COMMAND_H_
+#define ASSAY_CLIENT_CLI_CAT_COMMAND_H_
 
 #include <CLI/CLI.hpp>
 #include <string>
@@ -45,4 +45,4 @@ absl::Status RunCatSimulate(const CatSimulateArgs& args);
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_CAT_COMMAND_H_
+#endif  // ASSAY_CLIENT_CLI_CAT_COMMAND_H_

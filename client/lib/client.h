@@ -1,7 +1,7 @@
 // AssayClient: the C++ client library. One channel per client; every call carries a deadline.
 // Thread safety: methods may be called concurrently (gRPC channels and stubs are thread safe).
-#ifndef ASSAY_CLIENT_CLIENT_H_
-#define ASSAY_CLIENT_CLIENT_H_
+#ifndef ASSAY_CLIENT_LIB_CLIENT_H_
+#define ASSAY_CLIENT_LIB_CLIENT_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -57,4 +57,4 @@ class AssayClient {
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_CLIENT_H_
+#endif  // ASSAY_CLIENT_LIB_CLIENT_H_

@@ -1,4 +1,4 @@
-#include "client/compare_command.h"
+#include "client/cli/compare_command.h"
 
 #include <cmath>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/cat_command.h"
+#include "client/cli/cat_command.h"
 #include "client/import/csv.h"
 #include "core/base/status_macros.h"
 #include "core/compare/comparison.h"

@@ -1,6 +1,6 @@
 // `assay fit`: offline calibration of a response file into ability and item tables.
-#ifndef ASSAY_CLIENT_FIT_COMMAND_H_
-#define ASSAY_CLIENT_FIT_COMMAND_H_
+#ifndef ASSAY_CLIENT_CLI_FIT_COMMAND_H_
+#define ASSAY_CLIENT_CLI_FIT_COMMAND_H_
 
 #include <CLI/CLI.hpp>
 #include <string>
@@ -30,4 +30,4 @@ absl::Status RunFit(const FitArgs& args);
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_FIT_COMMAND_H_
+#endif  // ASSAY_CLIENT_CLI_FIT_COMMAND_H_

@@ -1,4 +1,4 @@
-#include "client/watch.h"
+#include "client/lib/watch.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -11,7 +11,7 @@
 #include "assay/v1/benchmarks.grpc.pb.h"
 #include "assay/v1/compare.grpc.pb.h"
 #include "assay/v1/monitor.grpc.pb.h"
-#include "client/call.h"
+#include "client/lib/call.h"
 #include "core/base/status_macros.h"
 
 namespace assay::client {

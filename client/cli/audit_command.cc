@@ -1,4 +1,4 @@
-#include "client/audit_command.h"
+#include "client/cli/audit_command.h"
 
 #include <google/protobuf/util/json_util.h>
 

@@ -13,8 +13,8 @@
 // `on_update` returns false to stop watching (the stream is cancelled; the result is OK). A watch
 // ends OK when the server ends the stream (a finished fit, a decided audit). Errors carry the
 // server's status, message prefixed by the call's name.
-#ifndef ASSAY_CLIENT_WATCH_H_
-#define ASSAY_CLIENT_WATCH_H_
+#ifndef ASSAY_CLIENT_LIB_WATCH_H_
+#define ASSAY_CLIENT_LIB_WATCH_H_
 
 #include <functional>
 #include <string>
@@ -25,7 +25,7 @@
 #include "assay/v1/benchmarks.pb.h"
 #include "assay/v1/compare.pb.h"
 #include "assay/v1/monitor.pb.h"
-#include "client/client.h"
+#include "client/lib/client.h"
 
 namespace assay::client {
 
@@ -56,4 +56,4 @@ absl::Status WatchComparison(const AssayClient& client, const std::string& compa
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_WATCH_H_
+#endif  // ASSAY_CLIENT_LIB_WATCH_H_

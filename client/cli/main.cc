@@ -9,13 +9,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "client/api_commands.h"
-#include "client/audit_command.h"
-#include "client/cat_command.h"
-#include "client/client.h"
-#include "client/compare_command.h"
-#include "client/demo_command.h"
-#include "client/fit_command.h"
+#include "client/cli/api_commands.h"
+#include "client/cli/audit_command.h"
+#include "client/cli/cat_command.h"
+#include "client/lib/client.h"
+#include "client/cli/compare_command.h"
+#include "client/cli/demo_command.h"
+#include "client/cli/fit_command.h"
 
 namespace {
 

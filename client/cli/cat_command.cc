@@ -1,4 +1,4 @@
-#include "client/cat_command.h"
+#include "client/cli/cat_command.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,7 +1,7 @@
 // `assay audit replay`: runs an audit offline over a file of labels and prints one CSV row per
 // label until the decision.
-#ifndef ASSAY_CLIENT_AUDIT_COMMAND_H_
-#define ASSAY_CLIENT_AUDIT_COMMAND_H_
+#ifndef ASSAY_CLIENT_CLI_AUDIT_COMMAND_H_
+#define ASSAY_CLIENT_CLI_AUDIT_COMMAND_H_
 
 #include <CLI/CLI.hpp>
 #include <string>
@@ -46,4 +46,4 @@ absl::Status RunAuditReplay(const AuditReplayArgs& args);
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_AUDIT_COMMAND_H_
+#endif  // ASSAY_CLIENT_CLI_AUDIT_COMMAND_H_

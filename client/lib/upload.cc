@@ -1,11 +1,11 @@
-#include "client/upload.h"
+#include "client/lib/upload.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "client/call.h"
-#include "client/client.h"
+#include "client/lib/call.h"
+#include "client/lib/client.h"
 
 namespace assay::client {
 

@@ -1,4 +1,4 @@
-#include "client/output.h"
+#include "client/cli/output.h"
 
 #include <google/protobuf/util/json_util.h>
 

@@ -1,4 +1,4 @@
-#include "client/call.h"
+#include "client/lib/call.h"
 
 #include <algorithm>
 #include <random>

@@ -1,8 +1,8 @@
 // Response uploads: a ResponseMatrix cut into UploadResponses chunks (whole models where they fit,
 // models in matrix order, each chunk with its own model and item dictionaries), the
 // client-streaming call that sends them, and the same with the client's conventions and retries.
-#ifndef ASSAY_CLIENT_UPLOAD_H_
-#define ASSAY_CLIENT_UPLOAD_H_
+#ifndef ASSAY_CLIENT_LIB_UPLOAD_H_
+#define ASSAY_CLIENT_LIB_UPLOAD_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
-#include "client/client.h"
+#include "client/lib/client.h"
 #include "core/irt/responses.h"
 
 namespace assay::client {
@@ -52,4 +52,4 @@ absl::StatusOr<v1::UploadResponsesResponse> UploadResponses(const AssayClient& c
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_UPLOAD_H_
+#endif  // ASSAY_CLIENT_LIB_UPLOAD_H_

@@ -10,8 +10,8 @@
 //    A retry is sent only when it is safe: the request carries a request_id, or the caller marks
 //    the call idempotent (CallKind).
 // Errors keep the server's code; the message is prefixed by `what`.
-#ifndef ASSAY_CLIENT_CALL_H_
-#define ASSAY_CLIENT_CALL_H_
+#ifndef ASSAY_CLIENT_LIB_CALL_H_
+#define ASSAY_CLIENT_LIB_CALL_H_
 
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
-#include "client/client.h"
+#include "client/lib/client.h"
 
 namespace assay::client {
 
@@ -76,4 +76,4 @@ absl::StatusOr<Response> Call(const AssayClient& client, Stub& stub,
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_CALL_H_
+#endif  // ASSAY_CLIENT_LIB_CALL_H_

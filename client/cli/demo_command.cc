@@ -1,4 +1,4 @@
-#include "client/demo_command.h"
+#include "client/cli/demo_command.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,14 +8,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "assay/v1/audit.grpc.pb.h"
-#include "assay/v1/benchmarks.grpc.pb.h"
-#include "assay/v1/cat.grpc.pb.h"
-#include "client/compare.h"
 #include "client/import/csv.h"
-#include "client/upload.h"
-#include "client/watch.h"
+#include "client/lib/api.h"
+#include "client/lib/upload.h"
+#include "client/lib/watch.h"
 #include "core/base/status_macros.h"
+#include "proto/convert/compare_options.h"
 
 namespace assay::client {
 namespace {
@@ -31,10 +29,6 @@ std::vector<std::pair<Eigen::Index, double>> RowOf(const irt::ResponseMatrix& da
     }
   }
   return row;
-}
-
-absl::Status Check(const grpc::Status& status, const char* call) {
-  return FromGrpcStatus(status, call);
 }
 
 // The pair to compare: a zero-shot row (baseline A) and the same model's one-shot row (candidate
@@ -103,7 +97,7 @@ absl::Status DemoComparison(const AssayClient& client, const irt::ResponseMatrix
   create.set_model_b(name_b);
   create.mutable_options()->set_baseline_known(true);
   const CompareClient compare(client);
-  ASSIGN_OR_RETURN(v1::Comparison c, compare.Create(create));
+  ASSIGN_OR_RETURN(v1::Comparison c, compare.CreateComparison(create));
   ASSIGN_OR_RETURN(
       c, compare.RunToDecision(c.id(), [&](const std::string& item, v1::CompareOutcome& out) {
         const auto it = b_outcome.find(item);
@@ -116,8 +110,9 @@ absl::Status DemoComparison(const AssayClient& client, const irt::ResponseMatrix
       "\n== comparison %s: is %s worse than %s by more than %.0f point?\n"
       "%s after %d of %d items: difference %+.1f points, anytime-valid 95%% interval "
       "[%+.1f, %+.1f]; the true difference on all items: %+.1f\n",
-      c.id(), name_b, name_a, 100 * c.options().delta(), DecisionWord(c.decision()), c.items(),
-      c.benchmark_items(), 100 * c.estimate(), 100 * c.lower(), 100 * c.upper(), 100 * diff);
+      c.id(), name_b, name_a, 100 * c.options().delta(), convert::DecisionName(c.decision()),
+      c.items(), c.benchmark_items(), 100 * c.estimate(), 100 * c.lower(), 100 * c.upper(),
+      100 * diff);
   return absl::OkStatus();
 }
 
@@ -160,13 +155,11 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
   ASSIGN_OR_RETURN(irt::ResponseMatrix data,
                    irt::ResponseMatrix::FromCells(models, all.item_ids(), std::move(cells)));
 
-  auto benchmarks = v1::BenchmarkService::NewStub(client.channel());
+  const BenchmarksClient benchmarks(client);
   v1::CreateBenchmarkRequest create;
   create.set_name(absl::StrFormat(
       "demo %s", absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::UTCTimeZone())));
-  v1::Benchmark bm;
-  RETURN_IF_ERROR(
-      Check(benchmarks->CreateBenchmark(client.Context().get(), create, &bm), "CreateBenchmark"));
+  ASSIGN_OR_RETURN(const v1::Benchmark bm, benchmarks.CreateBenchmark(create));
   absl::PrintF("== benchmark %s (%s)\n", bm.id(), bm.name());
   {
     ASSIGN_OR_RETURN(v1::UploadResponsesResponse up,
@@ -178,8 +171,7 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
 
   v1::StartFitRequest start_fit;
   start_fit.set_benchmark_id(bm.id());
-  v1::Fit fit;
-  RETURN_IF_ERROR(Check(benchmarks->StartFit(client.Context().get(), start_fit, &fit), "StartFit"));
+  ASSIGN_OR_RETURN(v1::Fit fit, benchmarks.StartFit(start_fit));
   {
     int last_printed = -1000;
     WatchOptions watch;
@@ -206,10 +198,8 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
 
   v1::ListAbilitiesRequest top;
   top.set_benchmark_id(bm.id());
-  top.set_page_size(10);
-  v1::ListAbilitiesResponse abilities;
-  RETURN_IF_ERROR(
-      Check(benchmarks->ListAbilities(client.Context().get(), top, &abilities), "ListAbilities"));
+  ASSIGN_OR_RETURN(const v1::ListAbilitiesResponse abilities,
+                   benchmarks.ListAbilities(top, /*limit=*/10));
   absl::PrintF("\n== top %d of %d models by ability\n%4s  %-44s %8s %6s %9s\n",
                abilities.abilities_size(), abilities.total(), "rank", "model", "theta", "se",
                "accuracy");
@@ -219,19 +209,15 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
   }
 
   // Adaptive testing of the held-out model, answered from its known responses.
-  auto cat = v1::CatService::NewStub(client.channel());
+  const CatClient cat(client);
   v1::StartSessionRequest session_req;
   session_req.set_benchmark_id(bm.id());
   session_req.set_model(held_out_name);
   session_req.mutable_options()->set_max_items(args.max_items);
-  v1::CatSession session;
-  RETURN_IF_ERROR(
-      Check(cat->StartSession(client.Context().get(), session_req, &session), "StartSession"));
-  v1::NextItemsRequest first;
-  first.set_session_id(session.id());
-  first.set_view(v1::CAT_SESSION_VIEW_BASIC);  // the loop needs no outcome history
-  v1::NextItemsResponse next;
-  RETURN_IF_ERROR(Check(cat->NextItems(client.Context().get(), first, &next), "NextItems"));
+  ASSIGN_OR_RETURN(v1::CatSession session, cat.StartSession(session_req));
+  // The loop needs no outcome history: the BASIC view.
+  ASSIGN_OR_RETURN(const v1::NextItemsResponse next,
+                   cat.NextItems(session.id(), 1, v1::CAT_SESSION_VIEW_BASIC));
   session = next.session();
   double true_accuracy = 0;
   for (const auto& [j, y] : held_out_row) true_accuracy += y;
@@ -252,8 +238,7 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
     v1::CatOutcome* outcome = submit.add_outcomes();
     outcome->set_item(item);
     outcome->set_successes(answer->second);
-    RETURN_IF_ERROR(
-        Check(cat->SubmitOutcomes(client.Context().get(), submit, &session), "SubmitOutcomes"));
+    ASSIGN_OR_RETURN(session, cat.SubmitOutcomes(submit));
   }
   absl::PrintF(
       "\n== adaptive test of %s (session %s)\n%d of %d items: theta %.3f (se %.3f), predicted "
@@ -263,16 +248,14 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
 
   // An audit: does the held-out model solve at least half of the benchmark? Its responses, in
   // random order, are the auditors' labels (bets on 40% vs 65%).
-  auto audits = v1::AuditService::NewStub(client.channel());
+  const AuditsClient audits(client);
   v1::CreateAuditRequest audit_req;
   audit_req.set_display_name("demo: " + held_out_name + " solves >= 50%");
   audit_req.mutable_config()->set_tau(0.5);
   audit_req.mutable_config()->set_p_model(0.4);
   audit_req.mutable_config()->set_p_auditor(0.65);
   audit_req.mutable_config()->set_max_samples(500);
-  v1::Audit audit;
-  RETURN_IF_ERROR(
-      Check(audits->CreateAudit(client.Context().get(), audit_req, &audit), "CreateAudit"));
+  ASSIGN_OR_RETURN(const v1::Audit audit, audits.CreateAudit(audit_req));
   std::vector<std::pair<Eigen::Index, double>> shuffled = held_out_row;
   std::mt19937_64 rng(args.seed);
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
@@ -286,21 +269,15 @@ absl::Status RunDemo(const DemoArgs& args, const AssayClient& client) {
     for (size_t k = start; k < end; ++k) {
       hand_out.add_cases()->set_case_id(all.item_ids()[static_cast<size_t>(shuffled[k].first)]);
     }
-    v1::HandOutCasesResponse handed;
-    RETURN_IF_ERROR(
-        Check(audits->HandOutCases(client.Context().get(), hand_out, &handed), "HandOutCases"));
+    RETURN_IF_ERROR(audits.HandOutCases(hand_out).status());
     for (size_t k = start; k < end && state.decision() == v1::DECISION_NONE; ++k) {
       v1::SubmitLabelRequest label;
       label.set_audit_id(audit.id());
       label.set_case_id(all.item_ids()[static_cast<size_t>(shuffled[k].first)]);
       label.set_y(shuffled[k].second);
-      v1::SubmitLabelResponse labelled;
-      RETURN_IF_ERROR(
-          Check(audits->SubmitLabel(client.Context().get(), label, &labelled), "SubmitLabel"));
+      RETURN_IF_ERROR(audits.SubmitLabel(label).status());
       ++used;
-      v1::GetAuditRequest get;
-      get.set_audit_id(audit.id());
-      RETURN_IF_ERROR(Check(audits->GetAudit(client.Context().get(), get, &state), "GetAudit"));
+      ASSIGN_OR_RETURN(state, audits.GetAudit(audit.id()));
     }
   }
   absl::PrintF(

@@ -4,14 +4,14 @@
 // few items, run an audit on a simulated label stream to its decision, compare two models (a
 // zero-shot row against its one-shot row, the baseline known) to a decision, and say where to look
 // next.
-#ifndef ASSAY_CLIENT_DEMO_COMMAND_H_
-#define ASSAY_CLIENT_DEMO_COMMAND_H_
+#ifndef ASSAY_CLIENT_CLI_DEMO_COMMAND_H_
+#define ASSAY_CLIENT_CLI_DEMO_COMMAND_H_
 
 #include <CLI/CLI.hpp>
 #include <string>
 
 #include "absl/status/status.h"
-#include "client/client.h"
+#include "client/lib/client.h"
 #include "core/irt/responses.h"
 
 namespace assay::client {
@@ -34,4 +34,4 @@ absl::Status DemoComparison(const AssayClient& client, const irt::ResponseMatrix
 
 }  // namespace assay::client
 
-#endif  // ASSAY_CLIENT_DEMO_COMMAND_H_
+#endif  // ASSAY_CLIENT_CLI_DEMO_COMMAND_H_
