@@ -1,6 +1,9 @@
 // Storage: the one class the server uses to reach its SQLite database. It owns the connection,
 // applies the schema migrations on open, and exposes domain operations returning plain C++ values.
-// Nothing else in the server touches SQL.
+// Nothing else in the server touches SQL. The operations are declared here and implemented one
+// file per domain: teams.cc (teams, keys, limits, holdings, stored replies), audits.cc,
+// benchmarks.cc, fits.cc, sessions.cc, comparisons.cc, monitors.cc; storage.cc holds the
+// transactions, the read pool and settings; query.h the helpers they share.
 //
 // Reads are the methods of a Reader, written once: `storage.Reads()` hands one out on a read-only
 // connection of its own (file databases), a WriteTxn is one on the writer's connection. Writes
