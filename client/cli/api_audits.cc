@@ -37,7 +37,7 @@ void ApiCommands::AddAuditCommands(CLI::App& app) {
                           ASSIGN_OR_RETURN(const std::string text, ReadText(a.config));
                           ASSIGN_OR_RETURN(c, ReadAuditConfig(text, a.config, &deprecation));
                           if (!deprecation.empty())
-                            std::fprintf(stderr, "assay: %s\n", deprecation.c_str());
+                            (void)std::fprintf(stderr, "assay: %s\n", deprecation.c_str());
                         }
                         if (a.tau > 0) c.set_tau(a.tau);
                         if (a.alpha > 0) c.set_alpha(a.alpha);

@@ -44,7 +44,7 @@ absl::StatusOr<v1::Fit> FollowFit(const AssayClient& client, const std::string& 
                        const int filled = std::min(30, 30 * f.iteration() / max_iter);
                        absl::PrintF("\r[%s%s] %s   ", std::string(static_cast<size_t>(filled), '#'),
                                     std::string(static_cast<size_t>(30 - filled), ' '), FitLine(f));
-                       std::fflush(stdout);
+                       (void)std::fflush(stdout);
                      } else if (f.iteration() - printed >= 100) {
                        absl::PrintF("%s\n", FitLine(f));
                        printed = f.iteration();

@@ -11,7 +11,7 @@
 
 namespace assay::client {
 
-void Print(const std::string& text) { std::fwrite(text.data(), 1, text.size(), stdout); }
+void Print(const std::string& text) { (void)std::fwrite(text.data(), 1, text.size(), stdout); }
 
 void AddFormatFlags(CLI::App* sub, OutputFormat& format) {
   sub->add_flag_callback(
@@ -35,7 +35,7 @@ absl::Status ReadJsonMessage(const std::string& path, google::protobuf::Message&
   if (!status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a valid ",
                                                    message.GetDescriptor()->name(), ": ",
-                                                   std::string(status.message())));
+                                                   status.message().as_string()));
   }
   return absl::OkStatus();
 }

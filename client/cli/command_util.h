@@ -76,7 +76,7 @@ template <typename Msg, typename LineFn>
 std::function<bool(const Msg&)> PrintUpdates(int count, OutputFormat format, LineFn line) {
   return [count, format, line, n = 0](const Msg& message) mutable {
     Print(format == OutputFormat::kJson ? FormatJson(message) : line(message) + "\n");
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
     return count <= 0 || ++n < count;
   };
 }

@@ -72,11 +72,13 @@ class KeepAlive {
     }
     const std::string head = buf_.substr(0, head_end);
     int status = 0;
-    absl::SimpleAtoi(head.substr(9, 3), &status);
+    if (!absl::SimpleAtoi(head.substr(9, 3), &status)) return 0;
     size_t length = 0;
     const size_t cl = head.find("Content-Length: ");
     if (cl != std::string::npos) {
-      absl::SimpleAtoi(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16), &length);
+      if (!absl::SimpleAtoi(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16), &length)) {
+        return 0;
+      }
     }
     while (buf_.size() < head_end + 4 + length) {
       if (!Read()) return 0;
