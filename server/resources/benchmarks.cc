@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "core/base/huge_pages.h"
 #include "core/base/status_macros.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
@@ -543,7 +544,9 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
   // a time: no scattered writes.
   constexpr size_t kBlock = 64;
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::vector<float> values(n * j);
+  std::vector<float> values;
+  ReserveHugePages(values, n * j);  // first-touch faults cost more than the decode
+  values.resize(n * j);
   std::vector<float> block(kBlock * j, nan);
   size_t block_start = 0;
   const auto flush = [&](size_t block_end) {  // models [block_start, block_end) are in `block`
