@@ -3,21 +3,22 @@
 // Without a subcommand it serves; the subcommands administer the database (server/admin.h).
 // Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT (or a successful admin command), 1 if the
 // server could not start (or the admin command failed), 2 for bad command-line arguments.
-#include <iostream>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/base/version.h"
 #include "server/admin.h"
+#include "server/http/openapi.h"
 #include "server/runtime/log.h"
 #include "server/runtime/quotas.h"
-#include "core/base/version.h"
-#include "server/http/openapi.h"
+#include "server/runtime/scheduling.h"
 #include "server/server.h"
 #include "server/storage/team_transfer.h"
 
@@ -81,6 +82,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--fit-threads", options.fit_threads,
                  "threads of each calibration job (0 = one per core)")
+      ->capture_default_str();
+  int request_slice_us = static_cast<int>(absl::ToInt64Microseconds(assay::server::kRequestSlice));
+  app.add_option("--request-slice-us", request_slice_us,
+                 "scheduling slice of the request threads in microseconds, so that a request "
+                 "takes a core from a running fit at once (Linux 6.12+; 0 = the kernel's default)")
+      ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--fit-slots", options.fit_slots,
                  "fits running at once, server-wide (each team's up to its concurrent_fits, "
@@ -225,6 +232,12 @@ int main(int argc, char** argv) {
   }
 
   const sigset_t signals = BlockShutdownSignals();
+  // Before any server thread starts, so that every one of them inherits it; the fit runners set
+  // their own (runtime/scheduling.h).
+  if (request_slice_us > 0 &&
+      !assay::server::RequestShortSlice(absl::Microseconds(request_slice_us))) {
+    Log(LogLevel::kInfo, "this kernel keeps its default scheduling slice for request threads");
+  }
   auto server = assay::server::AssayServer::Start(options);
   if (!server.ok()) {
     Log(LogLevel::kError, "cannot start: %s", server.status().ToString());

@@ -120,26 +120,26 @@ void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prep
   StartOnExecutor(
       deps, std::move(call),
       [deps, authorization = std::move(authorization), role, prepare = std::move(prepare),
-       work = std::move(work)](Done& done) mutable {
+       work = std::move(work)](Done& reply) mutable {
         absl::StatusOr<Principal> who = deps.auth->Authenticate(authorization, role);
         if (!who.ok()) {
-          done(who.status());
+          reply(who.status());
           return;
         }
         if (absl::Status allowed = TakeWrite(deps, *who); !allowed.ok()) {
-          done(allowed);
+          reply(allowed);
           return;
         }
         auto prepared = prepare(*who);
         if (!prepared.ok()) {
-          done(prepared.status());
+          reply(prepared.status());
           return;
         }
         const absl::Status queued = deps.commits->Submit(
             [who = *std::move(who), prepared = *std::move(prepared), work = std::move(work)](
                 WriteContext& ctx) mutable { return work(ctx, who, prepared); },
-            done);
-        if (!queued.ok()) done(queued);
+            reply);
+        if (!queued.ok()) reply(queued);
       },
       std::move(done));
 }

@@ -6,10 +6,6 @@
 #include <numeric>
 #include <utility>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -19,6 +15,7 @@
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
 #include "server/runtime/log.h"
+#include "server/runtime/scheduling.h"
 
 namespace assay::server {
 namespace {
@@ -148,11 +145,11 @@ absl::Status FitJobs::Start() {
   for (int slot = 0; slot < slots_; ++slot) {
     runners_.emplace_back([this] {
       NameCurrentThread("assay-fits");
-      // Below the request path: nice kFitNice (Linux: per thread, inherited by the sweep threads
-      // a fit starts). Not SCHED_IDLE: that cut a team's label p99 beside running fits further
-      // (tests/bench/README.md, fairness_bench) but starved fits whenever anything else on the
-      // machine kept the cores busy. Failure only costs responsiveness, so it is not an error.
-      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kFitNice);
+      // Below the request path: nice kFitNice and the kernel's default slice (per thread,
+      // inherited by the sweep threads a fit starts; runtime/scheduling.h). Not SCHED_IDLE: that
+      // starved fits whenever anything else on the machine kept the cores busy. Failure only
+      // costs responsiveness, so it is not an error.
+      RunInBackground(kFitNice);
       RunLoop();
     });
   }

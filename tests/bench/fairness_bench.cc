@@ -1,16 +1,19 @@
 // One server shared by two teams (issue "A shared service"). Team B, alone, labels cases one at a
-// time and its label latency is measured. Then team A uploads a large matrix, queues 5 fits and
-// floods labels from several clients at its write limit (each client waiting the server's retry
-// delay when refused), and team B starts a fit of its own and labels again. Prints B's label
-// latency idle and under A's load (the same run), A's accepted label rate, how many of A's fits
-// started before B's and how long B's fit waited.
+// time and its label latency is measured (twice: how much the idle figure moves by itself). Then
+// team A uploads a large matrix, queues 5 fits and floods labels from several clients at its write
+// limit (each client waiting the server's retry delay when refused), and team B starts a fit of its
+// own and labels again. Prints B's label latency idle and under A's load (the same run), A's
+// accepted label rate, how many of A's fits started before B's and how long B's fit waited.
 //
 //   build/tests/bench/fairness_bench --assayd build/server/assayd
 //   build/tests/bench/fairness_bench --assayd build/server/assayd --fit-slots 1
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
@@ -138,6 +142,55 @@ v1::FitState StateOf(v1::BenchmarkService::Stub& stub, const std::string& key,
   return fit.state();
 }
 
+// Team A's label clients: `flooders` threads, each with a minute's worth of cases handed out
+// before the flood starts, labelling as fast as the server answers and waiting the server's retry
+// delay when refused, until `stop`. `ready` runs once every client is set up.
+struct FloodCount {
+  std::atomic<int64_t> accepted{0}, refused{0};
+};
+void Flood(int port, const std::string& key, int flooders, double rate,
+           const std::atomic<bool>& stop, FloodCount& count, const std::function<void()>& ready) {
+  std::vector<std::unique_ptr<Labeller>> clients;
+  for (int c = 0; c < flooders; ++c) {
+    clients.push_back(
+        std::make_unique<Labeller>(port, key, static_cast<int>(60 * rate / flooders) + 1000));
+  }
+  ready();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < flooders; ++c) {
+    threads.emplace_back([&, c] {
+      Labeller& a = *clients[static_cast<size_t>(c)];
+      while (!stop.load() && a.next < a.cases) {
+        const double ms = a.Label();
+        if (ms >= 0) {
+          count.accepted.fetch_add(1);
+        } else {
+          count.refused.fetch_add(1);
+          absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+// The child process of --flood-port: floods until SIGTERM, then prints what it counted.
+std::atomic<bool> g_stop{false};
+int FloodChild(int port, const std::string& key, int flooders, double rate) {
+  std::signal(SIGTERM, [](int) { g_stop.store(true); });
+  FloodCount count;
+  absl::Time start;
+  Flood(port, key, flooders, rate, g_stop, count, [&] {
+    start = absl::Now();
+    std::printf("flooding\n");
+    std::fflush(stdout);
+  });
+  std::printf(
+      "accepted %lld refused %lld seconds %.3f\n", static_cast<long long>(count.accepted.load()),
+      static_cast<long long>(count.refused.load()), absl::ToDoubleSeconds(absl::Now() - start));
+  return 0;
+}
+
 void Print(const char* what, const std::vector<double>& ms) {
   std::printf("%-34s labels %5zu  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms\n", what, ms.size(),
               testing::Percentile(ms, 0.5), testing::Percentile(ms, 0.9),
@@ -146,7 +199,9 @@ void Print(const char* what, const std::vector<double>& ms) {
 
 int Main(int argc, char** argv) {
   std::string assayd;
-  int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2;
+  int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2, flood_port = 0;
+  bool in_process = false;
+  std::string flood_key;
   double a_rate = 2000;
   CLI::App app{"fairness_bench: one team's load against another team's latency and fits"};
   app.add_option("--assayd", assayd, "the assayd binary")->required();
@@ -155,12 +210,23 @@ int Main(int argc, char** argv) {
   app.add_option("--labels", labels, "team B's labels per phase")->capture_default_str();
   app.add_option("--a-rate", a_rate, "team A's write_rate limit")->capture_default_str();
   app.add_option("--flooders", flooders, "team A's label clients")->capture_default_str();
+  app.add_flag("--flood-in-process", in_process,
+               "run team A's clients in this process (default: a child process, as if on another "
+               "machine: in one process they share gRPC's client threads with team B's)");
+  app.add_option("--flood-port", flood_port, "internal: be team A's flood against this port");
+  app.add_option("--flood-key", flood_key, "internal: team A's key");
   app.add_option("--fit-slots", slots, "assayd --fit-slots")->capture_default_str();
+  std::vector<std::string> extra;
+  app.add_option("--assayd-arg", extra,
+                 "one more assayd flag (repeatable), e.g. "
+                 "--assayd-arg=--request-slice-us=0");
   CLI11_PARSE(app, argc, argv);
+  if (flood_port != 0) return FloodChild(flood_port, flood_key, flooders, a_rate);
 
-  auto scratch = testing::StartScratchAssayd(
-      assayd, {"--fit-slots", std::to_string(slots), "--limits-refresh", "0.2", "--http",
-               "127.0.0.1:0"});
+  std::vector<std::string> args = {"--fit-slots", std::to_string(slots), "--limits-refresh", "0.2",
+                                   "--http",      "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto scratch = testing::StartScratchAssayd(assayd, args);
   if (!scratch.ok()) Die(scratch.status().ToString());
   const int port = (*scratch)->server.port;
   const std::string a_key = (*scratch)->key;  // team "bench"
@@ -175,37 +241,39 @@ int Main(int argc, char** argv) {
               "limit of %.0f writes/s; team B: one label at a time\n",
               slots, models, items, flooders, a_rate);
   const std::string b_bench = Benchmark(port, *b_key, "b", 200, 500);
-  Labeller b(port, *b_key, 2 * labels + 100);
-  LabelOneAtATime(b, 100);  // warm up
-  const std::vector<double> idle = LabelOneAtATime(b, labels);
+  // One audit per phase, each warmed up alike, so that every phase labels an audit in the same
+  // state; the second idle phase measures how far the idle figure itself moves within a run.
+  std::vector<std::unique_ptr<Labeller>> b;
+  for (int phase = 0; phase < 3; ++phase) {
+    b.push_back(std::make_unique<Labeller>(port, *b_key, labels + 100));
+    LabelOneAtATime(*b.back(), 100);
+  }
+  const std::vector<double> idle = LabelOneAtATime(*b[0], labels);
+  const std::vector<double> idle_again = LabelOneAtATime(*b[1], labels);
 
   const std::string a_bench = Benchmark(port, a_key, "a", models, items);
-  // A's label clients, each with a minute's worth of cases handed out before anything is timed.
-  std::vector<std::unique_ptr<Labeller>> a_clients;
-  for (int c = 0; c < flooders; ++c) {
-    a_clients.push_back(std::make_unique<Labeller>(
-        port, a_key, static_cast<int>(60 * a_rate / flooders) + 1000));
-  }
   auto a_fits = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
   std::vector<v1::Fit> queued;
   for (int k = 0; k < 5; ++k) queued.push_back(StartFit(*a_fits, a_key, a_bench));
 
   std::atomic<bool> stop{false};
-  std::atomic<int64_t> accepted{0}, refused{0};
-  std::vector<std::thread> flood;
-  for (int c = 0; c < flooders; ++c) {
-    flood.emplace_back([&, c] {
-      Labeller& a = *a_clients[static_cast<size_t>(c)];
-      while (!stop.load() && a.next < a.cases) {
-        const double ms = a.Label();
-        if (ms >= 0) {
-          accepted.fetch_add(1);
-        } else {
-          refused.fetch_add(1);
-          absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
-        }
-      }
-    });
+  FloodCount count;
+  std::thread flood;
+  std::optional<testing::Subprocess> child;
+  if (in_process) {
+    absl::Notification ready;
+    flood = std::thread(
+        [&] { Flood(port, a_key, flooders, a_rate, stop, count, [&] { ready.Notify(); }); });
+    ready.WaitForNotification();
+  } else {
+    auto started = testing::Subprocess::Start(
+        {argv[0], "--assayd", assayd, "--flood-port", std::to_string(port), "--flood-key", a_key,
+         "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate)});
+    if (!started.ok()) Die(started.status().ToString());
+    child.emplace(std::move(*started));
+    auto line = child->WaitForLine("flooding", absl::Minutes(2));
+    if (!line.ok())
+      Die(absl::StrCat("team A's flood: ", line.status().ToString(), "\n", child->Output()));
   }
   const absl::Time flood_start = absl::Now();
   while (StateOf(*a_fits, a_key, queued[0].id()) == v1::FIT_STATE_QUEUED)
@@ -224,19 +292,37 @@ int Main(int argc, char** argv) {
     for (const v1::Fit& f : queued)
       a_started += StateOf(*a_fits, a_key, f.id()) != v1::FIT_STATE_QUEUED;
   });
-  const std::vector<double> loaded = LabelOneAtATime(b, labels);
+  const std::vector<double> loaded = LabelOneAtATime(*b[2], labels);
   b_watch.join();
   stop.store(true);
-  for (std::thread& t : flood) t.join();
-  const double flood_seconds = absl::ToDoubleSeconds(absl::Now() - flood_start);
+  double flood_seconds = absl::ToDoubleSeconds(absl::Now() - flood_start);
+  if (in_process) {
+    flood.join();
+  } else {
+    child->Signal(SIGTERM);
+    auto waited = child->Wait(absl::Minutes(1));
+    if (!waited.ok()) Die(waited.status().ToString());
+    long long acc = 0, ref = 0;
+    const std::string out = child->Output();
+    const size_t at = out.find("accepted ");
+    if (at == std::string::npos ||
+        std::sscanf(out.c_str() + at, "accepted %lld refused %lld seconds %lf", &acc, &ref,
+                    &flood_seconds) != 3) {
+      Die("team A's flood printed no counts: " + out);
+    }
+    count.accepted.store(acc);
+    count.refused.store(ref);
+  }
 
   Print("team B, server idle", idle);
+  Print("team B, server idle, again", idle_again);
   Print("team B, under team A's load", loaded);
-  std::printf("p99 ratio loaded/idle: %.2f (target <= 2)\n",
-              testing::Percentile(loaded, 0.99) / testing::Percentile(idle, 0.99));
+  std::printf("p99 ratio loaded/idle: %.2f (target <= 2); idle again/idle: %.2f (the noise)\n",
+              testing::Percentile(loaded, 0.99) / testing::Percentile(idle, 0.99),
+              testing::Percentile(idle_again, 0.99) / testing::Percentile(idle, 0.99));
   std::printf("team A: %.0f labels/s accepted (limit %.0f), %lld refused with a retry delay\n",
-              static_cast<double>(accepted.load()) / flood_seconds, a_rate,
-              static_cast<long long>(refused.load()));
+              static_cast<double>(count.accepted.load()) / flood_seconds, a_rate,
+              static_cast<long long>(count.refused.load()));
   std::printf("team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
               "started by then: %d of 5\n",
               b_wait, a_started);
