@@ -495,8 +495,12 @@ TEST_F(SharedServiceTest, AdminChangesReachARunningServer) {
   ASSERT_OK_AND_ASSIGN(std::vector<TeamLimitRow> rows,
                        SetTeamLimits(db_, "alpha", {"monitors=1"}));
   for (const TeamLimitRow& row : rows) {
-    if (row.name == "monitors") EXPECT_EQ(row.value, 1.0);
-    if (row.name == "cells") EXPECT_EQ(row.value, std::nullopt);
+    if (row.name == "monitors") {
+      EXPECT_EQ(row.value, 1.0);
+    }
+    if (row.name == "cells") {
+      EXPECT_EQ(row.value, std::nullopt);
+    }
   }
   EXPECT_THAT(CreateMonitor(alpha_), StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_OK(CreateMonitor(beta_));

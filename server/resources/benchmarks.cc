@@ -321,7 +321,7 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
         row.push_back(cells[end++].cell);
       }
       RETURN_IF_ERROR(
-          update(RowUpdate{cells[begin].model, static_cast<int64_t>(row.size()), &row}));
+          update(RowUpdate{cells[begin].model, static_cast<int64_t>(row.size()), &row, {}}));
       begin = end;
     }
     if (!chunk.has_bitmaps()) return absl::OkStatus();
@@ -335,7 +335,7 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
     }
     for (size_t m = 0; m < model_of.size(); ++m) {
       if (consecutive && items > 0) {
-        RowUpdate u{model_of[m]};
+        RowUpdate u{model_of[m], 0, nullptr, {}};
         uint32_t count = 0;
         u.packed = PackBitRow(item_of[0], static_cast<uint32_t>(items), b.observed(), b.correct(),
                               m * items, count);
@@ -353,7 +353,7 @@ absl::Status BenchmarkManager::UploadChunk(WriteContext& ctx, const Principal& w
                   [](const PackedCell& x, const PackedCell& y) { return x.item < y.item; });
       }
       if (!row.empty()) {
-        RETURN_IF_ERROR(update(RowUpdate{model_of[m], static_cast<int64_t>(row.size()), &row}));
+        RETURN_IF_ERROR(update(RowUpdate{model_of[m], static_cast<int64_t>(row.size()), &row, {}}));
       }
     }
     return absl::OkStatus();

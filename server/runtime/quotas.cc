@@ -183,12 +183,15 @@ absl::Status Quotas::TakeWrite(const Principal& who) {
   Team& team = Entry(team_id);
   const double rate = team.limits.Get(Limit::kWriteRate);
   if (rate <= 0) return absl::OkStatus();
-  Refill(team, now_());
+  const absl::Time now = now_();
+  Refill(team, now);
   if (team.tokens >= 1) {
     team.tokens -= 1;
     return absl::OkStatus();
   }
-  const absl::Duration wait = absl::Seconds((1 - team.tokens) / rate);
+  const absl::Time next_token = now + absl::Seconds((1 - team.tokens) / rate);
+  team.promised = std::max(next_token, team.promised + absl::Seconds(1 / rate));
+  const absl::Duration wait = team.promised - now;
   if (metrics_ != nullptr) metrics_->RecordQuotaRefusal(who.team, InfoOf(Limit::kWriteRate).name);
   return WithRetryDelay(
       absl::ResourceExhaustedError(absl::StrCat(

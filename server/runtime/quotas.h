@@ -105,7 +105,10 @@ class Quotas {
   TeamLimits Cached(int64_t team_id);
 
   // Takes one write from the team's token bucket (write_rate per second, up to write_burst).
-  // RESOURCE_EXHAUSTED "write_rate: ..." with the delay until a token is there.
+  // RESOURCE_EXHAUSTED "write_rate: ..." with a delay to retry after: the time of the next token
+  // not yet promised to an earlier refused call, so that callers refused together come back one
+  // token apart rather than all at once (where all but one would be refused again). A promise
+  // reserves nothing: whoever calls when a token is there takes it.
   absl::Status TakeWrite(const Principal& who);
   // Tokens in the team's bucket now (write_burst when it has not written lately).
   double WriteTokens(int64_t team_id);
@@ -122,6 +125,7 @@ class Quotas {
     absl::Time read_at = absl::InfinitePast();
     double tokens = -1;  // < 0: full
     absl::Time tokens_at;
+    absl::Time promised = absl::InfinitePast();  // the last retry time told to a refused call
   };
   // Reads the team's limits from the database if the copy is older than refresh_ (without mu_).
   void Refresh(int64_t team_id) ABSL_LOCKS_EXCLUDED(mu_);

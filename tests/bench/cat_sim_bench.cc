@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   const assay::irt::FitResult fit = assay::irt::Fit(s.data, fit_options).value();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   assay::cat::Bank bank;
-  bank.items = assay::irt::ItemBank{fit.params.a.col(0), fit.params.b, 1.0};
+  bank.items.a = fit.params.a.col(0);
+  bank.items.b = fit.params.b;
   // Held-out models are drawn on the truth's scale; map the truth to the fitted scale so θ errors
   // compare like with like (the fit's normalization is an affine map of the true θ scale).
   const Eigen::VectorXd& t_true = s.truth.theta.col(0);
