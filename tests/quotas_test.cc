@@ -43,6 +43,7 @@ TEST_F(QuotasTest, CallsRefusedTogetherAreToldToComeBackOneTokenApart) {
   ASSERT_OK(quotas_->TakeWrite(who_));  // the burst is spent
   // Four clients refused at the same instant: the next four tokens, one each, not the same one.
   std::vector<absl::Duration> delays;
+  delays.reserve(4);
   for (int k = 0; k < 4; ++k) delays.push_back(Refused());
   EXPECT_THAT(delays, ::testing::ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200),
                                              absl::Milliseconds(300), absl::Milliseconds(400)));

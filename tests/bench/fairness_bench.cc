@@ -151,12 +151,14 @@ struct FloodCount {
 void Flood(int port, const std::string& key, int flooders, double rate,
            const std::atomic<bool>& stop, FloodCount& count, const std::function<void()>& ready) {
   std::vector<std::unique_ptr<Labeller>> clients;
+  clients.reserve(static_cast<size_t>(flooders));
   for (int c = 0; c < flooders; ++c) {
     clients.push_back(
         std::make_unique<Labeller>(port, key, static_cast<int>(60 * rate / flooders) + 1000));
   }
   ready();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(flooders));
   for (int c = 0; c < flooders; ++c) {
     threads.emplace_back([&, c] {
       Labeller& a = *clients[static_cast<size_t>(c)];
@@ -177,13 +179,13 @@ void Flood(int port, const std::string& key, int flooders, double rate,
 // The child process of --flood-port: floods until SIGTERM, then prints what it counted.
 std::atomic<bool> g_stop{false};
 int FloodChild(int port, const std::string& key, int flooders, double rate) {
-  std::signal(SIGTERM, [](int) { g_stop.store(true); });
+  if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR) Die("cannot catch SIGTERM");
   FloodCount count;
   absl::Time start;
   Flood(port, key, flooders, rate, g_stop, count, [&] {
     start = absl::Now();
     std::printf("flooding\n");
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0) Die("cannot write to stdout");
   });
   std::printf(
       "accepted %lld refused %lld seconds %.3f\n", static_cast<long long>(count.accepted.load()),
@@ -237,9 +239,10 @@ int Main(int argc, char** argv) {
   if (!limited.ok() || limited->exit_code != 0) Die("assayd team limits failed");
   absl::SleepFor(absl::Milliseconds(500));  // > --limits-refresh
 
-  std::printf("assayd, %d fit slot(s); team A: %d x %d matrix, 5 fits, %d label clients at its "
-              "limit of %.0f writes/s; team B: one label at a time\n",
-              slots, models, items, flooders, a_rate);
+  std::printf(
+      "assayd, %d fit slot(s); team A: %d x %d matrix, 5 fits, %d label clients at its "
+      "limit of %.0f writes/s; team B: one label at a time\n",
+      slots, models, items, flooders, a_rate);
   const std::string b_bench = Benchmark(port, *b_key, "b", 200, 500);
   // One audit per phase, each warmed up alike, so that every phase labels an audit in the same
   // state; the second idle phase measures how far the idle figure itself moves within a run.
@@ -254,6 +257,7 @@ int Main(int argc, char** argv) {
   const std::string a_bench = Benchmark(port, a_key, "a", models, items);
   auto a_fits = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
   std::vector<v1::Fit> queued;
+  queued.reserve(5);
   for (int k = 0; k < 5; ++k) queued.push_back(StartFit(*a_fits, a_key, a_bench));
 
   std::atomic<bool> stop{false};
@@ -323,9 +327,10 @@ int Main(int argc, char** argv) {
   std::printf("team A: %.0f labels/s accepted (limit %.0f), %lld refused with a retry delay\n",
               static_cast<double>(count.accepted.load()) / flood_seconds, a_rate,
               static_cast<long long>(count.refused.load()));
-  std::printf("team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
-              "started by then: %d of 5\n",
-              b_wait, a_started);
+  std::printf(
+      "team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
+      "started by then: %d of 5\n",
+      b_wait, a_started);
   // The server's commits over the whole run: a label waits for the commit in progress, so long
   // ones (a fit's result tables, a chunk of the upload) show in its tail.
   auto metrics = testing::Http((*scratch)->server.http_port, "GET", "/metrics");
