@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/base/version.h"
@@ -87,7 +88,14 @@ int main(int argc, char** argv) {
   app.add_option("--request-slice-us", request_slice_us,
                  "scheduling slice of the request threads in microseconds, so that a request "
                  "takes a core from a running fit at once (Linux 6.12+; 0 = the kernel's default)")
-      ->check(CLI::Range(0, 100000))
+      ->check(CLI::Validator(
+          [](const std::string& value) -> std::string {
+            int us = 0;
+            if (!absl::SimpleAtoi(value, &us) || !(us == 0 || (us >= 100 && us <= 100000)))
+              return "must be 0 (the kernel's default) or in [100, 100000] (the kernel's range)";
+            return "";
+          },
+          "0 or [100, 100000]"))
       ->capture_default_str();
   app.add_option("--fit-slots", options.fit_slots,
                  "fits running at once, server-wide (each team's up to its concurrent_fits, "

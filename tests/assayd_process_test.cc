@@ -71,6 +71,11 @@ TEST(AssaydProcessTest, BadFlagsExitTwo) {
   ASSERT_OK_AND_ASSIGN(auto result, testing::Run({ASSAYD_PATH, "--workers", "lots"}));
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_THAT(result.output, HasSubstr("--workers"));
+  // A scheduling slice the kernel would silently clamp is refused, naming the range.
+  ASSERT_OK_AND_ASSIGN(result, testing::Run({ASSAYD_PATH, "--request-slice-us", "50"}));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("--request-slice-us: must be 0"));
+  EXPECT_THAT(result.output, HasSubstr("[100, 100000]"));
 }
 
 }  // namespace
