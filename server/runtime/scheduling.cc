@@ -28,27 +28,24 @@ bool GetAttr(sched_attr& attr) {
   return syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 0) == 0;
 }
 
-bool SetAttr(sched_attr& attr) {
+// Sets the calling thread's attributes, with no flags (nothing reset on fork, nothing kept).
+bool SetAttr(sched_attr attr) {
   attr.size = sizeof(attr);
+  attr.sched_flags = 0;
   return syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
 }
 
 }  // namespace
 
 bool RequestShortSlice(absl::Duration slice) {
-  sched_attr attr;
-  if (!GetAttr(attr)) return false;
-  const sched_attr before = attr;
+  sched_attr before;
+  if (!GetAttr(before)) return false;
   // For the fair policies the kernel reads sched_runtime as the requested slice (6.12+); older
-  // kernels ignore it, which the read-back below detects.
+  // kernels ignore it, which the read-back detects.
+  sched_attr attr = before;
   attr.sched_runtime = static_cast<uint64_t>(absl::ToInt64Nanoseconds(slice));
-  attr.sched_flags = 0;
-  if (!SetAttr(attr)) return false;
-  sched_attr after;
-  if (GetAttr(after) && after.sched_runtime == attr.sched_runtime) return true;
-  attr = before;  // not supported: leave the thread as it was
-  attr.sched_flags = 0;
-  SetAttr(attr);
+  if (SetAttr(attr) && CurrentSlice() == slice) return true;
+  SetAttr(before);  // not supported: leave the thread as it was
   return false;
 }
 
@@ -57,7 +54,6 @@ bool RunInBackground(int nice) {
   if (GetAttr(attr)) {
     attr.sched_nice = nice;
     attr.sched_runtime = 0;  // the kernel's default slice
-    attr.sched_flags = 0;
     if (SetAttr(attr)) return true;
   }
   return setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice) == 0;

@@ -11,9 +11,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,7 +19,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
@@ -142,54 +139,42 @@ v1::FitState StateOf(v1::BenchmarkService::Stub& stub, const std::string& key,
   return fit.state();
 }
 
-// Team A's label clients: `flooders` threads, each with a minute's worth of cases handed out
-// before the flood starts, labelling as fast as the server answers and waiting the server's retry
-// delay when refused, until `stop`. `ready` runs once every client is set up.
-struct FloodCount {
-  std::atomic<int64_t> accepted{0}, refused{0};
-};
-void Flood(int port, const std::string& key, int flooders, double rate,
-           const std::atomic<bool>& stop, FloodCount& count, const std::function<void()>& ready) {
+// Team A's label clients, the child process of --flood-port (a process of their own, as if on
+// another machine: in one process they would share gRPC's client threads with team B's):
+// `flooders` threads, each with a minute's worth of cases handed out before it prints "flooding",
+// labelling as fast as the server answers and waiting the server's retry delay when refused, until
+// SIGTERM; then prints what it counted.
+std::atomic<bool> g_stop{false};
+int FloodChild(int port, const std::string& key, int flooders, double rate) {
+  if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR) Die("cannot catch SIGTERM");
   std::vector<std::unique_ptr<Labeller>> clients;
   clients.reserve(static_cast<size_t>(flooders));
   for (int c = 0; c < flooders; ++c) {
     clients.push_back(
         std::make_unique<Labeller>(port, key, static_cast<int>(60 * rate / flooders) + 1000));
   }
-  ready();
+  const absl::Time start = absl::Now();
+  std::printf("flooding\n");
+  if (std::fflush(stdout) != 0) Die("cannot write to stdout");
+  std::atomic<int64_t> accepted{0}, refused{0};
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(flooders));
-  for (int c = 0; c < flooders; ++c) {
-    threads.emplace_back([&, c] {
-      Labeller& a = *clients[static_cast<size_t>(c)];
-      while (!stop.load() && a.next < a.cases) {
-        const double ms = a.Label();
+  for (const std::unique_ptr<Labeller>& client : clients) {
+    threads.emplace_back([&, a = client.get()] {
+      while (!g_stop.load() && a->next < a->cases) {
+        const double ms = a->Label();
         if (ms >= 0) {
-          count.accepted.fetch_add(1);
+          accepted.fetch_add(1);
         } else {
-          count.refused.fetch_add(1);
+          refused.fetch_add(1);
           absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
         }
       }
     });
   }
   for (std::thread& t : threads) t.join();
-}
-
-// The child process of --flood-port: floods until SIGTERM, then prints what it counted.
-std::atomic<bool> g_stop{false};
-int FloodChild(int port, const std::string& key, int flooders, double rate) {
-  if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR) Die("cannot catch SIGTERM");
-  FloodCount count;
-  absl::Time start;
-  Flood(port, key, flooders, rate, g_stop, count, [&] {
-    start = absl::Now();
-    std::printf("flooding\n");
-    if (std::fflush(stdout) != 0) Die("cannot write to stdout");
-  });
-  std::printf(
-      "accepted %lld refused %lld seconds %.3f\n", static_cast<long long>(count.accepted.load()),
-      static_cast<long long>(count.refused.load()), absl::ToDoubleSeconds(absl::Now() - start));
+  std::printf("accepted %lld refused %lld seconds %.3f\n", static_cast<long long>(accepted.load()),
+              static_cast<long long>(refused.load()), absl::ToDoubleSeconds(absl::Now() - start));
   return 0;
 }
 
@@ -202,7 +187,6 @@ void Print(const char* what, const std::vector<double>& ms) {
 int Main(int argc, char** argv) {
   std::string assayd;
   int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2, flood_port = 0;
-  bool in_process = false;
   std::string flood_key;
   double a_rate = 2000;
   CLI::App app{"fairness_bench: one team's load against another team's latency and fits"};
@@ -212,9 +196,6 @@ int Main(int argc, char** argv) {
   app.add_option("--labels", labels, "team B's labels per phase")->capture_default_str();
   app.add_option("--a-rate", a_rate, "team A's write_rate limit")->capture_default_str();
   app.add_option("--flooders", flooders, "team A's label clients")->capture_default_str();
-  app.add_flag("--flood-in-process", in_process,
-               "run team A's clients in this process (default: a child process, as if on another "
-               "machine: in one process they share gRPC's client threads with team B's)");
   app.add_option("--flood-port", flood_port, "internal: be team A's flood against this port");
   app.add_option("--flood-key", flood_key, "internal: team A's key");
   app.add_option("--fit-slots", slots, "assayd --fit-slots")->capture_default_str();
@@ -260,26 +241,13 @@ int Main(int argc, char** argv) {
   queued.reserve(5);
   for (int k = 0; k < 5; ++k) queued.push_back(StartFit(*a_fits, a_key, a_bench));
 
-  std::atomic<bool> stop{false};
-  FloodCount count;
-  std::thread flood;
-  std::optional<testing::Subprocess> child;
-  if (in_process) {
-    absl::Notification ready;
-    flood = std::thread(
-        [&] { Flood(port, a_key, flooders, a_rate, stop, count, [&] { ready.Notify(); }); });
-    ready.WaitForNotification();
-  } else {
-    auto started = testing::Subprocess::Start(
-        {argv[0], "--assayd", assayd, "--flood-port", std::to_string(port), "--flood-key", a_key,
-         "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate)});
-    if (!started.ok()) Die(started.status().ToString());
-    child.emplace(std::move(*started));
-    auto line = child->WaitForLine("flooding", absl::Minutes(2));
-    if (!line.ok())
-      Die(absl::StrCat("team A's flood: ", line.status().ToString(), "\n", child->Output()));
-  }
-  const absl::Time flood_start = absl::Now();
+  auto started = testing::Subprocess::Start(
+      {argv[0], "--assayd", assayd, "--flood-port", std::to_string(port), "--flood-key", a_key,
+       "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate)});
+  if (!started.ok()) Die(started.status().ToString());
+  testing::Subprocess flood = std::move(*started);
+  if (auto line = flood.WaitForLine("flooding", absl::Minutes(2)); !line.ok())
+    Die(absl::StrCat("team A's flood: ", line.status().ToString(), "\n", flood.Output()));
   while (StateOf(*a_fits, a_key, queued[0].id()) == v1::FIT_STATE_QUEUED)
     absl::SleepFor(absl::Milliseconds(5));
 
@@ -298,24 +266,16 @@ int Main(int argc, char** argv) {
   });
   const std::vector<double> loaded = LabelOneAtATime(*b[2], labels);
   b_watch.join();
-  stop.store(true);
-  double flood_seconds = absl::ToDoubleSeconds(absl::Now() - flood_start);
-  if (in_process) {
-    flood.join();
-  } else {
-    child->Signal(SIGTERM);
-    auto waited = child->Wait(absl::Minutes(1));
-    if (!waited.ok()) Die(waited.status().ToString());
-    long long acc = 0, ref = 0;
-    const std::string out = child->Output();
-    const size_t at = out.find("accepted ");
-    if (at == std::string::npos ||
-        std::sscanf(out.c_str() + at, "accepted %lld refused %lld seconds %lf", &acc, &ref,
-                    &flood_seconds) != 3) {
-      Die("team A's flood printed no counts: " + out);
-    }
-    count.accepted.store(acc);
-    count.refused.store(ref);
+  flood.Signal(SIGTERM);
+  if (auto waited = flood.Wait(absl::Minutes(1)); !waited.ok()) Die(waited.status().ToString());
+  long long accepted = 0, refused = 0;
+  double flood_seconds = 0;
+  const std::string printed = flood.Output();
+  const size_t at = printed.find("accepted ");
+  if (at == std::string::npos ||
+      std::sscanf(printed.c_str() + at, "accepted %lld refused %lld seconds %lf", &accepted,
+                  &refused, &flood_seconds) != 3) {
+    Die("team A's flood printed no counts: " + printed);
   }
 
   Print("team B, server idle", idle);
@@ -325,8 +285,7 @@ int Main(int argc, char** argv) {
               testing::Percentile(loaded, 0.99) / testing::Percentile(idle, 0.99),
               testing::Percentile(idle_again, 0.99) / testing::Percentile(idle, 0.99));
   std::printf("team A: %.0f labels/s accepted (limit %.0f), %lld refused with a retry delay\n",
-              static_cast<double>(count.accepted.load()) / flood_seconds, a_rate,
-              static_cast<long long>(count.refused.load()));
+              static_cast<double>(accepted) / flood_seconds, a_rate, refused);
   std::printf(
       "team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
       "started by then: %d of 5\n",
