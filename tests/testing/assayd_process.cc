@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/match.h"
@@ -71,9 +74,12 @@ ScratchAssayd::~ScratchAssayd() {
 
 absl::StatusOr<std::unique_ptr<ScratchAssayd>> StartScratchAssayd(
     const std::string& assayd, const std::vector<std::string>& extra) {
-  char dir_template[] = "/tmp/assay_bench_XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
-  const std::string dir = dir_template;
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string dir =
+      absl::StrCat(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", "/assay_bench_XXXXXX");
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp ", dir, ": ", std::strerror(errno)));
+  }
   const std::string db = dir + "/bench.db";
   ASSIGN_OR_RETURN(std::string key, CreateTeamWithAssayd(assayd, db, "bench"));
   ASSIGN_OR_RETURN(RunningAssayd server, StartAssayd(assayd, db, extra));

@@ -29,7 +29,8 @@ absl::StatusOr<RunningAssayd> StartAssayd(const std::string& assayd, const std::
 absl::StatusOr<std::string> CreateTeamWithAssayd(const std::string& assayd, const std::string& db,
                                                  const std::string& name);
 
-// For benchmarks: assayd on a new database in a new /tmp directory, with a team "bench" and its
+// For benchmarks: assayd on a new database in a new directory under $TMPDIR (default /tmp: set
+// TMPDIR=/dev/shm to take the disk out of a measurement), with a team "bench" and its
 // admin key. Destruction stops the server (SIGTERM) and removes the directory.
 struct ScratchAssayd {
   std::string dir, db, key;
