@@ -7,6 +7,7 @@
 #include <random>
 
 #include "client/import/csv.h"
+#include "core/base/yield.h"
 #include "core/irt/fit.h"
 #include "core/irt/item_prior.h"
 #include "core/irt/report.h"
@@ -290,7 +291,7 @@ TEST_F(Math500Test, PaperModeLossNeverIncreases) {
 TEST_F(Math500Test, ScoringAgainstFixedItemsMatchesFullFit) {
   ASSERT_OK_AND_ASSIGN(FitResult fit, Fit(*data_, FitOptions()));
   const FitReport report = MakeReport(*data_, fit.params, 1.0, FitOptions().ridge);
-  ItemBank bank{fit.params.a.col(0), fit.params.b, 1.0};
+  ItemBank bank{fit.params.a.col(0), fit.params.b, 1.0, {}, {}, {}};
   int checked = 0;
   for (Eigen::Index i = 0; i < data_->num_models(); i += 7) {
     if (report.model_flags[i] != 0) continue;  // all-wrong rows: both estimates sit on the prior
@@ -478,6 +479,45 @@ TEST(FitTest, ThreadCountChangesOnlyRoundingAndARepeatIsExact) {
       std::printf("missing %.1f threads %d: max difference %.2e\n", missing, threads, diff);
       EXPECT_LE(diff, 1e-6) << "missing " << missing << ", threads " << threads;
     }
+  }
+}
+
+// assayd's fits yield their cores every few tens of microseconds (core/base/yield.h): that must
+// change when the work runs, never what it computes. Every estimator and the report, bit for bit.
+TEST(FitTest, YieldingOftenChangesNothingInTheResult) {
+  struct Case {
+    const char* name;
+    int models, items, dims;
+    double missing;
+  };
+  for (const Case& c :
+       {Case{"joint dense", 300, 400, 1, 0.0}, Case{"joint sparse", 300, 400, 1, 0.3},
+        Case{"joint K = 2", 200, 300, 2, 0.2}, Case{"marginal items", 40, 400, 1, 0.1},
+        Case{"marginal models", 400, 40, 1, 0.1}}) {
+    SimOptions sim;
+    sim.models = c.models;
+    sim.items = c.items;
+    sim.missing = c.missing;
+    const testing::Simulated s = Simulate(sim);
+    FitOptions options;
+    options.threads = 2;
+    options.dims = c.dims;
+    ASSERT_OK_AND_ASSIGN(FitResult plain, Fit(s.data, options));
+    const FitReport plain_report = MakeReport(s.data, plain, options);
+    SetYieldOften(true);
+    absl::StatusOr<FitResult> yielding = Fit(s.data, options);
+    const FitReport yielding_report = MakeReport(s.data, *yielding, options);
+    SetYieldOften(false);
+    ASSERT_OK(yielding.status());
+    EXPECT_EQ(yielding->method, plain.method) << c.name;
+    EXPECT_TRUE(yielding->params.theta == plain.params.theta &&
+                yielding->params.a == plain.params.a && yielding->params.b == plain.params.b)
+        << c.name;
+    EXPECT_EQ(yielding->diagnostics.iterations, plain.diagnostics.iterations) << c.name;
+    EXPECT_TRUE(yielding_report.theta_se == plain_report.theta_se &&
+                yielding_report.b_se == plain_report.b_se &&
+                yielding_report.predicted_accuracy == plain_report.predicted_accuracy)
+        << c.name;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/base/thread_name.h"
+#include "core/base/yield.h"
 #include "gtest/gtest.h"
 
 namespace assay {
@@ -30,6 +31,23 @@ TEST(ThreadTeamTest, EveryMemberRunsOncePerRunOnItsOwnThreadAndItsWritesAreVisib
       for (int o = 1; o < m; ++o) EXPECT_NE(ids[m], ids[o]);
     }
   }
+}
+
+// assayd turns yielding on in its fit runners only; the fit's sweep threads must follow it.
+TEST(ThreadTeamTest, MembersTakeTheCreatorsYieldSetting) {
+  EXPECT_FALSE(YieldOften());  // off unless asked for
+  for (bool on : {true, false}) {
+    SetYieldOften(on);
+    ThreadTeam team(3);
+    std::vector<int> seen(3, -1);
+    team.Run([&](int m) {
+      seen[m] = YieldOften() ? 1 : 0;
+      YieldPoint(3 * kYieldUnits);  // yields (or not) and goes on
+    });
+    for (int m = 0; m < 3; ++m) EXPECT_EQ(seen[m], on ? 1 : 0) << "member " << m << ", on " << on;
+  }
+  std::thread other([] { EXPECT_FALSE(YieldOften()); });  // a plain thread: per thread, off
+  other.join();
 }
 
 TEST(ThreadTeamTest, RunWaitsForTheSlowestMember) {

@@ -2,11 +2,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/thread_name.h"
+#include "core/base/yield.h"
 
 namespace assay {
 
 ThreadTeam::ThreadTeam(int size) {
-  for (int m = 1; m < size; ++m) threads_.emplace_back([this, m] { Loop(m); });
+  const bool yield_often = YieldOften();
+  for (int m = 1; m < size; ++m) {
+    threads_.emplace_back([this, m, yield_often] {
+      SetYieldOften(yield_often);
+      Loop(m);
+    });
+  }
 }
 
 ThreadTeam::~ThreadTeam() {

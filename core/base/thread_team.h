@@ -16,7 +16,8 @@ namespace assay {
 // thread per sweep made two-thread fits of small matrices slower than one thread.
 class ThreadTeam {
  public:
-  // Starts size − 1 threads (size ≥ 1; size 1 starts none).
+  // Starts size − 1 threads (size ≥ 1; size 1 starts none), each with the calling thread's
+  // YieldOften setting (core/base/yield.h).
   explicit ThreadTeam(int size);
   // Joins the threads. Must not run concurrently with Run().
   ~ThreadTeam();

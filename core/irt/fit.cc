@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -13,6 +13,7 @@
 #include "core/base/eigen.h"
 #include "core/base/status_macros.h"
 #include "core/base/thread_team.h"
+#include "core/base/yield.h"
 #include "core/irt/item_prior.h"
 #include "core/irt/marginal.h"
 
@@ -138,6 +139,7 @@ class Sweeper {
       for (Index j = bounds_[static_cast<size_t>(w)]; j < bounds_[static_cast<size_t>(w) + 1];
            ++j) {
         const ResponseMatrix::Column col = data_.column(j);
+        YieldPoint(col.size * k_ + 1);
         const Index m = col.size;
         if (col.rows != nullptr) {
           gathered.resize(m, k_);
@@ -220,6 +222,7 @@ class Sweeper {
     double* grad = wk.grad.data();
     for (Index j = first; j < last; ++j) {
       const ResponseMatrix::Column col = data_.column(j);
+      YieldPoint(col.size + 1);
       const Index m = col.size;
       const double a_old = x.a(j, 0), b_old = x.b[j];
       if (m == 0) {
@@ -359,6 +362,7 @@ class Sweeper {
     VectorXd s_theta_r(k_), s_theta(k_), a_old(k_), a_new(k_), h(k_);
     for (Index j = bounds_[w_index]; j < bounds_[w_index + 1]; ++j) {
       const ResponseMatrix::Column col = data_.column(j);
+      YieldPoint(col.size * k_);
       const Index m = col.size;
       a_old = x.a.row(j).transpose();
       const double b_old = x.b[j];

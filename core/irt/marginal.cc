@@ -12,6 +12,7 @@
 #include "core/base/eigen.h"
 #include "core/base/status_macros.h"
 #include "core/base/thread_team.h"
+#include "core/base/yield.h"
 
 namespace assay::irt {
 namespace {
@@ -216,6 +217,7 @@ class MarginalEm {
     team_.Run([&](int member) {
       for (Index p0 = bounds_[member]; p0 < bounds_[member + 1]; p0 += kBlock) {
         const Index rows = std::min(kBlock, bounds_[member + 1] - p0);
+        YieldPoint(rows * g);
         auto block = lik_.middleCols(p0, rows);
         block.noalias() = lpt * pat.s.middleRows(p0, rows).transpose();
         block.noalias() += lqt * pat.f.middleRows(p0, rows).transpose();
@@ -243,6 +245,7 @@ class MarginalEm {
       MatrixXd post;
       for (Index p0 = bounds_[member]; p0 < bounds_[member + 1]; p0 += kBlock) {
         const Index rows = std::min(kBlock, bounds_[member + 1] - p0);
+        YieldPoint(rows * g);
         post = w.asDiagonal() * lik_.middleCols(p0, rows);
         post.array().rowwise() /= v.segment(p0, rows).transpose().array();
         visit(member, p0, static_cast<const MatrixXd&>(post));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/base/eigen.h"
 #include "core/base/thread_team.h"
+#include "core/base/yield.h"
 #include "core/irt/fit.h"
 #include "core/irt/item_prior.h"
 
@@ -83,6 +84,7 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
       const auto [first, last] = part(member, j);
       for (Index c = first; c < last; ++c) {
         const ResponseMatrix::Column col = data.column(c);
+        YieldPoint(col.size + 1);
         const double a = params.a(c, 0), b = params.b[c];
         double i_aa = ridge, i_ab = 0, i_bb = ridge;  // information of (a, b)
         double sq_resid = 0, var_sum = 0, outfit_sum = 0;
@@ -124,6 +126,7 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   }
   for (Index c = 0; c < j && k > 1; ++c) {
     const ResponseMatrix::Column col = data.column(c);
+    YieldPoint(col.size * k + 1);
     MatrixXd item_info = ItemInformation(data, params, sigma, ridge, c);
     if (item_prior != nullptr) item_info.diagonal().head(k) += item_prior->variance.cwiseInverse();
     double sq_resid = 0, var_sum = 0, outfit_sum = 0, weight_sum = 0;
@@ -180,6 +183,7 @@ FitReport MakeReport(const ResponseMatrix& data, const IrtParams& params, double
   team.Run([&](int member) {
     const auto [first, last] = part(member, n);
     for (Index i = first; i < last; ++i) {
+      YieldPoint(j);
       const Eigen::ArrayXd x =
           ((params.theta.row(i) * at).transpose() + params.b).array() / sigma;
       r.predicted_accuracy[i] = (1.0 / (1.0 + (-x).exp())).mean();

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "core/base/thread_name.h"
+#include "core/base/yield.h"
 #include "core/irt/report.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
@@ -148,8 +149,11 @@ absl::Status FitJobs::Start() {
       // Below the request path: nice kFitNice and the kernel's default slice (per thread,
       // inherited by the sweep threads a fit starts; runtime/scheduling.h). Not SCHED_IDLE: that
       // starved fits whenever anything else on the machine kept the cores busy. Failure only
-      // costs responsiveness, so it is not an error.
+      // costs responsiveness, so it is not an error. And the fit's loops yield their core every
+      // few tens of microseconds (core/base/yield.h, taken by the fit's threads too): a request
+      // thread woken on a core running a fit then waits that long, not until the next tick.
       RunInBackground(kFitNice);
+      SetYieldOften(true);
       RunLoop();
     });
   }

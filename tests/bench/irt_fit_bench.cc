@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 
+#include "core/base/yield.h"
 #include "core/irt/fit.h"
 #include "tests/testing/irt_sim.h"
 
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   assay::testing::SimOptions sim;
   sim.missing = 0;
   assay::irt::FitOptions fit;
-  bool paper = false, bayes_oracle = false;
+  bool paper = false, bayes_oracle = false, yield_often = false;
   double tol = 0;
   int max_iter = 0;
   CLI::App app{"irt_fit_bench: time a 2PL fit on simulated data"};
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--param-tol", fit.param_tol);
   app.add_flag("--paper", paper);
   app.add_flag("--shrink-items", fit.shrink_items);
+  app.add_flag("--yield-often", yield_often,
+               "yield the core every few tens of µs, as assayd's fits do (core/base/yield.h)");
   app.add_flag("--bayes-oracle", bayes_oracle,
                "also rank items by their posterior mean of a given the true abilities and prior "
                "(slow: ~30 s per 1000 x 1000 seed here)");
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
   if (tol > 0) fit.tol = tol;
   if (max_iter > 0) fit.max_iter = max_iter;
   fit.keep_loss_history = false;
+  assay::SetYieldOften(yield_often);
 
   std::vector<assay::testing::Recovery> recovered, oracle;
   double bayes_spearman_sum = 0;
