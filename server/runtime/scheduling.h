@@ -7,7 +7,9 @@
 // asked for a shorter slice (6.12+): without one, a label that arrives while both cores run a fit
 // waits up to a slice (a few ms, whatever the fit's nice). So assayd asks for a short slice on
 // the request path and leaves the fits the kernel's default (tests/bench/README.md,
-// fairness_bench).
+// fairness_bench). Some kernels (the project's VM: HZ 250, preempt=none) do not let a wake-up take
+// the core from a running fit at all, whatever the slice, nice or policy: there the fits' own
+// yields bound the wait (core/base/yield.h, turned on in the fit runners).
 //
 // Thread safety: each call changes the calling thread only; threads it creates afterwards inherit
 // the change.
