@@ -3,11 +3,13 @@
 // On some kernels and virtual machines a thread woken to serve a request waits for a core until the
 // scheduler's next tick (4 ms at HZ = 250) when every core runs a long computation, whatever that
 // computation's nice or policy: the wake-up does not preempt it. Measured on the project's machine
-// (tests/bench/README.md, "One server shared by teams"): every request thread's wait over 1 ms was
-// one of those, ending at a tick. A computation that gives up its core every few tens of
-// microseconds bounds the wait by that instead.
+// (tests/bench/README.md, "One server shared by teams"): request threads' waits for a core lasted
+// up to a tick (3.9-4.1 ms), half of those over 1 ms behind a fit's threads, at nice 10 and under
+// SCHED_IDLE alike. A computation that gives up its core every few tens of microseconds bounds the
+// wait by that instead.
 //
-// Long loops report their work with YieldPoint(units); on a thread where yielding is on, it yields
+// Long loops report their work with YieldPoint(units) (the fits' sweeps, E-steps and report, and
+// the loading of their matrix); on a thread where yielding is on, it yields
 // (std::this_thread::yield) once the thread has done kYieldUnits units since its last yield. A
 // unit is the loop's natural cost unit (a response cell, a pattern × quadrature node): about a
 // nanosecond each, so a yield every few tens of microseconds. Off by default (an offline fit has

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "core/base/yield.h"
 
 namespace assay::irt {
 
@@ -182,6 +183,7 @@ void ResponseMatrix::ComputeTotals() {
   item_cells_ = Eigen::VectorXi::Zero(j);
   if (dense() && !weighted()) {  // every cell, unit weights: column sums, vectorized
     for (Eigen::Index c = 0; c < j; ++c) {
+      YieldPoint(n);
       const Eigen::Map<const Eigen::VectorXf> y(column(c).y, n);
       model_successes_ += y.cast<double>();
       item_successes_[c] = y.cast<double>().sum();
@@ -194,6 +196,7 @@ void ResponseMatrix::ComputeTotals() {
   }
   for (Eigen::Index c = 0; c < j; ++c) {
     const Column col = column(c);
+    YieldPoint(col.size);
     for (Eigen::Index k = 0; k < col.size; ++k) {
       const Eigen::Index r = col.rows ? col.rows[k] : k;
       const double w = col.w ? col.w[k] : 1.0;

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "core/base/huge_pages.h"
 #include "core/base/status_macros.h"
+#include "core/base/yield.h"
 #include "server/resources/paging.h"
 #include "server/resources/request_ids.h"
 #include "server/storage/response_rows.h"
@@ -497,6 +498,7 @@ absl::StatusOr<irt::ResponseMatrix> BenchmarkManager::LoadMatrix(int64_t benchma
           unpacked.Update(row.status());
           return;
         }
+        YieldPoint(static_cast<int64_t>(row->size()));  // a fit runner's load (core/base/yield.h)
         for (const PackedCell& c : *row) {
           cells.push_back(irt::Cell{static_cast<int32_t>(model), c.item, c.successes, c.trials});
         }
@@ -550,6 +552,7 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
   std::vector<float> block(kBlock * j, nan);
   size_t block_start = 0;
   const auto flush = [&](size_t block_end) {  // models [block_start, block_end) are in `block`
+    YieldPoint(static_cast<int64_t>((block_end - block_start) * j));  // a fit runner's load
     for (size_t item = 0; item < j; ++item) {
       float* column = &values[item * n];
       for (size_t m = block_start; m < block_end; ++m) {
@@ -570,6 +573,7 @@ absl::StatusOr<std::optional<irt::ResponseMatrix>> BenchmarkManager::LoadDenseMa
         }
         const size_t m = static_cast<size_t>(model);
         while (m >= block_start + kBlock) flush(std::min(block_start + kBlock, n));
+        YieldPoint(static_cast<int64_t>(j));
         const absl::Status read = DecodeUnitTrialRow(bytes, &block[(m - block_start) * j], j);
         if (absl::IsFailedPrecondition(read)) {
           fits = false;  // the row carries trials, or an item added after the names were read
