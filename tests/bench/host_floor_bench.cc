@@ -21,9 +21,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -33,9 +34,11 @@
 namespace assay {
 namespace {
 
+// Reports `what` with errno's meaning and ends the process (from any thread).
 [[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "host_floor_bench: %s: %s\n", what.c_str(), std::strerror(errno));
-  std::exit(1);
+  const std::string reason = std::error_code(errno, std::generic_category()).message();
+  (void)std::fprintf(stderr, "host_floor_bench: %s: %s\n", what.c_str(), reason.c_str());
+  std::_Exit(1);
 }
 
 double Micros(absl::Time from) { return absl::ToDoubleMicroseconds(absl::Now() - from); }
@@ -128,7 +131,7 @@ void Print(const char* probe, const std::string& phase, const std::vector<double
 }
 
 int Main(int argc, char** argv) {
-  const char* tmpdir = std::getenv("TMPDIR");
+  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): one thread yet
   std::string dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
   int wakes = 20000, syncs = 3000;
   CLI::App app("What a busy core costs a thread wake-up and an fdatasync on this host");
@@ -163,4 +166,11 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace assay
 
-int main(int argc, char** argv) { return assay::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return assay::Main(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "host_floor_bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -74,11 +74,12 @@ ScratchAssayd::~ScratchAssayd() {
 
 absl::StatusOr<std::unique_ptr<ScratchAssayd>> StartScratchAssayd(
     const std::string& assayd, const std::vector<std::string>& extra) {
-  const char* tmpdir = std::getenv("TMPDIR");
+  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): nothing sets it
   std::string dir =
       absl::StrCat(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", "/assay_bench_XXXXXX");
   if (mkdtemp(dir.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp ", dir, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat(
+        "mkdtemp ", dir, ": ", std::error_code(errno, std::generic_category()).message()));
   }
   const std::string db = dir + "/bench.db";
   ASSIGN_OR_RETURN(std::string key, CreateTeamWithAssayd(assayd, db, "bench"));
