@@ -30,6 +30,7 @@
 
 #include "absl/time/clock.h"
 #include "tests/testing/percentile.h"
+#include "tests/testing/temp_root.h"
 
 namespace assay {
 namespace {
@@ -131,8 +132,7 @@ void Print(const char* probe, const std::string& phase, const std::vector<double
 }
 
 int Main(int argc, char** argv) {
-  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): one thread yet
-  std::string dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  std::string dir = testing::TempRoot();
   int wakes = 20000, syncs = 3000;
   CLI::App app("What a busy core costs a thread wake-up and an fdatasync on this host");
   app.add_option("--dir", dir, "directory of the fdatasync probe's file")->capture_default_str();

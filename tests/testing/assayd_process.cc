@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/base/status_macros.h"
+#include "tests/testing/temp_root.h"
 
 namespace assay::testing {
 
@@ -74,9 +74,7 @@ ScratchAssayd::~ScratchAssayd() {
 
 absl::StatusOr<std::unique_ptr<ScratchAssayd>> StartScratchAssayd(
     const std::string& assayd, const std::vector<std::string>& extra) {
-  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): nothing sets it
-  std::string dir =
-      absl::StrCat(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", "/assay_bench_XXXXXX");
+  std::string dir = TempRoot() + "/assay_bench_XXXXXX";
   if (mkdtemp(dir.data()) == nullptr) {
     return absl::InternalError(absl::StrCat(
         "mkdtemp ", dir, ": ", std::error_code(errno, std::generic_category()).message()));
