@@ -210,9 +210,9 @@ TEST_P(CompareMonteCarloTest, CoverageAndBoundaryFalseRegression) {
 INSTANTIATE_TEST_SUITE_P(
     PairingsAndDesigns, CompareMonteCarloTest,
     ::testing::Combine(::testing::Bool(), ::testing::Values(Design::kUniform, Design::kAdaptive)),
-    [](const ::testing::TestParamInfo<std::tuple<bool, Design>>& info) {
-      return std::string(std::get<0>(info.param) ? "BaselineKnown" : "BothSampled") +
-             (std::get<1>(info.param) == Design::kUniform ? "Uniform" : "Adaptive");
+    [](const ::testing::TestParamInfo<std::tuple<bool, Design>>& param_info) {
+      return std::string(std::get<0>(param_info.param) ? "BaselineKnown" : "BothSampled") +
+             (std::get<1>(param_info.param) == Design::kUniform ? "Uniform" : "Adaptive");
     });
 
 // MATH-500, a slice of the benchmark's experiment: 12 zero/one-shot pairs and 6 pairs of different

@@ -2,15 +2,21 @@
 // time and its label latency is measured (twice: how much the idle figure moves by itself). Then
 // team A uploads a large matrix, queues 5 fits and floods labels from several clients at its write
 // limit (each client waiting the server's retry delay when refused), and team B starts a fit of its
-// own and labels again. Prints B's label latency idle and under A's load (the same run), A's
-// accepted label rate, how many of A's fits started before B's and how long B's fit waited.
+// own and labels again, once A's flood has used up its burst (so that A writes at its limit, not
+// above it). Prints B's label latency idle and under A's load (the same run), A's accepted label
+// rate from then on, how many of A's fits started before B's and how long B's fit waited.
 //
 //   build/tests/bench/fairness_bench --assayd build/server/assayd
 //   build/tests/bench/fairness_bench --assayd build/server/assayd --fit-slots 1
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +25,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "assay/v1/audit.grpc.pb.h"
 #include "assay/v1/benchmarks.grpc.pb.h"
@@ -143,7 +150,8 @@ v1::FitState StateOf(v1::BenchmarkService::Stub& stub, const std::string& key,
 // another machine: in one process they would share gRPC's client threads with team B's):
 // `flooders` threads, each with a minute's worth of cases handed out before it prints "flooding",
 // labelling as fast as the server answers and waiting the server's retry delay when refused, until
-// SIGTERM; then prints what it counted.
+// SIGTERM. Prints "limited" at its first refusal (its burst is spent: from then on it writes at
+// its limit), and at the end what it counted from then on.
 std::atomic<bool> g_stop{false};
 int FloodChild(int port, const std::string& key, int flooders, double rate) {
   if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR) Die("cannot catch SIGTERM");
@@ -153,29 +161,70 @@ int FloodChild(int port, const std::string& key, int flooders, double rate) {
     clients.push_back(
         std::make_unique<Labeller>(port, key, static_cast<int>(60 * rate / flooders) + 1000));
   }
-  const absl::Time start = absl::Now();
   std::printf("flooding\n");
   if (std::fflush(stdout) != 0) Die("cannot write to stdout");
-  std::atomic<int64_t> accepted{0}, refused{0};
+  std::atomic<bool> limited{false};
+  absl::Mutex mu;
+  absl::Time limited_at;                         // the first refusal
+  std::atomic<int64_t> accepted{0}, refused{0};  // from then on
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(flooders));
   for (const std::unique_ptr<Labeller>& client : clients) {
     threads.emplace_back([&, a = client.get()] {
       while (!g_stop.load() && a->next < a->cases) {
         const double ms = a->Label();
-        if (ms >= 0) {
-          accepted.fetch_add(1);
-        } else {
-          refused.fetch_add(1);
-          absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
+        if (ms < 0 && !limited.exchange(true)) {
+          absl::MutexLock lock(&mu);
+          limited_at = absl::Now();
+          std::printf("limited\n");
+          if (std::fflush(stdout) != 0) Die("cannot write to stdout");
         }
+        if (limited.load()) (ms >= 0 ? accepted : refused).fetch_add(1);
+        if (ms < 0) absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
       }
     });
   }
   for (std::thread& t : threads) t.join();
+  absl::MutexLock lock(&mu);
   std::printf("accepted %lld refused %lld seconds %.3f\n", static_cast<long long>(accepted.load()),
-              static_cast<long long>(refused.load()), absl::ToDoubleSeconds(absl::Now() - start));
+              static_cast<long long>(refused.load()),
+              absl::ToDoubleSeconds(absl::Now() - limited_at));
   return 0;
+}
+
+// CPU time (user + system) used so far, in seconds, by the process or thread whose stat(5) file
+// is `path`; its name goes to *name when given.
+double CpuSeconds(const std::string& path, std::string* name = nullptr) {
+  std::ifstream in(path);
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t comm_start = stat.find('('), comm_end = stat.rfind(')');  // names hold spaces
+  if (comm_start == std::string::npos || comm_end == std::string::npos) return 0;  // exited
+  if (name != nullptr) *name = stat.substr(comm_start + 1, comm_end - comm_start - 1);
+  const std::vector<std::string> fields = absl::StrSplit(stat.substr(comm_end + 2), ' ');
+  if (fields.size() < 13) Die("short " + path);
+  // Fields 14 and 15 of stat(5), utime and stime, are the 12th and 13th after the name.
+  return (std::stod(fields[11]) + std::stod(fields[12])) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds used so far by process `pid`: in all, and by its request path, i.e. its threads
+// other than the fits' (assayd names those "assay-fits" and "assay-team-N"; a fit's team threads
+// end with the fit, so the fits' share is the rest of the total).
+struct ProcessCpu {
+  double total = 0, requests = 0;
+};
+ProcessCpu CpuOf(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  ProcessCpu cpu;
+  cpu.total = CpuSeconds(dir + "/stat");
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(dir + "/task", error)) {
+    std::string name;
+    const double seconds = CpuSeconds(task.path().string() + "/stat", &name);
+    if (!absl::StartsWith(name, "assay-fits") && !absl::StartsWith(name, "assay-team"))
+      cpu.requests += seconds;
+  }
+  return cpu;
 }
 
 void Print(const char* what, const std::vector<double>& ms) {
@@ -246,8 +295,10 @@ int Main(int argc, char** argv) {
        "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate)});
   if (!started.ok()) Die(started.status().ToString());
   testing::Subprocess flood = std::move(*started);
-  if (auto line = flood.WaitForLine("flooding", absl::Minutes(2)); !line.ok())
-    Die(absl::StrCat("team A's flood: ", line.status().ToString(), "\n", flood.Output()));
+  for (const char* line : {"flooding", "limited"}) {
+    if (auto seen = flood.WaitForLine(line, absl::Minutes(2)); !seen.ok())
+      Die(absl::StrCat("team A's flood: ", seen.status().ToString(), "\n", flood.Output()));
+  }
   while (StateOf(*a_fits, a_key, queued[0].id()) == v1::FIT_STATE_QUEUED)
     absl::SleepFor(absl::Milliseconds(5));
 
@@ -264,7 +315,17 @@ int Main(int argc, char** argv) {
     for (const v1::Fit& f : queued)
       a_started += StateOf(*a_fits, a_key, f.id()) != v1::FIT_STATE_QUEUED;
   });
+  // Cores in use while B labels: assayd (its request path apart), A's clients, B's (this process).
+  const pid_t pids[3] = {(*scratch)->server.process.pid(), flood.pid(), getpid()};
+  ProcessCpu before[3], after[3];
+  for (int k = 0; k < 3; ++k) before[k] = CpuOf(pids[k]);
+  const absl::Time loaded_start = absl::Now();
   const std::vector<double> loaded = LabelOneAtATime(*b[2], labels);
+  const double loaded_seconds = absl::ToDoubleSeconds(absl::Now() - loaded_start);
+  for (int k = 0; k < 3; ++k) after[k] = CpuOf(pids[k]);
+  auto cores = [&](int k, double ProcessCpu::*part) {
+    return (after[k].*part - before[k].*part) / loaded_seconds;
+  };
   b_watch.join();
   flood.Signal(SIGTERM);
   if (auto waited = flood.Wait(absl::Minutes(1)); !waited.ok()) Die(waited.status().ToString());
@@ -284,8 +345,17 @@ int Main(int argc, char** argv) {
   std::printf("p99 ratio loaded/idle: %.2f (target <= 2); idle again/idle: %.2f (the noise)\n",
               testing::Percentile(loaded, 0.99) / testing::Percentile(idle, 0.99),
               testing::Percentile(idle_again, 0.99) / testing::Percentile(idle, 0.99));
-  std::printf("team A: %.0f labels/s accepted (limit %.0f), %lld refused with a retry delay\n",
-              static_cast<double>(accepted) / flood_seconds, a_rate, refused);
+  std::printf(
+      "team A, once its burst was spent: %.0f labels/s accepted (limit %.0f), %lld refused with a "
+      "retry delay\n",
+      static_cast<double>(accepted) / flood_seconds, a_rate, refused);
+  std::printf(
+      "cores in use while B labelled under load (of %u): assayd %.2f (requests %.2f, fits %.2f), "
+      "team A's clients %.2f, team B's client %.2f\n",
+      std::thread::hardware_concurrency(), cores(0, &ProcessCpu::total),
+      cores(0, &ProcessCpu::requests),
+      cores(0, &ProcessCpu::total) - cores(0, &ProcessCpu::requests), cores(1, &ProcessCpu::total),
+      cores(2, &ProcessCpu::total));
   std::printf(
       "team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
       "started by then: %d of 5\n",
