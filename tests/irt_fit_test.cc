@@ -492,7 +492,7 @@ TEST(FitTest, YieldingOftenChangesNothingInTheResult) {
   };
   for (const Case& c :
        {Case{"joint dense", 300, 400, 1, 0.0}, Case{"joint sparse", 300, 400, 1, 0.3},
-        Case{"joint K = 2", 200, 300, 2, 0.2}, Case{"marginal items", 40, 400, 1, 0.1},
+        Case{"joint K = 2", 100, 150, 2, 0.2}, Case{"marginal items", 40, 400, 1, 0.1},
         Case{"marginal models", 400, 40, 1, 0.1}}) {
     SimOptions sim;
     sim.models = c.models;
