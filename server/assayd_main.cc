@@ -110,6 +110,12 @@ int main(int argc, char** argv) {
                  "seconds within which a change made with `team limits` takes effect")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  int64_t write_hold_ms = absl::ToInt64Milliseconds(options.write_hold);
+  app.add_option("--write-hold-ms", write_hold_ms,
+                 "a unary write over its team's write_rate whose token is due within this many "
+                 "milliseconds waits for it instead of being refused (0: refuse at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{10000}));
   app.add_option("--grace", grace_seconds, "seconds in-flight calls get on shutdown")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -172,6 +178,7 @@ int main(int argc, char** argv) {
   }
   options.shutdown_grace = absl::Seconds(grace_seconds);
   options.limits_refresh = absl::Seconds(limits_refresh_seconds);
+  options.write_hold = absl::Milliseconds(write_hold_ms);
   options.max_db_bytes = static_cast<int64_t>(max_db_mb * 1024 * 1024);
   for (const std::string& assignment : team_limits) {
     auto parsed = assay::server::ParseLimitAssignment(assignment);

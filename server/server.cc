@@ -11,19 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
-#include "server/http/http_server.h"
 #include "server/grpc/audit_service.h"
-#include "server/http/http_server.h"
 #include "server/grpc/benchmark_service.h"
-#include "server/http/http_server.h"
 #include "server/grpc/cat_service.h"
 #include "server/grpc/compare_service.h"
-#include "server/http/http_server.h"
 #include "server/grpc/monitor_service.h"
-#include "server/http/http_server.h"
 #include "server/grpc/system_service.h"
-#include "server/http/http_server.h"
 #include "server/grpc/team_service.h"
+#include "server/http/http_server.h"
 #include "server/resources/audits.h"
 #include "server/resources/benchmarks.h"
 #include "server/resources/cat_sessions.h"
@@ -35,6 +30,7 @@
 #include "server/runtime/commit_queue.h"
 #include "server/runtime/executor.h"
 #include "server/runtime/log.h"
+#include "server/runtime/timers.h"
 #include "server/storage/storage.h"
 
 namespace assay::server {
@@ -89,6 +85,7 @@ struct AssayServer::Parts {
   std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<CommitQueue> commits;
   std::unique_ptr<BoundedExecutor> executor;
+  std::unique_ptr<Timers> timers;
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<Quotas> quotas;
   std::unique_ptr<AuditManager> audits;
@@ -184,6 +181,7 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
                                                  &parts->metrics);
   parts->executor =
       std::make_unique<BoundedExecutor>(options.worker_threads, options.queue_capacity);
+  parts->timers = std::make_unique<Timers>();
   parts->auth = std::make_unique<Authenticator>(parts->storage.get());
   parts->quotas = std::make_unique<Quotas>(parts->storage.get(), options.team_limits,
                                            options.limits_refresh, &parts->metrics);
@@ -213,6 +211,8 @@ absl::StatusOr<std::unique_ptr<AssayServer>> AssayServer::Start(const ServerOpti
   deps.executor = parts->executor.get();
   deps.quotas = parts->quotas.get();
   deps.commits = parts->commits.get();
+  deps.timers = parts->timers.get();
+  deps.write_hold = options.write_hold;
   deps.auth = parts->auth.get();
   deps.audits = parts->audits.get();
   deps.benchmarks = parts->benchmarks.get();
@@ -306,6 +306,7 @@ void AssayServer::Shutdown() {
   parts_->server->Wait();
   parts_->fits->Shutdown();  // a running fit is abandoned and runs again on the next start
   parts_->executor->Shutdown();
+  parts_->timers->Shutdown();   // writes held for their team's rate go to the commit queue now
   parts_->commits->Shutdown();  // commits every write still queued
   parts_->server.reset();
   parts_->storage.reset();

@@ -246,6 +246,32 @@ TEST_F(SharedServiceTest, ATeamRunsAtMostItsConcurrentFits) {
   Cancel(beta_, b1.id());
 }
 
+// A write over its team's rate whose token is due within the server's write hold waits for it and
+// succeeds, through gRPC and HTTP alike, instead of being refused: the rate still holds, and the
+// metrics count the held writes.
+TEST_F(SharedServiceTest, AWriteWhoseTokenIsDueSoonIsHeldForItNotRefused) {
+  http_address_ = "127.0.0.1:0";
+  write_hold_ = absl::Milliseconds(300);
+  Start();
+  ASSERT_OK(SetTeamLimits(db_, "alpha", {"write_rate=10", "write_burst=1"}).status());
+  RestartServer();
+
+  // One token in the bucket, then one every 100 ms: the second write waits about 100 ms for its
+  // token, the third about 200 ms; none is refused.
+  const absl::Time start = absl::Now();
+  for (int k = 0; k < 3; ++k) ASSERT_OK(CreateMonitor(alpha_)) << "write " << k;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(190));
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse http, CreateMonitorOverHttp(alpha_));
+  EXPECT_EQ(http.status, 200) << http.body;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(290));
+
+  ASSERT_OK_AND_ASSIGN(testing::HttpResponse metrics,
+                       testing::Http(server_->http_port(), "GET", "/metrics"));
+  EXPECT_THAT(metrics.body,
+              ::testing::ContainsRegex("assay_write_holds_total\\{team=\"alpha\"\\} [3-9]"));
+  EXPECT_THAT(metrics.body, ::testing::Not(HasSubstr("assay_quota_refusals_total{team=\"alpha\"")));
+}
+
 // Over its write rate a team gets RESOURCE_EXHAUSTED naming the limit and the delay (gRPC trailer,
 // HTTP Retry-After and RetryInfo); another team is not affected; after the delay it succeeds; the
 // client library waits the delay and retries by itself.

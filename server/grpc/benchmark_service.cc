@@ -20,7 +20,8 @@ class UploadStream final : public grpc::ServerReadReactor<v1::UploadResponsesReq
     AuthenticateThen(deps_, AuthorizationOf(*context), Role::kWrite,
                      [this, context](absl::StatusOr<Principal> who) {
                        absl::Status allowed = who.status();
-                       if (allowed.ok()) allowed = TakeWrite(deps_, *who);  // one per upload
+                       if (allowed.ok())
+                         allowed = TakeWrite(deps_, *who).status();  // one per upload
                        if (!allowed.ok()) {
                          AddRetryPushback(context, allowed);
                          Finish(ToGrpcStatus(allowed));

@@ -59,7 +59,7 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
     }
     // Over the team's write rate: this message fails (its reply says when to retry), the stream
     // goes on.
-    absl::Status queued = TakeWrite(deps_, who_);
+    absl::Status queued = TakeWrite(deps_, who_).status();
     if (queued.ok()) {
       queued = deps_.commits->Submit(
           [this, request, response](WriteContext& ctx) {

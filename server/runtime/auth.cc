@@ -71,6 +71,16 @@ absl::StatusOr<std::pair<std::string, storage::ApiKeyRecord>> CreateApiKey(
 
 absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization,
                                                       Role needed) {
+  return *Resolve(authorization, needed, /*may_read=*/true);
+}
+
+std::optional<absl::StatusOr<Principal>> Authenticator::AuthenticateCached(
+    absl::string_view authorization, Role needed) {
+  return Resolve(authorization, needed, /*may_read=*/false);
+}
+
+std::optional<absl::StatusOr<Principal>> Authenticator::Resolve(absl::string_view authorization,
+                                                                Role needed, bool may_read) {
   if (authorization.empty()) {
     return absl::UnauthenticatedError(
         "missing API key: send 'authorization: Bearer <key>' (gRPC metadata or HTTP header)");
@@ -90,6 +100,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
     }
   }
   if (!principal.has_value()) {
+    if (!may_read) return std::nullopt;
     ASSIGN_OR_RETURN(std::optional<storage::ApiKeyRecord> key,
                      storage_->Reads()->FindApiKeyByHash(hash));
     if (!key.has_value() || key->revoked) {

@@ -6,6 +6,7 @@
 #define ASSAY_SERVER_RUNTIME_AUTH_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -65,11 +66,19 @@ class Authenticator {
   // none). UNAUTHENTICATED: none or malformed, unknown or revoked key. PERMISSION_DENIED: the key's
   // role is below `needed`. May read the database (cache miss): call it on the executor.
   absl::StatusOr<Principal> Authenticate(absl::string_view authorization, Role needed);
+  // As Authenticate, from what it already knows: nullopt when the answer needs the database (the
+  // key is not cached, or its entry has expired). Never reads, so an adapter's I/O thread may call
+  // it.
+  std::optional<absl::StatusOr<Principal>> AuthenticateCached(absl::string_view authorization,
+                                                              Role needed);
 
   // Forgets every cached key (after a revocation).
   void ClearCache();
 
  private:
+  // Authenticate (`may_read`) or AuthenticateCached (nullopt only when !may_read).
+  std::optional<absl::StatusOr<Principal>> Resolve(absl::string_view authorization, Role needed,
+                                                   bool may_read);
   struct Cached {
     Principal principal;
     absl::Time expires;

@@ -97,6 +97,11 @@ void Metrics::RecordQuotaRefusal(absl::string_view team, absl::string_view limit
   ++refusals_[{TeamLabel(team), std::string(limit)}];
 }
 
+void Metrics::RecordWriteHeld(absl::string_view team) {
+  absl::MutexLock lock(&mu_);
+  ++held_[TeamLabel(team)];
+}
+
 void Metrics::RecordMonitorAlarm(absl::string_view team) {
   absl::MutexLock lock(&mu_);
   ++alarms_[TeamLabel(team)];
@@ -153,6 +158,12 @@ std::string Metrics::Render() {
     for (const auto& [key, n] : refusals_) {
       absl::StrAppend(&out, "assay_quota_refusals_total{team=\"", Escape(key.first),
                       "\",limit=\"", key.second, "\"} ", n, "\n");
+    }
+    Header(out, "assay_write_holds_total", "counter",
+           "Writes over a team's write rate held for their token (rather than refused) since the "
+           "server started, by team.");
+    for (const auto& [team, n] : held_) {
+      absl::StrAppend(&out, "assay_write_holds_total{team=\"", Escape(team), "\"} ", n, "\n");
     }
   }
   for (const Gauge& g : gauges) {  // read outside the lock: readers take locks of their own

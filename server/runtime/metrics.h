@@ -40,6 +40,8 @@ class Metrics {
   void RecordMonitorAlarm(absl::string_view team);
   // A call of `team` refused for being over `limit` (server/runtime/quotas.h).
   void RecordQuotaRefusal(absl::string_view team, absl::string_view limit);
+  // A write of `team` held for a token of its write rate rather than refused (quotas.h).
+  void RecordWriteHeld(absl::string_view team);
 
   // A gauge read at scrape time: `read` returns one value per label value (one pair with an empty
   // label value for an unlabelled gauge). `read` must not block for long.
@@ -72,6 +74,7 @@ class Metrics {
   Histogram commit_seconds_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> alarms_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> held_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, uint64_t> refusals_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> teams_ ABSL_GUARDED_BY(mu_);
   std::vector<Gauge> gauges_ ABSL_GUARDED_BY(mu_);

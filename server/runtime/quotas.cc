@@ -167,8 +167,9 @@ TeamLimits Quotas::Cached(int64_t team_id) {
 void Quotas::Refill(Team& team, absl::Time now) {
   const double rate = team.limits.Get(Limit::kWriteRate);
   const double burst = team.limits.Burst();
-  if (team.tokens < 0) {
+  if (!team.filled) {
     team.tokens = burst;
+    team.filled = true;
   } else {
     team.tokens = std::min(
         burst, team.tokens + rate * std::max(0.0, absl::ToDoubleSeconds(now - team.tokens_at)));
@@ -176,28 +177,44 @@ void Quotas::Refill(Team& team, absl::Time now) {
   team.tokens_at = now;
 }
 
-absl::Status Quotas::TakeWrite(const Principal& who) {
-  const int64_t team_id = who.team_id;
-  Refresh(team_id);
-  absl::MutexLock lock(&mu_);
-  Team& team = Entry(team_id);
-  const double rate = team.limits.Get(Limit::kWriteRate);
-  if (rate <= 0) return absl::OkStatus();
+absl::StatusOr<absl::Duration> Quotas::TakeWrite(const Principal& who, absl::Duration may_wait) {
+  Refresh(who.team_id);
+  return *Take(who, may_wait, /*fresh_only=*/false);
+}
+
+std::optional<absl::StatusOr<absl::Duration>> Quotas::TakeWriteCached(const Principal& who,
+                                                                      absl::Duration may_wait) {
+  return Take(who, may_wait, /*fresh_only=*/true);
+}
+
+std::optional<absl::StatusOr<absl::Duration>> Quotas::Take(const Principal& who,
+                                                           absl::Duration may_wait,
+                                                           bool fresh_only) {
   const absl::Time now = now_();
-  Refill(team, now);
-  if (team.tokens >= 1) {
-    team.tokens -= 1;
-    return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  auto known = teams_.find(who.team_id);
+  if (fresh_only && (known == teams_.end() || now - known->second.read_at >= refresh_)) {
+    return std::nullopt;
   }
-  const absl::Time next_token = now + absl::Seconds((1 - team.tokens) / rate);
-  team.promised = std::max(next_token, team.promised + absl::Seconds(1 / rate));
-  const absl::Duration wait = team.promised - now;
+  Team& team = known != teams_.end() ? known->second : Entry(who.team_id);
+  const double rate = team.limits.Get(Limit::kWriteRate);
+  if (rate <= 0) return absl::ZeroDuration();
+  Refill(team, now);
+  // When the next token not yet taken is due (now, if the bucket holds one).
+  const absl::Duration wait = absl::Seconds(std::max(0.0, (1 - team.tokens) / rate));
+  if (wait <= may_wait) {
+    team.tokens -= 1;
+    if (wait > absl::ZeroDuration() && metrics_ != nullptr) metrics_->RecordWriteHeld(who.team);
+    return wait;
+  }
+  team.promised = std::max(now + (wait - may_wait), team.promised + absl::Seconds(1 / rate));
+  const absl::Duration retry = team.promised - now;
   if (metrics_ != nullptr) metrics_->RecordQuotaRefusal(who.team, InfoOf(Limit::kWriteRate).name);
   return WithRetryDelay(
-      absl::ResourceExhaustedError(absl::StrCat(
-          "write_rate: team over its limit of ", rate, " writes per second; retry in ",
-          absl::FormatDuration(absl::Ceil(wait, absl::Milliseconds(1))))),
-      wait);
+      absl::ResourceExhaustedError(
+          absl::StrCat("write_rate: team over its limit of ", rate, " writes per second; retry in ",
+                       absl::FormatDuration(absl::Ceil(retry, absl::Milliseconds(1))))),
+      retry);
 }
 
 double Quotas::WriteTokens(int64_t team_id) {
@@ -205,7 +222,7 @@ double Quotas::WriteTokens(int64_t team_id) {
   absl::MutexLock lock(&mu_);
   Team& team = Entry(team_id);
   Refill(team, now_());
-  return team.tokens;
+  return std::max(0.0, team.tokens);
 }
 
 absl::Status Quotas::CheckCapacity(const TeamLimits& limits, Limit limit, double used,

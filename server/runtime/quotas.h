@@ -104,13 +104,24 @@ class Quotas {
   // where a write led here.
   TeamLimits Cached(int64_t team_id);
 
-  // Takes one write from the team's token bucket (write_rate per second, up to write_burst).
-  // RESOURCE_EXHAUSTED "write_rate: ..." with a delay to retry after: the time of the next token
-  // not yet promised to an earlier refused call, so that callers refused together come back one
-  // token apart rather than all at once (where all but one would be refused again). A promise
-  // reserves nothing: whoever calls when a token is there takes it.
-  absl::Status TakeWrite(const Principal& who);
-  // Tokens in the team's bucket now (write_burst when it has not written lately).
+  // Takes one write from the team's token bucket (write_rate per second, up to write_burst) and
+  // returns how long the write must wait for it: zero when the bucket had a token; when it had
+  // none and the next token not yet taken is due within `may_wait`, the write takes that token in
+  // advance and waits until it is due (it is held rather than refused: a small excess over the
+  // rate costs the caller a little latency instead of a round trip). Otherwise RESOURCE_EXHAUSTED
+  // "write_rate: ..." with a delay to retry after: when the call would be held no longer than
+  // `may_wait`, and no earlier than a token after the one told to the last refused call, so that
+  // callers refused together come back one token apart rather than all at once (where all but one
+  // would be refused again). A promise reserves nothing: whoever calls first when a token is
+  // within reach takes it.
+  absl::StatusOr<absl::Duration> TakeWrite(const Principal& who,
+                                           absl::Duration may_wait = absl::ZeroDuration());
+  // As TakeWrite, but never reads the database (an adapter's I/O thread may call it): nullopt,
+  // taking nothing, when the team's limits are due to be read again.
+  std::optional<absl::StatusOr<absl::Duration>> TakeWriteCached(const Principal& who,
+                                                                absl::Duration may_wait);
+  // Tokens in the team's bucket now (write_burst when it has not written lately; 0 while writes
+  // wait for tokens they took in advance).
   double WriteTokens(int64_t team_id);
 
   // Inside a write: RESOURCE_EXHAUSTED naming `limit` when what the team holds as of `txn` plus
@@ -123,7 +134,8 @@ class Quotas {
   struct Team {
     TeamLimits limits;
     absl::Time read_at = absl::InfinitePast();
-    double tokens = -1;  // < 0: full
+    bool filled = false;  // tokens has been set (to the burst, when first used)
+    double tokens = 0;    // < 0: taken in advance by writes that wait for them
     absl::Time tokens_at;
     absl::Time promised = absl::InfinitePast();  // the last retry time told to a refused call
   };
@@ -131,6 +143,9 @@ class Quotas {
   void Refresh(int64_t team_id) ABSL_LOCKS_EXCLUDED(mu_);
   Team& Entry(int64_t team_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Refill(Team& team, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TakeWrite once the limits are read; nullopt (`fresh_only`) when they are due to be read again.
+  std::optional<absl::StatusOr<absl::Duration>> Take(const Principal& who, absl::Duration may_wait,
+                                                     bool fresh_only) ABSL_LOCKS_EXCLUDED(mu_);
   static absl::Status CheckCapacity(const TeamLimits& limits, Limit limit, double used,
                                     double adding);
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -42,8 +43,13 @@ namespace {
 
 using testing::Ctx;
 
+// The processes this one started (assayd, team A's clients): Die stops them, as exit() runs no
+// destructor that would.
+std::vector<pid_t> g_children;
+
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "fairness_bench: %s\n", what.c_str());
+  for (pid_t child : g_children) kill(child, SIGKILL);
   std::exit(1);
 }
 
@@ -150,11 +156,15 @@ v1::FitState StateOf(v1::BenchmarkService::Stub& stub, const std::string& key,
 // another machine: in one process they would share gRPC's client threads with team B's):
 // `flooders` threads, each with a minute's worth of cases handed out before it prints "flooding",
 // labelling as fast as the server answers and waiting the server's retry delay when refused, until
-// SIGTERM. Prints "limited" at its first refusal (its burst is spent: from then on it writes at
-// its limit), and at the end what it counted from then on.
-std::atomic<bool> g_stop{false};
+// SIGTERM. Counts accepted and refused labels from SIGUSR1 on (the parent sends it once the server
+// holds or refuses A's writes: A's burst is spent and it writes at its limit) and prints the
+// counts at the end.
+std::atomic<bool> g_stop{false}, g_counting{false};
 int FloodChild(int port, const std::string& key, int flooders, double rate) {
-  if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR) Die("cannot catch SIGTERM");
+  if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR ||
+      std::signal(SIGUSR1, [](int) { g_counting.store(true); }) == SIG_ERR) {
+    Die("cannot catch SIGTERM and SIGUSR1");
+  }
   std::vector<std::unique_ptr<Labeller>> clients;
   clients.reserve(static_cast<size_t>(flooders));
   for (int c = 0; c < flooders; ++c) {
@@ -163,23 +173,22 @@ int FloodChild(int port, const std::string& key, int flooders, double rate) {
   }
   std::printf("flooding\n");
   if (std::fflush(stdout) != 0) Die("cannot write to stdout");
-  std::atomic<bool> limited{false};
+  std::atomic<bool> counting{false};
   absl::Mutex mu;
-  absl::Time limited_at;                         // the first refusal
+  absl::Time counting_since = absl::InfiniteFuture();
   std::atomic<int64_t> accepted{0}, refused{0};  // from then on
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(flooders));
   for (const std::unique_ptr<Labeller>& client : clients) {
     threads.emplace_back([&, a = client.get()] {
       while (!g_stop.load() && a->next < a->cases) {
-        const double ms = a->Label();
-        if (ms < 0 && !limited.exchange(true)) {
+        if (g_counting.load() && !counting.exchange(true)) {
           absl::MutexLock lock(&mu);
-          limited_at = absl::Now();
-          std::printf("limited\n");
-          if (std::fflush(stdout) != 0) Die("cannot write to stdout");
+          counting_since = absl::Now();
         }
-        if (limited.load()) (ms >= 0 ? accepted : refused).fetch_add(1);
+        const bool count = counting.load();
+        const double ms = a->Label();
+        if (count) (ms >= 0 ? accepted : refused).fetch_add(1);
         if (ms < 0) absl::SleepFor(absl::Milliseconds(-ms));  // the server's retry delay
       }
     });
@@ -188,8 +197,26 @@ int FloodChild(int port, const std::string& key, int flooders, double rate) {
   absl::MutexLock lock(&mu);
   std::printf("accepted %lld refused %lld seconds %.3f\n", static_cast<long long>(accepted.load()),
               static_cast<long long>(refused.load()),
-              absl::ToDoubleSeconds(absl::Now() - limited_at));
+              absl::ToDoubleSeconds(absl::Now() - counting_since));
   return 0;
+}
+
+// How many of `team`'s writes the server has held for a token or refused over its write rate, as
+// its /metrics says.
+int64_t RateLimited(int http_port, const std::string& team) {
+  auto metrics = testing::Http(http_port, "GET", "/metrics");
+  if (!metrics.ok()) Die("GET /metrics: " + metrics.status().ToString());
+  int64_t total = 0;
+  for (absl::string_view line : absl::StrSplit(metrics->body, '\n')) {
+    const std::string held = absl::StrCat("assay_write_holds_total{team=\"", team, "\"} ");
+    const std::string refused =
+        absl::StrCat("assay_quota_refusals_total{team=\"", team, "\",limit=\"write_rate\"} ");
+    for (const std::string& prefix : {held, refused}) {
+      int64_t n = 0;
+      if (absl::ConsumePrefix(&line, prefix) && absl::SimpleAtoi(line, &n)) total += n;
+    }
+  }
+  return total;
 }
 
 // CPU time (user + system) used so far, in seconds, by the process or thread whose stat(5) file
@@ -260,6 +287,7 @@ int Main(int argc, char** argv) {
   args.insert(args.end(), extra.begin(), extra.end());
   auto scratch = testing::StartScratchAssayd(assayd, args);
   if (!scratch.ok()) Die(scratch.status().ToString());
+  g_children.push_back((*scratch)->server.process.pid());
   const int port = (*scratch)->server.port;
   const std::string a_key = (*scratch)->key;  // team "bench"
   auto b_key = testing::CreateTeamWithAssayd(assayd, (*scratch)->db, "team-b");
@@ -295,10 +323,17 @@ int Main(int argc, char** argv) {
        "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate)});
   if (!started.ok()) Die(started.status().ToString());
   testing::Subprocess flood = std::move(*started);
-  for (const char* line : {"flooding", "limited"}) {
-    if (auto seen = flood.WaitForLine(line, absl::Minutes(2)); !seen.ok())
-      Die(absl::StrCat("team A's flood: ", seen.status().ToString(), "\n", flood.Output()));
+  g_children.push_back(flood.pid());
+  if (auto seen = flood.WaitForLine("flooding", absl::Minutes(2)); !seen.ok())
+    Die(absl::StrCat("team A's flood: ", seen.status().ToString(), "\n", flood.Output()));
+  const int http_port = (*scratch)->server.http_port;
+  const int64_t limited_before = RateLimited(http_port, "bench");
+  for (const absl::Time give_up = absl::Now() + absl::Minutes(2);
+       RateLimited(http_port, "bench") == limited_before;) {
+    if (absl::Now() > give_up) Die("team A's flood never reached its write rate");
+    absl::SleepFor(absl::Milliseconds(5));
   }
+  flood.Signal(SIGUSR1);  // A's burst is spent: count from here
   while (StateOf(*a_fits, a_key, queued[0].id()) == v1::FIT_STATE_QUEUED)
     absl::SleepFor(absl::Milliseconds(5));
 

@@ -54,6 +54,7 @@ class ServiceTest : public ::testing::Test {
     options.fit_slots = fit_slots_;
     options.team_limits = team_limits_;
     options.limits_refresh = limits_refresh_;
+    options.write_hold = write_hold_;
     ASSERT_OK_AND_ASSIGN(server_, server::AssayServer::Start(options));
     auto channel = LocalChannel(server_->port());
     benchmarks_ = v1::BenchmarkService::NewStub(channel);
@@ -104,6 +105,7 @@ class ServiceTest : public ::testing::Test {
   unsigned http_max_connections_ = server::ServerOptions().http_max_connections;
   int fit_slots_ = server::ServerOptions().fit_slots;
   server::TeamLimits team_limits_;
+  absl::Duration write_hold_ = server::ServerOptions().write_hold;
   absl::Duration limits_refresh_ = server::ServerOptions().limits_refresh;
   std::string db_, alpha_, beta_, alpha_read_;
   std::unique_ptr<server::AssayServer> server_;
