@@ -272,6 +272,25 @@ TEST_F(SharedServiceTest, AWriteWhoseTokenIsDueSoonIsHeldForItNotRefused) {
   EXPECT_THAT(metrics.body, ::testing::Not(HasSubstr("assay_quota_refusals_total{team=\"alpha\"")));
 }
 
+// A write held for its token whose caller's deadline passes meanwhile is not made: the caller was
+// told it failed, and nothing changed.
+TEST_F(SharedServiceTest, AHeldWriteWhoseCallerGaveUpIsNotMade) {
+  write_hold_ = absl::Seconds(1);
+  Start();
+  ASSERT_OK(SetTeamLimits(db_, "alpha", {"write_rate=2", "write_burst=1"}).status());
+  RestartServer();
+  ASSERT_OK(CreateMonitor(alpha_));  // the bucket's one token
+  // The next token is 500 ms away: held, but its caller waits 50 ms only.
+  auto impatient = Ctx(alpha_, absl::Milliseconds(50));
+  EXPECT_THAT(CreateMonitor(alpha_, impatient.get()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  absl::SleepFor(absl::Seconds(1));  // past the token's time: the held write would be made by now
+  v1::ListMonitorsResponse listed;
+  ASSERT_OK(ToAbsl(monitors_->ListMonitors(Ctx(alpha_).get(), v1::ListMonitorsRequest(), &listed)));
+  EXPECT_EQ(listed.monitors_size(), 1);
+  ASSERT_OK(CreateMonitor(alpha_));  // the team writes on as before
+}
+
 // Over its write rate a team gets RESOURCE_EXHAUSTED naming the limit and the delay (gRPC trailer,
 // HTTP Retry-After and RetryInfo); another team is not affected; after the delay it succeeds; the
 // client library waits the delay and retries by itself.

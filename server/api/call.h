@@ -78,19 +78,32 @@ inline absl::Duration WriteHold(const ServerDeps& deps) {
   return deps.timers == nullptr ? absl::ZeroDuration() : deps.write_hold;
 }
 
+// The error of a call cancelled, or past its deadline, before its work started.
+inline absl::Status CancelledBeforeWork() {
+  return absl::CancelledError("call cancelled or past its deadline before work started");
+}
+
 // Queues `work` on the commit queue (`done` as CommitQueue::Submit's, or the queue's error) after
-// `wait`: at once, on the calling thread, when it is zero; else from deps.timers.
-inline void QueueWriteAfter(const ServerDeps& deps, absl::Duration wait, CommitQueue::Work work,
-                            Done done) {
-  auto queue = [commits = deps.commits, work = std::move(work), done = std::move(done)]() mutable {
-    const absl::Status queued = commits->Submit(std::move(work), done);
-    if (!queued.ok()) done(queued);
-  };
+// `wait`: at once, on the calling thread, when it is zero; else from deps.timers, and then only if
+// the call has not been `cancelled` meanwhile (null: never is), so that a caller that gave up
+// while its write waited for its token does not get a write it was told failed.
+inline void QueueWriteAfter(const ServerDeps& deps, absl::Duration wait,
+                            std::function<bool()> cancelled, CommitQueue::Work work, Done done) {
   if (wait <= absl::ZeroDuration()) {
-    queue();
-  } else {
-    deps.timers->RunAt(absl::Now() + wait, std::move(queue));
+    const absl::Status queued = deps.commits->Submit(std::move(work), done);
+    if (!queued.ok()) done(queued);
+    return;
   }
+  deps.timers->RunAt(absl::Now() + wait,
+                     [commits = deps.commits, cancelled = std::move(cancelled),
+                      work = std::move(work), done = std::move(done)]() mutable {
+                       if (cancelled && cancelled()) {
+                         done(CancelledBeforeWork());
+                         return;
+                       }
+                       const absl::Status queued = commits->Submit(std::move(work), done);
+                       if (!queued.ok()) done(queued);
+                     });
 }
 
 // Runs `start(Done&)` on the executor, which must see that `done` is called (at once or later).
@@ -101,7 +114,7 @@ void StartOnExecutor(const ServerDeps& deps, Call call, Start start, Done done) 
   const absl::Status submitted =
       deps.executor->Submit([call = std::move(call), start = std::move(start), done]() mutable {
         if (call.cancelled && call.cancelled()) {
-          done(absl::CancelledError("call cancelled or past its deadline before work started"));
+          done(CancelledBeforeWork());
           return;
         }
         start(done);
@@ -144,10 +157,11 @@ template <typename Prepare, typename Work>
 void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prepare, Work work,
                       Done done) {
   std::string authorization = call.authorization;
+  std::function<bool()> cancelled = call.cancelled;
   StartOnExecutor(
       deps, std::move(call),
-      [deps, authorization = std::move(authorization), role, prepare = std::move(prepare),
-       work = std::move(work)](Done& reply) mutable {
+      [deps, authorization = std::move(authorization), cancelled = std::move(cancelled), role,
+       prepare = std::move(prepare), work = std::move(work)](Done& reply) mutable {
         absl::StatusOr<Principal> who = deps.auth->Authenticate(authorization, role);
         if (!who.ok()) {
           reply(who.status());
@@ -164,7 +178,7 @@ void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prep
           return;
         }
         QueueWriteAfter(
-            deps, *wait,
+            deps, *wait, std::move(cancelled),
             [who = *std::move(who), prepared = *std::move(prepared), work = std::move(work)](
                 WriteContext& ctx) mutable { return work(ctx, who, prepared); },
             reply);
@@ -179,7 +193,7 @@ void RunPreparedWrite(const ServerDeps& deps, Call call, Role role, Prepare prep
 template <typename Work>
 void RunWrite(const ServerDeps& deps, Call call, Role role, Work work, Done done) {
   if (call.cancelled && call.cancelled()) {
-    done(absl::CancelledError("call cancelled or past its deadline before work started"));
+    done(CancelledBeforeWork());
     return;
   }
   if (std::optional<absl::StatusOr<Principal>> who =
@@ -197,7 +211,7 @@ void RunWrite(const ServerDeps& deps, Call call, Role role, Work work, Done done
         return;
       }
       QueueWriteAfter(
-          deps, **wait,
+          deps, **wait, std::move(call.cancelled),
           [who = **std::move(who), work = std::move(work)](WriteContext& ctx) mutable {
             return work(ctx, who);
           },
