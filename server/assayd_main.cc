@@ -112,8 +112,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   int64_t write_hold_ms = absl::ToInt64Milliseconds(options.write_hold);
   app.add_option("--write-hold-ms", write_hold_ms,
-                 "a unary write over its team's write_rate whose token is due within this many "
-                 "milliseconds waits for it instead of being refused (0: refuse at once)")
+                 "a write (or write-stream message) over its team's write_rate whose token is due "
+                 "within this many milliseconds waits for it instead of being refused (0: refuse "
+                 "at once)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{10000}));
   app.add_option("--grace", grace_seconds, "seconds in-flight calls get on shutdown")

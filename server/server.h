@@ -40,9 +40,10 @@ struct ServerOptions {
   // soon a change made with `assayd team limits` takes effect.
   TeamLimits team_limits;
   absl::Duration limits_refresh = absl::Seconds(2);
-  // A unary write over its team's write rate whose token is due within this long waits for it
-  // (held, the call answered a little later) instead of being refused; zero refuses every such
-  // write at once. Bounds what a team can hold at once to write_rate x write_hold calls.
+  // A write (or write-stream message) over its team's write rate whose token is due within this
+  // long waits for it (held, the call answered a little later) instead of being refused; zero
+  // refuses every such write at once. Bounds what a team can hold at once to write_rate x
+  // write_hold calls.
   absl::Duration write_hold = absl::Milliseconds(20);
   // Adaptive-testing sessions kept in memory; beyond that the least recently used idle ones are
   // dropped and replayed from the database when next used.

@@ -272,6 +272,52 @@ TEST_F(SharedServiceTest, AWriteWhoseTokenIsDueSoonIsHeldForItNotRefused) {
   EXPECT_THAT(metrics.body, ::testing::Not(HasSubstr("assay_quota_refusals_total{team=\"alpha\"")));
 }
 
+// On a write stream, messages just over the rate wait for their tokens too, and the later ones stay
+// behind them: every label is recorded, in the order sent.
+TEST_F(SharedServiceTest, StreamMessagesJustOverTheRateAreHeldInOrder) {
+  write_hold_ = absl::Milliseconds(300);
+  Start();
+  ASSERT_OK(SetTeamLimits(db_, "alpha", {"write_rate=10", "write_burst=1"}).status());
+  RestartServer();
+  v1::CreateAuditRequest audit_req;
+  audit_req.mutable_config()->set_alpha(0.05);
+  v1::Audit audit;
+  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &audit)));
+  v1::HandOutCasesRequest hand;
+  hand.set_audit_id(audit.id());
+  for (const char* id : {"c1", "c2", "c3"}) hand.add_cases()->set_case_id(id);
+  v1::HandOutCasesResponse handed;
+  ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+  absl::SleepFor(absl::Seconds(1));  // a full bucket: one token
+
+  // Three labels sent at once: the first takes the token, the others wait about 100 and 200 ms.
+  const absl::Time start = absl::Now();
+  auto context = Ctx(alpha_);
+  auto stream = audits_->StreamLabels(context.get());
+  for (const char* id : {"c1", "c2", "c3"}) {
+    v1::SubmitLabelRequest label;
+    label.set_audit_id(audit.id());
+    label.set_case_id(id);
+    label.set_y(1);
+    ASSERT_TRUE(stream->Write(label));
+  }
+  std::vector<std::string> order;
+  std::vector<int64_t> revisions;
+  for (int k = 0; k < 3; ++k) {
+    v1::SubmitLabelResponse reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    EXPECT_EQ(reply.error_code(), 0) << reply.error_message();
+    order.push_back(reply.case_id());
+    revisions.push_back(reply.revision());
+  }
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(190));
+  stream->WritesDone();
+  EXPECT_OK(ToAbsl(stream->Finish()));
+  EXPECT_THAT(order, ElementsAre("c1", "c2", "c3"));
+  EXPECT_LT(revisions[0], revisions[1]);  // recorded in that order
+  EXPECT_LT(revisions[1], revisions[2]);
+}
+
 // A write held for its token whose caller's deadline passes meanwhile is not made: the caller was
 // told it failed, and nothing changed.
 TEST_F(SharedServiceTest, AHeldWriteWhoseCallerGaveUpIsNotMade) {

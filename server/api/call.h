@@ -47,7 +47,7 @@ struct ServerDeps {
   MonitorManager* monitors = nullptr;
   Metrics* metrics = nullptr;
   Quotas* quotas = nullptr;  // null: no limits (tests of one layer)
-  // Where a unary write over its team's rate waits for its token, and for how long at most
+  // Where a write over its team's rate waits for its token, and for how long at most
   // (Quotas::TakeWrite's may_wait); null: such writes are refused at once.
   Timers* timers = nullptr;
   absl::Duration write_hold = absl::ZeroDuration();
@@ -73,7 +73,7 @@ inline absl::StatusOr<absl::Duration> TakeWrite(const ServerDeps& deps, const Pr
   return deps.quotas == nullptr ? absl::ZeroDuration() : deps.quotas->TakeWrite(who, may_wait);
 }
 
-// How long a unary write may be held for its token (zero without timers).
+// How long a write (or write-stream message) may be held for its token (zero without timers).
 inline absl::Duration WriteHold(const ServerDeps& deps) {
   return deps.timers == nullptr ? absl::ZeroDuration() : deps.write_hold;
 }

@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -11,12 +12,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "server/grpc/rpc_util.h"
 
 namespace assay::server {
 
 // PipelinedStream<Req, Resp>: the server side of a bidi stream of small writes (StreamLabels,
-// StreamScores). Reads requests as they come, submits each as a CommitQueue work at once
+// StreamScores). Reads requests as they come, submits each as a CommitQueue work at once, or once
+// its write token is due when the team is just over its rate (and the later ones after it)
 // (pipelining: up to kWindow requests in flight per stream), and writes one reply per request in
 // request order, each after its write is durable. A failed request gets a reply carrying
 // error_code / error_message (filled by `on_error`, which may also copy identifying fields), and
@@ -57,17 +61,29 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
       ++in_flight_;
       ++pending_callbacks_;
     }
-    // Over the team's write rate: this message fails (its reply says when to retry), the stream
-    // goes on.
-    absl::Status queued = TakeWrite(deps_, who_).status();
-    if (queued.ok()) {
-      queued = deps_.commits->Submit(
-          [this, request, response](WriteContext& ctx) {
-            return work_(ctx, who_, *request, response.get());
-          },
-          [this, request, response](absl::Status status) {
-            Reply(*request, std::move(*response), status);
-          });
+    // Over the team's write rate: a message whose token is due within the server's write hold
+    // waits for it, and every later message of the stream goes after it (through the timers,
+    // behind it); beyond the hold it fails (its reply says when to retry) and the stream goes on.
+    const absl::StatusOr<absl::Duration> wait = TakeWrite(deps_, who_, WriteHold(deps_));
+    absl::Status queued = wait.status();
+    if (wait.ok()) {
+      absl::MutexLock lock(&mu_);
+      const absl::Time now = absl::Now();
+      if (held_ == 0 && *wait <= absl::ZeroDuration()) {
+        queued = SubmitLocked(request, response);
+      } else {
+        held_until_ = std::max(held_until_, now + *wait);
+        ++held_;
+        deps_.timers->RunAt(held_until_, [this, request, response] {
+          absl::Status submitted;
+          {
+            absl::MutexLock held_lock(&mu_);
+            submitted = SubmitLocked(request, response);
+            --held_;
+          }
+          if (!submitted.ok()) Reply(*request, Resp(), submitted);
+        });
+      }
     }
     if (!queued.ok()) Reply(*request, Resp(), queued);
     // Only now (this request is queued) may the next read start: a read resumed by OnWriteDone
@@ -151,6 +167,20 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
     if (next != nullptr) this->StartWrite(next);
   }
 
+  // Queues one request's work. Under mu_, so that a request queued at once cannot pass one that
+  // its write's token held (held_ counts those until they are queued).
+  absl::Status SubmitLocked(const std::shared_ptr<Req>& request,
+                            const std::shared_ptr<Resp>& response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return deps_.commits->Submit(
+        [this, request, response](WriteContext& ctx) {
+          return work_(ctx, who_, *request, response.get());
+        },
+        [this, request, response](absl::Status status) {
+          Reply(*request, std::move(*response), status);
+        });
+  }
+
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (reads_done_ && in_flight_ == 0) FinishLocked(grpc::Status::OK);
   }
@@ -169,6 +199,8 @@ class PipelinedStream final : public grpc::ServerBidiReactor<Req, Resp> {
   std::deque<Resp> out_ ABSL_GUARDED_BY(mu_);       // front is being written
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;          // read, reply not yet written
   int pending_callbacks_ ABSL_GUARDED_BY(mu_) = 0;  // commit-queue replies still to come
+  int held_ ABSL_GUARDED_BY(mu_) = 0;               // requests waiting for their write token
+  absl::Time held_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // the last one's time
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
