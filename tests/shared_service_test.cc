@@ -177,6 +177,40 @@ class SharedServiceTest : public testing::ServiceTest {
                          R"({"config": {"tau": 0.85, "alpha": 0.01}})");
   }
 
+  // A new audit of `token`'s team with cases c1, c2 and c3 handed out (two writes); its id.
+  std::string AuditOfThreeCases(const std::string& token) {
+    v1::CreateAuditRequest create;
+    create.mutable_config()->set_alpha(0.05);
+    v1::Audit audit;
+    EXPECT_OK(ToAbsl(audits_->CreateAudit(Ctx(token).get(), create, &audit)));
+    v1::HandOutCasesRequest hand;
+    hand.set_audit_id(audit.id());
+    for (const char* id : {"c1", "c2", "c3"}) hand.add_cases()->set_case_id(id);
+    v1::HandOutCasesResponse handed;
+    EXPECT_OK(ToAbsl(audits_->HandOutCases(Ctx(token).get(), hand, &handed)));
+    return audit.id();
+  }
+
+  // Labels c1, c2 and c3 of `audit_id` on one StreamLabels call, all sent before the first reply
+  // is read; the replies, in the order received (fewer if the stream broke).
+  std::vector<v1::SubmitLabelResponse> StreamThreeLabels(const std::string& token,
+                                                         const std::string& audit_id) {
+    auto context = Ctx(token);
+    auto stream = audits_->StreamLabels(context.get());
+    for (const char* id : {"c1", "c2", "c3"}) {
+      v1::SubmitLabelRequest label;
+      label.set_audit_id(audit_id);
+      label.set_case_id(id);
+      label.set_y(1);
+      EXPECT_TRUE(stream->Write(label));
+    }
+    stream->WritesDone();
+    std::vector<v1::SubmitLabelResponse> replies;
+    for (v1::SubmitLabelResponse reply; stream->Read(&reply);) replies.push_back(reply);
+    EXPECT_OK(ToAbsl(stream->Finish()));
+    return replies;
+  }
+
   static std::optional<std::string> Pushback(const grpc::ClientContext& context) {
     const auto& trailers = context.GetServerTrailingMetadata();
     auto it = trailers.find("grpc-retry-pushback-ms");
@@ -279,43 +313,21 @@ TEST_F(SharedServiceTest, StreamMessagesJustOverTheRateAreHeldInOrder) {
   Start();
   ASSERT_OK(SetTeamLimits(db_, "alpha", {"write_rate=10", "write_burst=1"}).status());
   RestartServer();
-  v1::CreateAuditRequest audit_req;
-  audit_req.mutable_config()->set_alpha(0.05);
-  v1::Audit audit;
-  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &audit)));
-  v1::HandOutCasesRequest hand;
-  hand.set_audit_id(audit.id());
-  for (const char* id : {"c1", "c2", "c3"}) hand.add_cases()->set_case_id(id);
-  v1::HandOutCasesResponse handed;
-  ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+  const std::string audit_id = AuditOfThreeCases(alpha_);
   absl::SleepFor(absl::Seconds(1));  // a full bucket: one token
 
   // Three labels sent at once: the first takes the token, the others wait about 100 and 200 ms.
   const absl::Time start = absl::Now();
-  auto context = Ctx(alpha_);
-  auto stream = audits_->StreamLabels(context.get());
-  for (const char* id : {"c1", "c2", "c3"}) {
-    v1::SubmitLabelRequest label;
-    label.set_audit_id(audit.id());
-    label.set_case_id(id);
-    label.set_y(1);
-    ASSERT_TRUE(stream->Write(label));
-  }
-  std::vector<std::string> order;
-  std::vector<int64_t> revisions;
-  for (int k = 0; k < 3; ++k) {
-    v1::SubmitLabelResponse reply;
-    ASSERT_TRUE(stream->Read(&reply));
-    EXPECT_EQ(reply.error_code(), 0) << reply.error_message();
-    order.push_back(reply.case_id());
-    revisions.push_back(reply.revision());
-  }
+  const std::vector<v1::SubmitLabelResponse> replies = StreamThreeLabels(alpha_, audit_id);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(190));
-  stream->WritesDone();
-  EXPECT_OK(ToAbsl(stream->Finish()));
-  EXPECT_THAT(order, ElementsAre("c1", "c2", "c3"));
-  EXPECT_LT(revisions[0], revisions[1]);  // recorded in that order
-  EXPECT_LT(revisions[1], revisions[2]);
+  ASSERT_EQ(replies.size(), 3u);
+  for (const v1::SubmitLabelResponse& r : replies)
+    EXPECT_EQ(r.error_code(), 0) << r.error_message();
+  EXPECT_EQ(replies[0].case_id(), "c1");
+  EXPECT_EQ(replies[1].case_id(), "c2");
+  EXPECT_EQ(replies[2].case_id(), "c3");
+  EXPECT_LT(replies[0].revision(), replies[1].revision());  // recorded in that order
+  EXPECT_LT(replies[1].revision(), replies[2].revision());
 }
 
 // A write held for its token whose caller's deadline passes meanwhile is not made: the caller was
@@ -371,31 +383,10 @@ TEST_F(SharedServiceTest, WriteRateAnswersWithTheDelayAndClientsHonourIt) {
   // A write stream: each message takes a write; one over the rate fails alone, naming the limit
   // and the delay, and the stream goes on.
   absl::SleepFor(absl::Seconds(1));  // room for CreateAudit and HandOutCases
-  v1::CreateAuditRequest audit_req;
-  audit_req.mutable_config()->set_alpha(0.05);
-  v1::Audit audit;
-  ASSERT_OK(ToAbsl(audits_->CreateAudit(Ctx(alpha_).get(), audit_req, &audit)));
-  v1::HandOutCasesRequest hand;
-  hand.set_audit_id(audit.id());
-  for (const char* id : {"c1", "c2", "c3"}) hand.add_cases()->set_case_id(id);
-  v1::HandOutCasesResponse handed;
-  ASSERT_OK(ToAbsl(audits_->HandOutCases(Ctx(alpha_).get(), hand, &handed)));
+  const std::string audit_id = AuditOfThreeCases(alpha_);
   absl::SleepFor(absl::Seconds(1));  // a full bucket: 2 writes
-  auto stream_context = Ctx(alpha_);
-  auto stream = audits_->StreamLabels(stream_context.get());
-  std::vector<v1::SubmitLabelResponse> replies;
-  for (const char* id : {"c1", "c2", "c3"}) {
-    v1::SubmitLabelRequest label;
-    label.set_audit_id(audit.id());
-    label.set_case_id(id);
-    label.set_y(1);
-    ASSERT_TRUE(stream->Write(label));
-    v1::SubmitLabelResponse reply;
-    ASSERT_TRUE(stream->Read(&reply));
-    replies.push_back(reply);
-  }
-  stream->WritesDone();
-  EXPECT_OK(ToAbsl(stream->Finish()));
+  const std::vector<v1::SubmitLabelResponse> replies = StreamThreeLabels(alpha_, audit_id);
+  ASSERT_EQ(replies.size(), 3u);
   // Two fit the bucket; the third, sent at once, does not.
   int refused = 0;
   for (const v1::SubmitLabelResponse& r : replies) {
