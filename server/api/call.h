@@ -73,6 +73,14 @@ inline absl::StatusOr<absl::Duration> TakeWrite(const ServerDeps& deps, const Pr
   return deps.quotas == nullptr ? absl::ZeroDuration() : deps.quotas->TakeWrite(who, may_wait);
 }
 
+// As TakeWrite, with Quotas::TakeWriteCached: nullopt when the team's limits must be read first.
+inline std::optional<absl::StatusOr<absl::Duration>> TakeWriteCached(const ServerDeps& deps,
+                                                                     const Principal& who,
+                                                                     absl::Duration may_wait) {
+  if (deps.quotas == nullptr) return absl::StatusOr<absl::Duration>(absl::ZeroDuration());
+  return deps.quotas->TakeWriteCached(who, may_wait);
+}
+
 // How long a write (or write-stream message) may be held for its token (zero without timers).
 inline absl::Duration WriteHold(const ServerDeps& deps) {
   return deps.timers == nullptr ? absl::ZeroDuration() : deps.write_hold;
@@ -89,21 +97,21 @@ inline absl::Status CancelledBeforeWork() {
 // while its write waited for its token does not get a write it was told failed.
 inline void QueueWriteAfter(const ServerDeps& deps, absl::Duration wait,
                             std::function<bool()> cancelled, CommitQueue::Work work, Done done) {
-  if (wait <= absl::ZeroDuration()) {
-    const absl::Status queued = deps.commits->Submit(std::move(work), done);
+  const bool held = wait > absl::ZeroDuration();
+  auto queue = [commits = deps.commits, held, cancelled = std::move(cancelled),
+                work = std::move(work), done = std::move(done)]() mutable {
+    if (held && cancelled && cancelled()) {
+      done(CancelledBeforeWork());
+      return;
+    }
+    const absl::Status queued = commits->Submit(std::move(work), done);
     if (!queued.ok()) done(queued);
-    return;
+  };
+  if (held) {
+    deps.timers->RunAt(absl::Now() + wait, std::move(queue));
+  } else {
+    queue();
   }
-  deps.timers->RunAt(absl::Now() + wait,
-                     [commits = deps.commits, cancelled = std::move(cancelled),
-                      work = std::move(work), done = std::move(done)]() mutable {
-                       if (cancelled && cancelled()) {
-                         done(CancelledBeforeWork());
-                         return;
-                       }
-                       const absl::Status queued = commits->Submit(std::move(work), done);
-                       if (!queued.ok()) done(queued);
-                     });
 }
 
 // Runs `start(Done&)` on the executor, which must see that `done` is called (at once or later).
@@ -203,8 +211,7 @@ void RunWrite(const ServerDeps& deps, Call call, Role role, Work work, Done done
       return;
     }
     const std::optional<absl::StatusOr<absl::Duration>> wait =
-        deps.quotas == nullptr ? absl::ZeroDuration()
-                               : deps.quotas->TakeWriteCached(**who, WriteHold(deps));
+        TakeWriteCached(deps, **who, WriteHold(deps));
     if (wait.has_value()) {
       if (!wait->ok()) {
         done(wait->status());
