@@ -3,8 +3,9 @@
 // unary call runs. Reads run on the BoundedExecutor; writes authenticate on the executor, may read
 // there first (a prepared write), then run as a CommitQueue work and complete only once durable.
 //
-// Authentication always happens on the executor (it may read the database on a key-cache miss),
-// never on an adapter's I/O thread; AuthenticateThen is the helper for streams.
+// Nothing reads the database on an adapter's I/O thread: authentication runs on the executor
+// when it may have to (a key-cache miss), and on the caller's thread only from the caches
+// (RunWrite); AuthenticateThen is the helper for streams.
 #ifndef ASSAY_SERVER_API_CALL_H_
 #define ASSAY_SERVER_API_CALL_H_
 
