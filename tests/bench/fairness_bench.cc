@@ -4,10 +4,13 @@
 // limit (each client waiting the server's retry delay when refused), and team B starts a fit of its
 // own and labels again, once A's flood has used up its burst (so that A writes at its limit, not
 // above it). Prints B's label latency idle and under A's load (the same run), A's accepted label
-// rate from then on, how many of A's fits started before B's and how long B's fit waited.
+// rate from then on, the cores each process (and each of assayd's request threads) used, how many
+// of A's fits started before B's and how long B's fit waited.
 //
 //   build/tests/bench/fairness_bench --assayd build/server/assayd
 //   build/tests/bench/fairness_bench --assayd build/server/assayd --fit-slots 1
+//   build/tests/bench/fairness_bench --assayd build/server/assayd --a-nice 10
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -160,7 +164,9 @@ v1::FitState StateOf(v1::BenchmarkService::Stub& stub, const std::string& key,
 // holds or refuses A's writes: A's burst is spent and it writes at its limit) and prints the
 // counts at the end.
 std::atomic<bool> g_stop{false}, g_counting{false};
-int FloodChild(int port, const std::string& key, int flooders, double rate) {
+int FloodChild(int port, const std::string& key, int flooders, double rate, int nice) {
+  // Before any thread starts: gRPC's threads inherit it.
+  if (nice != 0 && setpriority(PRIO_PROCESS, 0, nice) != 0) Die("cannot set team A's nice");
   if (std::signal(SIGTERM, [](int) { g_stop.store(true); }) == SIG_ERR ||
       std::signal(SIGUSR1, [](int) { g_counting.store(true); }) == SIG_ERR) {
     Die("cannot catch SIGTERM and SIGUSR1");
@@ -239,6 +245,7 @@ double CpuSeconds(const std::string& path, std::string* name = nullptr) {
 // end with the fit, so the fits' share is the rest of the total).
 struct ProcessCpu {
   double total = 0, requests = 0;
+  std::map<std::string, double> by_thread_name;  // live threads only
 };
 ProcessCpu CpuOf(pid_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
@@ -248,6 +255,7 @@ ProcessCpu CpuOf(pid_t pid) {
   for (const auto& task : std::filesystem::directory_iterator(dir + "/task", error)) {
     std::string name;
     const double seconds = CpuSeconds(task.path().string() + "/stat", &name);
+    cpu.by_thread_name[name] += seconds;
     if (!absl::StartsWith(name, "assay-fits") && !absl::StartsWith(name, "assay-team"))
       cpu.requests += seconds;
   }
@@ -262,7 +270,8 @@ void Print(const char* what, const std::vector<double>& ms) {
 
 int Main(int argc, char** argv) {
   std::string assayd;
-  int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2, flood_port = 0;
+  int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2, flood_port = 0,
+      a_nice = 0;
   std::string flood_key;
   double a_rate = 2000;
   CLI::App app{"fairness_bench: one team's load against another team's latency and fits"};
@@ -272,6 +281,10 @@ int Main(int argc, char** argv) {
   app.add_option("--labels", labels, "team B's labels per phase")->capture_default_str();
   app.add_option("--a-rate", a_rate, "team A's write_rate limit")->capture_default_str();
   app.add_option("--flooders", flooders, "team A's label clients")->capture_default_str();
+  app.add_option("--a-nice", a_nice,
+                 "nice of team A's clients: above 0 they give way to the server and to team B "
+                 "for this machine's cores, closer to clients on a machine of their own")
+      ->capture_default_str();
   app.add_option("--flood-port", flood_port, "internal: be team A's flood against this port");
   app.add_option("--flood-key", flood_key, "internal: team A's key");
   app.add_option("--fit-slots", slots, "assayd --fit-slots")->capture_default_str();
@@ -280,7 +293,7 @@ int Main(int argc, char** argv) {
                  "one more assayd flag (repeatable), e.g. "
                  "--assayd-arg=--request-slice-us=0");
   CLI11_PARSE(app, argc, argv);
-  if (flood_port != 0) return FloodChild(flood_port, flood_key, flooders, a_rate);
+  if (flood_port != 0) return FloodChild(flood_port, flood_key, flooders, a_rate, a_nice);
 
   std::vector<std::string> args = {"--fit-slots", std::to_string(slots), "--limits-refresh", "0.2",
                                    "--http",      "127.0.0.1:0"};
@@ -299,8 +312,8 @@ int Main(int argc, char** argv) {
 
   std::printf(
       "assayd, %d fit slot(s); team A: %d x %d matrix, 5 fits, %d label clients at its "
-      "limit of %.0f writes/s; team B: one label at a time\n",
-      slots, models, items, flooders, a_rate);
+      "limit of %.0f writes/s (nice %d); team B: one label at a time\n",
+      slots, models, items, flooders, a_rate, a_nice);
   const std::string b_bench = Benchmark(port, *b_key, "b", 200, 500);
   // One audit per phase, each warmed up alike, so that every phase labels an audit in the same
   // state; the second idle phase measures how far the idle figure itself moves within a run.
@@ -320,7 +333,8 @@ int Main(int argc, char** argv) {
 
   auto started = testing::Subprocess::Start(
       {argv[0], "--assayd", assayd, "--flood-port", std::to_string(port), "--flood-key", a_key,
-       "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate)});
+       "--flooders", std::to_string(flooders), "--a-rate", absl::StrCat(a_rate), "--a-nice",
+       std::to_string(a_nice)});
   if (!started.ok()) Die(started.status().ToString());
   testing::Subprocess flood = std::move(*started);
   g_children.push_back(flood.pid());
@@ -391,6 +405,15 @@ int Main(int argc, char** argv) {
       cores(0, &ProcessCpu::requests),
       cores(0, &ProcessCpu::total) - cores(0, &ProcessCpu::requests), cores(1, &ProcessCpu::total),
       cores(2, &ProcessCpu::total));
+  std::printf("  assayd's request path by thread name (cores):");
+  for (const auto& [name, seconds] : after[0].by_thread_name) {
+    if (absl::StartsWith(name, "assay-fits") || absl::StartsWith(name, "assay-team")) continue;
+    auto it = before[0].by_thread_name.find(name);
+    const double used =
+        (seconds - (it == before[0].by_thread_name.end() ? 0 : it->second)) / loaded_seconds;
+    if (used >= 0.01) std::printf(" %s %.2f", name.c_str(), used);
+  }
+  std::printf("\n");
   std::printf(
       "team B's fit: running %.0f ms after StartFit (polled every 2 ms); team A's fits "
       "started by then: %d of 5\n",
