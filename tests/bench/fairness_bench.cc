@@ -229,7 +229,12 @@ int64_t RateLimited(int http_port, const std::string& team) {
 // is `path`; its name goes to *name when given.
 double CpuSeconds(const std::string& path, std::string* name = nullptr) {
   std::ifstream in(path);
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat;
+  try {
+    stat.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {
+    return 0;  // the thread exited between the listing and the read (ESRCH)
+  }
   const size_t comm_start = stat.find('('), comm_end = stat.rfind(')');  // names hold spaces
   if (comm_start == std::string::npos || comm_end == std::string::npos) return 0;  // exited
   if (name != nullptr) *name = stat.substr(comm_start + 1, comm_end - comm_start - 1);
@@ -270,15 +275,16 @@ void Print(const char* what, const std::vector<double>& ms) {
 
 int Main(int argc, char** argv) {
   std::string assayd;
-  int models = 2000, items = 5000, labels = 2000, flooders = 4, slots = 2, flood_port = 0,
-      a_nice = 0;
+  int models = 2000, items = 5000, labels = 2000, audits = 5, flooders = 4, slots = 2,
+      flood_port = 0, a_nice = 0;
   std::string flood_key;
   double a_rate = 2000;
   CLI::App app{"fairness_bench: one team's load against another team's latency and fits"};
   app.add_option("--assayd", assayd, "the assayd binary")->required();
   app.add_option("--models", models, "team A's matrix: models")->capture_default_str();
   app.add_option("--items", items, "team A's matrix: items")->capture_default_str();
-  app.add_option("--labels", labels, "team B's labels per phase")->capture_default_str();
+  app.add_option("--labels", labels, "team B's labels per audit and phase")->capture_default_str();
+  app.add_option("--audits", audits, "team B's audits per phase")->capture_default_str();
   app.add_option("--a-rate", a_rate, "team A's write_rate limit")->capture_default_str();
   app.add_option("--flooders", flooders, "team A's label clients")->capture_default_str();
   app.add_option("--a-nice", a_nice,
@@ -312,18 +318,30 @@ int Main(int argc, char** argv) {
 
   std::printf(
       "assayd, %d fit slot(s); team A: %d x %d matrix, 5 fits, %d label clients at its "
-      "limit of %.0f writes/s (nice %d); team B: one label at a time\n",
-      slots, models, items, flooders, a_rate, a_nice);
+      "limit of %.0f writes/s (nice %d); team B: one label at a time, %d x %d per phase\n",
+      slots, models, items, flooders, a_rate, a_nice, audits, labels);
   const std::string b_bench = Benchmark(port, *b_key, "b", 200, 500);
-  // One audit per phase, each warmed up alike, so that every phase labels an audit in the same
-  // state; the second idle phase measures how far the idle figure itself moves within a run.
-  std::vector<std::unique_ptr<Labeller>> b;
-  for (int phase = 0; phase < 3; ++phase) {
-    b.push_back(std::make_unique<Labeller>(port, *b_key, labels + 100));
-    LabelOneAtATime(*b.back(), 100);
+  // Each phase labels `labels` cases of each of its own `audits` audits in turn, all warmed up
+  // alike, so that every phase labels audits in the same state (and none grows large: an audit's
+  // snapshots grow with its open cases); the second idle phase measures how far the idle figure
+  // itself moves within a run.
+  std::vector<std::unique_ptr<Labeller>> b[3];
+  for (auto& phase : b) {
+    for (int k = 0; k < audits; ++k) {
+      phase.push_back(std::make_unique<Labeller>(port, *b_key, labels + 100));
+      LabelOneAtATime(*phase.back(), 100);
+    }
   }
-  const std::vector<double> idle = LabelOneAtATime(*b[0], labels);
-  const std::vector<double> idle_again = LabelOneAtATime(*b[1], labels);
+  auto label_phase = [&](int phase) {
+    std::vector<double> ms;
+    for (const std::unique_ptr<Labeller>& audit : b[phase]) {
+      const std::vector<double> more = LabelOneAtATime(*audit, labels);
+      ms.insert(ms.end(), more.begin(), more.end());
+    }
+    return ms;
+  };
+  const std::vector<double> idle = label_phase(0);
+  const std::vector<double> idle_again = label_phase(1);
 
   const std::string a_bench = Benchmark(port, a_key, "a", models, items);
   auto a_fits = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
@@ -369,7 +387,7 @@ int Main(int argc, char** argv) {
   ProcessCpu before[3], after[3];
   for (int k = 0; k < 3; ++k) before[k] = CpuOf(pids[k]);
   const absl::Time loaded_start = absl::Now();
-  const std::vector<double> loaded = LabelOneAtATime(*b[2], labels);
+  const std::vector<double> loaded = label_phase(2);
   const double loaded_seconds = absl::ToDoubleSeconds(absl::Now() - loaded_start);
   for (int k = 0; k < 3; ++k) after[k] = CpuOf(pids[k]);
   auto cores = [&](int k, double ProcessCpu::*part) {
