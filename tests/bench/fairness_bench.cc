@@ -255,7 +255,7 @@ double CpuSeconds(const std::string& path, std::string* name = nullptr) {
 // end with the fit, so the fits' share is the rest of the total).
 struct ProcessCpu {
   double total = 0, requests = 0;
-  std::map<std::string, double> by_thread_name;  // live threads only
+  std::map<std::string, double> requests_by_thread_name;  // live threads only
 };
 ProcessCpu CpuOf(pid_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
@@ -265,9 +265,10 @@ ProcessCpu CpuOf(pid_t pid) {
   for (const auto& task : std::filesystem::directory_iterator(dir + "/task", error)) {
     std::string name;
     const double seconds = CpuSeconds(task.path().string() + "/stat", &name);
-    cpu.by_thread_name[name] += seconds;
-    if (!absl::StartsWith(name, "assay-fits") && !absl::StartsWith(name, "assay-team"))
+    if (!absl::StartsWith(name, "assay-fits") && !absl::StartsWith(name, "assay-team")) {
       cpu.requests += seconds;
+      cpu.requests_by_thread_name[name] += seconds;
+    }
   }
   return cpu;
 }
@@ -380,7 +381,7 @@ int Main(int argc, char** argv) {
     absl::SleepFor(absl::Milliseconds(5));
   }
 
-  // B's fit: started while A's first runs and four wait.
+  // B's fit: started while one of A's runs and the rest wait.
   auto b_fits = v1::BenchmarkService::NewStub(testing::OwnConnection(port));
   const absl::Time b_start = absl::Now();
   const v1::Fit b_fit = StartFit(*b_fits, *b_key, b_bench);
@@ -435,11 +436,10 @@ int Main(int argc, char** argv) {
       cores(0, &ProcessCpu::total) - cores(0, &ProcessCpu::requests), cores(1, &ProcessCpu::total),
       cores(2, &ProcessCpu::total));
   std::printf("  assayd's request path by thread name (cores):");
-  for (const auto& [name, seconds] : after[0].by_thread_name) {
-    if (absl::StartsWith(name, "assay-fits") || absl::StartsWith(name, "assay-team")) continue;
-    auto it = before[0].by_thread_name.find(name);
-    const double used =
-        (seconds - (it == before[0].by_thread_name.end() ? 0 : it->second)) / loaded_seconds;
+  const auto& used_before = before[0].requests_by_thread_name;
+  for (const auto& [name, seconds] : after[0].requests_by_thread_name) {
+    auto it = used_before.find(name);
+    const double used = (seconds - (it == used_before.end() ? 0 : it->second)) / loaded_seconds;
     if (used >= 0.01) std::printf(" %s %.2f", name.c_str(), used);
   }
   std::printf("\n");
