@@ -453,7 +453,9 @@ int Main(int argc, char** argv) {
   if (metrics.ok()) {
     for (absl::string_view line : absl::StrSplit(metrics->body, '\n')) {
       if (absl::StartsWith(line, "assay_commit_duration_seconds_bucket") ||
-          absl::StartsWith(line, "assay_commit_duration_seconds_count"))
+          absl::StartsWith(line, "assay_commit_duration_seconds_count") ||
+          absl::StartsWith(line, "assay_commit_batch_writes_sum") ||
+          absl::StartsWith(line, "assay_commit_batch_writes_count"))
         std::printf("  %s\n", std::string(line).c_str());
     }
   }
