@@ -309,6 +309,7 @@ int Main(int argc, char** argv) {
   app.add_option("--b-rate", b_rate,
                  "team B's labels per second (one at a time, paced; 0: back to back, as fast as "
                  "the server answers)")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--a-nice", a_nice,
                  "nice of team A's clients: above 0 they give way to the server and to team B "
